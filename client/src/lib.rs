@@ -1,0 +1,1 @@
+//! Native sealdrop client library.

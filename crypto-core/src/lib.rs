@@ -1,0 +1,1 @@
+//! sealdrop format v1 (see docs/FORMAT.md).

@@ -1,0 +1,1 @@
+//! sealdrop in the browser.
