@@ -1,0 +1,225 @@
+//! The sender's side: make a package's manifest and one encryptor per file.
+//!
+//! The server creates the package (`POST /api/v1/packages`) and answers with its id and the
+//! server secret `S`. The page then makes everything else locally:
+//!
+//! - a fresh package key `K` and link secret `C` (from `crypto.getRandomValues`);
+//! - the manifest: a link stanza (`K` wrapped under `HKDF(C || S)`), optional X25519 stanzas,
+//!   the key commitment, the file table (a random salt per file) and the encrypted metadata;
+//! - the link verifier `SHA-256(A)` that goes with the manifest upload;
+//! - a [`FileEncryptor`] per file, keyed with `Kf = HKDF(K, salt)`.
+//!
+//! `K` and the file keys never leave wasm memory except as non-extractable WebCrypto keys;
+//! `C` is handed to the page because the page has to put it into the link.
+
+use js_sys::Uint8Array;
+use serde::Deserialize;
+use wasm_bindgen::prelude::*;
+
+use sealdrop_crypto::{
+    FileInfo, LinkProof, LinkSecret, LinkVerifier, Metadata, OsRandom, PackageBuilder, PackageId,
+    RandomSource, RustCryptoAead, SecureLink, ServerSecret, X25519Recipient,
+};
+
+use crate::backend::Backend;
+use crate::error::{Result, WidgetError};
+use crate::stream::FileEncryptor;
+
+/// The third argument of `new PackageSealer(packageId, serverSecret, options)`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct SealOptions {
+    files: Vec<FileInfo>,
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    sender: Option<String>,
+    /// Additional recipients who open the package with an X25519 identity (base64url keys).
+    #[serde(default)]
+    x25519_recipients: Vec<String>,
+    /// `"webcrypto"` or `"rustcrypto"`; the page default when absent.
+    #[serde(default)]
+    backend: Option<String>,
+}
+
+const OPTIONS_SHAPE: &str = "options must be { files: [{ name, size, type }], message?, sender?, \
+                             x25519Recipients?, backend? }";
+
+/// A sealed package: its manifest, link secret and per-file encryptors
+/// (JavaScript: `PackageSealer`).
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct PackageSealer {
+    id: PackageId,
+    link_secret: LinkSecret,
+    proof: LinkProof,
+    verifier: LinkVerifier,
+    manifest: Vec<u8>,
+    files: Vec<FileEncryptor>,
+    backend: Backend,
+}
+
+impl PackageSealer {
+    /// Seals a package with randomness from `rng` (tests pass a deterministic source to get
+    /// reproducible bytes; pages use the OS generator through the JavaScript constructor).
+    pub fn seal(
+        id: PackageId,
+        server_secret: &ServerSecret,
+        metadata: &Metadata,
+        x25519_recipients: &[X25519Recipient],
+        backend: Backend,
+        rng: &dyn RandomSource,
+    ) -> Result<Self> {
+        let link_secret = LinkSecret::generate(rng)?;
+        let mut builder = PackageBuilder::new(id, rng)?;
+        builder.link_stanza(&link_secret, server_secret);
+        for recipient in x25519_recipients {
+            builder.x25519_stanza(recipient)?;
+        }
+        let mut keys = Vec::with_capacity(metadata.files.len());
+        for file in &metadata.files {
+            let (_, key) = builder.add_file(file.size)?;
+            keys.push((key, file.size));
+        }
+        // Stanzas and metadata are a few hundred bytes: the synchronous backend is fine.
+        let manifest = builder.build(&RustCryptoAead, metadata)?;
+        let files = keys
+            .into_iter()
+            .map(|(key, size)| FileEncryptor::new(key, size, backend))
+            .collect::<Result<Vec<_>>>()?;
+        let proof = LinkProof::derive(&link_secret, &id);
+        let verifier = proof.verifier();
+        Ok(Self {
+            id,
+            link_secret,
+            proof,
+            verifier,
+            manifest,
+            files,
+            backend,
+        })
+    }
+
+    /// The encryptor of file `index`.
+    pub fn encryptor(&self, index: usize) -> Result<FileEncryptor> {
+        self.files
+            .get(index)
+            .cloned()
+            .ok_or_else(|| sealdrop_crypto::Error::NoSuchFile { index }.into())
+    }
+
+    /// The manifest bytes.
+    pub fn manifest_bytes(&self) -> &[u8] {
+        &self.manifest
+    }
+
+    /// The link secret `C`.
+    pub fn secret(&self) -> &LinkSecret {
+        &self.link_secret
+    }
+}
+
+#[wasm_bindgen]
+impl PackageSealer {
+    /// Seals a new package for the server-made `packageId` and `serverSecret` (both base64url,
+    /// from `POST /api/v1/packages`). `options`:
+    /// `{ files: [{ name, size, type }], message?, sender?, x25519Recipients?, backend? }`,
+    /// files in upload order (`file(i)` and the API's `{file}` index follow it).
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        package_id: &str,
+        server_secret: &str,
+        #[wasm_bindgen(
+            unchecked_param_type = "{ files: { name: string, size: number, type: string }[], message?: string | null, sender?: string | null, x25519Recipients?: string[], backend?: \"webcrypto\" | \"rustcrypto\" }"
+        )]
+        options: JsValue,
+    ) -> Result<PackageSealer, JsValue> {
+        let id = PackageId::parse_b64u(package_id).map_err(WidgetError::from)?;
+        let server_secret = ServerSecret::parse_b64u(server_secret).map_err(WidgetError::from)?;
+        let options = parse_options(&options)?;
+        let recipients = options
+            .x25519_recipients
+            .iter()
+            .map(|r| X25519Recipient::parse_b64u(r))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(WidgetError::from)?;
+        let backend = Backend::choose(options.backend.as_deref())?;
+        let metadata = Metadata {
+            files: options.files,
+            message: options.message,
+            sender: options.sender,
+        };
+        Ok(Self::seal(
+            id,
+            &server_secret,
+            &metadata,
+            &recipients,
+            backend,
+            &OsRandom,
+        )?)
+    }
+
+    /// The manifest bytes, for `PUT /api/v1/packages/{id}/manifest`.
+    #[wasm_bindgen(getter)]
+    pub fn manifest(&self) -> Uint8Array {
+        Uint8Array::from(&self.manifest[..])
+    }
+
+    /// The package id (base64url).
+    #[wasm_bindgen(getter, js_name = packageId)]
+    pub fn package_id(&self) -> String {
+        self.id.to_b64u()
+    }
+
+    /// The link secret `C` (base64url): goes only into the link's fragment.
+    #[wasm_bindgen(getter, js_name = linkSecret)]
+    pub fn link_secret(&self) -> String {
+        self.link_secret.to_b64u()
+    }
+
+    /// The link proof `A` (base64url), should the sender want to read the package back.
+    #[wasm_bindgen(getter, js_name = linkProof)]
+    pub fn link_proof(&self) -> String {
+        self.proof.to_b64u()
+    }
+
+    /// `SHA-256(A)` (base64url): the `X-Sealdrop-Link-Verifier` header of the manifest upload.
+    #[wasm_bindgen(getter, js_name = linkVerifier)]
+    pub fn link_verifier(&self) -> String {
+        self.verifier.to_b64u()
+    }
+
+    /// The secure link under `base` (for example `https://files.example.com`):
+    /// `{base}/p/{packageId}#{linkSecret}`.
+    pub fn link(&self, base: &str) -> String {
+        SecureLink::new(base, self.id, self.link_secret.clone()).to_string()
+    }
+
+    /// Number of files.
+    #[wasm_bindgen(getter, js_name = fileCount)]
+    pub fn file_count(&self) -> usize {
+        self.files.len()
+    }
+
+    /// The encryptor of file `index` (0-based, in the order of `options.files`). Several calls
+    /// return handles to the same encryptor.
+    pub fn file(&self, index: usize) -> Result<FileEncryptor, JsValue> {
+        Ok(self.encryptor(index)?)
+    }
+
+    /// The backend the file encryptors use: `"webcrypto"` or `"rustcrypto"`.
+    #[wasm_bindgen(getter)]
+    pub fn backend(&self) -> String {
+        self.backend.name().to_owned()
+    }
+}
+
+fn parse_options(options: &JsValue) -> Result<SealOptions> {
+    let json = js_sys::JSON::stringify(options)
+        .ok()
+        .and_then(|s| s.as_string())
+        .ok_or_else(|| WidgetError::invalid(OPTIONS_SHAPE))?;
+    // serde's messages may quote values (file names, the message): confidential metadata that
+    // must not end up in a log, so the error only restates the expected shape.
+    serde_json::from_str(&json).map_err(|_| WidgetError::invalid(OPTIONS_SHAPE))
+}

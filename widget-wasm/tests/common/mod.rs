@@ -1,0 +1,191 @@
+//! Scenarios shared by the Window (`browser.rs`) and Worker (`worker.rs`) test binaries.
+//!
+//! Each scenario goes through the same objects pages use (`PackageSealer`, `FileEncryptor`,
+//! `openPackage`, `FileDecryptor`) and runs once per backend.
+
+#![allow(dead_code)] // each test binary uses its own subset
+
+use js_sys::{Reflect, Uint8Array};
+use sealdrop_crypto::{
+    DeterministicRandom, FileInfo, Metadata, PackageId, ServerSecret,
+};
+use sealdrop_widget::{Backend, FileDecryptor, FileEncryptor, OpenedPackageJs, PackageSealer};
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::JsFuture;
+
+pub const BACKENDS: [Backend; 2] = [Backend::WebCrypto, Backend::RustCrypto];
+
+/// File sizes around every boundary: empty, short, exactly one chunk, one byte over, several
+/// chunks with a short tail.
+pub const SIZES: [u64; 5] = [0, 1000, 65_536, 65_537, 3 * 65_536 + 123];
+
+pub fn pattern(len: u64, seed: u8) -> Vec<u8> {
+    (0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect()
+}
+
+pub fn server_secret() -> ServerSecret {
+    ServerSecret::from_bytes([0x53; 32])
+}
+
+pub fn package_id() -> PackageId {
+    PackageId::from_bytes([0x1d; 16])
+}
+
+pub fn metadata(sizes: &[u64]) -> Metadata {
+    Metadata {
+        files: sizes
+            .iter()
+            .enumerate()
+            .map(|(i, &size)| FileInfo {
+                name: format!("file-{i}.bin"),
+                size,
+                media_type: "application/octet-stream".into(),
+            })
+            .collect(),
+        message: Some("here are the files".into()),
+        sender: Some("Example Support".into()),
+    }
+}
+
+/// A package sealed with a fixed seed: the same bytes on every run and every backend.
+pub fn seal(sizes: &[u64], backend: Backend) -> PackageSealer {
+    let rng = DeterministicRandom::new(b"sealdrop-widget tests");
+    PackageSealer::seal(
+        package_id(),
+        &server_secret(),
+        &metadata(sizes),
+        &[],
+        backend,
+        &rng,
+    )
+    .expect("sealing valid inputs succeeds")
+}
+
+/// Encrypts a whole file chunk by chunk through the JavaScript entry point `encryptChunk`.
+pub async fn encrypt_all(enc: &FileEncryptor, plaintext: &[u8]) -> Vec<Vec<u8>> {
+    let mut chunks = Vec::new();
+    for i in 0..enc.chunk_count() as u64 {
+        let range = enc.plaintext_range(i as f64).expect("index in range");
+        let start = range.get(0).as_f64().expect("number") as usize;
+        let end = range.get(1).as_f64().expect("number") as usize;
+        let promise = enc.encrypt_chunk(i as f64, Uint8Array::from(&plaintext[start..end]));
+        let sealed = JsFuture::from(promise).await.expect("encryptChunk resolves");
+        chunks.push(Uint8Array::from(sealed).to_vec());
+    }
+    chunks
+}
+
+/// Decrypts every chunk through `decryptChunk` and concatenates the plaintext.
+pub async fn decrypt_all(dec: &FileDecryptor, chunks: &[Vec<u8>]) -> Result<Vec<u8>, JsValue> {
+    let mut out = Vec::new();
+    for (i, chunk) in chunks.iter().enumerate() {
+        let promise = dec.decrypt_chunk(i as f64, Uint8Array::from(&chunk[..]));
+        out.extend(Uint8Array::from(JsFuture::from(promise).await?).to_vec());
+    }
+    Ok(out)
+}
+
+pub fn open(sealer: &PackageSealer, backend: Backend) -> OpenedPackageJs {
+    OpenedPackageJs::with_link(
+        sealer.manifest_bytes(),
+        sealer.secret(),
+        &server_secret(),
+        backend,
+    )
+    .expect("the right link secret and server secret open the package")
+}
+
+/// The `kind` property of a rejected binding's error.
+pub fn kind_of(error: &JsValue) -> String {
+    Reflect::get(error, &"kind".into())
+        .ok()
+        .and_then(|k| k.as_string())
+        .unwrap_or_else(|| format!("<no kind: {error:?}>"))
+}
+
+pub fn index_of(error: &JsValue) -> Option<f64> {
+    Reflect::get(error, &"index".into()).ok()?.as_f64()
+}
+
+/// Seal, upload (in memory), open, download: every file comes back byte for byte and the
+/// metadata is what the sender sealed.
+pub async fn round_trip(backend: Backend) {
+    let sealer = seal(&SIZES, backend);
+    assert_eq!(sealer.backend(), backend.name());
+    let mut uploaded = Vec::new();
+    for (i, &size) in SIZES.iter().enumerate() {
+        let plaintext = pattern(size, i as u8);
+        let enc = sealer.encryptor(i).expect("file exists");
+        let chunks = encrypt_all(&enc, &plaintext).await;
+        let total: usize = chunks.iter().map(Vec::len).sum();
+        assert_eq!(total as f64, enc.ciphertext_size(), "file {i}: ciphertext size");
+        uploaded.push((plaintext, chunks));
+    }
+
+    let opened = open(&sealer, backend);
+    assert_eq!(opened.metadata_ref(), &metadata(&SIZES));
+    assert_eq!(opened.file_count(), SIZES.len());
+    for (i, (plaintext, chunks)) in uploaded.iter().enumerate() {
+        let dec = opened.decryptor(i).expect("file exists");
+        assert_eq!(dec.backend(), backend.name());
+        let back = decrypt_all(&dec, chunks).await.expect("untouched chunks decrypt");
+        assert!(back == *plaintext, "file {i} ({} bytes) differs after the round trip", SIZES[i]);
+    }
+}
+
+/// A flipped bit in chunk 1 is reported as that chunk being tampered with, by kind and index.
+pub async fn tampered_chunk_is_rejected_with_its_index(backend: Backend) {
+    let size = 3 * 65_536 + 5;
+    let sealer = seal(&[size], backend);
+    let mut chunks = encrypt_all(&sealer.encryptor(0).expect("file 0"), &pattern(size, 7)).await;
+    chunks[1][100] ^= 0x01;
+    let dec = open(&sealer, backend).decryptor(0).expect("file 0");
+    let err = decrypt_all(&dec, &chunks).await.expect_err("a tampered chunk must not decrypt");
+    assert_eq!(kind_of(&err), "chunk_tampered");
+    assert_eq!(index_of(&err), Some(1.0));
+    let name = Reflect::get(&err, &"name".into()).ok().and_then(|n| n.as_string());
+    assert_eq!(name.as_deref(), Some("SealdropError"));
+}
+
+/// Chunks swapped between positions fail: each is bound to its index.
+pub async fn reordered_chunks_are_rejected(backend: Backend) {
+    let size = 3 * 65_536;
+    let sealer = seal(&[size], backend);
+    let mut chunks = encrypt_all(&sealer.encryptor(0).expect("file 0"), &pattern(size, 9)).await;
+    chunks.swap(0, 1);
+    let dec = open(&sealer, backend).decryptor(0).expect("file 0");
+    let err = decrypt_all(&dec, &chunks).await.expect_err("swapped chunks must not decrypt");
+    assert_eq!(kind_of(&err), "chunk_tampered");
+    assert_eq!(index_of(&err), Some(0.0));
+}
+
+/// A chunk of the wrong length is refused before any AEAD runs, naming the chunk.
+pub async fn wrong_chunk_length_is_refused(backend: Backend) {
+    let sealer = seal(&[65_536 + 10], backend);
+    let enc = sealer.encryptor(0).expect("file 0");
+    let err = JsFuture::from(enc.encrypt_chunk(0.0, Uint8Array::new_with_length(1000)))
+        .await
+        .expect_err("a short non-final chunk is refused");
+    assert_eq!(kind_of(&err), "wrong_chunk_length");
+    let err = JsFuture::from(enc.encrypt_chunk(2.0, Uint8Array::new_with_length(10)))
+        .await
+        .expect_err("chunk 2 of a 2-chunk file does not exist");
+    assert_eq!(kind_of(&err), "chunk_out_of_range");
+    let err = JsFuture::from(enc.encrypt_chunk(-1.0, Uint8Array::new_with_length(10)))
+        .await
+        .expect_err("a negative index is refused");
+    assert_eq!(kind_of(&err), "invalid_argument");
+}
+
+/// The wrong server secret cannot open the package, and says so.
+pub fn wrong_server_secret_is_rejected(backend: Backend) {
+    let sealer = seal(&[10], backend);
+    let err = OpenedPackageJs::with_link(
+        sealer.manifest_bytes(),
+        sealer.secret(),
+        &ServerSecret::from_bytes([0x54; 32]),
+        backend,
+    )
+    .expect_err("a wrong S must not open the package");
+    assert_eq!(err.kind(), "wrong_link_or_server_secret");
+}
