@@ -1,0 +1,168 @@
+//! Errors of format v1.
+//!
+//! Every message says *what* failed (a wrong link, tampered data, a truncated file) and never
+//! carries secret material or the position of a differing byte inside a secret.
+
+use std::fmt;
+
+/// Everything that can go wrong while building, parsing, opening or decrypting a package.
+///
+/// [`Error::kind`] gives a stable `snake_case` name for each variant; the test vectors
+/// (`crypto-core/tests/vectors/fail_*.json`) name the expected failure by that kind.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// No link stanza could be unwrapped with the given link secret `C` and server secret `S`:
+    /// one of the two is wrong, or the stanza (or the package id it is bound to) was altered.
+    WrongLinkOrServerSecret,
+    /// The manifest holds no stanza of the kind the caller can open (for example no X25519
+    /// stanza for this identity, or no link stanza at all).
+    NoUsableStanza,
+    /// A stanza unwrapped, but the key it produced does not match the manifest's key
+    /// commitment: the manifest was forged or altered.
+    CommitmentMismatch,
+    /// The encrypted metadata, or the public file table it authenticates, was altered.
+    MetadataTampered,
+    /// The metadata decrypted but does not describe the file table (wrong file count, or a
+    /// plaintext size that does not match a file's ciphertext size).
+    InvalidMetadata(&'static str),
+    /// Chunk `index` of a file failed authentication: altered, reordered, or from another file.
+    ChunkTampered {
+        /// 0-based chunk index within the file.
+        index: u64,
+    },
+    /// The file ends early: its final chunk is missing.
+    TruncatedFile,
+    /// Data follows the file's final chunk.
+    TrailingData,
+    /// The manifest is not well-formed; the text says which rule it breaks.
+    InvalidManifest(&'static str),
+    /// The manifest's version byte names a format this library does not implement.
+    UnsupportedVersion(u8),
+    /// An X25519 public key (a recipient `R` or an ephemeral share `E`) is a low-order point:
+    /// the Diffie-Hellman result would be all zeros (RFC 7748, section 6.1).
+    LowOrderPoint,
+    /// A chunk handed to the stream has the wrong length for its position.
+    WrongChunkLength {
+        /// 0-based chunk index within the file.
+        index: u64,
+        /// Length the chunk must have.
+        expected: usize,
+        /// Length that was given.
+        actual: usize,
+    },
+    /// A chunk index lies beyond the end of the file.
+    ChunkOutOfRange {
+        /// The index asked for.
+        index: u64,
+        /// Number of chunks in the file.
+        chunk_count: u64,
+    },
+    /// No plaintext size maps to this ciphertext size (for example a final chunk shorter than
+    /// its tag).
+    InvalidCiphertextSize,
+    /// The file is larger than the chunk counter and size fields can address
+    /// ([`crate::stream::MAX_PLAINTEXT_SIZE`]); counters never wrap around.
+    CounterOverflow,
+    /// A file index is beyond the package's file table.
+    NoSuchFile {
+        /// The index asked for.
+        index: usize,
+    },
+    /// Text (base64url, a link, JSON) could not be decoded; the text says which.
+    InvalidEncoding(&'static str),
+    /// The random source failed.
+    Random,
+}
+
+impl Error {
+    /// A stable `snake_case` name for the variant, as used by the test vectors.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::WrongLinkOrServerSecret => "wrong_link_or_server_secret",
+            Error::NoUsableStanza => "no_usable_stanza",
+            Error::CommitmentMismatch => "commitment_mismatch",
+            Error::MetadataTampered => "metadata_tampered",
+            Error::InvalidMetadata(_) => "invalid_metadata",
+            Error::ChunkTampered { .. } => "chunk_tampered",
+            Error::TruncatedFile => "truncated_file",
+            Error::TrailingData => "trailing_data",
+            Error::InvalidManifest(_) => "invalid_manifest",
+            Error::UnsupportedVersion(_) => "unsupported_version",
+            Error::LowOrderPoint => "low_order_point",
+            Error::WrongChunkLength { .. } => "wrong_chunk_length",
+            Error::ChunkOutOfRange { .. } => "chunk_out_of_range",
+            Error::InvalidCiphertextSize => "invalid_ciphertext_size",
+            Error::CounterOverflow => "counter_overflow",
+            Error::NoSuchFile { .. } => "no_such_file",
+            Error::InvalidEncoding(_) => "invalid_encoding",
+            Error::Random => "random",
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::WrongLinkOrServerSecret => {
+                f.write_str("the link or the server secret is wrong, or the key stanza was altered")
+            }
+            Error::NoUsableStanza => {
+                f.write_str("the package holds no key stanza this key can open")
+            }
+            Error::CommitmentMismatch => {
+                f.write_str("the package key does not match the manifest's key commitment")
+            }
+            Error::MetadataTampered => {
+                f.write_str("the package metadata or file table was altered")
+            }
+            Error::InvalidMetadata(why) => write!(f, "the package metadata is invalid: {why}"),
+            Error::ChunkTampered { index } => {
+                write!(
+                    f,
+                    "chunk {index} of the file was altered, reordered or swapped"
+                )
+            }
+            Error::TruncatedFile => {
+                f.write_str("the file is truncated: its final chunk is missing")
+            }
+            Error::TrailingData => f.write_str("unexpected data after the file's final chunk"),
+            Error::InvalidManifest(why) => write!(f, "invalid manifest: {why}"),
+            Error::UnsupportedVersion(v) => write!(f, "unsupported format version {v}"),
+            Error::LowOrderPoint => f.write_str("the X25519 public key is a low-order point"),
+            Error::WrongChunkLength {
+                index,
+                expected,
+                actual,
+            } => {
+                write!(f, "chunk {index} has {actual} bytes, expected {expected}")
+            }
+            Error::ChunkOutOfRange { index, chunk_count } => {
+                write!(
+                    f,
+                    "chunk {index} is beyond the end of the file ({chunk_count} chunks)"
+                )
+            }
+            Error::InvalidCiphertextSize => f.write_str("no plaintext has this ciphertext size"),
+            Error::CounterOverflow => f.write_str("the file is too large for the chunk counter"),
+            Error::NoSuchFile { index } => write!(f, "the package has no file {index}"),
+            Error::InvalidEncoding(what) => write!(f, "invalid encoding: {what}"),
+            Error::Random => f.write_str("the random number generator failed"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// An AEAD backend's only failure: the ciphertext, tag, nonce, key or associated data do not
+/// authenticate. Deliberately carries nothing else.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AeadError;
+
+impl fmt::Display for AeadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AES-256-GCM authentication failed")
+    }
+}
+
+impl std::error::Error for AeadError {}

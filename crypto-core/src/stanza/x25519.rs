@@ -1,0 +1,151 @@
+//! The X25519 stanza (type `0x02`): `K` wrapped to an X25519 public key `R` (RFC 7748),
+//! ephemeral-static as age's X25519 recipient type does:
+//!
+//! ```text
+//! e      = 32 random bytes;  E = X25519(e, 9)        (the base point, u = 9)
+//! shared = X25519(e, R)                             (rejected if all zero: R is low order)
+//! W      = HKDF(ikm = shared, salt = E || R, info = "sealdrop/v1/x25519")
+//! body   = E || AES-256-GCM-Seal(W, 0^96, aad = package_id, K)         (32 + 48 = 80 bytes)
+//! ```
+//!
+//! The holder of the identity `r` computes `shared = X25519(r, E)`, rejects an all-zero result
+//! (a low-order `E`), and unwraps.
+
+use std::fmt;
+
+use x25519_dalek::{PublicKey, StaticSecret};
+use zeroize::Zeroize;
+
+use crate::error::Error;
+use crate::keys::{b64u_decode, b64u_encode, hkdf32, PackageId, PackageKey, WrapKey, LABEL_X25519};
+use crate::provider::{Aead, RandomSource};
+
+/// Body length of an X25519 stanza: `E` (32) and the wrapped key (48).
+pub const BODY_SIZE: usize = 32 + super::WRAPPED_KEY_SIZE;
+
+/// An X25519 secret key `r` (an agent device key, for example). Zeroized on drop.
+#[derive(Clone)]
+pub struct X25519Identity {
+    secret: StaticSecret,
+}
+
+impl X25519Identity {
+    /// A fresh random identity.
+    pub fn generate(rng: &dyn RandomSource) -> Result<Self, Error> {
+        let mut bytes = [0u8; 32];
+        rng.fill(&mut bytes)?;
+        let identity = X25519Identity {
+            secret: StaticSecret::from(bytes),
+        };
+        bytes.zeroize();
+        Ok(identity)
+    }
+
+    /// The public key `R = X25519(r, 9)`.
+    pub fn recipient(&self) -> X25519Recipient {
+        X25519Recipient(PublicKey::from(&self.secret))
+    }
+
+    /// `b64u(r)`, 43 characters (the 32 bytes as given; clamping happens in X25519). Secret.
+    pub fn to_b64u(&self) -> String {
+        let mut bytes = self.secret.to_bytes();
+        let text = b64u_encode(&bytes);
+        bytes.zeroize();
+        text
+    }
+
+    /// Parses the 43-character text form.
+    pub fn parse_b64u(text: &str) -> Result<Self, Error> {
+        let mut bytes = b64u_decode::<32>(text, "X25519 identity")?;
+        let identity = X25519Identity {
+            secret: StaticSecret::from(bytes),
+        };
+        bytes.zeroize();
+        Ok(identity)
+    }
+
+    /// Unwraps `K` from an X25519 stanza body; `Ok(None)` if this identity is not the
+    /// recipient (or the body was altered).
+    pub(crate) fn unwrap(
+        &self,
+        aead: &dyn Aead,
+        id: &PackageId,
+        body: &[u8],
+    ) -> Result<Option<PackageKey>, Error> {
+        let (share, wrapped) = body.split_at(32);
+        let share: [u8; 32] = share
+            .try_into()
+            .expect("BODY_SIZE starts with the 32-byte share E");
+        let share = PublicKey::from(share);
+        let shared = self.secret.diffie_hellman(&share);
+        if !shared.was_contributory() {
+            return Err(Error::LowOrderPoint);
+        }
+        let wrap_key = derive_wrap_key(shared.as_bytes(), &share, &self.recipient().0);
+        Ok(super::unwrap(aead, &wrap_key, id, wrapped))
+    }
+}
+
+impl fmt::Debug for X25519Identity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("X25519Identity(..)")
+    }
+}
+
+/// An X25519 public key `R`: packages can be wrapped to it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct X25519Recipient(PublicKey);
+
+impl X25519Recipient {
+    /// Wraps 32 public-key bytes (the u-coordinate, RFC 7748).
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        X25519Recipient(PublicKey::from(bytes))
+    }
+
+    /// The 32 public-key bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        self.0.as_bytes()
+    }
+
+    /// `b64u(R)`, 43 characters.
+    pub fn to_b64u(&self) -> String {
+        b64u_encode(self.0.as_bytes())
+    }
+
+    /// Parses the 43-character text form. (Low-order keys are refused when wrapping.)
+    pub fn parse_b64u(text: &str) -> Result<Self, Error> {
+        b64u_decode::<32>(text, "X25519 recipient").map(Self::from_bytes)
+    }
+
+    /// Draws the ephemeral `e` and returns `E` and the wrap key `W`;
+    /// [`Error::LowOrderPoint`] if `R` is a low-order point.
+    pub(crate) fn ephemeral(&self, rng: &dyn RandomSource) -> Result<([u8; 32], WrapKey), Error> {
+        let mut e = [0u8; 32];
+        rng.fill(&mut e)?;
+        let ephemeral = StaticSecret::from(e);
+        e.zeroize();
+        let share = PublicKey::from(&ephemeral);
+        let shared = ephemeral.diffie_hellman(&self.0);
+        if !shared.was_contributory() {
+            return Err(Error::LowOrderPoint);
+        }
+        Ok((
+            share.to_bytes(),
+            derive_wrap_key(shared.as_bytes(), &share, &self.0),
+        ))
+    }
+}
+
+impl fmt::Debug for X25519Recipient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "X25519Recipient({})", self.to_b64u())
+    }
+}
+
+/// `W = HKDF(ikm = shared, salt = E || R, info = "sealdrop/v1/x25519")`.
+fn derive_wrap_key(shared: &[u8; 32], share: &PublicKey, recipient: &PublicKey) -> WrapKey {
+    let mut salt = [0u8; 64];
+    salt[..32].copy_from_slice(share.as_bytes());
+    salt[32..].copy_from_slice(recipient.as_bytes());
+    WrapKey(hkdf32(shared, &salt, LABEL_X25519))
+}
