@@ -50,6 +50,7 @@ pub mod package;
 pub mod provider;
 pub mod stanza;
 pub mod stream;
+pub mod vectors;
 
 pub use error::{AeadError, Error};
 pub use keys::{
