@@ -66,6 +66,11 @@ impl OpenedPackageJs {
     pub fn metadata_ref(&self) -> &sealdrop_crypto::Metadata {
         self.opened.metadata()
     }
+
+    /// The core's opened package (Rust only: file keys never cross into JavaScript).
+    pub fn core(&self) -> &OpenedPackage {
+        &self.opened
+    }
 }
 
 #[wasm_bindgen(js_class = OpenedPackage)]
@@ -147,7 +152,9 @@ pub fn open_package_with_identity(
 ) -> Result<OpenedPackageJs, JsValue> {
     let identity = X25519Identity::parse_b64u(identity).map_err(WidgetError::from)?;
     let backend = Backend::choose(backend.as_deref())?;
-    Ok(OpenedPackageJs::with_identity(manifest, &identity, backend)?)
+    Ok(OpenedPackageJs::with_identity(
+        manifest, &identity, backend,
+    )?)
 }
 
 /// Reads the public part of a manifest without any key:
@@ -167,7 +174,11 @@ pub fn inspect_manifest(manifest: &[u8]) -> Result<Object, JsValue> {
         let file = Object::new();
         let plaintext = sealdrop_crypto::stream::plaintext_size(entry.ciphertext_size)
             .map_err(WidgetError::from)?;
-        set(&file, "ciphertextSize", &(entry.ciphertext_size as f64).into());
+        set(
+            &file,
+            "ciphertextSize",
+            &(entry.ciphertext_size as f64).into(),
+        );
         set(&file, "plaintextSize", &(plaintext as f64).into());
         files.push(&file);
     }

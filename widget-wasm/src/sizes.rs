@@ -138,7 +138,9 @@ pub fn part_chunks_js(plaintext_size: f64, part: f64) -> Result<Array, JsValue> 
     let chunks = chunk_count(size);
     let first = part.saturating_mul(PART_CHUNKS);
     if first >= chunks {
-        return Err(WidgetError::invalid(format!("part {part} is past the end of the file")).into());
+        return Err(
+            WidgetError::invalid(format!("part {part} is past the end of the file")).into(),
+        );
     }
     Ok(range(first, (first + PART_CHUNKS).min(chunks)))
 }

@@ -148,14 +148,20 @@ impl FileEncryptor {
     #[wasm_bindgen(js_name = plaintextRange, unchecked_return_type = "[number, number]")]
     pub fn plaintext_range(&self, index: f64) -> Result<js_sys::Array, JsValue> {
         let index = sizes::index_from_js(index)?;
-        Ok(sizes::plaintext_chunk_range(self.state.plaintext_size, index)?)
+        Ok(sizes::plaintext_chunk_range(
+            self.state.plaintext_size,
+            index,
+        )?)
     }
 
     /// `[start, end)` of chunk `index` in the encrypted file.
     #[wasm_bindgen(js_name = ciphertextRange, unchecked_return_type = "[number, number]")]
     pub fn ciphertext_range(&self, index: f64) -> Result<js_sys::Array, JsValue> {
         let index = sizes::index_from_js(index)?;
-        Ok(sizes::ciphertext_chunk_range(self.state.plaintext_size, index)?)
+        Ok(sizes::ciphertext_chunk_range(
+            self.state.plaintext_size,
+            index,
+        )?)
     }
 
     /// The backend this encryptor uses: `"webcrypto"` or `"rustcrypto"`.
@@ -212,6 +218,31 @@ impl FileDecryptor {
             }
         }
     }
+
+    /// Opens a whole encrypted file held in memory, chunk by chunk in order; the Rust face of
+    /// `decryptFile`. Like the core's `StreamDecryptor::decrypt_all`, a file shorter than the
+    /// manifest says is `TruncatedFile` and a longer one `TrailingData`, before anything is
+    /// decrypted; the first failing chunk (in index order) decides the error.
+    pub async fn open_all(&self, ciphertext: &Uint8Array) -> Result<Uint8Array> {
+        let state = &self.state;
+        let actual = u64::from(ciphertext.length());
+        if actual < state.ciphertext_size {
+            return Err(CoreError::TruncatedFile.into());
+        }
+        if actual > state.ciphertext_size {
+            return Err(CoreError::TrailingData.into());
+        }
+        // plaintext_size < ciphertext_size = ciphertext.length(), a u32.
+        let out = Uint8Array::new_with_length(state.plaintext_size as u32);
+        for index in 0..state.stream.chunk_count() {
+            let (start, end) = sizes::ciphertext_bounds(state.plaintext_size, index)?;
+            let (offset, _) = sizes::plaintext_bounds(state.plaintext_size, index)?;
+            let chunk = ciphertext.subarray(start as u32, end as u32);
+            let plaintext = self.open(index, &chunk).await?;
+            out.set(&plaintext, offset as u32);
+        }
+        Ok(out)
+    }
 }
 
 #[wasm_bindgen]
@@ -226,6 +257,16 @@ impl FileDecryptor {
             let index = sizes::index_from_js(index)?;
             Ok(this.open(index, &ciphertext).await?.into())
         })
+    }
+
+    /// Decrypts a whole encrypted file held in memory (small files: previews, the agent
+    /// inbox); stream large files with `decryptChunk`. Rejects with `truncated_file` /
+    /// `trailing_data` when `ciphertext` is shorter / longer than the manifest says, and with
+    /// the first failing chunk's error otherwise.
+    #[wasm_bindgen(js_name = decryptFile, unchecked_return_type = "Promise<Uint8Array>")]
+    pub fn decrypt_file(&self, ciphertext: Uint8Array) -> Promise {
+        let this = self.clone();
+        future_to_promise(async move { Ok(this.open_all(&ciphertext).await?.into()) })
     }
 
     /// The decrypted file's size in bytes.
@@ -250,14 +291,20 @@ impl FileDecryptor {
     #[wasm_bindgen(js_name = ciphertextRange, unchecked_return_type = "[number, number]")]
     pub fn ciphertext_range(&self, index: f64) -> Result<js_sys::Array, JsValue> {
         let index = sizes::index_from_js(index)?;
-        Ok(sizes::ciphertext_chunk_range(self.state.plaintext_size, index)?)
+        Ok(sizes::ciphertext_chunk_range(
+            self.state.plaintext_size,
+            index,
+        )?)
     }
 
     /// `[start, end)` of chunk `index` in the decrypted file.
     #[wasm_bindgen(js_name = plaintextRange, unchecked_return_type = "[number, number]")]
     pub fn plaintext_range(&self, index: f64) -> Result<js_sys::Array, JsValue> {
         let index = sizes::index_from_js(index)?;
-        Ok(sizes::plaintext_chunk_range(self.state.plaintext_size, index)?)
+        Ok(sizes::plaintext_chunk_range(
+            self.state.plaintext_size,
+            index,
+        )?)
     }
 
     /// The backend this decryptor uses: `"webcrypto"` or `"rustcrypto"`.

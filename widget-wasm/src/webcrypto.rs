@@ -41,11 +41,7 @@ thread_local! {
 /// `crypto.subtle` of the current global scope (Window or Worker), or `None` where WebCrypto is
 /// unavailable (insecure contexts, very old browsers).
 pub fn subtle() -> Option<SubtleCrypto> {
-    SUBTLE.with(|cell| {
-        cell.borrow_mut()
-            .get_or_insert_with(lookup_subtle)
-            .clone()
-    })
+    SUBTLE.with(|cell| cell.borrow_mut().get_or_insert_with(lookup_subtle).clone())
 }
 
 fn lookup_subtle() -> Option<SubtleCrypto> {
@@ -111,7 +107,11 @@ impl WebCryptoFileKey {
     /// that authenticates only with the other last-chunk flag means the file was cut short
     /// (`TruncatedFile`: the final chunk is missing) or extended (`TrailingData`); anything
     /// else is `ChunkTampered { index }`.
-    pub async fn open_chunk(&self, plan: &ChunkPlan, ciphertext: &Uint8Array) -> Result<Uint8Array> {
+    pub async fn open_chunk(
+        &self,
+        plan: &ChunkPlan,
+        ciphertext: &Uint8Array,
+    ) -> Result<Uint8Array> {
         debug_assert_eq!(self.usage, KeyUsage::Decrypt);
         check_len(plan, plan.ciphertext_len, ciphertext.length() as usize)?;
         match self.call(&plan.nonce, ciphertext).await {
@@ -133,17 +133,19 @@ impl WebCryptoFileKey {
 
     /// One `crypto.subtle.encrypt` or `decrypt` (by the key's usage) with `iv = nonce`, the
     /// default 128-bit tag and no additional data.
-    async fn call(&self, nonce: &[u8; 12], data: &Uint8Array) -> std::result::Result<JsValue, JsValue> {
+    async fn call(
+        &self,
+        nonce: &[u8; 12],
+        data: &Uint8Array,
+    ) -> std::result::Result<JsValue, JsValue> {
         let params = AesGcmParams::new("AES-GCM", &Uint8Array::from(&nonce[..]));
         let promise = match self.usage {
-            KeyUsage::Encrypt => {
-                self.subtle
-                    .encrypt_with_object_and_js_u8_array(&params, &self.key, data)?
-            }
-            KeyUsage::Decrypt => {
-                self.subtle
-                    .decrypt_with_object_and_js_u8_array(&params, &self.key, data)?
-            }
+            KeyUsage::Encrypt => self
+                .subtle
+                .encrypt_with_object_and_js_u8_array(&params, &self.key, data)?,
+            KeyUsage::Decrypt => self
+                .subtle
+                .decrypt_with_object_and_js_u8_array(&params, &self.key, data)?,
         };
         JsFuture::from(promise).await
     }

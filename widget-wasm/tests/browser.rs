@@ -36,8 +36,12 @@ async fn webcrypto_and_rustcrypto_produce_identical_bytes() {
         assert!(a == b, "file {i} ({size} bytes): the backends disagree");
 
         // And each backend opens what the other sealed.
-        let from_rust = common::open(&web, Backend::WebCrypto).decryptor(i).expect("file");
-        let from_web = common::open(&rust, Backend::RustCrypto).decryptor(i).expect("file");
+        let from_rust = common::open(&web, Backend::WebCrypto)
+            .decryptor(i)
+            .expect("file");
+        let from_web = common::open(&rust, Backend::RustCrypto)
+            .decryptor(i)
+            .expect("file");
         assert!(common::decrypt_all(&from_rust, &b).await.expect("opens") == plaintext);
         assert!(common::decrypt_all(&from_web, &a).await.expect("opens") == plaintext);
     }
@@ -88,7 +92,9 @@ async fn truncation_and_extension_are_named_like_the_core_does() {
 
     // Chunk 0 of a two-chunk file presented as a whole one-chunk file: the end is missing.
     let cut = StreamDecryptor::new(key(), 65_552).expect("size");
-    let core = cut.decrypt_chunk(&RustCryptoAead, 0, &sealed).expect_err("truncated");
+    let core = cut
+        .decrypt_chunk(&RustCryptoAead, 0, &sealed)
+        .expect_err("truncated");
     for backend in BACKENDS {
         let dec = FileDecryptor::new(StreamDecryptor::new(key(), 65_552).expect("size"), backend)
             .expect("decryptor");
@@ -146,7 +152,10 @@ fn sizes_and_ranges_follow_the_format() {
     assert!(ciphertext_size_js(-1.0).is_err());
     assert!(ciphertext_size_js(1.5).is_err());
     assert_eq!(part_size_js(), 8_390_656.0);
-    assert_eq!(ciphertext_bounds(65_537, 1).ok(), Some((65_552, 65_552 + 17)));
+    assert_eq!(
+        ciphertext_bounds(65_537, 1).ok(),
+        Some((65_552, 65_552 + 17))
+    );
     assert_eq!(plaintext_bounds(65_537, 1).ok(), Some((65_536, 65_537)));
     assert!(plaintext_bounds(65_537, 2).is_err());
     // 300 chunks: parts of 128, 128 and 44 chunks.

@@ -6,9 +6,7 @@
 #![allow(dead_code)] // each test binary uses its own subset
 
 use js_sys::{Reflect, Uint8Array};
-use sealdrop_crypto::{
-    DeterministicRandom, FileInfo, Metadata, PackageId, ServerSecret,
-};
+use sealdrop_crypto::{DeterministicRandom, FileInfo, Metadata, PackageId, ServerSecret};
 use sealdrop_widget::{Backend, FileDecryptor, FileEncryptor, OpenedPackageJs, PackageSealer};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
@@ -20,7 +18,9 @@ pub const BACKENDS: [Backend; 2] = [Backend::WebCrypto, Backend::RustCrypto];
 pub const SIZES: [u64; 5] = [0, 1000, 65_536, 65_537, 3 * 65_536 + 123];
 
 pub fn pattern(len: u64, seed: u8) -> Vec<u8> {
-    (0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect()
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect()
 }
 
 pub fn server_secret() -> ServerSecret {
@@ -69,7 +69,9 @@ pub async fn encrypt_all(enc: &FileEncryptor, plaintext: &[u8]) -> Vec<Vec<u8>> 
         let start = range.get(0).as_f64().expect("number") as usize;
         let end = range.get(1).as_f64().expect("number") as usize;
         let promise = enc.encrypt_chunk(i as f64, Uint8Array::from(&plaintext[start..end]));
-        let sealed = JsFuture::from(promise).await.expect("encryptChunk resolves");
+        let sealed = JsFuture::from(promise)
+            .await
+            .expect("encryptChunk resolves");
         chunks.push(Uint8Array::from(sealed).to_vec());
     }
     chunks
@@ -118,7 +120,11 @@ pub async fn round_trip(backend: Backend) {
         let enc = sealer.encryptor(i).expect("file exists");
         let chunks = encrypt_all(&enc, &plaintext).await;
         let total: usize = chunks.iter().map(Vec::len).sum();
-        assert_eq!(total as f64, enc.ciphertext_size(), "file {i}: ciphertext size");
+        assert_eq!(
+            total as f64,
+            enc.ciphertext_size(),
+            "file {i}: ciphertext size"
+        );
         uploaded.push((plaintext, chunks));
     }
 
@@ -128,8 +134,14 @@ pub async fn round_trip(backend: Backend) {
     for (i, (plaintext, chunks)) in uploaded.iter().enumerate() {
         let dec = opened.decryptor(i).expect("file exists");
         assert_eq!(dec.backend(), backend.name());
-        let back = decrypt_all(&dec, chunks).await.expect("untouched chunks decrypt");
-        assert!(back == *plaintext, "file {i} ({} bytes) differs after the round trip", SIZES[i]);
+        let back = decrypt_all(&dec, chunks)
+            .await
+            .expect("untouched chunks decrypt");
+        assert!(
+            back == *plaintext,
+            "file {i} ({} bytes) differs after the round trip",
+            SIZES[i]
+        );
     }
 }
 
@@ -140,10 +152,14 @@ pub async fn tampered_chunk_is_rejected_with_its_index(backend: Backend) {
     let mut chunks = encrypt_all(&sealer.encryptor(0).expect("file 0"), &pattern(size, 7)).await;
     chunks[1][100] ^= 0x01;
     let dec = open(&sealer, backend).decryptor(0).expect("file 0");
-    let err = decrypt_all(&dec, &chunks).await.expect_err("a tampered chunk must not decrypt");
+    let err = decrypt_all(&dec, &chunks)
+        .await
+        .expect_err("a tampered chunk must not decrypt");
     assert_eq!(kind_of(&err), "chunk_tampered");
     assert_eq!(index_of(&err), Some(1.0));
-    let name = Reflect::get(&err, &"name".into()).ok().and_then(|n| n.as_string());
+    let name = Reflect::get(&err, &"name".into())
+        .ok()
+        .and_then(|n| n.as_string());
     assert_eq!(name.as_deref(), Some("SealdropError"));
 }
 
@@ -154,7 +170,9 @@ pub async fn reordered_chunks_are_rejected(backend: Backend) {
     let mut chunks = encrypt_all(&sealer.encryptor(0).expect("file 0"), &pattern(size, 9)).await;
     chunks.swap(0, 1);
     let dec = open(&sealer, backend).decryptor(0).expect("file 0");
-    let err = decrypt_all(&dec, &chunks).await.expect_err("swapped chunks must not decrypt");
+    let err = decrypt_all(&dec, &chunks)
+        .await
+        .expect_err("swapped chunks must not decrypt");
     assert_eq!(kind_of(&err), "chunk_tampered");
     assert_eq!(index_of(&err), Some(0.0));
 }

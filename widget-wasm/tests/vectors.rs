@@ -1,0 +1,186 @@
+//! The format v1 test vectors (`sealdrop_crypto::vectors::ALL`) in the browser.
+//!
+//! 1. The core's own `check` with the RustCrypto backend compiled to wasm: the wasm build
+//!    agrees with the native one byte for byte.
+//! 2. An asynchronous equivalent of `check` that goes through this crate's real code paths:
+//!    `OpenedPackage::with_link` / `with_identity`, `FileDecryptor::open_all` (chunk by chunk
+//!    through WebCrypto) and, for `ok` vectors, re-encryption through `FileEncryptor` (WebCrypto),
+//!    compared with the vector's ciphertext. Must-fail vectors must fail with the same kind,
+//!    file and chunk as the core reports.
+
+#![cfg(target_arch = "wasm32")]
+
+mod common;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use js_sys::Uint8Array;
+use sha2::{Digest, Sha256};
+use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+
+use sealdrop_crypto::vectors::{self, Expect, Vector};
+use sealdrop_crypto::{LinkSecret, RustCryptoAead, ServerSecret, X25519Identity};
+use sealdrop_widget::{Backend, FileEncryptor, OpenedPackageJs, WidgetError};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn all_vectors() -> Vec<(&'static str, Vector)> {
+    assert!(
+        vectors::ALL.iter().any(|(n, _)| n.starts_with("ok_"))
+            && vectors::ALL.iter().any(|(n, _)| n.starts_with("fail_")),
+        "the vector set must hold both ok_ and fail_ vectors"
+    );
+    vectors::ALL
+        .iter()
+        .map(|(name, json)| {
+            let vector = vectors::parse(json).unwrap_or_else(|e| panic!("{name}: {e}"));
+            (*name, vector)
+        })
+        .collect()
+}
+
+#[wasm_bindgen_test]
+fn every_vector_passes_with_the_core_check_on_rustcrypto_in_wasm() {
+    let failures: Vec<String> = all_vectors()
+        .iter()
+        .filter_map(|(name, v)| {
+            vectors::check(v, &RustCryptoAead)
+                .err()
+                .map(|e| format!("{name}: {e}"))
+        })
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "vectors failed:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[wasm_bindgen_test]
+async fn every_vector_passes_through_the_webcrypto_bindings() {
+    check_all(Backend::WebCrypto).await;
+}
+
+#[wasm_bindgen_test]
+async fn every_vector_passes_through_the_rustcrypto_bindings() {
+    check_all(Backend::RustCrypto).await;
+}
+
+async fn check_all(backend: Backend) {
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for (name, vector) in all_vectors() {
+        if let Err(e) = check(&vector, backend).await {
+            failures.push(format!("{name}: {e}"));
+        }
+        checked += 1;
+    }
+    assert!(
+        failures.is_empty(),
+        "{backend:?}: vectors failed:\n{}",
+        failures.join("\n")
+    );
+    assert_eq!(checked, vectors::ALL.len());
+}
+
+/// `vectors::check`, asynchronously, through the bindings on `backend`.
+async fn check(vector: &Vector, backend: Backend) -> Result<(), String> {
+    let outcome = perform(vector, backend).await?;
+    match (vector.expect, outcome, &vector.error) {
+        (Expect::Ok, Ok(()), _) => Ok(()),
+        (Expect::Ok, Err((error, file)), _) => Err(format!(
+            "expected success, got {} ({error}) in file {file:?}",
+            error.kind()
+        )),
+        (Expect::Fail, Ok(()), _) => Err("expected a failure, but everything opened".into()),
+        (Expect::Fail, Err(_), None) => Err("a fail vector must name its error".into()),
+        (Expect::Fail, Err((error, file)), Some(expected)) => {
+            let chunk = match error.kind() {
+                "chunk_tampered" => error.chunk_index(),
+                _ => None,
+            };
+            let got = (error.kind(), file, chunk);
+            let want = (expected.kind.as_str(), expected.file, expected.chunk);
+            if got == want {
+                Ok(())
+            } else {
+                Err(format!("expected {want:?}, got {got:?} ({error})"))
+            }
+        }
+    }
+}
+
+type Outcome = Result<(), (WidgetError, Option<usize>)>;
+
+async fn perform(vector: &Vector, backend: Backend) -> Result<Outcome, String> {
+    let manifest = decode(&vector.manifest)?;
+    let opened = match vector.open_with.as_str() {
+        "link" => {
+            let c =
+                LinkSecret::parse_b64u(need(&vector.link_secret)?).map_err(|e| e.to_string())?;
+            let s = ServerSecret::parse_b64u(need(&vector.server_secret)?)
+                .map_err(|e| e.to_string())?;
+            OpenedPackageJs::with_link(&manifest, &c, &s, backend)
+        }
+        "x25519" => {
+            let r = X25519Identity::parse_b64u(need(&vector.x25519_identity)?)
+                .map_err(|e| e.to_string())?;
+            OpenedPackageJs::with_identity(&manifest, &r, backend)
+        }
+        other => return Err(format!("unknown open_with {other:?}")),
+    };
+    let opened = match opened {
+        Ok(opened) => opened,
+        Err(e) => return Ok(Err((e, None))),
+    };
+    if opened.metadata_ref() != &vector.metadata {
+        return Err("decrypted metadata differs from the vector's".into());
+    }
+    if opened.file_count() != vector.files.len() {
+        return Err("vector lists a different number of files than the manifest".into());
+    }
+    for (index, file) in vector.files.iter().enumerate() {
+        let ciphertext = decode(&file.ciphertext)?;
+        let dec = opened.decryptor(index).map_err(|e| e.to_string())?;
+        if dec.backend() != backend.name() {
+            return Err(format!(
+                "decryptor runs on {}, not {backend:?}",
+                dec.backend()
+            ));
+        }
+        let plaintext = match dec.open_all(&Uint8Array::from(&ciphertext[..])).await {
+            Ok(plaintext) => plaintext.to_vec(),
+            Err(e) => return Ok(Err((e, Some(index)))),
+        };
+        let expected = match &file.plaintext {
+            Some(text) => decode(text)?,
+            None => vectors::pattern(file.plaintext_size as usize),
+        };
+        if plaintext != expected || hex::encode(Sha256::digest(&plaintext)) != file.plaintext_sha256
+        {
+            return Err(format!("file {index} decrypted to different bytes"));
+        }
+        if vector.expect == Expect::Ok {
+            let key = opened.core().file_key(index).map_err(|e| e.to_string())?;
+            let enc =
+                FileEncryptor::new(key, file.plaintext_size, backend).map_err(|e| e.to_string())?;
+            let again: Vec<u8> = common::encrypt_all(&enc, &plaintext).await.concat();
+            if again != ciphertext {
+                return Err(format!("re-encrypting file {index} gives different bytes"));
+            }
+        }
+    }
+    Ok(Ok(()))
+}
+
+fn need(field: &Option<String>) -> Result<&str, String> {
+    field
+        .as_deref()
+        .ok_or_else(|| "vector lacks a key field".to_string())
+}
+
+fn decode(text: &str) -> Result<Vec<u8>, String> {
+    URL_SAFE_NO_PAD
+        .decode(text)
+        .map_err(|_| "bad base64url in vector".to_string())
+}
