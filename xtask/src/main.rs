@@ -1,1 +1,92 @@
-fn main() {}
+//! `cargo xtask`: everything the project needs beyond `cargo build`, with nothing but cargo.
+//!
+//! The two commands a newcomer runs on a fresh Debian machine are `cargo xtask demo` and
+//! `cargo xtask test`. Each installs or starts what it needs (Rust target, wasm-bindgen-cli,
+//! Debian packages, Garage, a Python venv for the SMTP capture server, the e2e npm packages)
+//! or says exactly what is missing. See `cargo xtask --help`.
+
+#![forbid(unsafe_code)]
+
+mod bench;
+mod cleanup;
+mod demo;
+mod proc;
+mod services;
+mod setup;
+mod test;
+mod wasm;
+
+use std::process::ExitCode;
+
+const HELP: &str = "\
+cargo xtask: build, test and demo sealdrop with nothing installed but Rust and Debian.
+
+USAGE
+    cargo xtask <COMMAND> [OPTIONS]
+
+COMMANDS
+    demo                  Build the server and start it on the embedded default
+                          (SQLite + local folder + outbox mail), then wait for Ctrl-C.
+    test                  Run every test: formatting, lints, native tests, the server
+                          suite on SQLite+folder and on Postgres+S3, the wasm tests in
+                          headless Chromium and the browser end-to-end tests.
+                          `cargo xtask test --help` lists the stages and options.
+    services up           Start Postgres, Garage (S3) and an SMTP capture server, print
+                          `export ...` lines for their SEALDROP_TEST_* variables and wait
+                          for Ctrl-C (which stops them and removes their folders). Paste
+                          the lines into another shell to run one test against real
+                          services, e.g. `cargo test -p sealdrop-server NAME`.
+    wasm                  Build the browser package into widget-wasm/pkg
+                          (cargo build --target wasm32-unknown-unknown --release + wasm-bindgen).
+    bench [crypto|wasm|server]
+                          Run the benchmarks (all three when no name is given).
+    help                  Print this text.
+
+WHAT GETS INSTALLED (only when missing)
+    rustup target wasm32-unknown-unknown; wasm-bindgen-cli at the exact wasm-bindgen version
+    in Cargo.lock; Debian packages chromium, chromium-driver, postgresql, python3-venv (needs
+    root for apt-get); garage (cargo install, ~7 minutes once); aiosmtpd in a venv under
+    ~/.cache/sealdrop/venv; npm packages of tests/e2e (npm ci).
+
+ENVIRONMENT
+    CARGO_TARGET_DIR      Where cargo builds (the CI script points it outside the clone).
+    SEALDROP_XTASK_NO_INSTALL=1
+                          Never install anything; report what is missing instead.
+";
+
+fn main() -> ExitCode {
+    cleanup::install_signal_handler();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = run(&args);
+    // Services and temporary folders go away on every exit path, not only on success.
+    cleanup::run_all();
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("\nerror: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &[String]) -> anyhow::Result<ExitCode> {
+    let Some((command, rest)) = args.split_first() else {
+        print!("{HELP}");
+        return Ok(ExitCode::SUCCESS);
+    };
+    match command.as_str() {
+        "help" | "--help" | "-h" => {
+            print!("{HELP}");
+            Ok(ExitCode::SUCCESS)
+        }
+        "test" => test::main(rest),
+        "demo" => demo::main(rest).map(|()| ExitCode::SUCCESS),
+        "services" => services::main(rest).map(|()| ExitCode::SUCCESS),
+        "wasm" => wasm::main(rest).map(|()| ExitCode::SUCCESS),
+        "bench" => bench::main(rest).map(|()| ExitCode::SUCCESS),
+        other => {
+            eprint!("{HELP}");
+            anyhow::bail!("unknown command `{other}`; see the list above")
+        }
+    }
+}

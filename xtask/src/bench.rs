@@ -1,0 +1,95 @@
+//! `cargo xtask bench [crypto|wasm|server]`: the benchmarks, each where it lives.
+
+use std::process::Command;
+
+use anyhow::{bail, Result};
+
+use crate::proc::{self, cargo, repo_root};
+use crate::services::Services;
+use crate::{setup, wasm};
+
+const USAGE: &str = "\
+USAGE
+    cargo xtask bench [crypto|wasm|server]...
+
+    crypto   cargo bench -p sealdrop-crypto --bench throughput (native AEAD and STREAM)
+    wasm     node widget-wasm/bench/run.mjs: the browser package in headless Chromium
+             (WebCrypto and the pure-wasm fallback)
+    server   starts Postgres, Garage and SMTP, then cargo bench -p sealdrop-server
+
+With no name, runs all three. A benchmark that does not exist yet says so and is skipped.
+";
+
+pub fn main(args: &[String]) -> Result<()> {
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        print!("{USAGE}");
+        return Ok(());
+    }
+    let all = ["crypto", "wasm", "server"];
+    let names: Vec<&str> = if args.is_empty() {
+        all.to_vec()
+    } else {
+        args.iter().map(String::as_str).collect()
+    };
+    for name in &names {
+        if !all.contains(name) {
+            print!("{USAGE}");
+            bail!("unknown benchmark `{name}`");
+        }
+    }
+    for name in names {
+        println!("\n== bench {name}");
+        match name {
+            "crypto" => crypto()?,
+            "wasm" => wasm_bench()?,
+            _ => server()?,
+        }
+    }
+    Ok(())
+}
+
+fn crypto() -> Result<()> {
+    if !repo_root()
+        .join("crypto-core/benches/throughput.rs")
+        .is_file()
+    {
+        println!("xtask: not yet: crypto-core/benches/throughput.rs does not exist");
+        return Ok(());
+    }
+    proc::run(cargo().args(["bench", "-p", "sealdrop-crypto", "--bench", "throughput"]))
+}
+
+fn wasm_bench() -> Result<()> {
+    let bench_dir = repo_root().join("widget-wasm/bench");
+    if !bench_dir.join("run.mjs").is_file() {
+        println!("xtask: not yet: widget-wasm/bench/run.mjs does not exist");
+        return Ok(());
+    }
+    if bench_dir.join("package.json").is_file() {
+        setup::npm_packages(&bench_dir)?;
+    }
+    setup::chromium()?;
+    wasm::build()?;
+    proc::run(
+        Command::new("node")
+            .current_dir(repo_root())
+            .arg("widget-wasm/bench/run.mjs")
+            .env("CHROMIUM", setup::CHROMIUM),
+    )
+}
+
+fn server() -> Result<()> {
+    if !repo_root().join("server/benches").is_dir() {
+        println!("xtask: not yet: sealdrop-server has no benches/ folder");
+        return Ok(());
+    }
+    let mut services = Services::default();
+    services.postgres()?;
+    services.garage()?;
+    services.smtp()?;
+    proc::run(
+        cargo()
+            .args(["bench", "-p", "sealdrop-server"])
+            .envs(services.env()),
+    )
+}

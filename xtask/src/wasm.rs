@@ -1,0 +1,63 @@
+//! `cargo xtask wasm`: the browser package in `widget-wasm/pkg` (ES module + .wasm), which
+//! the server serves to the recipient page, the Help Center widget and the agent app.
+
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+use crate::proc::{self, cargo, repo_root, target_dir};
+use crate::setup;
+
+const USAGE: &str = "\
+USAGE
+    cargo xtask wasm
+
+Builds sealdrop-widget for wasm32-unknown-unknown (release) and runs wasm-bindgen
+--target web into widget-wasm/pkg. Installs the Rust target and wasm-bindgen-cli at the
+version in Cargo.lock when they are missing.
+";
+
+pub fn main(args: &[String]) -> Result<()> {
+    if let Some(arg) = args.first() {
+        print!("{USAGE}");
+        if arg == "--help" || arg == "-h" {
+            return Ok(());
+        }
+        bail!("`cargo xtask wasm` takes no arguments");
+    }
+    build()
+}
+
+/// Builds the browser package; returns nothing but leaves `widget-wasm/pkg` complete.
+pub fn build() -> Result<()> {
+    setup::wasm_target()?;
+    let bindgen_dir = setup::wasm_bindgen()?;
+    proc::run(cargo().args([
+        "build",
+        "-p",
+        "sealdrop-widget",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--release",
+    ]))?;
+    let wasm = target_dir().join("wasm32-unknown-unknown/release/sealdrop_widget.wasm");
+    if !wasm.is_file() {
+        bail!("the build produced no {}", wasm.display());
+    }
+    let out_dir = repo_root().join("widget-wasm/pkg");
+    proc::run(
+        Command::new(bindgen_dir.join("wasm-bindgen"))
+            .args(["--target", "web", "--out-dir"])
+            .arg(&out_dir)
+            .arg(&wasm),
+    )?;
+    let size = std::fs::metadata(out_dir.join("sealdrop_widget_bg.wasm"))
+        .context("wasm-bindgen wrote no sealdrop_widget_bg.wasm")?
+        .len();
+    println!(
+        "xtask: browser package ready in {} ({} KiB of wasm)",
+        out_dir.display(),
+        size / 1024
+    );
+    Ok(())
+}
