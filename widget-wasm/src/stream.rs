@@ -9,10 +9,12 @@
 //! know which one is in effect. Argument errors (a chunk of the wrong length, an index past the
 //! end) reject the Promise rather than throw, so a page has one error path per chunk.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 
 use js_sys::{Promise, Uint8Array};
-use sealdrop_crypto::stream::{FileKey, StreamDecryptor, StreamEncryptor};
+use sealdrop_crypto::stream::{ChunkPlan, FileKey, StreamDecryptor, StreamEncryptor};
 use sealdrop_crypto::{Error as CoreError, RustCryptoAead};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
@@ -27,7 +29,7 @@ use crate::webcrypto::{KeyUsage, LazyKey};
 #[derive(Debug)]
 enum ChunkCipher {
     /// WebCrypto, with the file key imported (or being imported) as a non-extractable key.
-    WebCrypto(LazyKey),
+    WebCrypto(Rc<LazyKey>),
     /// The core's RustCrypto AEAD, synchronous, inside wasm.
     RustCrypto,
 }
@@ -35,7 +37,7 @@ enum ChunkCipher {
 impl ChunkCipher {
     fn new(backend: Backend, key: &FileKey, usage: KeyUsage) -> Result<Self> {
         Ok(match backend {
-            Backend::WebCrypto => Self::WebCrypto(LazyKey::start(key, usage)?),
+            Backend::WebCrypto => Self::WebCrypto(Rc::new(LazyKey::start(key, usage)?)),
             Backend::RustCrypto => Self::RustCrypto,
         })
     }
@@ -78,29 +80,40 @@ impl FileEncryptor {
 
     /// Seals chunk `index`; the Rust face of `encryptChunk`.
     pub async fn seal(&self, index: u64, plaintext: &Uint8Array) -> Result<Uint8Array> {
+        self.begin_seal(index, plaintext)?.await
+    }
+
+    /// Does everything that can be done synchronously (plan, length check, the WebCrypto call
+    /// or the whole RustCrypto encryption), so that `plaintext` is read before this returns;
+    /// the future only waits for WebCrypto.
+    fn begin_seal(&self, index: u64, plaintext: &Uint8Array) -> Result<ChunkFuture> {
         let state = &self.state;
+        let plan = state.stream.plan(index)?;
         match &state.cipher {
-            ChunkCipher::WebCrypto(key) => {
-                let plan = state.stream.plan(index)?;
-                key.get().await?.seal_chunk(&plan, plaintext).await
-            }
+            ChunkCipher::WebCrypto(lazy) => match lazy.ready() {
+                Some(key) => Ok(Box::pin(key.start_seal(plan, plaintext)?)),
+                None => {
+                    // The key import has not finished (first chunks only): keep a copy of the
+                    // input so that the caller may reuse its buffer right away.
+                    check_len(&plan, plan.plaintext_len, plaintext)?;
+                    let copy = plaintext.slice(0, plaintext.length());
+                    let lazy = Rc::clone(lazy);
+                    Ok(Box::pin(async move {
+                        lazy.get().await?.start_seal(plan, &copy)?.await
+                    }))
+                }
+            },
             ChunkCipher::RustCrypto => {
                 // One copy in (plaintext followed by room for the tag), seal in place, one out.
-                let plan = state.stream.plan(index)?;
-                if plaintext.length() as usize != plan.plaintext_len {
-                    return Err(CoreError::WrongChunkLength {
-                        index,
-                        expected: plan.plaintext_len,
-                        actual: plaintext.length() as usize,
-                    }
-                    .into());
-                }
+                check_len(&plan, plan.plaintext_len, plaintext)?;
                 let mut chunk = vec![0u8; plan.ciphertext_len];
                 plaintext.copy_to(&mut chunk[..plan.plaintext_len]);
                 state
                     .stream
                     .encrypt_chunk_in_place(&RustCryptoAead, index, &mut chunk)?;
-                Ok(Uint8Array::from(&chunk[..]))
+                Ok(Box::pin(std::future::ready(Ok(Uint8Array::from(
+                    &chunk[..],
+                )))))
             }
         }
     }
@@ -113,11 +126,7 @@ impl FileEncryptor {
     /// sealed chunk (`ciphertextRange(index)` of the uploaded file).
     #[wasm_bindgen(js_name = encryptChunk, unchecked_return_type = "Promise<Uint8Array>")]
     pub fn encrypt_chunk(&self, index: f64, plaintext: Uint8Array) -> Promise {
-        let this = self.clone();
-        future_to_promise(async move {
-            let index = sizes::index_from_js(index)?;
-            Ok(this.seal(index, &plaintext).await?.into())
-        })
+        to_promise(sizes::index_from_js(index).and_then(|index| self.begin_seal(index, &plaintext)))
     }
 
     /// The file's size in bytes, as given to the sealer.
@@ -202,19 +211,35 @@ impl FileDecryptor {
 
     /// Opens chunk `index`; the Rust face of `decryptChunk`.
     pub async fn open(&self, index: u64, ciphertext: &Uint8Array) -> Result<Uint8Array> {
+        self.begin_open(index, ciphertext)?.await
+    }
+
+    /// As [`FileEncryptor`]'s `begin_seal`: `ciphertext` is read before this returns (and
+    /// again, for WebCrypto, only to diagnose a chunk that fails to authenticate).
+    fn begin_open(&self, index: u64, ciphertext: &Uint8Array) -> Result<ChunkFuture> {
         let state = &self.state;
+        let plan = state.stream.plan(index)?;
         match &state.cipher {
-            ChunkCipher::WebCrypto(key) => {
-                let plan = state.stream.plan(index)?;
-                key.get().await?.open_chunk(&plan, ciphertext).await
-            }
+            ChunkCipher::WebCrypto(lazy) => match lazy.ready() {
+                Some(key) => Ok(Box::pin(key.start_open(plan, ciphertext)?)),
+                None => {
+                    check_len(&plan, plan.ciphertext_len, ciphertext)?;
+                    let copy = ciphertext.slice(0, ciphertext.length());
+                    let lazy = Rc::clone(lazy);
+                    Ok(Box::pin(async move {
+                        lazy.get().await?.start_open(plan, &copy)?.await
+                    }))
+                }
+            },
             ChunkCipher::RustCrypto => {
                 let opened = Zeroizing::new(state.stream.decrypt_chunk(
                     &RustCryptoAead,
                     index,
                     &ciphertext.to_vec(),
                 )?);
-                Ok(Uint8Array::from(&opened[..]))
+                Ok(Box::pin(std::future::ready(Ok(Uint8Array::from(
+                    &opened[..],
+                )))))
             }
         }
     }
@@ -252,11 +277,9 @@ impl FileDecryptor {
     /// `chunk_tampered` (and `index`) when the chunk was modified, moved, or cut.
     #[wasm_bindgen(js_name = decryptChunk, unchecked_return_type = "Promise<Uint8Array>")]
     pub fn decrypt_chunk(&self, index: f64, ciphertext: Uint8Array) -> Promise {
-        let this = self.clone();
-        future_to_promise(async move {
-            let index = sizes::index_from_js(index)?;
-            Ok(this.open(index, &ciphertext).await?.into())
-        })
+        to_promise(
+            sizes::index_from_js(index).and_then(|index| self.begin_open(index, &ciphertext)),
+        )
     }
 
     /// Decrypts a whole encrypted file held in memory (small files: previews, the agent
@@ -311,5 +334,31 @@ impl FileDecryptor {
     #[wasm_bindgen(getter)]
     pub fn backend(&self) -> String {
         self.state.cipher.backend().name().to_owned()
+    }
+}
+
+/// A chunk operation under way; `'static` so that it can outlive the call into wasm.
+type ChunkFuture = Pin<Box<dyn Future<Output = Result<Uint8Array>>>>;
+
+/// The JavaScript face of a chunk operation: argument errors reject the Promise rather than
+/// throw, so a page has one error path per chunk.
+fn to_promise(started: Result<ChunkFuture>) -> Promise {
+    match started {
+        Ok(pending) => future_to_promise(async move { Ok(pending.await?.into()) }),
+        Err(e) => Promise::reject(&e.into()),
+    }
+}
+
+fn check_len(plan: &ChunkPlan, expected: usize, data: &Uint8Array) -> Result<()> {
+    let actual = data.length() as usize;
+    if actual == expected {
+        Ok(())
+    } else {
+        Err(CoreError::WrongChunkLength {
+            index: plan.index,
+            expected,
+            actual,
+        }
+        .into())
     }
 }

@@ -22,6 +22,7 @@
 //! wasm memory, which is what keeps the per-chunk overhead small next to raw WebCrypto.
 
 use std::cell::RefCell;
+use std::future::Future;
 
 use js_sys::{Array, ArrayBuffer, Promise, Reflect, Uint8Array};
 use sealdrop_crypto::stream::{chunk_nonce, ChunkPlan, FileKey};
@@ -90,15 +91,9 @@ impl WebCryptoFileKey {
     }
 
     /// `AES-256-GCM(Kf, plan.nonce, aad = "", plaintext)`; `plaintext` must be exactly
-    /// `plan.plaintext_len` bytes. Returns the `plan.ciphertext_len`-byte sealed chunk.
+    /// `plan.plaintext_len` bytes. Resolves to the `plan.ciphertext_len`-byte sealed chunk.
     pub async fn seal_chunk(&self, plan: &ChunkPlan, plaintext: &Uint8Array) -> Result<Uint8Array> {
-        debug_assert_eq!(self.usage, KeyUsage::Encrypt);
-        check_len(plan, plan.plaintext_len, plaintext.length() as usize)?;
-        let sealed = self
-            .call(&plan.nonce, plaintext)
-            .await
-            .map_err(unexpected)?;
-        output(plan, sealed, plan.ciphertext_len)
+        self.start_seal(*plan, plaintext)?.await
     }
 
     /// Opens one sealed chunk; `ciphertext` must be exactly `plan.ciphertext_len` bytes.
@@ -112,32 +107,67 @@ impl WebCryptoFileKey {
         plan: &ChunkPlan,
         ciphertext: &Uint8Array,
     ) -> Result<Uint8Array> {
+        self.start_open(*plan, ciphertext)?.await
+    }
+
+    /// Checks the length and calls `crypto.subtle.encrypt` *now*, so WebCrypto copies
+    /// `plaintext` before this returns (the caller may reuse its buffer at once); the future
+    /// only waits for the result and checks its length.
+    pub fn start_seal(
+        &self,
+        plan: ChunkPlan,
+        plaintext: &Uint8Array,
+    ) -> Result<impl Future<Output = Result<Uint8Array>> + 'static> {
+        debug_assert_eq!(self.usage, KeyUsage::Encrypt);
+        check_len(&plan, plan.plaintext_len, plaintext.length() as usize)?;
+        let sealing = self.call(&plan.nonce, plaintext).map_err(unexpected)?;
+        Ok(async move {
+            let sealed = sealing.await.map_err(unexpected)?;
+            output(&plan, sealed, plan.ciphertext_len)
+        })
+    }
+
+    /// Like [`WebCryptoFileKey::start_seal`], for decryption. `ciphertext` is read again only
+    /// if it fails to authenticate (to tell truncation from tampering).
+    pub fn start_open(
+        &self,
+        plan: ChunkPlan,
+        ciphertext: &Uint8Array,
+    ) -> Result<impl Future<Output = Result<Uint8Array>> + 'static> {
         debug_assert_eq!(self.usage, KeyUsage::Decrypt);
-        check_len(plan, plan.ciphertext_len, ciphertext.length() as usize)?;
-        match self.call(&plan.nonce, ciphertext).await {
-            Ok(opened) => output(plan, opened, plan.plaintext_len),
-            Err(e) if is_operation_error(&e) => {
-                let flipped = chunk_nonce(plan.index, !plan.last);
-                Err(match (self.call(&flipped, ciphertext).await, plan.last) {
-                    (Ok(_), true) => CoreError::TruncatedFile.into(),
-                    (Ok(_), false) => CoreError::TrailingData.into(),
-                    (Err(e), _) if is_operation_error(&e) => {
-                        CoreError::ChunkTampered { index: plan.index }.into()
-                    }
-                    (Err(e), _) => unexpected(e),
-                })
+        check_len(&plan, plan.ciphertext_len, ciphertext.length() as usize)?;
+        let opening = self.call(&plan.nonce, ciphertext).map_err(unexpected)?;
+        let this = self.clone();
+        let ciphertext = ciphertext.clone();
+        Ok(async move {
+            match opening.await {
+                Ok(opened) => output(&plan, opened, plan.plaintext_len),
+                Err(e) if is_operation_error(&e) => Err(this.diagnose(&plan, &ciphertext).await),
+                Err(e) => Err(unexpected(e)),
             }
-            Err(e) => Err(unexpected(e)),
+        })
+    }
+
+    /// Why a chunk failed to open: the core's rule, run through WebCrypto.
+    async fn diagnose(&self, plan: &ChunkPlan, ciphertext: &Uint8Array) -> WidgetError {
+        let flipped = chunk_nonce(plan.index, !plan.last);
+        let retry = match self.call(&flipped, ciphertext) {
+            Ok(pending) => pending.await,
+            Err(e) => Err(e),
+        };
+        match (retry, plan.last) {
+            (Ok(_), true) => CoreError::TruncatedFile.into(),
+            (Ok(_), false) => CoreError::TrailingData.into(),
+            (Err(e), _) if is_operation_error(&e) => {
+                CoreError::ChunkTampered { index: plan.index }.into()
+            }
+            (Err(e), _) => unexpected(e),
         }
     }
 
-    /// One `crypto.subtle.encrypt` or `decrypt` (by the key's usage) with `iv = nonce`, the
-    /// default 128-bit tag and no additional data.
-    async fn call(
-        &self,
-        nonce: &[u8; 12],
-        data: &Uint8Array,
-    ) -> std::result::Result<JsValue, JsValue> {
+    /// Calls `crypto.subtle.encrypt` or `decrypt` (by the key's usage) with `iv = nonce`, the
+    /// default 128-bit tag and no additional data; WebCrypto copies `data` during the call.
+    fn call(&self, nonce: &[u8; 12], data: &Uint8Array) -> std::result::Result<JsFuture, JsValue> {
         let params = AesGcmParams::new("AES-GCM", &Uint8Array::from(&nonce[..]));
         let promise = match self.usage {
             KeyUsage::Encrypt => self
@@ -147,7 +177,7 @@ impl WebCryptoFileKey {
                 .subtle
                 .decrypt_with_object_and_js_u8_array(&params, &self.key, data)?,
         };
-        JsFuture::from(promise).await
+        Ok(JsFuture::from(promise))
     }
 }
 
@@ -210,6 +240,11 @@ impl LazyKey {
             pending: PendingImport::start(key, usage)?,
             ready: RefCell::new(None),
         })
+    }
+
+    /// The imported key, if the import has already finished.
+    pub(crate) fn ready(&self) -> Option<WebCryptoFileKey> {
+        self.ready.borrow().clone()
     }
 
     pub(crate) async fn get(&self) -> Result<WebCryptoFileKey> {

@@ -69,6 +69,13 @@ async fn wrong_chunk_length_is_refused() {
 }
 
 #[wasm_bindgen_test]
+async fn chunk_input_is_read_during_the_call() {
+    for backend in BACKENDS {
+        common::chunk_input_is_read_during_the_call(backend).await;
+    }
+}
+
+#[wasm_bindgen_test]
 fn wrong_server_secret_is_rejected() {
     for backend in BACKENDS {
         common::wrong_server_secret_is_rejected(backend);

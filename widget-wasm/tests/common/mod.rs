@@ -207,3 +207,43 @@ pub fn wrong_server_secret_is_rejected(backend: Backend) {
     .expect_err("a wrong S must not open the package");
     assert_eq!(err.kind(), "wrong_link_or_server_secret");
 }
+
+/// Like WebCrypto itself, `encryptChunk` / `decryptChunk` read their input during the call:
+/// a page may reuse its buffer as soon as the call returns, before the key import finished
+/// (first chunks) and after.
+pub async fn chunk_input_is_read_during_the_call(backend: Backend) {
+    let size = 2 * 65_536;
+    let original = pattern(size, 5);
+    let sealer = seal(&[size], backend);
+    let enc = sealer.encryptor(0).expect("file 0");
+
+    let buf = Uint8Array::from(&original[..]);
+    let first = enc.encrypt_chunk(0.0, buf.subarray(0, 65_536));
+    let second = enc.encrypt_chunk(1.0, buf.subarray(65_536, 131_072));
+    buf.fill(0, 0, buf.length());
+    let sealed = vec![
+        Uint8Array::from(JsFuture::from(first).await.expect("chunk 0")).to_vec(),
+        Uint8Array::from(JsFuture::from(second).await.expect("chunk 1")).to_vec(),
+    ];
+    // The key is imported by now: the same holds on the fast path.
+    let again = Uint8Array::from(&original[..65_536]);
+    let pending = enc.encrypt_chunk(0.0, again.clone());
+    again.fill(0, 0, again.length());
+    let resealed = Uint8Array::from(JsFuture::from(pending).await.expect("chunk 0")).to_vec();
+    assert!(
+        resealed == sealed[0],
+        "{backend:?}: chunk 0 sealed differently the second time"
+    );
+
+    let dec = open(&sealer, backend).decryptor(0).expect("file 0");
+    let ct = Uint8Array::from(&sealed[0][..]);
+    let pending = dec.decrypt_chunk(0.0, ct.clone());
+    ct.fill(0, 0, ct.length());
+    let opened = Uint8Array::from(JsFuture::from(pending).await.expect("chunk 0 opens")).to_vec();
+    assert!(
+        opened[..] == original[..65_536],
+        "{backend:?}: chunk 0 differs"
+    );
+    let back = decrypt_all(&dec, &sealed).await.expect("both chunks open");
+    assert!(back == original, "{backend:?}: the file differs");
+}
