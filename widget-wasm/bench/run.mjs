@@ -2,7 +2,7 @@
 // Chromium and prints the table.
 //
 //   cd widget-wasm/bench && npm ci && node run.mjs [--no-build] [--total-mib N]
-//                                                  [--fallback-mib N] [--inflight N]
+//                                                  [--fallback-mib N] [--inflight N] [--rounds N]
 //
 // Environment: CARGO_TARGET_DIR (default ../../target), CHROMIUM (default /usr/bin/chromium),
 // WASM_BINDGEN (default wasm-bindgen on PATH, version 0.2.106 like the crate's wasm-bindgen).
@@ -97,6 +97,7 @@ async function main() {
       totalBytes: option("--total-mib", 1024) * MiB,
       fallbackBytes: option("--fallback-mib", 256) * MiB,
       inflight: option("--inflight", 8),
+      rounds: option("--rounds", 3),
     };
     page.setDefaultTimeout(0);
     const results = await page.evaluate(async (o) => {
