@@ -71,6 +71,9 @@ pub enum Error {
     },
     /// Text (base64url, a link, JSON) could not be decoded; the text says which.
     InvalidEncoding(&'static str),
+    /// This package's metadata was already sealed; its key may seal no other document (the
+    /// metadata nonce is fixed). Start a new package instead.
+    MetadataAlreadySealed,
     /// The random source failed.
     Random,
 }
@@ -96,6 +99,7 @@ impl Error {
             Error::CounterOverflow => "counter_overflow",
             Error::NoSuchFile { .. } => "no_such_file",
             Error::InvalidEncoding(_) => "invalid_encoding",
+            Error::MetadataAlreadySealed => "metadata_already_sealed",
             Error::Random => "random",
         }
     }
@@ -147,6 +151,9 @@ impl fmt::Display for Error {
             Error::CounterOverflow => f.write_str("the file is too large for the chunk counter"),
             Error::NoSuchFile { index } => write!(f, "the package has no file {index}"),
             Error::InvalidEncoding(what) => write!(f, "invalid encoding: {what}"),
+            Error::MetadataAlreadySealed => f.write_str(
+                "this package's metadata is already sealed; start a new package to change it",
+            ),
             Error::Random => f.write_str("the random number generator failed"),
         }
     }

@@ -23,6 +23,9 @@ pub struct PackageBuilder<'a> {
     rng: &'a dyn RandomSource,
     files: Vec<FileEntry>,
     stanzas: Vec<PendingStanza>,
+    /// The metadata sealed by the first successful `build`: `K_meta` and the zero nonce may
+    /// encrypt only that one document.
+    sealed: Option<Metadata>,
 }
 
 /// A stanza whose wrap key is known; sealed in `build`.
@@ -43,6 +46,7 @@ impl<'a> PackageBuilder<'a> {
             rng,
             files: Vec::new(),
             stanzas: Vec::new(),
+            sealed: None,
         })
     }
 
@@ -59,6 +63,9 @@ impl<'a> PackageBuilder<'a> {
     /// Adds a file of `plaintext_size` bytes with a fresh random salt; returns its index in
     /// the file table and its key `Kf` for a [`crate::stream::StreamEncryptor`].
     pub fn add_file(&mut self, plaintext_size: u64) -> Result<(usize, FileKey), Error> {
+        if self.sealed.is_some() {
+            return Err(Error::MetadataAlreadySealed);
+        }
         if self.files.len() >= MAX_FILES {
             return Err(Error::InvalidManifest("more than 1000 files"));
         }
@@ -85,6 +92,9 @@ impl<'a> PackageBuilder<'a> {
     }
 
     /// Adds a link stanza: `K` wrapped under `HKDF(C || S, package_id, "sealdrop/v1/link")`.
+    ///
+    /// The wrap key seals with the all-zero nonce, so a `(C, S, package_id)` must never wrap
+    /// two different package keys: make a fresh `C` for every package key.
     pub fn link_stanza(
         &mut self,
         link_secret: &LinkSecret,
@@ -113,11 +123,23 @@ impl<'a> PackageBuilder<'a> {
 
     /// Writes the manifest. `metadata` must list the added files in order, with their
     /// plaintext sizes; there must be 1 to 16 stanzas.
-    pub fn build(&self, aead: &dyn Aead, metadata: &Metadata) -> Result<Vec<u8>, Error> {
+    ///
+    /// The metadata is sealed under a key used with the all-zero nonce, so once a build has
+    /// succeeded, building again is allowed only with the same metadata (which gives the same
+    /// bytes); other metadata is [`Error::MetadataAlreadySealed`]. Invalid input leaves the
+    /// builder usable.
+    pub fn build(&mut self, aead: &dyn Aead, metadata: &Metadata) -> Result<Vec<u8>, Error> {
         if !(1..=MAX_STANZAS).contains(&self.stanzas.len()) {
             return Err(Error::InvalidManifest("stanza count must be 1 to 16"));
         }
         metadata.check_against(&self.files)?;
+        if self
+            .sealed
+            .as_ref()
+            .is_some_and(|sealed| sealed != metadata)
+        {
+            return Err(Error::MetadataAlreadySealed);
+        }
         let stanzas = self
             .stanzas
             .iter()
@@ -134,6 +156,7 @@ impl<'a> PackageBuilder<'a> {
             .collect();
         let aad = public_file_table(&self.id, &self.files);
         let sealed = metadata.seal(aead, &self.key, &self.id, &aad)?;
+        self.sealed = Some(metadata.clone());
         let commitment = self.key.commitment(&self.id);
         Ok(
             Manifest::from_parts(self.id, commitment, stanzas, self.files.clone(), sealed)

@@ -323,7 +323,7 @@ fn rebuild(vector: &Vector, aead: &dyn Aead) -> Result<Vec<u8>, String> {
             other => Err(format!("unknown stanza {other:?}")),
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let (builder, _) = inputs.build(&sizes, &kinds).map_err(|e| e.to_string())?;
+    let (mut builder, _) = inputs.build(&sizes, &kinds).map_err(|e| e.to_string())?;
     builder
         .build(aead, &vector.metadata)
         .map_err(|e| e.to_string())
@@ -651,7 +651,7 @@ struct Made {
 fn make_package(seed: &str, sizes: &[u64], stanzas: &[StanzaKind], message: Option<&str>) -> Made {
     let aead = &RustCryptoAead;
     let inputs = Inputs::draw(seed).expect("DeterministicRandom never fails");
-    let (builder, keys) = inputs
+    let (mut builder, keys) = inputs
         .build(sizes, stanzas)
         .expect("the cases use valid sizes and recipients");
     let plaintexts: Vec<Vec<u8>> = sizes.iter().map(|&n| pattern(n as usize)).collect();

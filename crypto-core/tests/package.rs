@@ -179,7 +179,22 @@ fn builder_checks_metadata_and_stanzas() {
         builder.build(aead, &Metadata::default()),
         Err(Error::InvalidMetadata(_))
     ));
-    assert!(builder.build(aead, &metadata).is_ok());
+    let manifest = builder.build(aead, &metadata).unwrap();
+    // Same metadata again: same bytes (same key, nonce and plaintext). Other metadata would
+    // reuse the metadata key's fixed nonce with a different plaintext, so it is refused.
+    assert_eq!(builder.build(aead, &metadata).unwrap(), manifest);
+    let other = Metadata {
+        message: Some("changed".into()),
+        ..metadata.clone()
+    };
+    assert_eq!(
+        builder.build(aead, &other).unwrap_err(),
+        Error::MetadataAlreadySealed
+    );
+    assert_eq!(
+        builder.add_file(1).unwrap_err(),
+        Error::MetadataAlreadySealed
+    );
 }
 
 #[test]
