@@ -550,6 +550,40 @@ mod tests {
     }
 
     #[test]
+    fn an_external_backend_following_the_plans_gets_the_same_bytes() {
+        // What the widget does with WebCrypto: take the plan and the raw key, run AES-GCM
+        // itself, then let the stream check the length.
+        let pt = pattern(2 * CHUNK_SIZE + 3);
+        let enc = StreamEncryptor::new(key(), pt.len() as u64).unwrap();
+        let dec = StreamDecryptor::new(key(), enc.ciphertext_size()).unwrap();
+        let mut external = Vec::new();
+        for index in 0..enc.chunk_count() {
+            let plan = enc.plan(index).unwrap();
+            let start = index as usize * CHUNK_SIZE;
+            let chunk = &pt[start..start + plan.plaintext_len];
+            let sealed =
+                RustCryptoAead.seal(enc.key().expose_for_backend(), &plan.nonce, &[], chunk);
+            enc.check_backend_output(&plan, sealed.len()).unwrap();
+            let opened = RustCryptoAead
+                .open(dec.key().expose_for_backend(), &plan.nonce, &[], &sealed)
+                .unwrap();
+            dec.check_backend_output(&dec.plan(index).unwrap(), opened.len())
+                .unwrap();
+            external.extend_from_slice(&sealed);
+        }
+        assert_eq!(external, encrypt_file(default_aead(), &key(), &pt));
+        let plan = enc.plan(0).unwrap();
+        assert_eq!(
+            enc.check_backend_output(&plan, CHUNK_SIZE),
+            Err(Error::WrongChunkLength {
+                index: 0,
+                expected: ENCRYPTED_CHUNK_SIZE,
+                actual: CHUNK_SIZE
+            })
+        );
+    }
+
+    #[test]
     fn truncation_extension_and_reordering_are_named() {
         let aead = default_aead();
         let pt = pattern(3 * CHUNK_SIZE);
