@@ -4,9 +4,9 @@ use std::process::Command;
 
 use anyhow::{bail, Result};
 
-use crate::proc::{self, cargo, repo_root};
+use crate::proc::{self, cargo, repo_root, target_dir};
 use crate::services::Services;
-use crate::{setup, wasm};
+use crate::setup;
 
 const USAGE: &str = "\
 USAGE
@@ -69,12 +69,16 @@ fn wasm_bench() -> Result<()> {
         setup::npm_packages(&bench_dir)?;
     }
     setup::chromium()?;
-    wasm::build()?;
+    setup::wasm_target()?;
+    // run.mjs builds the widget for the web itself, with the wasm-bindgen we point it at.
+    let bindgen_dir = setup::wasm_bindgen()?;
     proc::run(
         Command::new("node")
             .current_dir(repo_root())
             .arg("widget-wasm/bench/run.mjs")
-            .env("CHROMIUM", setup::CHROMIUM),
+            .env("CHROMIUM", setup::CHROMIUM)
+            .env("WASM_BINDGEN", bindgen_dir.join("wasm-bindgen"))
+            .env("CARGO_TARGET_DIR", target_dir()),
     )
 }
 

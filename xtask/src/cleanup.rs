@@ -50,7 +50,9 @@ fn lock() -> std::sync::MutexGuard<'static, BTreeMap<u64, (String, Action)>> {
 }
 
 fn run_one(id: u64) {
-    let _running = RUNNING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _running = RUNNING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let entry = lock().remove(&id);
     if let Some((_, action)) = entry {
         action();
@@ -61,7 +63,9 @@ fn run_one(id: u64) {
 /// started earlier). Returns only when no action is left or running, on any thread.
 pub fn run_all() {
     loop {
-        let _running = RUNNING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let _running = RUNNING
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let next = lock().pop_last();
         match next {
             Some((_, (_, action))) => action(),

@@ -5,6 +5,7 @@
 use std::fs::File;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -76,6 +77,11 @@ pub fn main(args: &[String]) -> Result<()> {
     }
     std::fs::create_dir_all(&data_dir)?;
     let bin_dir = target_dir().join("debug");
+    // Inside the data folder, so that a fresh (or deleted) folder means a fresh tenant too.
+    let token_file = data_dir.join("demo-tenant-token");
+    if !token_file.is_file() {
+        create_demo_tenant(&bin_dir.join("sealdrop"), &data_dir, &token_file)?;
+    }
 
     let port = match port {
         Some(port) => port,
@@ -121,6 +127,10 @@ pub fn main(args: &[String]) -> Result<()> {
     println!("  server         {server_url}/   (health: {server_url}/healthz)");
     println!("  data folder    {}", data_dir.display());
     println!(
+        "  API token      in {}   (tenant \"Demo Support\"; Authorization: Bearer <token>)",
+        token_file.display()
+    );
+    println!(
         "  outbox mail    {}   (verification codes land here)",
         data_dir.join("outbox").display()
     );
@@ -153,6 +163,37 @@ pub fn main(args: &[String]) -> Result<()> {
         }
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// Creates the demo tenant and keeps its API token in a file only the owner can read (the
+/// token is a credential: it is never printed).
+fn create_demo_tenant(sealdrop: &Path, data_dir: &Path, token_file: &Path) -> Result<()> {
+    let out = Command::new(sealdrop)
+        .arg("admin")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(["tenant", "create", "Demo Support"])
+        .env_remove("DATABASE_URL")
+        .stdin(Stdio::null())
+        .output()
+        .context("running `sealdrop admin tenant create`")?;
+    if !out.status.success() {
+        bail!(
+            "`sealdrop admin tenant create` failed ({}):\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(token_file)
+        .with_context(|| format!("writing {}", token_file.display()))?;
+    writeln!(file, "{token}")?;
+    Ok(())
 }
 
 /// `port` if it is free on 127.0.0.1, else any free port.

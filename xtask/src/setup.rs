@@ -73,19 +73,23 @@ pub fn rust_component(component: &str, cargo_subcommand: &str) -> Result<()> {
 pub fn locked_wasm_bindgen_version() -> Result<String> {
     let lock =
         std::fs::read_to_string(repo_root().join("Cargo.lock")).context("reading Cargo.lock")?;
+    locked_version(&lock, "wasm-bindgen")
+        .context("Cargo.lock has no wasm-bindgen entry; is sealdrop-widget a workspace member?")
+}
+
+fn locked_version(lock: &str, package: &str) -> Option<String> {
+    let name_line = format!("name = \"{package}\"");
     let mut lines = lock.lines();
     while let Some(line) = lines.next() {
-        if line.trim() == r#"name = "wasm-bindgen""# {
-            if let Some(version) = lines
+        if line.trim() == name_line {
+            return lines
                 .next()
                 .and_then(|l| l.trim().strip_prefix("version = \""))
                 .and_then(|v| v.strip_suffix('"'))
-            {
-                return Ok(version.to_string());
-            }
+                .map(str::to_string);
         }
     }
-    bail!("Cargo.lock has no wasm-bindgen entry; is sealdrop-widget a workspace member?")
+    None
 }
 
 /// Folder holding `wasm-bindgen` and `wasm-bindgen-test-runner` at the locked version.
@@ -336,4 +340,20 @@ pub fn npm_packages(dir: &Path) -> Result<()> {
         cmd.args(["install", "--no-audit", "--no-fund"]);
     }
     proc::run(&mut cmd).with_context(|| format!("installing the npm packages of {}", dir.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locked_version_is_read_for_the_exact_package_name() {
+        let lock = "[[package]]\nname = \"wasm-bindgen-futures\"\nversion = \"0.4.56\"\n\n\
+                    [[package]]\nname = \"wasm-bindgen\"\nversion = \"0.2.106\"\n";
+        assert_eq!(
+            locked_version(lock, "wasm-bindgen").as_deref(),
+            Some("0.2.106")
+        );
+        assert_eq!(locked_version(lock, "garage"), None);
+    }
 }

@@ -254,7 +254,11 @@ pub fn main(args: &[String]) -> Result<ExitCode> {
     drop(ctx);
 
     let (passed, failed) = summary(&rows, run_start.elapsed());
-    if stop && !options.keep_going {
+    if rows
+        .iter()
+        .any(|row| matches!(row.outcome, Outcome::NotRun))
+        && !cleanup::interrupted()
+    {
         println!("(stopped at the first failing stage; --keep-going runs the others too)");
     }
     println!("{passed} passed, {failed} failed");
