@@ -1,0 +1,421 @@
+//! A Zendesk simulator for sealdrop's tests and local demo.
+//!
+//! Tests and the demo cannot reach Zendesk, so this crate plays its part for one Zendesk
+//! account (one subdomain) per running instance:
+//!
+//! - **ZAF signed URLs** ([`zaf`]): it signs the RS256 JWT that Zendesk POSTs to an app's
+//!   iframe URL with its own RSA key, and serves the public key (`GET /sim/public_key.pem`).
+//! - **Agent ticket page** `GET /agent/tickets/{id}?as={user_id}`: embeds the sidebar app the
+//!   way Zendesk does, a hidden form POSTing `token` to the app URL into the sidebar iframe.
+//! - **OAuth** (authorization code with PKCE S256): `GET /oauth/authorizations/new` (a consent
+//!   page with an Allow button, or an immediate redirect when auto-approve is on),
+//!   `POST /oauth/tokens` (authorization_code and refresh_token grants),
+//!   `DELETE /api/v2/oauth/tokens/current.json` (revocation).
+//! - **REST API subset**: `users/{id}`, `users/me`, `users/show_many?ids=`, `tickets/{id}`,
+//!   `tickets/{id}/comments` with cursor pagination (`page[size]`, `page[after]`,
+//!   `meta.has_more`, `links.next`). Calls need a live OAuth access token: revoked, expired or
+//!   unknown tokens get `401`; a token whose granting user is no longer an agent or admin
+//!   gets `403`.
+//! - **Help Center request page** `GET /hc/en-us/requests/new` in the Copenhagen theme's
+//!   current React markup (`#new-request-form`, real React, description held in component
+//!   state), and `?markup=classic` in the older template markup (`form#new_request`,
+//!   `textarea#request_description`, `#upload-dropzone`). Both carry the sealdrop widget
+//!   loader tag and a ticket form selector; submitting creates a ticket.
+//! - **Control API** under `/sim/...` for tests and the demo: create users and tickets, change a
+//!   role, revoke grants, throttle (`429` with `Retry-After`) or fail (`5xx`) the next N API
+//!   calls, mint a ZAF token, read the API call log. [`Sim`] offers the same in Rust.
+//!
+//! The simulator keeps everything in memory and is not meant to be exposed to a network.
+
+#![forbid(unsafe_code)]
+
+mod api;
+mod control;
+mod oauth;
+mod pages;
+pub mod state;
+pub mod zaf;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::Duration;
+
+use axum::Router;
+use tokio::net::TcpListener;
+use url::Url;
+
+pub use state::{Comment, NewTicket, NewUser, OAuthClient, Ticket, TicketForm, User, UserChange};
+pub use zaf::{ZafClaims, ZafContext, ZafSigner};
+
+/// How a simulator starts.
+#[derive(Debug)]
+pub struct SimConfig {
+    /// The account's subdomain (`acme` for `acme.zendesk.com`): the ZAF issuer and audience.
+    pub subdomain: String,
+    /// The app installation id (part of the ZAF audience).
+    pub installation_id: u64,
+    /// The sidebar app URL the agent page POSTs the signed token to,
+    /// e.g. `http://127.0.0.1:8080/zendesk/sidebar`.
+    pub app_url: Url,
+    /// The sealdrop server's base URL, for the Help Center widget loader tag.
+    pub sealdrop_url: Url,
+    /// The tenant's public widget key for the loader tag.
+    pub widget_key: String,
+    /// Access token lifetime. `Some` makes the token endpoint return `expires_in` and a
+    /// `refresh_token`; `None` issues non-expiring tokens without one.
+    pub access_token_ttl: Option<Duration>,
+    /// Approve OAuth authorization requests without showing the consent page.
+    pub auto_approve: bool,
+    /// The ZAF signing key; a fresh one is generated when `None`.
+    pub signer: Option<ZafSigner>,
+    /// Where to listen; `127.0.0.1:0` picks a free port.
+    pub bind: SocketAddr,
+}
+
+impl SimConfig {
+    /// A config for `subdomain` with demo defaults: the sealdrop server on `sealdrop_url`,
+    /// sidebar at `{sealdrop_url}/zendesk/sidebar`, a free local port, the consent page shown.
+    pub fn new(subdomain: &str, sealdrop_url: Url) -> Self {
+        let app_url = sealdrop_url
+            .join("/zendesk/sidebar")
+            .expect("a fixed absolute path joins onto any base URL");
+        Self {
+            subdomain: subdomain.to_string(),
+            installation_id: 360_001_234,
+            app_url,
+            sealdrop_url,
+            widget_key: "sdw_demo".into(),
+            access_token_ttl: None,
+            auto_approve: false,
+            signer: None,
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+        }
+    }
+}
+
+/// Settings that tests may change while the simulator runs.
+#[derive(Clone, Debug)]
+pub(crate) struct Settings {
+    pub app_url: Url,
+    pub sealdrop_url: Url,
+    pub widget_key: String,
+    pub auto_approve: bool,
+}
+
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub subdomain: String,
+    pub installation_id: u64,
+    pub base_url: Url,
+    pub signer: ZafSigner,
+    pub settings: RwLock<Settings>,
+    pub state: Mutex<state::State>,
+}
+
+/// A handle on a running simulator (cheap to clone).
+#[derive(Clone, Debug)]
+pub struct Sim {
+    shared: Arc<Shared>,
+}
+
+/// A simulator serving on a local port until dropped.
+#[derive(Debug)]
+pub struct RunningSim {
+    /// Control handle.
+    pub sim: Sim,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningSim {
+    /// The simulator's base URL, e.g. `http://127.0.0.1:41234/` (stands for
+    /// `https://{subdomain}.zendesk.com/`).
+    pub fn base_url(&self) -> &Url {
+        self.sim.base_url()
+    }
+}
+
+impl Drop for RunningSim {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl std::ops::Deref for RunningSim {
+    type Target = Sim;
+    fn deref(&self) -> &Sim {
+        &self.sim
+    }
+}
+
+/// Starts a simulator on `config.bind` and serves it on a background task.
+pub async fn start(config: SimConfig) -> anyhow::Result<RunningSim> {
+    let listener = TcpListener::bind(config.bind).await?;
+    let addr = listener.local_addr()?;
+    let base_url = Url::parse(&format!("http://{addr}/"))?;
+    let signer = match config.signer {
+        Some(s) => s,
+        None => tokio::task::spawn_blocking(ZafSigner::generate).await??,
+    };
+    let shared = Arc::new(Shared {
+        subdomain: config.subdomain,
+        installation_id: config.installation_id,
+        base_url,
+        signer,
+        settings: RwLock::new(Settings {
+            app_url: config.app_url,
+            sealdrop_url: config.sealdrop_url,
+            widget_key: config.widget_key,
+            auto_approve: config.auto_approve,
+        }),
+        state: Mutex::new(state::State::new(config.access_token_ttl)),
+    });
+    let sim = Sim { shared };
+    let app = router(sim.clone());
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "zendesk-sim stopped");
+        }
+    });
+    Ok(RunningSim { sim, task })
+}
+
+/// All the simulator's routes.
+pub fn router(sim: Sim) -> Router {
+    Router::new()
+        .merge(api::router())
+        .merge(oauth::router())
+        .merge(control::router())
+        .merge(pages::router())
+        .with_state(sim)
+}
+
+impl Sim {
+    pub(crate) fn state(&self) -> MutexGuard<'_, state::State> {
+        // A panic while holding the lock only happens in a simulator bug; keep serving.
+        self.shared
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn settings(&self) -> Settings {
+        self.shared
+            .settings
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    fn update_settings(&self, f: impl FnOnce(&mut Settings)) {
+        let mut guard = self
+            .shared
+            .settings
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(&mut guard);
+    }
+
+    /// The simulator's base URL (stands for `https://{subdomain}.zendesk.com/`).
+    pub fn base_url(&self) -> &Url {
+        &self.shared.base_url
+    }
+
+    /// The account's subdomain.
+    pub fn subdomain(&self) -> &str {
+        &self.shared.subdomain
+    }
+
+    /// The app installation id.
+    pub fn installation_id(&self) -> u64 {
+        self.shared.installation_id
+    }
+
+    /// The ZAF issuer, `{subdomain}.zendesk.com`.
+    pub fn zaf_issuer(&self) -> String {
+        zaf::issuer(&self.shared.subdomain)
+    }
+
+    /// The ZAF audience of this installation.
+    pub fn zaf_audience(&self) -> String {
+        zaf::audience(&self.shared.subdomain, self.shared.installation_id)
+    }
+
+    /// The app's public key (PEM) that verifies this simulator's ZAF tokens.
+    pub fn public_key_pem(&self) -> &str {
+        self.shared.signer.public_key_pem()
+    }
+
+    /// The signer, for tests that craft claims of their own.
+    pub fn signer(&self) -> &ZafSigner {
+        &self.shared.signer
+    }
+
+    /// The claims Zendesk would sign for `user_id` opening the ticket sidebar now.
+    pub fn zaf_claims(&self, user_id: u64) -> ZafClaims {
+        let app_url = self.signed_app_url();
+        ZafClaims::ticket_sidebar(
+            &self.shared.subdomain,
+            self.shared.installation_id,
+            user_id,
+            &app_url,
+        )
+    }
+
+    /// A signed ZAF token for `user_id` (what the agent page POSTs).
+    pub fn zaf_token(&self, user_id: u64) -> anyhow::Result<String> {
+        self.shared.signer.sign(&self.zaf_claims(user_id))
+    }
+
+    /// The app URL with the `origin` and `app_guid` query parameters ZAF appends.
+    pub fn signed_app_url(&self) -> Url {
+        let mut url = self.settings().app_url;
+        let origin = self.shared.base_url.as_str().trim_end_matches('/').to_string();
+        url.query_pairs_mut()
+            .append_pair("origin", &origin)
+            .append_pair("app_guid", &format!("sim-{}", self.shared.installation_id));
+        url
+    }
+
+    /// Points the agent page at another sidebar URL.
+    pub fn set_app_url(&self, url: Url) {
+        self.update_settings(|s| s.app_url = url);
+    }
+
+    /// Points the Help Center loader tag at another sealdrop server.
+    pub fn set_sealdrop_url(&self, url: Url) {
+        self.update_settings(|s| s.sealdrop_url = url);
+    }
+
+    /// Changes the widget key in the loader tag.
+    pub fn set_widget_key(&self, key: &str) {
+        let key = key.to_string();
+        self.update_settings(|s| s.widget_key = key);
+    }
+
+    /// Turns the OAuth consent page's auto-approval on or off.
+    pub fn set_auto_approve(&self, on: bool) {
+        self.update_settings(|s| s.auto_approve = on);
+    }
+
+    /// Registers an OAuth client (replacing one with the same identifier).
+    pub fn register_client(&self, client: OAuthClient) {
+        let mut st = self.state();
+        st.clients.retain(|c| c.identifier != client.identifier);
+        st.clients.push(client);
+    }
+
+    /// Creates a user.
+    pub fn add_user(&self, new: NewUser) -> User {
+        self.state().add_user(new)
+    }
+
+    /// Changes a user's role, custom role, suspension or existence.
+    pub fn change_user(&self, id: u64, change: UserChange) -> Option<User> {
+        let mut st = self.state();
+        let user = st.users.get_mut(&id)?;
+        if let Some(role) = change.role {
+            user.role_type = match role.as_str() {
+                "admin" => Some(4),
+                _ => None,
+            };
+            user.role = role;
+            if user.role != "agent" {
+                user.custom_role_id = None;
+            }
+        }
+        if change.clear_custom_role {
+            user.custom_role_id = None;
+            user.role_type = None;
+        }
+        if let Some(rt) = change.role_type {
+            user.role_type = Some(rt);
+        }
+        if let Some(cr) = change.custom_role_id {
+            user.custom_role_id = Some(cr);
+            user.role_type = Some(0);
+        }
+        if let Some(s) = change.suspended {
+            user.suspended = s;
+        }
+        if let Some(a) = change.active {
+            user.active = a;
+        }
+        Some(user.clone())
+    }
+
+    /// Creates a ticket with its first comment.
+    pub fn add_ticket(&self, new: NewTicket) -> anyhow::Result<Ticket> {
+        self.state().add_ticket(new)
+    }
+
+    /// Adds a comment to a ticket.
+    pub fn add_comment(&self, ticket_id: u64, author_id: u64, body: &str) -> Option<Comment> {
+        let mut st = self.state();
+        if !st.tickets.contains_key(&ticket_id) {
+            return None;
+        }
+        let id = st.next_id();
+        let comment = Comment {
+            id,
+            author_id,
+            body: body.to_string(),
+            public: true,
+        };
+        st.comments.entry(ticket_id).or_default().push(comment.clone());
+        Some(comment)
+    }
+
+    /// All tickets, oldest first.
+    pub fn tickets(&self) -> Vec<Ticket> {
+        self.state().tickets.values().cloned().collect()
+    }
+
+    /// One ticket.
+    pub fn ticket(&self, id: u64) -> Option<Ticket> {
+        self.state().tickets.get(&id).cloned()
+    }
+
+    /// One user.
+    pub fn user(&self, id: u64) -> Option<User> {
+        self.state().users.get(&id).cloned()
+    }
+
+    /// Revokes every OAuth grant (as an admin removing the app's access in Zendesk would).
+    pub fn revoke_all_grants(&self) -> usize {
+        let mut st = self.state();
+        let mut n = 0;
+        for g in st.grants.iter_mut().filter(|g| !g.revoked) {
+            g.revoked = true;
+            n += 1;
+        }
+        n
+    }
+
+    /// Makes every live access token expire now (refresh tokens stay valid).
+    pub fn expire_access_tokens(&self) {
+        let now = std::time::Instant::now();
+        for g in self.state().grants.iter_mut() {
+            g.access_expires = Some(now);
+        }
+    }
+
+    /// The next `count` API calls answer `429` with `Retry-After: retry_after_secs`.
+    pub fn throttle(&self, count: u32, retry_after_secs: u64) {
+        self.state().throttle = (count, retry_after_secs);
+    }
+
+    /// The next `count` API calls answer `status` (a 5xx).
+    pub fn fail(&self, count: u32, status: u16) {
+        self.state().failures = (count, status);
+    }
+
+    /// The API calls seen so far, as `METHOD /path?query -> status`.
+    pub fn api_log(&self) -> Vec<String> {
+        self.state().api_log.clone()
+    }
+
+    /// The ticket forms offered in the Help Center.
+    pub fn ticket_forms(&self) -> Vec<TicketForm> {
+        self.state().forms.clone()
+    }
+}
