@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::Error;
-use crate::keys::{b64u_encode, LinkProof, LinkSecret, PackageId, ServerSecret};
-use crate::manifest::{Manifest, STANZAS_OFFSET};
+use crate::keys::{b64u_encode, LinkProof, LinkSecret, PackageId, PackageKey, ServerSecret};
+use crate::manifest::{Manifest, FILE_ENTRY_SIZE, STANZAS_OFFSET};
 use crate::metadata::{FileInfo, Metadata};
 use crate::package::PackageBuilder;
 use crate::provider::{Aead, DeterministicRandom, RustCryptoAead};
@@ -20,105 +20,43 @@ use crate::stanza::x25519::X25519Identity;
 use crate::stanza::StanzaKind;
 use crate::stream::{encrypt_file, CHUNK_SIZE, ENCRYPTED_CHUNK_SIZE};
 
+/// `(name, contents)` of one file in `tests/vectors/`.
+macro_rules! vector {
+    ($name:literal) => {
+        ($name, include_str!(concat!("../tests/vectors/", $name)))
+    };
+}
+
 /// Every vector file, `(file name, JSON text)`, compiled in so that the wasm build can run
 /// them in a browser. A native test checks this list against the directory.
 pub const ALL: &[(&str, &str)] = &[
-    (
-        "fail_chunk_bit_flip.json",
-        include_str!("../tests/vectors/fail_chunk_bit_flip.json"),
-    ),
-    (
-        "fail_commitment_bit_flip.json",
-        include_str!("../tests/vectors/fail_commitment_bit_flip.json"),
-    ),
-    (
-        "fail_data_after_final_chunk.json",
-        include_str!("../tests/vectors/fail_data_after_final_chunk.json"),
-    ),
-    (
-        "fail_dropped_chunk.json",
-        include_str!("../tests/vectors/fail_dropped_chunk.json"),
-    ),
-    (
-        "fail_file_moved_between_packages.json",
-        include_str!("../tests/vectors/fail_file_moved_between_packages.json"),
-    ),
-    (
-        "fail_file_table_bit_flip.json",
-        include_str!("../tests/vectors/fail_file_table_bit_flip.json"),
-    ),
-    (
-        "fail_link_stanza_bit_flip.json",
-        include_str!("../tests/vectors/fail_link_stanza_bit_flip.json"),
-    ),
-    (
-        "fail_low_order_x25519_share.json",
-        include_str!("../tests/vectors/fail_low_order_x25519_share.json"),
-    ),
-    (
-        "fail_metadata_bit_flip.json",
-        include_str!("../tests/vectors/fail_metadata_bit_flip.json"),
-    ),
-    (
-        "fail_missing_final_chunk.json",
-        include_str!("../tests/vectors/fail_missing_final_chunk.json"),
-    ),
-    (
-        "fail_reordered_chunks.json",
-        include_str!("../tests/vectors/fail_reordered_chunks.json"),
-    ),
-    (
-        "fail_trailing_manifest_bytes.json",
-        include_str!("../tests/vectors/fail_trailing_manifest_bytes.json"),
-    ),
-    (
-        "fail_unknown_stanza_type.json",
-        include_str!("../tests/vectors/fail_unknown_stanza_type.json"),
-    ),
-    (
-        "fail_unsupported_version.json",
-        include_str!("../tests/vectors/fail_unsupported_version.json"),
-    ),
-    (
-        "fail_wrong_link_secret.json",
-        include_str!("../tests/vectors/fail_wrong_link_secret.json"),
-    ),
-    (
-        "fail_wrong_server_secret.json",
-        include_str!("../tests/vectors/fail_wrong_server_secret.json"),
-    ),
-    (
-        "fail_x25519_stanza_bit_flip.json",
-        include_str!("../tests/vectors/fail_x25519_stanza_bit_flip.json"),
-    ),
-    (
-        "ok_empty_file.json",
-        include_str!("../tests/vectors/ok_empty_file.json"),
-    ),
-    (
-        "ok_many_chunks.json",
-        include_str!("../tests/vectors/ok_many_chunks.json"),
-    ),
-    (
-        "ok_multi_file_with_message.json",
-        include_str!("../tests/vectors/ok_multi_file_with_message.json"),
-    ),
-    (
-        "ok_one_byte.json",
-        include_str!("../tests/vectors/ok_one_byte.json"),
-    ),
-    (
-        "ok_one_chunk.json",
-        include_str!("../tests/vectors/ok_one_chunk.json"),
-    ),
-    (
-        "ok_one_chunk_plus_one_byte.json",
-        include_str!("../tests/vectors/ok_one_chunk_plus_one_byte.json"),
-    ),
-    (
-        "ok_x25519_stanza.json",
-        include_str!("../tests/vectors/ok_x25519_stanza.json"),
-    ),
+    vector!("fail_chunk_bit_flip.json"),
+    vector!("fail_commitment_bit_flip.json"),
+    vector!("fail_data_after_final_chunk.json"),
+    vector!("fail_dropped_chunk.json"),
+    vector!("fail_file_moved_between_packages.json"),
+    vector!("fail_file_table_bit_flip.json"),
+    vector!("fail_files_swapped.json"),
+    vector!("fail_link_stanza_bit_flip.json"),
+    vector!("fail_low_order_x25519_share.json"),
+    vector!("fail_metadata_bit_flip.json"),
+    vector!("fail_metadata_disagrees_with_file_table.json"),
+    vector!("fail_missing_final_chunk.json"),
+    vector!("fail_no_link_stanza.json"),
+    vector!("fail_reordered_chunks.json"),
+    vector!("fail_trailing_manifest_bytes.json"),
+    vector!("fail_unknown_stanza_type.json"),
+    vector!("fail_unsupported_version.json"),
+    vector!("fail_wrong_link_secret.json"),
+    vector!("fail_wrong_server_secret.json"),
+    vector!("fail_x25519_stanza_bit_flip.json"),
+    vector!("ok_empty_file.json"),
+    vector!("ok_many_chunks.json"),
+    vector!("ok_multi_file_with_message.json"),
+    vector!("ok_one_byte.json"),
+    vector!("ok_one_chunk.json"),
+    vector!("ok_one_chunk_plus_one_byte.json"),
+    vector!("ok_x25519_stanza.json"),
 ];
 
 /// One test vector. Binary values are base64url without padding, hashes lower-case hex.
@@ -434,6 +372,8 @@ enum Mutation {
     ForeignFile { file: usize, seed: &'static str },
     WrongLinkSecret,
     WrongServerSecret,
+    SwapFileEntries { a: usize, b: usize },
+    ResealMetadataWithWrongSize,
 }
 
 struct Case {
@@ -613,6 +553,30 @@ fn cases() -> Vec<Case> {
             ("chunk_tampered", Some(0), Some(0)),
         ),
         fail(
+            "fail_files_swapped",
+            "The two file-table entries swapped, and the ciphertexts with them.",
+            &[5, 1000],
+            Mutation::SwapFileEntries { a: 0, b: 1 },
+            ("metadata_tampered", None, None),
+        ),
+        fail(
+            "fail_metadata_disagrees_with_file_table",
+            "Metadata sealed under the right key but naming a size that does not match the file table.",
+            &[10],
+            Mutation::ResealMetadataWithWrongSize,
+            ("invalid_metadata", None, None),
+        ),
+        Case {
+            name: "fail_no_link_stanza",
+            description: "A package with only an X25519 stanza, opened with a link secret and server secret.",
+            sizes: &[10],
+            stanzas: &[StanzaKind::X25519],
+            open_with: StanzaKind::Link,
+            message: None,
+            mutation: Mutation::None,
+            error: Some(("no_usable_stanza", None, None)),
+        },
+        fail(
             "fail_wrong_link_secret",
             "Opened with a link secret other than the package's.",
             &[10],
@@ -698,8 +662,8 @@ fn make(case: &Case) -> Vector {
     let Made {
         inputs,
         mut manifest,
-        metadata,
-        plaintexts,
+        mut metadata,
+        mut plaintexts,
         mut ciphertexts,
         package_key,
         file_keys,
@@ -742,6 +706,45 @@ fn make(case: &Case) -> Vector {
         }
         Mutation::WrongLinkSecret => link = LinkSecret::from_bytes([0x11; 32]),
         Mutation::WrongServerSecret => server = ServerSecret::from_bytes([0x22; 32]),
+        Mutation::SwapFileEntries { a, b } => {
+            // The table starts after the stanzas; entries follow `file_count`.
+            let table =
+                STANZAS_OFFSET + 1 + case.stanzas.iter().map(|k| 1 + k.body_len()).sum::<usize>();
+            let entry = |i: usize| table + 2 + i * FILE_ENTRY_SIZE;
+            let first = manifest[entry(*a)..entry(*a) + FILE_ENTRY_SIZE].to_vec();
+            manifest.copy_within(entry(*b)..entry(*b) + FILE_ENTRY_SIZE, entry(*a));
+            manifest[entry(*b)..entry(*b) + FILE_ENTRY_SIZE].copy_from_slice(&first);
+            ciphertexts.swap(*a, *b);
+            plaintexts.swap(*a, *b);
+        }
+        Mutation::ResealMetadataWithWrongSize => {
+            // A buggy sender: the metadata is sealed correctly under K but names a size that
+            // does not match file 0's ciphertext size.
+            let key = PackageKey::from_bytes(
+                decode(&package_key)
+                    .ok()
+                    .and_then(|k| k.try_into().ok())
+                    .expect("the generator wrote a 32-byte key"),
+            );
+            let parsed = Manifest::parse(&manifest).expect("the generator wrote a valid manifest");
+            metadata.files[0].size += 1;
+            let sealed = metadata
+                .seal(
+                    &RustCryptoAead,
+                    &key,
+                    &parsed.package_id(),
+                    &parsed.public_file_table(),
+                )
+                .expect("small metadata seals");
+            manifest = Manifest::from_parts(
+                parsed.package_id(),
+                *parsed.commitment(),
+                parsed.stanzas().to_vec(),
+                parsed.files().to_vec(),
+                sealed,
+            )
+            .to_bytes();
+        }
     }
     let has_link = case.stanzas.contains(&StanzaKind::Link);
     let intermediate = case.error.is_none().then(|| {
