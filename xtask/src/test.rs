@@ -531,17 +531,37 @@ fn e2e(ctx: &mut Ctx) -> Result<Ran> {
     setup::chromium()?;
 
     // The binaries the tests drive: the server, and the Zendesk simulator once it exists.
-    let mut build = cargo();
-    build.args(["build", "-p", "sealdrop-server", "--bin", "sealdrop"]);
+    // Built the way the test stages build them (`cargo test --no-run` builds a package's
+    // binaries for its integration tests), so that after those stages nothing recompiles:
+    // another package selection would resolve other dependency features and rebuild them.
+    let mut build_server = cargo();
+    build_server.args(["test", "-p", "sealdrop-server", "--no-run"]);
+    proc::run(&mut build_server)?;
+    let bin_dir = proc::target_dir().join("debug");
     if has_package("zendesk-sim") {
-        build.args(["-p", "zendesk-sim"]);
+        let mut build_sim = cargo();
+        build_sim.args([
+            "test",
+            "--workspace",
+            "--exclude",
+            "sealdrop-server",
+            "--no-run",
+        ]);
+        proc::run(&mut build_sim)?;
     }
-    proc::run(&mut build)?;
+    let binaries = [
+        ("server", "sealdrop-server", "sealdrop"),
+        ("zendesk-sim", "zendesk-sim", "zendesk-sim"),
+    ];
+    for (dir, package, bin) in binaries {
+        if has_package(dir) && !bin_dir.join(bin).is_file() {
+            proc::run(cargo().args(["build", "-p", package, "--bin", bin]))?;
+        }
+    }
     if has_package("widget-wasm") {
         wasm::build()?;
     }
     let smtp_env = ctx.services.smtp()?.env();
-    let bin_dir = proc::target_dir().join("debug");
     let artifacts = proc::target_dir().join("e2e-artifacts");
     std::fs::create_dir_all(&artifacts)?;
 
