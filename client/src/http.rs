@@ -1,0 +1,237 @@
+//! HTTP with retries: every request is retried with exponential backoff while the server is
+//! down, the connection breaks, or the server answers 5xx or 429, up to a deadline.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::{RequestBuilder, StatusCode};
+use serde::Deserialize;
+
+use crate::error::{ClientError, Result};
+use crate::progress::Progress;
+
+/// How long and how often failed requests are retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Give up once a request has kept failing for this long (10 minutes by default).
+    pub retry_for: Duration,
+    /// First delay; it doubles after each failure.
+    pub initial_delay: Duration,
+    /// Largest delay between two tries.
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            retry_for: Duration::from_secs(600),
+            initial_delay: Duration::from_millis(250),
+            max_delay: Duration::from_secs(10),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The default delays, giving up after `retry_for`.
+    pub fn for_duration(retry_for: Duration) -> Self {
+        RetryPolicy {
+            retry_for,
+            ..RetryPolicy::default()
+        }
+    }
+}
+
+/// Tracks one operation's failures against a [`RetryPolicy`].
+#[derive(Debug)]
+pub(crate) struct Backoff {
+    policy: RetryPolicy,
+    first_failure: Option<Instant>,
+    attempt: u32,
+}
+
+impl Backoff {
+    pub(crate) fn new(policy: RetryPolicy) -> Self {
+        Backoff {
+            policy,
+            first_failure: None,
+            attempt: 0,
+        }
+    }
+
+    /// Progress was made: the next failure starts a new retry window.
+    pub(crate) fn reset(&mut self) {
+        self.first_failure = None;
+        self.attempt = 0;
+    }
+
+    /// Records a failure; sleeps before the next try, or gives up past the deadline.
+    pub(crate) async fn wait(
+        &mut self,
+        reason: String,
+        at_least: Option<Duration>,
+        progress: &dyn Progress,
+    ) -> Result<()> {
+        let first = *self.first_failure.get_or_insert_with(Instant::now);
+        let elapsed = first.elapsed();
+        if elapsed >= self.policy.retry_for {
+            return Err(ClientError::GaveUp {
+                seconds: elapsed.as_secs(),
+                last: reason,
+            });
+        }
+        let exponential = self
+            .policy
+            .initial_delay
+            .saturating_mul(1u32 << self.attempt.min(16))
+            .min(self.policy.max_delay);
+        // Up to 25 % jitter so that parallel parts do not retry in lock step.
+        let jitter = exponential.mul_f64(rand::random::<f64>() * 0.25);
+        let delay = (exponential + jitter)
+            .max(at_least.unwrap_or_default())
+            .min(self.policy.retry_for - elapsed);
+        self.attempt = self.attempt.saturating_add(1);
+        progress.retrying(&reason, delay);
+        tokio::time::sleep(delay).await;
+        Ok(())
+    }
+}
+
+/// An answer read in full.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    pub(crate) body: Bytes,
+}
+
+/// `{"error": "...", "message": "..."}`.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct ApiErrorBody {
+    #[serde(default)]
+    pub(crate) error: String,
+    #[serde(default)]
+    pub(crate) message: String,
+}
+
+impl Answer {
+    pub(crate) fn is_success(&self) -> bool {
+        self.status.is_success()
+    }
+
+    pub(crate) fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
+        serde_json::from_slice(&self.body).map_err(|e| {
+            ClientError::Protocol(format!("cannot read the {} answer: {e}", self.status))
+        })
+    }
+
+    pub(crate) fn error_body(&self) -> ApiErrorBody {
+        serde_json::from_slice(&self.body).unwrap_or_default()
+    }
+
+    /// The error this answer means, when no caller-specific meaning applies.
+    pub(crate) fn into_error(self) -> ClientError {
+        let body = self.error_body();
+        api_error(self.status, body)
+    }
+}
+
+/// Maps an API error to a [`ClientError`] by its code.
+pub(crate) fn api_error(status: StatusCode, body: ApiErrorBody) -> ClientError {
+    match body.error.as_str() {
+        "not_found" => ClientError::NotFound,
+        "expired" => ClientError::Expired,
+        "revoked" => ClientError::Revoked,
+        "download_limit_reached" => ClientError::DownloadLimitReached,
+        "verification_required" => ClientError::VerificationRequired,
+        "unauthorized" => ClientError::Unauthorized(body.message),
+        _ => ClientError::Api {
+            status: status.as_u16(),
+            code: if body.error.is_empty() {
+                "unknown".into()
+            } else {
+                body.error
+            },
+            message: if body.message.is_empty() {
+                status
+                    .canonical_reason()
+                    .unwrap_or("unexpected status")
+                    .into()
+            } else {
+                body.message
+            },
+        },
+    }
+}
+
+/// Whether a status is worth retrying (server trouble, overload).
+pub(crate) fn is_transient_status(status: StatusCode) -> bool {
+    status.is_server_error()
+        || status == StatusCode::TOO_MANY_REQUESTS
+        || status == StatusCode::REQUEST_TIMEOUT
+}
+
+/// Whether a transport error is worth retrying (everything but a malformed request).
+pub(crate) fn is_transient_error(error: &reqwest::Error) -> bool {
+    !(error.is_builder() || error.is_redirect())
+}
+
+/// `Retry-After` in seconds, capped at a minute.
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let secs: u64 = headers.get(RETRY_AFTER)?.to_str().ok()?.trim().parse().ok()?;
+    Some(Duration::from_secs(secs.min(60)))
+}
+
+/// A transport error with its causes, without the URL's query (none of ours carries secrets
+/// in the URL anyway).
+pub(crate) fn describe(error: &reqwest::Error) -> String {
+    let mut text = if error.is_connect() {
+        "cannot connect to the server".to_owned()
+    } else if error.is_timeout() {
+        "the server did not answer in time".to_owned()
+    } else {
+        "the connection failed".to_owned()
+    };
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// Sends the request `make` builds, again and again while the failure is transient, and reads
+/// the whole answer. Non-transient error statuses are returned, not turned into errors, so the
+/// caller can give them meaning.
+pub(crate) async fn send(
+    what: &str,
+    policy: RetryPolicy,
+    progress: &dyn Progress,
+    make: impl Fn() -> RequestBuilder,
+) -> Result<Answer> {
+    let mut backoff = Backoff::new(policy);
+    loop {
+        let (reason, at_least) = match make().send().await {
+            Ok(response) => {
+                let status = response.status();
+                let at_least = retry_after(response.headers());
+                match response.bytes().await {
+                    Ok(body) if !is_transient_status(status) => {
+                        return Ok(Answer { status, body });
+                    }
+                    Ok(body) => {
+                        let detail = serde_json::from_slice::<ApiErrorBody>(&body)
+                            .map(|b| b.message)
+                            .unwrap_or_default();
+                        (format!("{what}: server answered {status} {detail}"), at_least)
+                    }
+                    Err(e) if is_transient_error(&e) => (format!("{what}: {}", describe(&e)), None),
+                    Err(e) => return Err(ClientError::Http(describe(&e))),
+                }
+            }
+            Err(e) if is_transient_error(&e) => (format!("{what}: {}", describe(&e)), None),
+            Err(e) => return Err(ClientError::Http(describe(&e))),
+        };
+        backoff.wait(reason.trim_end().to_owned(), at_least, progress).await?;
+    }
+}
