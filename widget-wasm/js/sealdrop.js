@@ -39,9 +39,11 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * A thin client of the JSON API. `headers` are sent with every request (the caller's
- * credential: `Authorization: Bearer sda_...`, `X-Sealdrop-Widget-Key`, ...). Network failures
- * and 5xx/429 answers are retried `retries` times with exponential backoff (every request
- * this module makes is idempotent).
+ * credential: `Authorization: Bearer sda_...`, `X-Sealdrop-Widget-Key`, ...). `429` answers
+ * are retried `retries` times (honouring `Retry-After`); network failures and 5xx answers
+ * too, with exponential backoff, unless the request says `idempotent: false` (creating a
+ * package, starting a download: repeating those could create a second package or use up a
+ * second download).
  */
 export class Api {
   constructor({ base = "", headers = {}, fetch = globalThis.fetch.bind(globalThis), retries = 3, backoffMs = 200 } = {}) {
@@ -53,7 +55,7 @@ export class Api {
   }
 
   /** Sends a request and returns the Response if its status is in `ok`; else throws ApiError. */
-  async request(method, path, { headers = {}, body = undefined, json = undefined, ok = [200], signal } = {}) {
+  async request(method, path, { headers = {}, body = undefined, json = undefined, ok = [200], idempotent = true, signal } = {}) {
     const init = { method, headers: { ...this.headers, ...headers }, body, signal };
     if (json !== undefined) {
       init.body = JSON.stringify(json);
@@ -64,12 +66,12 @@ export class Api {
       try {
         response = await this.fetch(this.base + path, init);
       } catch (e) {
-        if (signal?.aborted || attempt >= this.retries) throw e;
+        if (signal?.aborted || !idempotent || attempt >= this.retries) throw e;
         await sleep(this.backoffMs * 2 ** attempt);
         continue;
       }
       if (ok.includes(response.status)) return response;
-      const retriable = response.status >= 500 || response.status === 429;
+      const retriable = response.status === 429 || (idempotent && response.status >= 500);
       if (retriable && attempt < this.retries) {
         const after = Number(response.headers.get("Retry-After"));
         await sleep(after > 0 ? after * 1000 : this.backoffMs * 2 ** attempt);
@@ -148,7 +150,7 @@ export async function sendFiles({
   linkBase,
 }) {
   files = Array.from(files);
-  const created = await api.json("POST", "/api/v1/packages", { json: create, ok: [200, 201], signal });
+  const created = await api.json("POST", "/api/v1/packages", { json: create, ok: [200, 201], idempotent: false, signal });
   const upload = { "X-Sealdrop-Upload-Token": created.upload_token };
   const sealer = new wasm.PackageSealer(created.id, created.server_secret, {
     files: files.map((f, i) => ({ name: f.name ?? `file-${i + 1}`, size: f.size, type: f.type || "application/octet-stream" })),
@@ -199,6 +201,10 @@ export async function sendFiles({
     }
     const link = created.url ? `${created.url}#${sealer.linkSecret}` : sealer.link(linkBase ?? globalThis.location.origin);
     return { id: created.id, link, expiresAt: finalized.expires_at ?? created.expires_at };
+  } catch (e) {
+    // Give the half-uploaded package back rather than leave it to the purge task; best effort.
+    await api.request("DELETE", `/api/v1/packages/${created.id}`, { headers: upload, ok: [204], idempotent: false }).catch(() => {});
+    throw e;
   } finally {
     sealer.free();
   }
@@ -257,6 +263,7 @@ export class ReceivedPackage {
       const answer = await this.api.json("POST", `/api/v1/packages/${this.id}/download`, {
         headers: this.headers,
         ok: [200, 201],
+        idempotent: false,
         signal,
       });
       this.token = answer.download_token;

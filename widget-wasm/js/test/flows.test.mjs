@@ -105,6 +105,19 @@ test("a failed part is retried, and a part the server lost is sent again at fina
   assert.equal(partPuts(r.sent.id, 1, 2), 2, "the lost part is sent again after finalize said it is missing");
 });
 
+test("an upload that cannot finish gives its package back and says why", { timeout: 120_000 }, async () => {
+  mock.faults.down.add("0/0");
+  const before = mock.packages.size;
+  const err = await page.evaluate(() => window.flows.failure(() => window.flows.sendAndReceive({ sizes: [1000] })));
+  mock.faults.down.clear();
+  assert.equal(err?.name, "ApiError", JSON.stringify(err));
+  assert.equal(err.status, 503);
+  assert.equal(mock.packages.size, before + 1, "exactly one package was created (creation is not retried)");
+  const pkg = [...mock.packages.values()].at(-1);
+  assert.equal(pkg.revoked, true, "the half-uploaded package was revoked");
+  assert.equal(partPuts(pkg.id, 0, 0), 4, "the part was tried once and retried three times");
+});
+
 test("a tampered chunk stops the download there, with its index", { timeout: 120_000 }, async () => {
   const size = 3 * 65536 + 7;
   const r = await page.evaluate((size) => window.flows.sendAndReceive({ sizes: [size] }), size);

@@ -52,11 +52,12 @@ const TYPES = { ".html": "text/html", ".js": "text/javascript", ".mjs": "text/ja
  * Starts the mock on 127.0.0.1:0. `static` maps URL prefixes to folders. Returns
  * `{ url, packages, faults, requests, close }`; `faults` may be changed between flows:
  * `fail503`: set of "file/part" whose first PUT answers 503;
- * `lose`: set of "file/part" whose first PUT answers 201 but stores nothing.
+ * `lose`: set of "file/part" whose first PUT answers 201 but stores nothing;
+ * `down`: set of "file/part" whose every PUT answers 503.
  */
 export async function startMockApi({ static: mounts = {} } = {}) {
   const packages = new Map();
-  const faults = { fail503: new Set(), lose: new Set() };
+  const faults = { fail503: new Set(), lose: new Set(), down: new Set() };
   const requests = [];
 
   const server = createServer(async (req, res) => {
@@ -131,13 +132,20 @@ export async function startMockApi({ static: mounts = {} } = {}) {
       const digest = sha256(body).toString("hex");
       if (req.headers["x-sealdrop-sha256"] !== digest) return error(422, "checksum_mismatch", "Checksum differs.");
       const key = `${file}/${part}`;
-      if (faults.fail503.delete(key)) return error(503, "internal", "Try again.");
+      if (faults.fail503.delete(key) || faults.down.has(key)) return error(503, "internal", "Try again.");
       const reply = { file, part, size: body.length, sha256: digest };
       if (faults.lose.delete(key)) return send(201, reply);
       const held = pkg.parts.get(key);
       if (held && !held.equals(body)) return error(409, "conflict", "A different part is held.");
       pkg.parts.set(key, body);
       return send(held ? 200 : 201, reply);
+    }
+    if (rest === "" && req.method === "DELETE") {
+      if (!uploader) return error(403, "forbidden", "Not yours to revoke.");
+      pkg.revoked = true;
+      pkg.parts.clear();
+      res.writeHead(204);
+      return res.end();
     }
     if (rest === "/finalize" && req.method === "POST") {
       if (pkg.finalized && req.headers["x-sealdrop-upload-token"] === pkg.upload_token) return send(200, { id, expires_at: pkg.expires_at });
