@@ -14,6 +14,7 @@ mod proc;
 mod services;
 mod setup;
 mod test;
+mod testbuild;
 mod wasm;
 
 use std::process::ExitCode;

@@ -1,5 +1,6 @@
 //! `cargo xtask test`: every test of the project, stage by stage, with a summary.
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
@@ -10,6 +11,7 @@ use crate::cleanup;
 use crate::proc::{self, cargo, human_duration, repo_root, Counts};
 use crate::services::{self, Services};
 use crate::setup;
+use crate::testbuild::{self, TestBinary};
 use crate::wasm;
 
 struct Stage {
@@ -176,6 +178,8 @@ struct Row {
 /// State shared by the stages of one run.
 struct Ctx {
     services: Services,
+    /// The native test build: not yet run, failed (`Some(None)`), or its executables.
+    tests: Option<Option<Vec<TestBinary>>>,
 }
 
 pub fn main(args: &[String]) -> Result<ExitCode> {
@@ -197,6 +201,7 @@ pub fn main(args: &[String]) -> Result<ExitCode> {
 
     let mut ctx = Ctx {
         services: Services::default(),
+        tests: None,
     };
     let mut rows = Vec::new();
     let mut stop = false;
@@ -367,8 +372,13 @@ fn has_package(dir: &str) -> bool {
 
 fn fmt(_: &mut Ctx) -> Result<Ran> {
     setup::rust_component("rustfmt", "fmt")?;
+    let color = if std::io::stdout().is_terminal() {
+        "--color=always"
+    } else {
+        "--color=never"
+    };
     let mut cmd = cargo();
-    cmd.args(["fmt", "--all", "--", "--check"]);
+    cmd.args(["fmt", "--all", "--", "--check", color]);
     counted(&mut cmd)
 }
 
@@ -412,41 +422,89 @@ fn without_service_env(cmd: &mut Command) -> &mut Command {
     cmd
 }
 
-fn unit(_: &mut Ctx) -> Result<Ran> {
-    let mut cmd = cargo();
-    cmd.args([
-        "test",
-        "--workspace",
-        "--exclude",
-        "sealdrop-server",
-        "--no-fail-fast",
-    ]);
-    counted(without_service_env(&mut cmd))
+const SERVER_PACKAGE: &str = "sealdrop-server";
+
+/// The native test executables, built once per run (see `testbuild`); `None` when the build
+/// failed.
+fn test_binaries(ctx: &mut Ctx) -> Result<Option<Vec<TestBinary>>> {
+    if ctx.tests.is_none() {
+        ctx.tests = Some(testbuild::build()?);
+    }
+    Ok(ctx.tests.clone().flatten())
 }
 
-fn server_sqlite(_: &mut Ctx) -> Result<Ran> {
-    let mut cmd = cargo();
-    cmd.args(["test", "-p", "sealdrop-server", "--no-fail-fast"]);
-    counted(without_service_env(&mut cmd))
+/// Runs test executables one after the other (all of them, like --no-fail-fast).
+fn run_binaries<'a>(
+    binaries: impl IntoIterator<Item = &'a TestBinary>,
+    env: &[(String, String)],
+) -> Result<Ran> {
+    let mut cmds = Vec::new();
+    for binary in binaries {
+        println!("\n-- {}", testbuild::short(binary));
+        let mut cmd = testbuild::command(binary);
+        without_service_env(&mut cmd).envs(env.iter().cloned());
+        cmds.push(cmd);
+    }
+    counted_all(cmds)
+}
+
+fn build_failed() -> Ran {
+    println!("xtask: the native build failed (errors above); no native test ran");
+    Ran::Tests {
+        counts: Counts::default(),
+        ok: false,
+    }
+}
+
+fn unit(ctx: &mut Ctx) -> Result<Ran> {
+    let Some(binaries) = test_binaries(ctx)? else {
+        return Ok(build_failed());
+    };
+    let Ran::Tests { mut counts, mut ok } =
+        run_binaries(binaries.iter().filter(|b| b.package != SERVER_PACKAGE), &[])?
+    else {
+        unreachable!("run_binaries always runs");
+    };
+    // Doc tests of every crate (the server's included: they need no database).
+    println!("\n-- doc tests");
+    let (doc_counts, doc_ok) = proc::run_counted(without_service_env(&mut testbuild::doc_tests()))?;
+    counts.add(doc_counts);
+    ok &= doc_ok;
+    Ok(Ran::Tests { counts, ok })
+}
+
+fn server_binaries(binaries: &[TestBinary]) -> Result<Vec<&TestBinary>> {
+    let server: Vec<&TestBinary> = binaries
+        .iter()
+        .filter(|b| b.package == SERVER_PACKAGE)
+        .collect();
+    if server.is_empty() {
+        bail!("the build produced no test executable for {SERVER_PACKAGE}");
+    }
+    Ok(server)
+}
+
+fn server_sqlite(ctx: &mut Ctx) -> Result<Ran> {
+    let Some(binaries) = test_binaries(ctx)? else {
+        return Ok(build_failed());
+    };
+    println!("xtask: no SEALDROP_TEST_* variables: the suite runs on SQLite + a local folder");
+    run_binaries(server_binaries(&binaries)?, &[])
 }
 
 fn server_pg_s3(ctx: &mut Ctx) -> Result<Ran> {
     // Build first, so that the services do not sit idle through a long compile.
-    let mut build = cargo();
-    build.args(["test", "-p", "sealdrop-server", "--no-run"]);
-    if let Ran::Tests { ok: false, counts } = counted(&mut build)? {
-        return Ok(Ran::Tests { counts, ok: false });
-    }
+    let Some(binaries) = test_binaries(ctx)? else {
+        return Ok(build_failed());
+    };
     ctx.services.postgres()?;
     ctx.services.garage()?;
     ctx.services.smtp()?;
-    let mut cmd = cargo();
-    cmd.args(["test", "-p", "sealdrop-server", "--no-fail-fast"]);
-    without_service_env(&mut cmd).envs(ctx.services.env());
     println!(
         "xtask: tests see SEALDROP_TEST_DATABASE_URL, SEALDROP_TEST_S3_*, SEALDROP_TEST_SMTP_*"
     );
-    counted(&mut cmd)
+    let env = ctx.services.env();
+    run_binaries(server_binaries(&binaries)?, &env)
 }
 
 fn wasm_tests(_: &mut Ctx) -> Result<Ran> {
@@ -530,33 +588,14 @@ fn e2e(ctx: &mut Ctx) -> Result<Ran> {
     setup::npm_packages(&dir)?;
     setup::chromium()?;
 
-    // The binaries the tests drive: the server, and the Zendesk simulator once it exists.
-    // Built the way the test stages build them (`cargo test --no-run` builds a package's
-    // binaries for its integration tests), so that after those stages nothing recompiles:
-    // another package selection would resolve other dependency features and rebuild them.
-    let mut build_server = cargo();
-    build_server.args(["test", "-p", "sealdrop-server", "--no-run"]);
-    proc::run(&mut build_server)?;
-    let bin_dir = proc::target_dir().join("debug");
-    if has_package("zendesk-sim") {
-        let mut build_sim = cargo();
-        build_sim.args([
-            "test",
-            "--workspace",
-            "--exclude",
-            "sealdrop-server",
-            "--no-run",
-        ]);
-        proc::run(&mut build_sim)?;
+    // The binaries the tests drive (the server, the Zendesk simulator) come out of the same
+    // build as the native tests, so after those stages nothing recompiles.
+    if test_binaries(ctx)?.is_none() {
+        return Ok(build_failed());
     }
-    let binaries = [
-        ("server", "sealdrop-server", "sealdrop"),
-        ("zendesk-sim", "zendesk-sim", "zendesk-sim"),
-    ];
-    for (dir, package, bin) in binaries {
-        if has_package(dir) && !bin_dir.join(bin).is_file() {
-            proc::run(cargo().args(["build", "-p", package, "--bin", bin]))?;
-        }
+    let bin_dir = proc::target_dir().join("debug");
+    if !bin_dir.join("sealdrop").is_file() {
+        bail!("the build left no {}", bin_dir.join("sealdrop").display());
     }
     if has_package("widget-wasm") {
         wasm::build()?;
