@@ -54,7 +54,12 @@ pub struct SendArgs {
 
     /// A tenant API token (sdt_...), made with `sealdrop admin tenant create`.
     /// Prefer the environment variable: a flag shows up in the process list.
-    #[arg(long, env = "SEALDROP_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    #[arg(
+        long,
+        env = "SEALDROP_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
     pub token: String,
 
     /// Where an interrupted upload keeps what it needs to resume. Default:
@@ -65,6 +70,7 @@ pub struct SendArgs {
     #[arg(long, env = "SEALDROP_STATE_DIR", value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
 
+    #[allow(missing_docs)] // flattened: its fields carry the help
     #[command(flatten)]
     pub transfer: TransferArgs,
 }
@@ -94,6 +100,7 @@ pub struct GetArgs {
     #[arg(long, value_name = "CODE")]
     pub code: Option<String>,
 
+    #[allow(missing_docs)] // flattened: its fields carry the help
     #[command(flatten)]
     pub transfer: TransferArgs,
 }
@@ -259,7 +266,10 @@ impl Progress for Bar {
     }
 
     fn retrying(&self, reason: &str, delay: Duration) {
-        self.say(&format!("{reason}; retrying in {:.1} s", delay.as_secs_f64()));
+        self.say(&format!(
+            "{reason}; retrying in {:.1} s",
+            delay.as_secs_f64()
+        ));
     }
 
     fn note(&self, text: &str) {
@@ -274,18 +284,24 @@ impl Progress for Bar {
 /// Parses `90s`, `30m`, `12h`, `7d`, `2w` (a bare number is seconds).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
-    let number: u64 = number
-        .parse()
-        .map_err(|_| format!("'{text}' is not a duration: use a number and a unit, e.g. 12h or 7d"))?;
+    let number: u64 = number.parse().map_err(|_| {
+        format!("'{text}' is not a duration: use a number and a unit, e.g. 12h or 7d")
+    })?;
     let unit_secs = match unit.trim() {
         "" | "s" => 1,
         "m" => 60,
         "h" => 3_600,
         "d" => 86_400,
         "w" => 604_800,
-        other => return Err(format!("unknown duration unit '{other}': use s, m, h, d or w")),
+        other => {
+            return Err(format!(
+                "unknown duration unit '{other}': use s, m, h, d or w"
+            ))
+        }
     };
     number
         .checked_mul(unit_secs)

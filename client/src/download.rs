@@ -80,7 +80,9 @@ pub(crate) async fn get(
     };
 
     // Public info first: a gone or expired package is reported before anything else.
-    let info = remote.send("look up the package", progress, |r| r.http.get(&r.url)).await?;
+    let info = remote
+        .send("look up the package", progress, |r| r.http.get(&r.url))
+        .await?;
     if !info.is_success() {
         return Err(info.into_error());
     }
@@ -90,7 +92,9 @@ pub(crate) async fn get(
     progress.start(opened.metadata().files.iter().map(|f| f.size).sum());
 
     let started = remote
-        .send("start the download", progress, |r| r.http.post(format!("{}/download", r.url)))
+        .send("start the download", progress, |r| {
+            r.http.post(format!("{}/download", r.url))
+        })
         .await?;
     if !started.is_success() {
         return Err(started.into_error());
@@ -155,7 +159,9 @@ impl Remote {
         let mut verified = false;
         let answer = loop {
             let answer = self
-                .send("open the package", progress, |r| r.http.post(format!("{}/open", r.url)))
+                .send("open the package", progress, |r| {
+                    r.http.post(format!("{}/open", r.url))
+                })
                 .await?;
             if answer.is_success() {
                 break answer;
@@ -188,7 +194,11 @@ impl Remote {
     }
 
     /// Gets a recipient session: asks for a code (unless one was given), then confirms it.
-    async fn verify(&self, options: &GetOptions, progress: &dyn Progress) -> Result<Zeroizing<String>> {
+    async fn verify(
+        &self,
+        options: &GetOptions,
+        progress: &dyn Progress,
+    ) -> Result<Zeroizing<String>> {
         let email = options
             .email
             .clone()
@@ -233,7 +243,9 @@ impl Remote {
         if !answer.is_success() {
             return Err(verification_error(answer));
         }
-        Ok(Zeroizing::new(answer.json::<Confirmed>()?.recipient_session))
+        Ok(Zeroizing::new(
+            answer.json::<Confirmed>()?.recipient_session,
+        ))
     }
 
     /// Streams file `index`, authenticating chunk by chunk into the partial file, then renames
@@ -286,7 +298,10 @@ impl Remote {
 
         // Resume after the last whole chunk of an earlier partial file (always redo the final
         // chunk, so that completion is decided here and now).
-        let existing = tokio::fs::metadata(partial).await.map(|m| m.len()).unwrap_or(0);
+        let existing = tokio::fs::metadata(partial)
+            .await
+            .map(|m| m.len())
+            .unwrap_or(0);
         let mut next = (existing / CHUNK_SIZE as u64).min(chunks - 1);
         let mut file = tokio::fs::OpenOptions::new()
             .create(true)
@@ -328,7 +343,11 @@ impl Remote {
             if is_transient_status(status) {
                 let wait = http::retry_after(response.headers());
                 backoff
-                    .wait(format!("download {name}: server answered {status}"), wait, progress)
+                    .wait(
+                        format!("download {name}: server answered {status}"),
+                        wait,
+                        progress,
+                    )
                     .await?;
                 continue;
             }
@@ -340,7 +359,9 @@ impl Remote {
                     writer.flush().await.map_err(io("cannot write"))?;
                     let file = writer.get_mut();
                     file.set_len(0).await.map_err(io("cannot write"))?;
-                    file.seek(std::io::SeekFrom::Start(0)).await.map_err(io("cannot write"))?;
+                    file.seek(std::io::SeekFrom::Start(0))
+                        .await
+                        .map_err(io("cannot write"))?;
                     next = 0;
                 }
                 StatusCode::RANGE_NOT_SATISFIABLE => return Err(tampered()),
@@ -369,7 +390,10 @@ impl Remote {
                                     .decrypt_chunk(aead, next, &buffer)
                                     .map_err(|_| tampered())?;
                                 let plaintext = Zeroizing::new(plaintext);
-                                writer.write_all(&plaintext).await.map_err(io("cannot write"))?;
+                                writer
+                                    .write_all(&plaintext)
+                                    .await
+                                    .map_err(io("cannot write"))?;
                                 progress.advance(plaintext.len() as u64);
                                 buffer.clear();
                                 next += 1;

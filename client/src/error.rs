@@ -36,7 +36,9 @@ pub enum ClientError {
     VerificationRequired,
 
     /// The verification code was wrong or expired.
-    #[error("the verification code was not accepted (wrong, expired or used up): ask for a new one")]
+    #[error(
+        "the verification code was not accepted (wrong, expired or used up): ask for a new one"
+    )]
     WrongCode,
 
     /// A code was requested for this address; run again with it.

@@ -177,7 +177,13 @@ pub(crate) fn is_transient_error(error: &reqwest::Error) -> bool {
 
 /// `Retry-After` in seconds, capped at a minute.
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let secs: u64 = headers.get(RETRY_AFTER)?.to_str().ok()?.trim().parse().ok()?;
+    let secs: u64 = headers
+        .get(RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
     Some(Duration::from_secs(secs.min(60)))
 }
 
@@ -223,7 +229,10 @@ pub(crate) async fn send(
                         let detail = serde_json::from_slice::<ApiErrorBody>(&body)
                             .map(|b| b.message)
                             .unwrap_or_default();
-                        (format!("{what}: server answered {status} {detail}"), at_least)
+                        (
+                            format!("{what}: server answered {status} {detail}"),
+                            at_least,
+                        )
                     }
                     Err(e) if is_transient_error(&e) => (format!("{what}: {}", describe(&e)), None),
                     Err(e) => return Err(ClientError::Http(describe(&e))),
@@ -232,6 +241,8 @@ pub(crate) async fn send(
             Err(e) if is_transient_error(&e) => (format!("{what}: {}", describe(&e)), None),
             Err(e) => return Err(ClientError::Http(describe(&e))),
         };
-        backoff.wait(reason.trim_end().to_owned(), at_least, progress).await?;
+        backoff
+            .wait(reason.trim_end().to_owned(), at_least, progress)
+            .await?;
     }
 }

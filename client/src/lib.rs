@@ -128,7 +128,10 @@ pub struct GetOptions {
 impl fmt::Debug for GetOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("GetOptions")
-            .field("recipient_session", &self.recipient_session.as_ref().map(|_| ".."))
+            .field(
+                "recipient_session",
+                &self.recipient_session.as_ref().map(|_| ".."),
+            )
             .field("email", &self.email)
             .field("code", &self.code.as_ref().map(|_| ".."))
             .field("prompt_code", &self.prompt_code.is_some())

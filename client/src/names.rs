@@ -93,7 +93,10 @@ mod tests {
 
     #[test]
     fn ordinary_names_are_kept() {
-        assert_eq!(sanitize_file_name("Quarterly report (final).pdf"), "Quarterly report (final).pdf");
+        assert_eq!(
+            sanitize_file_name("Quarterly report (final).pdf"),
+            "Quarterly report (final).pdf"
+        );
         assert_eq!(sanitize_file_name("résumé.docx"), "résumé.docx");
     }
 

@@ -65,7 +65,12 @@ pub(crate) struct StateFile {
 
 impl StateFile {
     /// The state file for these files, options and server, in `dir`.
-    pub(crate) fn locate(dir: &Path, server: &str, options_key: &str, files: &[FileFingerprint]) -> Self {
+    pub(crate) fn locate(
+        dir: &Path,
+        server: &str,
+        options_key: &str,
+        files: &[FileFingerprint],
+    ) -> Self {
         let mut hash = Sha256::new();
         hash.update(b"sealdrop upload state v1\0");
         hash.update(server.as_bytes());
@@ -84,6 +89,7 @@ impl StateFile {
         }
     }
 
+    #[cfg(test)]
     pub(crate) fn path(&self) -> &Path {
         &self.path
     }
@@ -106,7 +112,8 @@ impl StateFile {
         let written = write_private(&tmp, &text);
         text.zeroize();
         written.map_err(|e| ClientError::io("cannot write resume state", &tmp, e))?;
-        fs::rename(&tmp, &self.path).map_err(|e| ClientError::io("cannot write resume state", &self.path, e))
+        fs::rename(&tmp, &self.path)
+            .map_err(|e| ClientError::io("cannot write resume state", &self.path, e))
     }
 
     /// Deletes the state (the upload is finalized or cannot be resumed).
@@ -183,7 +190,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = fs::metadata(file.path()).expect("stat").permissions().mode();
+            let mode = fs::metadata(file.path())
+                .expect("stat")
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         file.remove();

@@ -19,8 +19,8 @@ use futures::{StreamExt, TryStreamExt};
 use reqwest::StatusCode;
 use sealdrop_crypto::{
     default_aead, FileInfo, FileKey, LinkProof, LinkSecret, Manifest, Metadata, OsRandom,
-    PackageBuilder, PackageId, SecureLink, ServerSecret, StreamEncryptor, CHUNK_SIZE,
-    PART_CHUNKS, PART_SIZE,
+    PackageBuilder, PackageId, SecureLink, ServerSecret, StreamEncryptor, CHUNK_SIZE, PART_CHUNKS,
+    PART_SIZE,
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -215,7 +215,8 @@ fn part_count(ciphertext_size: u64) -> u64 {
 fn part_plaintext_len(size: u64, part: u64) -> u64 {
     let part_bytes = PART_CHUNKS * CHUNK_SIZE as u64;
     let start = part.saturating_mul(part_bytes);
-    size.min(start.saturating_add(part_bytes)).saturating_sub(start)
+    size.min(start.saturating_add(part_bytes))
+        .saturating_sub(start)
 }
 
 impl<'a> Upload<'a> {
@@ -246,7 +247,10 @@ impl<'a> Upload<'a> {
         }
         let created: Created = answer.json()?;
         let created_token = Zeroizing::new(created.upload_token.clone());
-        if created.part_chunks.is_some_and(|chunks| chunks != PART_CHUNKS) {
+        if created
+            .part_chunks
+            .is_some_and(|chunks| chunks != PART_CHUNKS)
+        {
             return Err(ClientError::Protocol(format!(
                 "the server uses parts of {} chunks; this client sends {PART_CHUNKS}",
                 created.part_chunks.unwrap_or_default()
@@ -265,8 +269,9 @@ impl<'a> Upload<'a> {
         let aead = default_aead();
         let id = PackageId::parse_b64u(&created.id)
             .map_err(|_| ClientError::Protocol("the server sent an invalid package id".into()))?;
-        let server_secret = ServerSecret::parse_b64u(&created.server_secret)
-            .map_err(|_| ClientError::Protocol("the server sent an invalid server secret".into()))?;
+        let server_secret = ServerSecret::parse_b64u(&created.server_secret).map_err(|_| {
+            ClientError::Protocol("the server sent an invalid server secret".into())
+        })?;
         let link_secret = LinkSecret::generate(&rng)?;
         let mut builder = PackageBuilder::new(id, &rng)?;
         for file in &files {
@@ -297,16 +302,27 @@ impl<'a> Upload<'a> {
             link_secret: link_secret.to_b64u(),
             manifest: URL_SAFE_NO_PAD.encode(&manifest),
         };
-        let upload = Upload::assemble(client, files, id, created_token, link_secret, &server_secret, manifest)?;
+        let upload = Upload::assemble(
+            client,
+            files,
+            id,
+            created_token,
+            link_secret,
+            &server_secret,
+            manifest,
+        )?;
         Ok((upload, state))
     }
 
     /// An upload continued from saved state.
     fn from_state(client: &'a Client, files: Vec<LocalFile>, state: &UploadState) -> Result<Self> {
-        let corrupt = |what: &str| ClientError::Protocol(format!("the resume state has an invalid {what}"));
+        let corrupt =
+            |what: &str| ClientError::Protocol(format!("the resume state has an invalid {what}"));
         let id = PackageId::parse_b64u(&state.id).map_err(|_| corrupt("package id"))?;
-        let server_secret = ServerSecret::parse_b64u(&state.server_secret).map_err(|_| corrupt("server secret"))?;
-        let link_secret = LinkSecret::parse_b64u(&state.link_secret).map_err(|_| corrupt("link secret"))?;
+        let server_secret =
+            ServerSecret::parse_b64u(&state.server_secret).map_err(|_| corrupt("server secret"))?;
+        let link_secret =
+            LinkSecret::parse_b64u(&state.link_secret).map_err(|_| corrupt("link secret"))?;
         let manifest = URL_SAFE_NO_PAD
             .decode(&state.manifest)
             .map_err(|_| corrupt("manifest"))?;
@@ -332,9 +348,15 @@ impl<'a> Upload<'a> {
     ) -> Result<Self> {
         // Opening our own manifest both checks it and yields the file keys (the same way on a
         // fresh upload and on a resumed one).
-        let opened = Manifest::parse(&manifest)?.open_with_link(default_aead(), &link_secret, server_secret)?;
+        let opened = Manifest::parse(&manifest)?.open_with_link(
+            default_aead(),
+            &link_secret,
+            server_secret,
+        )?;
         if opened.files().len() != files.len() {
-            return Err(ClientError::Protocol("the resume state does not match the files".into()));
+            return Err(ClientError::Protocol(
+                "the resume state does not match the files".into(),
+            ));
         }
         let keys = (0..files.len())
             .map(|i| opened.file_key(i))
@@ -353,7 +375,11 @@ impl<'a> Upload<'a> {
     }
 
     fn url(&self, rest: &str) -> String {
-        format!("{}/api/v1/packages/{}{rest}", self.client.base, self.id.to_b64u())
+        format!(
+            "{}/api/v1/packages/{}{rest}",
+            self.client.base,
+            self.id.to_b64u()
+        )
     }
 
     fn link(&self) -> SecureLink {
@@ -379,9 +405,17 @@ impl<'a> Upload<'a> {
     /// Which parts the server holds, per file.
     async fn held_parts(&self, progress: &dyn Progress) -> Result<BTreeMap<usize, BTreeSet<u64>>> {
         let url = self.url("/parts");
-        let answer = http::send("ask which parts the server holds", self.client.retry, progress, || {
-            self.client.http.get(&url).header(UPLOAD_TOKEN, self.upload_token.as_str())
-        })
+        let answer = http::send(
+            "ask which parts the server holds",
+            self.client.retry,
+            progress,
+            || {
+                self.client
+                    .http
+                    .get(&url)
+                    .header(UPLOAD_TOKEN, self.upload_token.as_str())
+            },
+        )
         .await?;
         if !answer.is_success() {
             return Err(answer.into_error());
@@ -399,7 +433,10 @@ impl<'a> Upload<'a> {
         let url = self.url("");
         let proof = LinkProof::derive(&self.link_secret, &self.id).to_b64u();
         let answer = http::send("check the package", self.client.retry, progress, || {
-            self.client.http.get(&url).header("X-Sealdrop-Link-Proof", &proof)
+            self.client
+                .http
+                .get(&url)
+                .header("X-Sealdrop-Link-Proof", &proof)
         })
         .await?;
         Ok(answer.is_success())
@@ -416,7 +453,11 @@ impl<'a> Upload<'a> {
             // The manifest may not have reached the server before the interruption; sending
             // the same bytes again is a no-op.
             self.put_manifest(progress).await?;
-            let total: u64 = self.files.iter().map(|f| part_count(sealdrop_crypto::ciphertext_size(f.size()))).sum();
+            let total: u64 = self
+                .files
+                .iter()
+                .map(|f| part_count(sealdrop_crypto::ciphertext_size(f.size())))
+                .sum();
             let have: usize = held.values().map(BTreeSet::len).sum();
             progress.note(&format!(
                 "Resuming an interrupted upload: {have} of {total} parts are already on the server."
@@ -466,13 +507,17 @@ impl<'a> Upload<'a> {
     async fn finalize(&self, progress: &dyn Progress) -> Result<bool> {
         let url = self.url("/finalize");
         let answer = http::send("finalize the package", self.client.retry, progress, || {
-            self.client.http.post(&url).header(UPLOAD_TOKEN, self.upload_token.as_str())
+            self.client
+                .http
+                .post(&url)
+                .header(UPLOAD_TOKEN, self.upload_token.as_str())
         })
         .await?;
         if answer.is_success() {
             return Ok(true);
         }
-        if answer.status == StatusCode::CONFLICT && answer.error_body().error == "incomplete_upload" {
+        if answer.status == StatusCode::CONFLICT && answer.error_body().error == "incomplete_upload"
+        {
             return Ok(false);
         }
         Err(answer.into_error())
@@ -508,7 +553,10 @@ impl<'a> Upload<'a> {
             if answer.error_body().error != "checksum_mismatch" {
                 return Err(answer.into_error());
             }
-            progress.retrying(&format!("{what}: the server received damaged bytes"), std::time::Duration::ZERO);
+            progress.retrying(
+                &format!("{what}: the server received damaged bytes"),
+                std::time::Duration::ZERO,
+            );
         }
         Err(ClientError::Protocol(format!(
             "{what}: the server kept receiving damaged bytes"
@@ -525,7 +573,8 @@ fn seal_part(file: &FileFingerprint, key: FileKey, part: u64) -> Result<(Vec<u8>
     let encryptor = StreamEncryptor::new(key, file.size)?;
     let first = part * PART_CHUNKS;
     let end = (first + PART_CHUNKS).min(encryptor.chunk_count());
-    let mut reader = File::open(&file.path).map_err(|e| ClientError::io("cannot open", &file.path, e))?;
+    let mut reader =
+        File::open(&file.path).map_err(|e| ClientError::io("cannot open", &file.path, e))?;
     let meta = reader
         .metadata()
         .map_err(|e| ClientError::io("cannot read", &file.path, e))?;
@@ -574,7 +623,10 @@ mod tests {
         let part_plain = PART_CHUNKS * CHUNK_SIZE as u64;
         assert_eq!(part_count(sealdrop_crypto::ciphertext_size(0)), 1);
         assert_eq!(part_count(sealdrop_crypto::ciphertext_size(part_plain)), 1);
-        assert_eq!(part_count(sealdrop_crypto::ciphertext_size(part_plain + 1)), 2);
+        assert_eq!(
+            part_count(sealdrop_crypto::ciphertext_size(part_plain + 1)),
+            2
+        );
         assert_eq!(part_plaintext_len(0, 0), 0);
         assert_eq!(part_plaintext_len(part_plain + 5, 0), part_plain);
         assert_eq!(part_plaintext_len(part_plain + 5, 1), 5);
@@ -594,7 +646,10 @@ mod tests {
         };
         let key = FileKey::from_bytes([7; 32]);
         let (ct, sha) = seal_part(&fingerprint, key.clone(), 0).expect("seal");
-        assert_eq!(ct.len() as u64, sealdrop_crypto::ciphertext_size(data.len() as u64));
+        assert_eq!(
+            ct.len() as u64,
+            sealdrop_crypto::ciphertext_size(data.len() as u64)
+        );
         assert_eq!(sha, hex::encode(Sha256::digest(&ct)));
         let pt = sealdrop_crypto::decrypt_file(default_aead(), &key, &ct).expect("decrypt");
         assert_eq!(pt, data);
