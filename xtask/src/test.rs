@@ -438,14 +438,20 @@ fn run_binaries<'a>(
     binaries: impl IntoIterator<Item = &'a TestBinary>,
     env: &[(String, String)],
 ) -> Result<Ran> {
-    let mut cmds = Vec::new();
+    let mut counts = Counts::default();
+    let mut ok = true;
     for binary in binaries {
+        if cleanup::interrupted() {
+            bail!("interrupted");
+        }
         println!("\n-- {}", testbuild::short(binary));
         let mut cmd = testbuild::command(binary);
         without_service_env(&mut cmd).envs(env.iter().cloned());
-        cmds.push(cmd);
+        let (c, success) = proc::run_counted(&mut cmd)?;
+        counts.add(c);
+        ok &= success;
     }
-    counted_all(cmds)
+    Ok(Ran::Tests { counts, ok })
 }
 
 fn build_failed() -> Ran {
