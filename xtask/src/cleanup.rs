@@ -13,7 +13,9 @@ type Action = Box<dyn FnOnce() + Send>;
 
 static ACTIONS: Mutex<BTreeMap<u64, (String, Action)>> = Mutex::new(BTreeMap::new());
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-/// Process id of the foreground command (cargo test, node ...), 0 when there is none.
+/// Process id of the foreground command (cargo test, node ...), 0 when there is none. It
+/// leads its own process group (see `proc`), so stopping the group stops rustc, test
+/// executables and browsers it started too.
 static FOREGROUND: AtomicU32 = AtomicU32::new(0);
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 /// Held while an action runs, so that the main thread does not exit (and kill the signal

@@ -3,6 +3,7 @@
 
 use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -116,9 +117,13 @@ fn quote(arg: &str) -> String {
 }
 
 /// Runs `cmd` with inherited stdio; an error names the command and its exit status.
+///
+/// Foreground commands run in their own process group: Ctrl-C reaches xtask alone, which
+/// stops the whole group, then the services, then exits.
 pub fn run(cmd: &mut Command) -> Result<()> {
     println!("$ {}", display(cmd));
     let mut child = cmd
+        .process_group(0)
         .spawn()
         .with_context(|| format!("cannot start `{}`", display(cmd)))?;
     cleanup::set_foreground(Some(child.id()));
@@ -234,6 +239,7 @@ pub fn run_counted(cmd: &mut Command) -> Result<(Counts, bool)> {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        .process_group(0)
         .spawn()
         .with_context(|| format!("cannot start `{}`", display(cmd)))?;
     cleanup::set_foreground(Some(child.id()));

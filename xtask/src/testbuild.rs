@@ -7,6 +7,7 @@
 //! cargo-nextest does) keeps one copy of everything and minutes off every CI run.
 
 use std::io::{BufRead, BufReader, Write};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -50,6 +51,7 @@ pub fn build() -> Result<Option<Vec<TestBinary>>> {
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
+        .process_group(0)
         .spawn()
         .context("starting cargo build")?;
     cleanup::set_foreground(Some(child.id()));
