@@ -153,7 +153,8 @@ pub async fn run_send(args: SendArgs) -> anyhow::Result<()> {
     };
     let bar = Bar::new("Encrypting and sending");
     let link = client.send(&args.files, options, &bar).await?;
-    println!("{}", link.to_string());
+    let link = link.to_string();
+    println!("{link}");
     Ok(())
 }
 
