@@ -1,0 +1,200 @@
+// Browser download benchmark: headless Chromium on loopback downloads and decrypts a package
+// to disk through the recipient page, for 256 MiB and 1 GiB, and prints a table of throughput
+// and the renderer's peak memory (JS heap from CDP Performance.getMetrics, and the resident
+// memory of the renderer processes from /proc), to show that memory does not grow with size.
+//
+//   node tests/e2e/bench/download.mjs [--sizes 256,1024] [--strategies fs,sw]
+//
+// Needs the `sealdrop` binary (cargo build -p sealdrop-server) and the wasm package
+// (cargo xtask wasm). "fs" is the File System Access writer (save pickers replaced by the
+// origin-private file system, which the same writer API writes to disk); "sw" is the service
+// worker stream, saved by Chromium's download manager.
+
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+import { CHROMIUM, CHROMIUM_FLAGS } from '../lib/browser.mjs';
+import { startServer, repoRoot } from '../lib/server.mjs';
+
+const MiB = 1 << 20;
+const argv = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : dflt;
+};
+const sizes = opt('sizes', '256,1024').split(',').map((s) => Number(s) * MiB);
+const strategies = opt('strategies', 'fs,sw').split(',');
+
+const server = await startServer({ args: ['--max-file-size', String(4 << 30)] });
+const token = await server.admin(['tenant', 'create', 'Bench']);
+const pkgDir = process.env.SEALDROP_WASM_DIR ?? path.join(repoRoot, 'widget-wasm/pkg');
+const wasm = await import(path.join(pkgDir, 'sealdrop_widget.js'));
+await wasm.default({ module_or_path: await readFile(path.join(pkgDir, 'sealdrop_widget_bg.wasm')) });
+
+/** Seals and uploads `size` random bytes as one file; returns { link, sha256 }. */
+async function sendRandom(size) {
+  const auth = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };
+  const created = await (await fetch(`${server.url}/api/v1/packages`, { method: 'POST', headers: auth, body: '{}' })).json();
+  const sealer = new wasm.PackageSealer(created.id, created.server_secret, {
+    files: [{ name: `bench-${size / MiB}MiB.bin`, size, type: 'application/octet-stream' }],
+  });
+  const up = { 'X-Sealdrop-Upload-Token': created.upload_token };
+  let res = await fetch(`${server.url}/api/v1/packages/${created.id}/manifest`, {
+    method: 'PUT', headers: { ...up, 'X-Sealdrop-Link-Verifier': sealer.linkVerifier }, body: sealer.manifest,
+  });
+  if (res.status !== 200) throw new Error(`manifest: ${await res.text()}`);
+  const enc = sealer.file(0);
+  const plain = createHash('sha256');
+  let part = [];
+  let index = 0;
+  const flush = async () => {
+    const body = Buffer.concat(part);
+    part = [];
+    const r = await fetch(`${server.url}/api/v1/packages/${created.id}/files/0/parts/${index++}`, {
+      method: 'PUT', headers: { ...up, 'X-Sealdrop-Sha256': createHash('sha256').update(body).digest('hex') }, body,
+    });
+    if (r.status !== 201) throw new Error(`part: ${await r.text()}`);
+  };
+  for (let c = 0; c < enc.chunkCount; c++) {
+    const [start, end] = enc.plaintextRange(c);
+    const chunk = randomBytes(end - start);
+    plain.update(chunk);
+    part.push(Buffer.from(await enc.encryptChunk(c, chunk)));
+    if (part.length === 128) await flush();
+  }
+  if (part.length) await flush();
+  res = await fetch(`${server.url}/api/v1/packages/${created.id}/finalize`, { method: 'POST', headers: up });
+  if (res.status !== 200) throw new Error(`finalize: ${await res.text()}`);
+  return { link: sealer.link(server.url), sha256: plain.digest('hex'), name: `bench-${size / MiB}MiB.bin` };
+}
+
+/** PIDs of the renderer processes below the Chromium whose profile is `userDataDir`. */
+async function rendererPids(userDataDir) {
+  const procs = new Map();
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const cmd = (await readFile(`/proc/${name}/cmdline`, 'utf8')).split('\0');
+      const statLine = await readFile(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(statLine.slice(statLine.lastIndexOf(')') + 2).split(' ')[1]);
+      procs.set(Number(name), { cmd, ppid });
+    } catch { /* gone */ }
+  }
+  const root = [...procs].find(([, p]) => p.cmd.some((a) => a === `--user-data-dir=${userDataDir}`) && !p.cmd.some((a) => a.startsWith('--type=')));
+  if (!root) return [];
+  const below = (pid) => { for (let p = procs.get(pid); p; p = procs.get(p.ppid)) if (p.ppid === root[0]) return true; return false; };
+  return [...procs].filter(([pid, p]) => p.cmd.includes('--type=renderer') && below(pid)).map(([pid]) => pid);
+}
+
+async function rssBytes(pid) {
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+  } catch { return 0; }
+}
+
+async function run(size, strategy, pkg) {
+  const userDataDir = await mkdtemp(path.join(os.tmpdir(), 'sealdrop-bench-'));
+  const downloads = await mkdtemp(path.join(os.tmpdir(), 'sealdrop-bench-dl-'));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS, acceptDownloads: true, downloadsPath: downloads,
+  });
+  try {
+    await context.addInitScript(strategy === 'fs'
+      ? () => {
+        const root = () => navigator.storage.getDirectory();
+        window.showSaveFilePicker = async ({ suggestedName }) => (await root()).getFileHandle(suggestedName, { create: true });
+        window.showDirectoryPicker = async () => root();
+      }
+      : () => {
+        Object.defineProperty(window, 'showSaveFilePicker', { value: undefined });
+        Object.defineProperty(window, 'showDirectoryPicker', { value: undefined });
+      });
+    const page = context.pages()[0] ?? (await context.newPage());
+    await page.goto(pkg.link);
+    await page.waitForFunction(() => document.body.dataset.state === 'files', null, { timeout: 30_000 });
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Performance.enable');
+    let peakHeap = 0;
+    let peakRss = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        try {
+          const { metrics } = await cdp.send('Performance.getMetrics');
+          peakHeap = Math.max(peakHeap, metrics.find((m) => m.name === 'JSHeapUsedSize')?.value ?? 0);
+        } catch { /* page busy */ }
+        let total = 0;
+        for (const pid of await rendererPids(userDataDir)) total += await rssBytes(pid);
+        peakRss = Math.max(peakRss, total);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    const download = strategy === 'sw' ? page.waitForEvent('download', { timeout: 600_000 }) : null;
+    const started = performance.now();
+    await page.click('#download-all');
+    await page.waitForFunction(() => ['downloaded', 'tampered'].includes(document.body.dataset.state), null, { timeout: 600_000 });
+    let seconds = (performance.now() - started) / 1000;
+    if (download) {
+      await (await download).path();
+      seconds = (performance.now() - started) / 1000;
+    }
+    sampling = false;
+    await sampler;
+    const state = await page.evaluate(() => document.body.dataset.state);
+    if (state !== 'downloaded') throw new Error(`download ended in state ${state}`);
+    // Check the bytes on disk (outside the timing).
+    let savedSha;
+    if (strategy === 'sw') {
+      savedSha = await hashFile(await (await download).path());
+    } else {
+      savedSha = await page.evaluate(async (name) => {
+        // Hash in the page would need the whole file in memory; report size only here.
+        const root = await navigator.storage.getDirectory();
+        const file = await (await root.getFileHandle(name)).getFile();
+        return `size:${file.size}`;
+      }, pkg.name);
+    }
+    const verified = strategy === 'sw' ? savedSha === pkg.sha256 : savedSha === `size:${size}`;
+    return { seconds, peakHeap, peakRss, verified };
+  } finally {
+    await context.close().catch(() => {});
+    await rm(userDataDir, { recursive: true, force: true });
+    await rm(downloads, { recursive: true, force: true });
+  }
+}
+
+async function hashFile(file) {
+  const hash = createHash('sha256');
+  const { createReadStream } = await import('node:fs');
+  for await (const chunk of createReadStream(file, { highWaterMark: 8 * MiB })) hash.update(chunk);
+  return hash.digest('hex');
+}
+
+const rows = [];
+try {
+  for (const size of sizes) {
+    process.stderr.write(`sealing and uploading ${size / MiB} MiB…\n`);
+    const pkg = await sendRandom(size);
+    for (const strategy of strategies) {
+      process.stderr.write(`downloading ${size / MiB} MiB via ${strategy}…\n`);
+      const r = await run(size, strategy, pkg);
+      rows.push({ size, strategy, ...r });
+    }
+  }
+} finally {
+  await server.stop();
+}
+
+const fmt = (n) => (n / MiB).toFixed(0).padStart(8);
+console.log('\nbrowser download + decrypt to disk (headless Chromium, loopback)');
+console.log('    size | sink | seconds |    MB/s | peak JS heap MiB | peak renderer RSS MiB | bytes ok');
+console.log('---------|------|---------|---------|------------------|-----------------------|---------');
+for (const r of rows) {
+  console.log(
+    `${fmt(r.size)} | ${r.strategy.padEnd(4)} | ${r.seconds.toFixed(2).padStart(7)} | ${(r.size / r.seconds / 1e6).toFixed(0).padStart(7)} | ${fmt(r.peakHeap).padStart(16)} | ${fmt(r.peakRss).padStart(21)} | ${r.verified ? 'yes' : 'NO'}`,
+  );
+}
