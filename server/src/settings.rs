@@ -1,0 +1,508 @@
+//! Tenant settings (docs/ZENDESK.md "Tenants and settings"): the `tenant_settings` row plus the
+//! expiry overrides that live on `tenants`.
+//!
+//! Every tenant has a row: it is made with defaults and a random widget key when a Zendesk
+//! tenant is created, and on first use for tenants made by `sealdrop admin tenant create`
+//! ([`load_or_create`]). Changes go through [`SettingsUpdate`], a partial object checked field
+//! by field before anything is written ([`SettingsUpdate::validate`]); the widget key changes
+//! only by rotation ([`rotate_widget_key`]).
+//!
+//! The widget key (`sdw_…`) is public by design (it sits in the Help Center theme), so it is
+//! stored as is and looked up by value ([`tenant_by_widget_key`]); rotating it is how an admin
+//! cuts off a copied theme.
+
+use std::collections::BTreeSet;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use rand::RngCore;
+use serde::{Deserialize, Deserializer};
+use serde_json::{json, Value};
+use sqlx::{AnyConnection, Row};
+use url::Url;
+
+use crate::config::Limits;
+use crate::db::{Database, Tenant};
+use crate::error::HttpError;
+use crate::zendesk::roles::{AllowedRole, RolePolicy};
+
+/// Prefix of a widget key.
+pub const WIDGET_KEY_PREFIX: &str = "sdw_";
+/// Most entries in `allowed_roles`.
+const MAX_ROLES: usize = 50;
+/// Most Help Center origins.
+const MAX_ORIGINS: usize = 20;
+/// Most ticket forms.
+const MAX_FORMS: usize = 100;
+
+/// How the agent app writes a secure link into a reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyLinkStyle {
+    /// The URL as plain text.
+    Text,
+    /// An HTML link.
+    Hyperlink,
+}
+
+impl ReplyLinkStyle {
+    /// The stored and JSON form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Text => "text",
+            Self::Hyperlink => "hyperlink",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "text" => Some(Self::Text),
+            "hyperlink" => Some(Self::Hyperlink),
+            _ => None,
+        }
+    }
+}
+
+/// A tenant's settings, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantSettings {
+    /// The tenant.
+    pub tenant_id: String,
+    /// Who may use the agent app.
+    pub allowed_roles: Vec<AllowedRole>,
+    /// "Require authentication" preset for outgoing files.
+    pub require_auth_default: bool,
+    /// Tenant default expiry, seconds (`None`: the server's).
+    pub default_expiry_secs: Option<i64>,
+    /// Tenant maximum expiry, seconds (`None`: the server's).
+    pub max_expiry_secs: Option<i64>,
+    /// Largest file, bytes (`None`: the server's).
+    pub max_file_size: Option<i64>,
+    /// Origins allowed to use the widget, normalized (`https://help.acme.com`).
+    pub help_center_origins: Vec<String>,
+    /// Ticket forms the widget protects; empty means every form.
+    pub widget_forms: Vec<u64>,
+    /// How links go into replies.
+    pub reply_link_style: ReplyLinkStyle,
+    /// The public widget key, `sdw_…`.
+    pub widget_key: String,
+    /// Widget storage quota, bytes (`None`: the server's).
+    pub widget_quota_bytes: Option<i64>,
+    /// Unix seconds of the last change.
+    pub updated_at: i64,
+}
+
+impl TenantSettings {
+    /// The role policy these settings describe.
+    pub fn policy(&self) -> RolePolicy {
+        RolePolicy::new(self.allowed_roles.clone())
+    }
+
+    /// Every setting, as `GET /api/v1/settings` shows it (without the grant status).
+    pub fn to_json(&self, limits: &Limits) -> Value {
+        json!({
+            "allowed_roles": self.allowed_roles.iter().map(AllowedRole::as_setting).collect::<Vec<_>>(),
+            "require_auth_default": self.require_auth_default,
+            "default_expiry_secs": self.effective_default_expiry(limits),
+            "max_expiry_secs": self.effective_max_expiry(limits),
+            "max_file_size": self.effective_max_file_size(limits),
+            "help_center_origins": self.help_center_origins,
+            "widget_forms": self.widget_forms,
+            "reply_link_style": self.reply_link_style.as_str(),
+            "widget_key": self.widget_key,
+        })
+    }
+
+    /// What the sidebar needs to send files (`GET /api/v1/me`).
+    pub fn sender_json(&self, limits: &Limits) -> Value {
+        json!({
+            "require_auth_default": self.require_auth_default,
+            "reply_link_style": self.reply_link_style.as_str(),
+            "max_file_size": self.effective_max_file_size(limits),
+            "default_expiry_secs": self.effective_default_expiry(limits),
+            "max_expiry_secs": self.effective_max_expiry(limits),
+        })
+    }
+
+    /// The tenant's largest file, within the server's limit.
+    pub fn effective_max_file_size(&self, limits: &Limits) -> u64 {
+        let server = limits.max_file_size;
+        self.max_file_size.map_or(server, |s| (s.max(1) as u64).min(server))
+    }
+
+    /// The tenant's longest expiry, within the server's.
+    pub fn effective_max_expiry(&self, limits: &Limits) -> u64 {
+        let server = limits.max_expiry.as_secs();
+        self.max_expiry_secs.map_or(server, |s| (s.max(1) as u64).min(server))
+    }
+
+    /// The tenant's default expiry, within its maximum.
+    pub fn effective_default_expiry(&self, limits: &Limits) -> u64 {
+        let default = self.default_expiry_secs.map_or(limits.default_expiry.as_secs(), |s| s.max(1) as u64);
+        default.min(self.effective_max_expiry(limits))
+    }
+}
+
+/// A new random widget key.
+pub fn new_widget_key() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    format!("{WIDGET_KEY_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// Inserts the default settings row of a tenant (no-op if it exists). Used inside the
+/// transaction that creates a Zendesk tenant.
+pub async fn insert_defaults(conn: &mut AnyConnection, tenant_id: &str, now: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO tenant_settings (tenant_id, widget_key, updated_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (tenant_id) DO NOTHING",
+    )
+    .bind(tenant_id)
+    .bind(new_widget_key())
+    .bind(now)
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+const SETTINGS_QUERY: &str = "SELECT s.tenant_id, s.allowed_roles, s.require_auth_default, s.max_file_size, \
+     s.help_center_origins, s.widget_forms, s.reply_link_style, s.widget_key, s.widget_quota_bytes, s.updated_at, \
+     t.default_expiry_secs, t.max_expiry_secs \
+     FROM tenant_settings s JOIN tenants t ON t.id = s.tenant_id";
+
+fn from_row(row: &sqlx::any::AnyRow) -> sqlx::Result<TenantSettings> {
+    let decode = |column: &str, e: String| sqlx::Error::ColumnDecode { index: column.into(), source: e.into() };
+    let roles: String = row.try_get(1)?;
+    let roles: Vec<String> = serde_json::from_str(&roles).map_err(|e| decode("allowed_roles", e.to_string()))?;
+    let origins: String = row.try_get(4)?;
+    let forms: String = row.try_get(5)?;
+    let style: String = row.try_get(6)?;
+    Ok(TenantSettings {
+        tenant_id: row.try_get(0)?,
+        // A stored entry this version cannot read is dropped (refusing is the safe side).
+        allowed_roles: roles.iter().filter_map(|r| AllowedRole::parse(r)).collect(),
+        require_auth_default: row.try_get::<i64, _>(2)? != 0,
+        max_file_size: row.try_get(3)?,
+        help_center_origins: serde_json::from_str(&origins)
+            .map_err(|e| decode("help_center_origins", e.to_string()))?,
+        widget_forms: serde_json::from_str(&forms).map_err(|e| decode("widget_forms", e.to_string()))?,
+        reply_link_style: ReplyLinkStyle::parse(&style).unwrap_or(ReplyLinkStyle::Text),
+        widget_key: row.try_get(7)?,
+        widget_quota_bytes: row.try_get(8)?,
+        updated_at: row.try_get(9)?,
+        default_expiry_secs: row.try_get(10)?,
+        max_expiry_secs: row.try_get(11)?,
+    })
+}
+
+/// The tenant's settings, if its row exists.
+pub async fn load(db: &Database, tenant_id: &str) -> sqlx::Result<Option<TenantSettings>> {
+    let row = sqlx::query(&format!("{SETTINGS_QUERY} WHERE s.tenant_id = $1"))
+        .bind(tenant_id)
+        .fetch_optional(db.pool())
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// The tenant's settings, made with defaults first if the tenant has none yet.
+pub async fn load_or_create(db: &Database, tenant_id: &str, now: i64) -> sqlx::Result<TenantSettings> {
+    if let Some(settings) = load(db, tenant_id).await? {
+        return Ok(settings);
+    }
+    let mut conn = db.pool().acquire().await?;
+    insert_defaults(&mut conn, tenant_id, now).await?;
+    drop(conn);
+    load(db, tenant_id).await?.ok_or(sqlx::Error::RowNotFound)
+}
+
+/// The tenant whose (current) widget key this is.
+pub async fn tenant_by_widget_key(db: &Database, key: &str) -> sqlx::Result<Option<Tenant>> {
+    if !key.starts_with(WIDGET_KEY_PREFIX) || key.len() > 64 {
+        return Ok(None);
+    }
+    sqlx::query_as(
+        "SELECT t.id, t.name, t.default_expiry_secs, t.max_expiry_secs, t.created_at \
+         FROM tenant_settings s JOIN tenants t ON t.id = s.tenant_id WHERE s.widget_key = $1",
+    )
+    .bind(key)
+    .fetch_optional(db.pool())
+    .await
+}
+
+/// Replaces the widget key with a new random one; returns it.
+pub async fn rotate_widget_key(db: &Database, tenant_id: &str, now: i64) -> sqlx::Result<String> {
+    load_or_create(db, tenant_id, now).await?;
+    let key = new_widget_key();
+    sqlx::query("UPDATE tenant_settings SET widget_key = $1, updated_at = $2 WHERE tenant_id = $3")
+        .bind(&key)
+        .bind(now)
+        .bind(tenant_id)
+        .execute(db.pool())
+        .await?;
+    Ok(key)
+}
+
+/// Reads `null` as `Some(None)` and an absent field (with `#[serde(default)]`) as `None`.
+fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// Body of `PUT /api/v1/settings`: only the fields present change. `null` on a limit goes
+/// back to the server's value.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsUpdate {
+    /// `admin`, `agent`, `custom:{id}` (a bare number is read as a custom role id).
+    pub allowed_roles: Option<Vec<Value>>,
+    /// Outgoing "Require authentication" preset.
+    pub require_auth_default: Option<bool>,
+    /// Seconds, or `null`.
+    #[serde(default, deserialize_with = "nullable")]
+    pub default_expiry_secs: Option<Option<u64>>,
+    /// Seconds, or `null`.
+    #[serde(default, deserialize_with = "nullable")]
+    pub max_expiry_secs: Option<Option<u64>>,
+    /// Bytes, or `null`.
+    #[serde(default, deserialize_with = "nullable")]
+    pub max_file_size: Option<Option<u64>>,
+    /// Origins (`https://help.acme.com`).
+    pub help_center_origins: Option<Vec<String>>,
+    /// Ticket form ids.
+    pub widget_forms: Option<Vec<u64>>,
+    /// `text` or `hyperlink`.
+    pub reply_link_style: Option<String>,
+}
+
+impl SettingsUpdate {
+    /// Checks every present field and merges it into `current`; nothing is written. Errors
+    /// name the field and say what is wrong.
+    pub fn validate(&self, current: &TenantSettings, limits: &Limits) -> Result<TenantSettings, HttpError> {
+        let mut next = current.clone();
+        if let Some(roles) = &self.allowed_roles {
+            next.allowed_roles = parse_roles(roles)?;
+        }
+        if let Some(v) = self.require_auth_default {
+            next.require_auth_default = v;
+        }
+        let server_max_expiry = limits.max_expiry.as_secs();
+        if let Some(v) = self.max_expiry_secs {
+            next.max_expiry_secs = check_range(v, server_max_expiry, "max_expiry_secs", "seconds")?;
+        }
+        if let Some(v) = self.default_expiry_secs {
+            next.default_expiry_secs = check_range(v, server_max_expiry, "default_expiry_secs", "seconds")?;
+        }
+        if let (Some(default), Some(max)) = (next.default_expiry_secs, next.max_expiry_secs) {
+            if default > max {
+                return Err(HttpError::bad_request(format!(
+                    "default_expiry_secs ({default}) must not be larger than max_expiry_secs ({max})."
+                )));
+            }
+        }
+        if let Some(v) = self.max_file_size {
+            next.max_file_size = check_range(v, limits.max_file_size, "max_file_size", "bytes")?;
+        }
+        if let Some(origins) = &self.help_center_origins {
+            if origins.len() > MAX_ORIGINS {
+                return Err(HttpError::bad_request(format!("help_center_origins: at most {MAX_ORIGINS} origins.")));
+            }
+            let mut out = BTreeSet::new();
+            for origin in origins {
+                out.insert(parse_origin(origin)?);
+            }
+            next.help_center_origins = out.into_iter().collect();
+        }
+        if let Some(forms) = &self.widget_forms {
+            if forms.len() > MAX_FORMS {
+                return Err(HttpError::bad_request(format!("widget_forms: at most {MAX_FORMS} ticket forms.")));
+            }
+            if forms.contains(&0) {
+                return Err(HttpError::bad_request("widget_forms: 0 is not a ticket form id."));
+            }
+            next.widget_forms = forms.iter().copied().collect::<BTreeSet<_>>().into_iter().collect();
+        }
+        if let Some(style) = &self.reply_link_style {
+            next.reply_link_style = ReplyLinkStyle::parse(style)
+                .ok_or_else(|| HttpError::bad_request("reply_link_style must be \"text\" or \"hyperlink\"."))?;
+        }
+        Ok(next)
+    }
+}
+
+fn check_range(value: Option<u64>, max: u64, field: &str, unit: &str) -> Result<Option<i64>, HttpError> {
+    match value {
+        None => Ok(None),
+        Some(v) if (1..=max).contains(&v) => Ok(Some(v as i64)),
+        Some(v) => Err(HttpError::bad_request(format!(
+            "{field} must be between 1 and {max} {unit} (this server's limit); got {v}."
+        ))),
+    }
+}
+
+fn parse_roles(raw: &[Value]) -> Result<Vec<AllowedRole>, HttpError> {
+    if raw.len() > MAX_ROLES {
+        return Err(HttpError::bad_request(format!("allowed_roles: at most {MAX_ROLES} entries.")));
+    }
+    let mut out: Vec<AllowedRole> = Vec::new();
+    for entry in raw {
+        let role = match entry {
+            Value::String(s) => AllowedRole::parse(s)
+                .or_else(|| s.trim().parse::<u64>().ok().filter(|id| *id > 0).map(AllowedRole::Custom)),
+            Value::Number(n) => n.as_u64().filter(|id| *id > 0).map(AllowedRole::Custom),
+            _ => None,
+        }
+        .ok_or_else(|| {
+            HttpError::bad_request(format!(
+                "allowed_roles: {entry} is not a role; use \"admin\", \"agent\" or \"custom:<custom role id>\"."
+            ))
+        })?;
+        if !out.contains(&role) {
+            out.push(role);
+        }
+    }
+    // Settings are changed by admins through the app; a list without admins would lock every
+    // admin out of the settings themselves.
+    if !out.contains(&AllowedRole::Admin) {
+        return Err(HttpError::bad_request(
+            "allowed_roles must include \"admin\": otherwise no one could open these settings again.",
+        ));
+    }
+    Ok(out)
+}
+
+/// Normalizes a Help Center origin: `https://host[:port]`, nothing after it. Plain `http` is
+/// accepted only for `localhost` and loopback addresses (the local demo).
+pub fn parse_origin(raw: &str) -> Result<String, HttpError> {
+    let bad = |why: &str| HttpError::bad_request(format!("help_center_origins: {raw:?} {why}."));
+    let url = Url::parse(raw.trim()).map_err(|_| bad("is not a URL"))?;
+    let host = url.host_str().ok_or_else(|| bad("has no host"))?;
+    let local = host == "localhost" || host == "127.0.0.1" || host == "[::1]";
+    match url.scheme() {
+        "https" => {}
+        "http" if local => {}
+        _ => return Err(bad("must be an https:// origin")),
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("must not carry credentials"));
+    }
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+        return Err(bad("must be an origin only (no path, query or fragment)"));
+    }
+    Ok(url.origin().ascii_serialization())
+}
+
+/// Writes settings validated by [`SettingsUpdate::validate`].
+pub async fn store(db: &Database, settings: &TenantSettings, now: i64) -> sqlx::Result<()> {
+    let roles: Vec<String> = settings.allowed_roles.iter().map(AllowedRole::as_setting).collect();
+    let mut tx = db.pool().begin().await?;
+    sqlx::query(
+        "UPDATE tenant_settings SET allowed_roles = $1, require_auth_default = $2, max_file_size = $3, \
+         help_center_origins = $4, widget_forms = $5, reply_link_style = $6, updated_at = $7 WHERE tenant_id = $8",
+    )
+    .bind(json!(roles).to_string())
+    .bind(i64::from(settings.require_auth_default))
+    .bind(settings.max_file_size)
+    .bind(json!(settings.help_center_origins).to_string())
+    .bind(json!(settings.widget_forms).to_string())
+    .bind(settings.reply_link_style.as_str())
+    .bind(now)
+    .bind(&settings.tenant_id)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("UPDATE tenants SET default_expiry_secs = $1, max_expiry_secs = $2 WHERE id = $3")
+        .bind(settings.default_expiry_secs)
+        .bind(settings.max_expiry_secs)
+        .bind(&settings.tenant_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn limits() -> Limits {
+        Limits {
+            max_file_size: 1000,
+            max_files: 10,
+            max_manifest_size: 1 << 20,
+            default_expiry: Duration::from_secs(100),
+            max_expiry: Duration::from_secs(500),
+        }
+    }
+
+    fn defaults() -> TenantSettings {
+        TenantSettings {
+            tenant_id: "t".into(),
+            allowed_roles: RolePolicy::default().allowed().to_vec(),
+            require_auth_default: true,
+            default_expiry_secs: None,
+            max_expiry_secs: None,
+            max_file_size: None,
+            help_center_origins: vec![],
+            widget_forms: vec![],
+            reply_link_style: ReplyLinkStyle::Text,
+            widget_key: new_widget_key(),
+            widget_quota_bytes: None,
+            updated_at: 0,
+        }
+    }
+
+    fn update(v: Value) -> Result<TenantSettings, HttpError> {
+        let u: SettingsUpdate = serde_json::from_value(v).expect("shape");
+        u.validate(&defaults(), &limits())
+    }
+
+    #[test]
+    fn a_partial_update_changes_only_its_fields() {
+        let next = update(json!({"allowed_roles": ["admin", "custom:7", 9, "agent", "admin"], "widget_forms": [5, 3, 5]}))
+            .expect("valid");
+        assert_eq!(
+            next.allowed_roles,
+            vec![AllowedRole::Admin, AllowedRole::Custom(7), AllowedRole::Custom(9), AllowedRole::Agent]
+        );
+        assert_eq!(next.widget_forms, vec![3, 5]);
+        assert!(next.require_auth_default, "untouched");
+        let back = update(json!({"max_file_size": null})).expect("null resets");
+        assert_eq!(back.max_file_size, None);
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_the_field_named() {
+        let message = |v| match update(v) {
+            Err(HttpError::BadRequest(m)) => m,
+            other => panic!("expected 400, got {other:?}"),
+        };
+        assert!(message(json!({"allowed_roles": ["agent"]})).contains("must include \"admin\""));
+        assert!(message(json!({"allowed_roles": ["owner"]})).contains("is not a role"));
+        assert!(message(json!({"max_file_size": 1001})).contains("max_file_size"));
+        assert!(message(json!({"max_expiry_secs": 0})).contains("max_expiry_secs"));
+        assert!(message(json!({"default_expiry_secs": 300, "max_expiry_secs": 200})).contains("larger"));
+        assert!(message(json!({"reply_link_style": "html"})).contains("reply_link_style"));
+        assert!(message(json!({"help_center_origins": ["http://help.acme.com"]})).contains("https://"));
+        assert!(message(json!({"help_center_origins": ["https://help.acme.com/path"]})).contains("origin only"));
+        assert!(serde_json::from_value::<SettingsUpdate>(json!({"widget_key": "sdw_x"})).is_err(), "rotate instead");
+    }
+
+    #[test]
+    fn origins_are_normalized() {
+        assert_eq!(parse_origin("https://Help.Acme.com/").ok(), Some("https://help.acme.com".into()));
+        assert_eq!(parse_origin("https://help.acme.com:8443").ok(), Some("https://help.acme.com:8443".into()));
+        assert_eq!(parse_origin("http://127.0.0.1:9000").ok(), Some("http://127.0.0.1:9000".into()));
+        assert!(parse_origin("https://user:pw@help.acme.com").is_err());
+        assert!(parse_origin("javascript:alert(1)").is_err());
+    }
+
+    #[test]
+    fn limits_never_exceed_the_server() {
+        let mut s = defaults();
+        s.max_file_size = Some(5000);
+        s.default_expiry_secs = Some(400);
+        s.max_expiry_secs = Some(300);
+        assert_eq!(s.effective_max_file_size(&limits()), 1000);
+        assert_eq!(s.effective_max_expiry(&limits()), 300);
+        assert_eq!(s.effective_default_expiry(&limits()), 300);
+        assert!(new_widget_key().starts_with("sdw_") && new_widget_key().len() == 47);
+    }
+}
