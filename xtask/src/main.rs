@@ -16,6 +16,7 @@ mod setup;
 mod test;
 mod testbuild;
 mod wasm;
+mod zendesk_app;
 
 use std::process::ExitCode;
 
@@ -41,6 +42,9 @@ COMMANDS
                           (cargo build --target wasm32-unknown-unknown --release + wasm-bindgen).
     bench [crypto|wasm|server]
                           Run the benchmarks (all three when no name is given).
+    check-app [DIR]       Check the Zendesk app (agent-app/) with Zendesk's own manifest,
+                          location, parameter and translation rules (zcli needs a login).
+    package-app [DIR]     Check, then write the upload zip (agent-app/tmp/app-VERSION.zip).
     help                  Print this text.
 
 WHAT GETS INSTALLED (only when missing)
@@ -85,6 +89,7 @@ fn run(args: &[String]) -> anyhow::Result<ExitCode> {
         "services" => services::main(rest).map(|()| ExitCode::SUCCESS),
         "wasm" => wasm::main(rest).map(|()| ExitCode::SUCCESS),
         "bench" => bench::main(rest).map(|()| ExitCode::SUCCESS),
+        "check-app" | "package-app" => zendesk_app::main(command, rest).map(|()| ExitCode::SUCCESS),
         other => {
             eprint!("{HELP}");
             anyhow::bail!("unknown command `{other}`; see the list above")
