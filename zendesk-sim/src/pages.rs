@@ -38,6 +38,9 @@ use serde_json::json;
 use crate::state::NewTicket;
 use crate::Sim;
 
+/// The ZAF host side of the agent ticket page (see `zaf_host.js`).
+const ZAF_HOST_JS: &str = include_str!("zaf_host.js");
+
 /// The React bundle of the Copenhagen-style request form (built from `web/`).
 const NEW_REQUEST_FORM_JS: &str = include_str!("../web/dist/new-request-form.js");
 
@@ -49,6 +52,7 @@ pub(crate) fn router() -> Router<Sim> {
         .route("/hc/en-us/requests", post(submit_request))
         .route("/hc/en-us/requests/{id}", get(show_request))
         .route("/hc/assets/new-request-form.js", get(form_bundle))
+        .route("/agent/assets/zaf_host.js", get(zaf_host_js))
 }
 
 /// HTML-escapes text for element content and double-quoted attributes.
@@ -125,11 +129,14 @@ async fn agent_ticket(
         Ok(t) => t,
         Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     };
-    let (requester, comments) = {
+    let (requester, comments, host_data) = {
         let st = sim.state();
+        let comments = st.comments.get(&ticket.id).cloned().unwrap_or_default();
+        let host_data = zaf_host_data(&sim, &st, &ticket, &agent, &comments);
         (
             st.users.get(&ticket.requester_id).map(|u| u.email.clone()).unwrap_or_default(),
-            st.comments.get(&ticket.id).cloned().unwrap_or_default(),
+            comments,
+            host_data,
         )
     };
     let conversation: String = comments
@@ -140,15 +147,19 @@ async fn agent_ticket(
     let action = sim.signed_app_url();
     Html(format!(
         r#"<!doctype html><html><head><meta charset="utf-8"><title>Ticket #{id} - Agent Workspace (simulated)</title>
-<style>body{{font-family:sans-serif;margin:0;display:flex}} main{{flex:1;padding:1em}} aside{{width:380px;border-left:1px solid #ccc;height:100vh}} iframe{{border:0;width:100%;height:100%}}</style></head>
+<style>body{{font-family:sans-serif;margin:0;display:flex}} main{{flex:1;padding:1em}} aside{{width:380px;border-left:1px solid #ccc;height:100vh}} iframe{{border:0;width:100%;height:100%}} #ticket-reply{{border:1px solid #ccc;min-height:4em;padding:.5em;margin-bottom:.5em}}</style></head>
 <body data-ticket-id="{id}" data-user-id="{uid}">
 <main><h1 id="ticket-subject">#{id} {subject}</h1>
 <p>Requester: <span id="ticket-requester">{requester}</span> · Signed in as {agent_name} ({role})</p>
-<ol id="conversation">{conversation}</ol></main>
+<ol id="conversation">{conversation}</ol>
+<section id="composer"><h2>Reply</h2><div id="ticket-reply" contenteditable="true" aria-label="Public reply"></div>
+<button type="button" id="ticket-submit">Submit as public reply</button></section></main>
 <aside><iframe name="{frame}" id="{frame}" title="sealdrop" src="about:blank"></iframe></aside>
 <form id="zaf-signed-url" method="post" action="{action}" target="{frame}" style="display:none">
 <input type="hidden" name="token" value="{token}">
 </form>
+<script type="application/json" id="zaf-host-data">{host_data}</script>
+<script src="/agent/assets/zaf_host.js"></script>
 <script>document.getElementById('zaf-signed-url').submit();</script>
 </body></html>"#,
         id = ticket.id,
@@ -161,8 +172,60 @@ async fn agent_ticket(
         action = escape(action.as_str()),
         token = escape(&token),
         conversation = conversation,
+        host_data = script_json(&host_data),
     ))
     .into_response()
+}
+
+/// What the ZAF host answers `get` with: the ticket as the agent sees it.
+fn zaf_host_data(
+    sim: &Sim,
+    st: &crate::state::State,
+    ticket: &crate::Ticket,
+    agent: &crate::User,
+    comments: &[crate::Comment],
+) -> serde_json::Value {
+    let person = |id: u64| {
+        st.users.get(&id).map(|u| json!({ "id": u.id, "name": u.name, "email": u.email, "role": u.role }))
+    };
+    let mut cc_ids: Vec<u64> = ticket.collaborator_ids.iter().chain(&ticket.email_cc_ids).copied().collect();
+    cc_ids.sort_unstable();
+    cc_ids.dedup();
+    let comments: Vec<_> = comments
+        .iter()
+        .map(|c| {
+            json!({
+                "id": c.id,
+                "value": format!("<p>{}</p>", escape(&c.body).replace('\n', "<br>")),
+                "public": c.public,
+                "author": person(c.author_id),
+            })
+        })
+        .collect();
+    let app_url = sim.settings().app_url;
+    json!({
+        "frame": format!("app_sidebar_{}", sim.installation_id()),
+        "appOrigin": app_url.origin().ascii_serialization(),
+        "appGuid": format!("sim-{}", sim.installation_id()),
+        "installationId": sim.installation_id(),
+        "appVersion": "1.0.0",
+        "settings": { "sealdrop_url": sim.settings().sealdrop_url.as_str().trim_end_matches('/') },
+        "ticket": {
+            "id": ticket.id,
+            "subject": ticket.subject,
+            "description": ticket.description,
+            "status": "open",
+            "requester": person(ticket.requester_id),
+            "collaborators": cc_ids.into_iter().filter_map(person).collect::<Vec<_>>(),
+            "comments": comments,
+        },
+        "currentUser": { "id": agent.id, "name": agent.name, "email": agent.email, "role": agent.role },
+        "currentAccount": { "subdomain": sim.subdomain() },
+    })
+}
+
+async fn zaf_host_js() -> Response {
+    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], ZAF_HOST_JS).into_response()
 }
 
 fn loader_tag(sim: &Sim) -> String {
