@@ -1,1 +1,37 @@
-//! The sealdrop server.
+//! The sealdrop server: an axum application over a metadata database (SQLite or Postgres,
+//! [`db`]) and a blob store (local folder or S3, [`storage`]), plus the `sealdrop` command
+//! line ([`cli`]).
+//!
+//! The server never sees plaintext or package keys. It stores ciphertext parts, the manifest
+//! (whose file names and message are encrypted), and the server secret `S` of each package,
+//! which it releases only to a caller who proves the link (`A`) and, when the package requires
+//! it, a recipient or agent session. The HTTP contract is `docs/API.md`.
+//!
+//! Code map: [`config`] (flags and environment), [`app`] (state, router, serving),
+//! [`routes`] (one module per area), [`auth`] (credential extractors), [`error`] (the one
+//! HTTP error type), [`purge`] (expiry and clean-up), [`mail`] (outgoing mail seam),
+//! [`metrics`], [`telemetry`], [`tokens`], [`clock`].
+#![forbid(unsafe_code)]
+
+pub mod agents;
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod mail;
+pub mod metrics;
+pub mod purge;
+pub mod routes;
+pub mod settings;
+pub mod storage;
+pub mod telemetry;
+pub mod tokens;
+pub mod verification;
+pub mod widget;
+pub mod zendesk;
+
+pub use app::{AppState, Application};
+pub use config::{Config, ConfigArgs};

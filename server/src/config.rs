@@ -1,0 +1,344 @@
+//! Server configuration: one [`Config`] built from command-line flags and environment
+//! variables ([`ConfigArgs`]), shared by `sealdrop serve` and `sealdrop admin`.
+//!
+//! Every setting has a flag and an environment variable (`SEALDROP_*`, or `DATABASE_URL`);
+//! flags win. The defaults run the embedded setup on one machine: SQLite and a blob folder
+//! inside `--data-dir`, mail written to an outbox folder there too.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use url::Url;
+
+/// The largest manifest the server accepts (docs/API.md: `413` beyond 1 MiB).
+pub const MAX_MANIFEST_SIZE: usize = 1 << 20;
+/// Largest JSON request body accepted by any endpoint.
+pub const MAX_JSON_BODY: usize = 64 << 10;
+/// How long an unfinalized upload may sit before the purge task removes it.
+pub const ABANDONED_UPLOAD_AGE: Duration = Duration::from_secs(24 * 3600);
+/// How long a download token (`sdd_…`) stays valid (capped by the package expiry).
+pub const DOWNLOAD_TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
+
+/// Flags and environment variables, as `clap` sees them. Turned into a [`Config`] by
+/// [`ConfigArgs::into_config`], which fills in the defaults that depend on other settings.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConfigArgs {
+    /// Address and port the HTTP server listens on.
+    #[arg(long, global = true, env = "SEALDROP_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// The URL users reach this server at (used to build secure links and page URLs).
+    /// Default: `http://` + the listen address.
+    #[arg(long, global = true, env = "SEALDROP_PUBLIC_URL")]
+    pub public_url: Option<Url>,
+
+    /// Folder for everything the embedded setup keeps on disk: the SQLite database, the blob
+    /// folder, upload spool files and the mail outbox. Created if missing.
+    #[arg(long, global = true, env = "SEALDROP_DATA_DIR", default_value = "./sealdrop-data")]
+    pub data_dir: PathBuf,
+
+    /// Database URL: `sqlite://PATH` or `postgres://USER:PASS@HOST/DB`.
+    /// Default: `sqlite://<data-dir>/sealdrop.db`.
+    #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Where encrypted parts are stored: `folder` (`<data-dir>/blobs`) or `s3`.
+    #[arg(long, global = true, env = "SEALDROP_STORAGE", value_enum, default_value = "folder")]
+    pub storage: StorageKind,
+
+    /// S3 endpoint URL for S3-compatible stores (Garage, MinIO...). Default: AWS.
+    #[arg(long, global = true, env = "SEALDROP_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+    /// S3 bucket (required with `--storage s3`).
+    #[arg(long, global = true, env = "SEALDROP_S3_BUCKET")]
+    pub s3_bucket: Option<String>,
+    /// S3 region.
+    #[arg(long, global = true, env = "SEALDROP_S3_REGION", default_value = "us-east-1")]
+    pub s3_region: String,
+    /// S3 access key id (default: the AWS credential chain).
+    #[arg(long, global = true, env = "SEALDROP_S3_ACCESS_KEY_ID", hide_env_values = true)]
+    pub s3_access_key_id: Option<String>,
+    /// S3 secret access key.
+    #[arg(long, global = true, env = "SEALDROP_S3_SECRET_ACCESS_KEY", hide_env_values = true)]
+    pub s3_secret_access_key: Option<String>,
+    /// Use path-style bucket addressing (`http://host/bucket/key`), as most self-hosted
+    /// S3-compatible stores need.
+    #[arg(long, global = true, env = "SEALDROP_S3_PATH_STYLE", default_value_t = false, action = clap::ArgAction::Set)]
+    pub s3_path_style: bool,
+    /// Key prefix for every object this server writes (e.g. `sealdrop/`).
+    #[arg(long, global = true, env = "SEALDROP_S3_PREFIX", default_value = "")]
+    pub s3_prefix: String,
+
+    /// SMTP server URL for outgoing mail (`smtps://user:pass@host`). Default: write each mail
+    /// to `<data-dir>/outbox` and log where.
+    #[arg(long, global = true, env = "SEALDROP_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// Folder of the pages' static files (HTML, ES modules, CSS), served at `/static/`.
+    /// Default: the source tree's `web/` folder.
+    #[arg(long, global = true, env = "SEALDROP_WEB_DIR")]
+    pub web_dir: Option<PathBuf>,
+    /// Folder of the browser package built by `cargo xtask wasm`, served at `/static/pkg/`.
+    /// Default: the source tree's `widget-wasm/pkg/`.
+    #[arg(long, global = true, env = "SEALDROP_WASM_DIR")]
+    pub wasm_dir: Option<PathBuf>,
+    /// HMAC key for verification codes: base64url of 32 random bytes. Set the same value on
+    /// every instance. Default: `<data-dir>/verification.key`, made on first start.
+    #[arg(long, global = true, env = "SEALDROP_VERIFICATION_KEY", hide_env_values = true)]
+    pub verification_key: Option<String>,
+
+    /// Largest file (ciphertext bytes) a package may hold.
+    #[arg(long, global = true, env = "SEALDROP_MAX_FILE_SIZE", default_value_t = 10 * (1 << 30))]
+    pub max_file_size: u64,
+    /// Most files one package may hold (the format allows 1000).
+    #[arg(long, global = true, env = "SEALDROP_MAX_FILES", default_value_t = 1000)]
+    pub max_files: u32,
+    /// Expiry of a new package when the request names none, in seconds (default 7 days).
+    #[arg(long, global = true, env = "SEALDROP_DEFAULT_EXPIRY_SECS", default_value_t = 7 * 24 * 3600)]
+    pub default_expiry_secs: u64,
+    /// Longest expiry a package may ask for, in seconds (default 30 days).
+    #[arg(long, global = true, env = "SEALDROP_MAX_EXPIRY_SECS", default_value_t = 30 * 24 * 3600)]
+    pub max_expiry_secs: u64,
+    /// How often the purge task runs, in seconds.
+    #[arg(long, global = true, env = "SEALDROP_PURGE_INTERVAL_SECS", default_value_t = 3600)]
+    pub purge_interval_secs: u64,
+    /// On SIGTERM/SIGINT, how long in-flight requests may take to finish, in seconds.
+    #[arg(long, global = true, env = "SEALDROP_SHUTDOWN_TIMEOUT_SECS", default_value_t = 30)]
+    pub shutdown_timeout_secs: u64,
+
+    /// Zendesk integration: where Zendesk answers, the app key, OAuth client, server keys.
+    #[command(flatten)]
+    pub zendesk: crate::agents::ZendeskArgs,
+}
+
+/// Which blob store backend to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StorageKind {
+    /// A local folder (`<data-dir>/blobs`): atomic writes, one file per part.
+    Folder,
+    /// An S3-compatible object store (`SEALDROP_S3_*`).
+    S3,
+}
+
+/// The resolved server configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Socket address to bind (`127.0.0.1:0` in tests picks a free port).
+    pub listen: SocketAddr,
+    /// Base URL for links; no trailing slash.
+    pub public_url: Url,
+    /// The data folder (created at start-up).
+    pub data_dir: PathBuf,
+    /// sqlx database URL, `sqlite:` or `postgres:`.
+    pub database_url: String,
+    /// Blob store settings.
+    pub storage: StorageConfig,
+    /// Mail transport settings (used by the `mail` module).
+    pub mail: MailConfig,
+    /// Static files of the pages (`/static/`).
+    pub web_dir: PathBuf,
+    /// The browser package (`/static/pkg/`).
+    pub wasm_dir: PathBuf,
+    /// Where the verification key comes from.
+    pub verification: VerificationConfig,
+    /// Size, count and time limits.
+    pub limits: Limits,
+    /// Interval between purge runs.
+    pub purge_interval: Duration,
+    /// Grace period for in-flight requests at shutdown.
+    pub shutdown_timeout: Duration,
+    /// Zendesk integration settings.
+    pub zendesk: crate::agents::ZendeskConfig,
+}
+
+/// Blob store settings.
+#[derive(Debug, Clone)]
+pub enum StorageConfig {
+    /// Local folder; every part is one file below `root`.
+    Folder {
+        /// The blob folder.
+        root: PathBuf,
+    },
+    /// S3-compatible object store.
+    S3(S3Config),
+}
+
+/// Settings of an S3-compatible store. `Debug` hides the secret key.
+#[derive(Clone)]
+pub struct S3Config {
+    /// Custom endpoint (Garage, MinIO), or `None` for AWS.
+    pub endpoint: Option<String>,
+    /// Bucket name.
+    pub bucket: String,
+    /// Region name (Garage: usually `garage`).
+    pub region: String,
+    /// Static credentials; `None` uses the AWS default credential chain.
+    pub credentials: Option<(String, String)>,
+    /// Path-style addressing.
+    pub path_style: bool,
+    /// Prefix of every key this server writes; empty or ending in `/`.
+    pub prefix: String,
+}
+
+impl std::fmt::Debug for S3Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Config")
+            .field("endpoint", &self.endpoint)
+            .field("bucket", &self.bucket)
+            .field("region", &self.region)
+            .field("access_key_id", &self.credentials.as_ref().map(|(id, _)| id))
+            .field("path_style", &self.path_style)
+            .field("prefix", &self.prefix)
+            .finish()
+    }
+}
+
+/// Where outgoing mail goes. `Debug` hides the SMTP URL (it may hold a password).
+#[derive(Clone)]
+pub enum MailConfig {
+    /// Write each mail as a file into this folder (the embedded default).
+    Outbox(PathBuf),
+    /// Send through this SMTP server.
+    Smtp(String),
+}
+
+impl std::fmt::Debug for MailConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Outbox(path) => f.debug_tuple("Outbox").field(path).finish(),
+            Self::Smtp(_) => f.write_str("Smtp(<hidden>)"),
+        }
+    }
+}
+
+/// Where the verification code HMAC key comes from. `Debug` hides the key.
+#[derive(Clone)]
+pub struct VerificationConfig {
+    /// The configured key (b64u), if any.
+    pub key: Option<String>,
+    /// Otherwise, the key file (made if missing).
+    pub key_file: PathBuf,
+}
+
+impl std::fmt::Debug for VerificationConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerificationConfig")
+            .field("key", &self.key.as_ref().map(|_| "<hidden>"))
+            .field("key_file", &self.key_file)
+            .finish()
+    }
+}
+
+/// Size, count and time limits enforced by the API.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest ciphertext size of one file.
+    pub max_file_size: u64,
+    /// Most files per package.
+    pub max_files: u32,
+    /// Largest manifest, bytes.
+    pub max_manifest_size: usize,
+    /// Expiry when a request names none (a tenant may override it).
+    pub default_expiry: Duration,
+    /// Longest allowed expiry (a tenant may lower it).
+    pub max_expiry: Duration,
+}
+
+impl ConfigArgs {
+    /// Checks the settings and fills in derived defaults.
+    pub fn into_config(self) -> anyhow::Result<Config> {
+        let public_url = match self.public_url {
+            Some(url) => url,
+            None => Url::parse(&format!("http://{}", self.listen))
+                .context("building the default public URL from --listen")?,
+        };
+        if !matches!(public_url.scheme(), "http" | "https") {
+            bail!("--public-url must be an http:// or https:// URL");
+        }
+        let database_url = match self.database_url {
+            Some(url) => url,
+            None => format!("sqlite://{}?mode=rwc", self.data_dir.join("sealdrop.db").display()),
+        };
+        if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres:") || database_url.starts_with("postgresql:")) {
+            bail!("DATABASE_URL must start with sqlite: or postgres:");
+        }
+        let storage = match self.storage {
+            StorageKind::Folder => StorageConfig::Folder { root: self.data_dir.join("blobs") },
+            StorageKind::S3 => {
+                let bucket = self.s3_bucket.context("SEALDROP_STORAGE=s3 needs SEALDROP_S3_BUCKET")?;
+                let credentials = match (self.s3_access_key_id, self.s3_secret_access_key) {
+                    (Some(id), Some(secret)) => Some((id, secret)),
+                    (None, None) => None,
+                    _ => bail!("set both SEALDROP_S3_ACCESS_KEY_ID and SEALDROP_S3_SECRET_ACCESS_KEY, or neither"),
+                };
+                let mut prefix = self.s3_prefix;
+                if !prefix.is_empty() && !prefix.ends_with('/') {
+                    prefix.push('/');
+                }
+                StorageConfig::S3(S3Config {
+                    endpoint: self.s3_endpoint,
+                    bucket,
+                    region: self.s3_region,
+                    credentials,
+                    path_style: self.s3_path_style,
+                    prefix,
+                })
+            }
+        };
+        let mail = match self.smtp_url {
+            Some(url) => MailConfig::Smtp(url),
+            None => MailConfig::Outbox(self.data_dir.join("outbox")),
+        };
+        if self.max_expiry_secs == 0 || self.default_expiry_secs == 0 {
+            bail!("expiry settings must be at least one second");
+        }
+        if self.default_expiry_secs > self.max_expiry_secs {
+            bail!("SEALDROP_DEFAULT_EXPIRY_SECS is larger than SEALDROP_MAX_EXPIRY_SECS");
+        }
+        if self.max_files == 0 || self.max_files > 1000 {
+            bail!("SEALDROP_MAX_FILES must be between 1 and 1000 (the format's limit)");
+        }
+        if self.purge_interval_secs == 0 {
+            bail!("SEALDROP_PURGE_INTERVAL_SECS must be at least 1");
+        }
+        let key_file = self.data_dir.join("verification.key");
+        let zendesk = self.zendesk.into_config(&self.data_dir)?;
+        Ok(Config {
+            listen: self.listen,
+            public_url,
+            data_dir: self.data_dir,
+            database_url,
+            storage,
+            mail,
+            web_dir: self
+                .web_dir
+                .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../web"))),
+            wasm_dir: self
+                .wasm_dir
+                .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../widget-wasm/pkg"))),
+            verification: VerificationConfig {
+                key: self.verification_key,
+                key_file,
+            },
+            limits: Limits {
+                max_file_size: self.max_file_size,
+                max_files: self.max_files,
+                max_manifest_size: MAX_MANIFEST_SIZE,
+                default_expiry: Duration::from_secs(self.default_expiry_secs),
+                max_expiry: Duration::from_secs(self.max_expiry_secs),
+            },
+            purge_interval: Duration::from_secs(self.purge_interval_secs),
+            shutdown_timeout: Duration::from_secs(self.shutdown_timeout_secs),
+            zendesk,
+        })
+    }
+}
+
+impl Config {
+    /// Folder where part uploads are spooled (and hashed) before they reach the blob store.
+    pub fn spool_dir(&self) -> PathBuf {
+        self.data_dir.join("spool")
+    }
+}

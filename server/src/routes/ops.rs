@@ -1,0 +1,51 @@
+//! Operations endpoints: `/healthz`, `/readyz`, `/metrics`, `/api/v1/openapi.json`.
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+
+use crate::app::AppState;
+
+/// The OpenAPI 3.1 document of docs/API.md, checked in and served as is.
+pub const OPENAPI_JSON: &str = include_str!("../../openapi.json");
+
+/// The operations routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
+        .route("/metrics", get(metrics))
+        .route("/api/v1/openapi.json", get(openapi))
+}
+
+async fn ready(State(state): State<AppState>) -> Response {
+    let db = state.db.ping().await;
+    let storage = state.storage.check().await;
+    match (db, storage) {
+        (Ok(()), Ok(())) => (StatusCode::OK, "ready").into_response(),
+        (db, storage) => {
+            if let Err(e) = &db {
+                tracing::warn!(error = %e, "readyz: database not answering");
+            }
+            if let Err(e) = &storage {
+                tracing::warn!(error = %e, "readyz: blob store not answering");
+            }
+            let text = format!(
+                "not ready: database {}, storage {}",
+                if db.is_ok() { "ok" } else { "failing" },
+                if storage.is_ok() { "ok" } else { "failing" }
+            );
+            (StatusCode::SERVICE_UNAVAILABLE, text).into_response()
+        }
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render()).into_response()
+}
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON).into_response()
+}

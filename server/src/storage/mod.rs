@@ -1,0 +1,206 @@
+//! The blob store: where encrypted parts live. A small [`Storage`] trait with two
+//! implementations, [`folder::FolderStorage`] (embedded default) and [`s3::S3Storage`].
+//!
+//! # Object layout: one object per upload part
+//!
+//! Part `p` of file `f` of package `id` is the object `packages/{id}/{f}/{p:06}`
+//! ([`BlobKey::part`]). A file's ciphertext is the concatenation of its parts, and every part
+//! but the last is exactly [`PART_SIZE`] bytes, so a byte range of the file maps to a run of
+//! parts with simple arithmetic ([`part_ranges`]); the download handler streams those part
+//! ranges one after the other.
+//!
+//! Why not S3 multipart uploads completed at finalize? Parts as plain objects are better here:
+//! - **Resumable without server state.** An S3 multipart upload lives under an `UploadId` that
+//!   would have to be stored, shared by every server instance, and aborted on failure (or it
+//!   leaks invisible, billed parts until a lifecycle rule removes them). A plain object is
+//!   either there or not, which is exactly what `GET …/parts` must answer.
+//! - **Checkable.** A part is hashed on the way in and only then written; a stored object is
+//!   immediately readable, so the server never relies on a `CompleteMultipartUpload` that can
+//!   fail after the client was told "held".
+//! - **Same code for every backend.** The folder store and S3 share the layout, the range
+//!   mapping and the tests.
+//! - **Cheap deletes and ranges.** Revoke and purge delete a prefix; a download of a range
+//!   reads only the parts it touches.
+//!
+//! The cost is one `GET` per 8 MiB of download and more objects per file; both are small
+//! next to the transfer itself. The part size is chosen to satisfy S3 multipart's 5 MiB
+//! minimum, so assembling a file into one object with server-side `UploadPartCopy` at
+//! finalize stays possible (no bytes through the server) should a deployment need single
+//! objects (for example to hand files to a CDN). Where multipart matters for memory it is not
+//! needed: a part is at most 8 MiB and is streamed from a spool file, never buffered.
+//!
+//! # Streaming
+//! Uploads are spooled to a temporary file while they are hashed and measured
+//! (`routes::packages`), and only a verified part reaches [`Storage::put_file`]. Reads come
+//! back as a [`ByteStream`] of small chunks. Memory never grows with file size.
+
+pub mod folder;
+pub mod s3;
+
+use std::fmt;
+use std::io;
+use std::ops::Range;
+use std::path::Path;
+
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use futures::stream::BoxStream;
+
+/// Bytes of ciphertext in every upload part but a file's last (128 × 65 552).
+pub const PART_SIZE: u64 = 128 * 65_552;
+
+/// A stream of bytes read from the store.
+pub type ByteStream = BoxStream<'static, io::Result<Bytes>>;
+
+/// Errors of a blob store.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The object does not exist.
+    #[error("blob not found: {0}")]
+    NotFound(String),
+    /// A local I/O failure (folder store, spool files).
+    #[error("blob store I/O error: {0}")]
+    Io(#[from] io::Error),
+    /// The S3 service answered with an error or could not be reached.
+    #[error("S3 error: {0}")]
+    S3(String),
+}
+
+/// A blob store. Implementations must make [`Storage::put_file`] atomic: a reader sees the
+/// whole object or none of it.
+pub trait Storage: Send + Sync + fmt::Debug {
+    /// Stores the file at `path` (exactly `len` bytes) as `key`, replacing any object there.
+    /// The file may be moved or consumed; the caller no longer uses it afterwards.
+    fn put_file<'a>(&'a self, key: &'a BlobKey, path: &'a Path, len: u64) -> BoxFuture<'a, Result<(), StorageError>>;
+
+    /// Streams bytes `range` (end exclusive, within the object) of `key`.
+    fn read_range<'a>(&'a self, key: &'a BlobKey, range: Range<u64>) -> BoxFuture<'a, Result<ByteStream, StorageError>>;
+
+    /// Deletes every object whose key starts with `prefix` (missing objects are fine).
+    fn delete_prefix<'a>(&'a self, prefix: &'a BlobKey) -> BoxFuture<'a, Result<(), StorageError>>;
+
+    /// Keys under `prefix`, sorted (used by tests and consistency checks).
+    fn list<'a>(&'a self, prefix: &'a BlobKey) -> BoxFuture<'a, Result<Vec<String>, StorageError>>;
+
+    /// Answers whether the store is reachable and usable (`/readyz`).
+    fn check(&self) -> BoxFuture<'_, Result<(), StorageError>>;
+}
+
+/// A validated object key: `/`-separated segments of ASCII letters, digits, `-` and `_`.
+/// No segment is empty, `.` or `..`, so a key can never escape the folder store's root.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct BlobKey(String);
+
+impl BlobKey {
+    /// Parses a key, rejecting anything outside the allowed alphabet.
+    pub fn parse(key: &str) -> Result<Self, InvalidKey> {
+        if key.is_empty() || key.len() > 512 {
+            return Err(InvalidKey);
+        }
+        for segment in key.split('/') {
+            let ok = !segment.is_empty()
+                && segment.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if !ok {
+                return Err(InvalidKey);
+            }
+        }
+        Ok(Self(key.to_owned()))
+    }
+
+    /// The prefix holding every part of a package: `packages/{id}`.
+    pub fn package(package_id: &str) -> Result<Self, InvalidKey> {
+        Self::parse(&format!("packages/{package_id}"))
+    }
+
+    /// The key of one part: `packages/{id}/{file}/{part:06}`.
+    pub fn part(package_id: &str, file: u64, part: u64) -> Result<Self, InvalidKey> {
+        Self::parse(&format!("packages/{package_id}/{file}/{part:06}"))
+    }
+
+    /// The key text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The key's segments.
+    pub fn segments(&self) -> impl Iterator<Item = &str> {
+        self.0.split('/')
+    }
+}
+
+impl fmt::Display for BlobKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A key that [`BlobKey::parse`] refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("invalid blob key (allowed: ASCII letters, digits, '-', '_', separated by '/')")]
+pub struct InvalidKey;
+
+/// Number of parts of a file of `ciphertext_size` bytes.
+pub fn part_count(ciphertext_size: u64) -> u64 {
+    ciphertext_size.div_ceil(PART_SIZE)
+}
+
+/// Exact size of part `part` of a file of `ciphertext_size` bytes, or `None` if the file
+/// has no such part.
+pub fn part_size(ciphertext_size: u64, part: u64) -> Option<u64> {
+    let start = part.checked_mul(PART_SIZE)?;
+    if start >= ciphertext_size {
+        return None;
+    }
+    Some((ciphertext_size - start).min(PART_SIZE))
+}
+
+/// Maps byte range `range` of a file (end exclusive, within the file) to
+/// `(part, range within that part)` pairs, in order.
+pub fn part_ranges(range: Range<u64>) -> Vec<(u64, Range<u64>)> {
+    let mut out = Vec::new();
+    let mut pos = range.start;
+    while pos < range.end {
+        let part = pos / PART_SIZE;
+        let part_start = part * PART_SIZE;
+        let end = range.end.min(part_start + PART_SIZE);
+        out.push((part, pos - part_start..end - part_start));
+        pos = end;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_cannot_escape_the_root() {
+        for bad in ["", "..", "a/../b", "/abs", "a//b", "a/./b", "a\\b", "a b", "a/", "ü"] {
+            assert_eq!(BlobKey::parse(bad), Err(InvalidKey), "{bad:?} must be refused");
+        }
+        assert!(BlobKey::parse("packages/AbC-_9/0/000001").is_ok());
+        assert_eq!(BlobKey::part("id", 2, 7).map(|k| k.0), Ok("packages/id/2/000007".to_owned()));
+    }
+
+    #[test]
+    fn part_sizes_cover_the_file_exactly() {
+        assert_eq!(part_count(16), 1);
+        assert_eq!(part_count(PART_SIZE), 1);
+        assert_eq!(part_count(PART_SIZE + 1), 2);
+        assert_eq!(part_size(PART_SIZE + 5, 0), Some(PART_SIZE));
+        assert_eq!(part_size(PART_SIZE + 5, 1), Some(5));
+        assert_eq!(part_size(PART_SIZE + 5, 2), None);
+        assert_eq!(part_size(10, u64::MAX), None);
+    }
+
+    #[test]
+    fn ranges_split_at_part_boundaries() {
+        assert_eq!(part_ranges(0..10), vec![(0, 0..10)]);
+        assert_eq!(
+            part_ranges(PART_SIZE - 2..PART_SIZE + 3),
+            vec![(0, PART_SIZE - 2..PART_SIZE), (1, 0..3)]
+        );
+        assert_eq!(part_ranges(5..5), vec![]);
+        assert_eq!(part_ranges(2 * PART_SIZE..2 * PART_SIZE + 1), vec![(2, 0..1)]);
+    }
+}

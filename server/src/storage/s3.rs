@@ -1,0 +1,200 @@
+//! The scale-out blob store: an S3-compatible bucket through `aws-sdk-s3` (AWS, Garage,
+//! MinIO...). Custom endpoint, path-style addressing and a key prefix are configurable
+//! ([`S3Config`]).
+//!
+//! Each upload part is one object (see the module docs of [`super`] for why); a part is put
+//! from its verified spool file with a known length (streamed from disk, never buffered), and
+//! reads use `GetObject` with a `Range` header, streamed to the caller. `PutObject` is atomic in
+//! S3, so a reader sees a whole part or none.
+
+use std::ops::Range;
+use std::path::Path;
+
+use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation};
+use aws_sdk_s3::error::DisplayErrorContext;
+use aws_sdk_s3::primitives::ByteStream as S3ByteStream;
+use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+use aws_sdk_s3::Client;
+use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt};
+use tokio_util::io::ReaderStream;
+
+use super::{BlobKey, ByteStream, Storage, StorageError};
+use crate::config::S3Config;
+
+/// An S3 bucket (with an optional key prefix) as a blob store.
+#[derive(Debug, Clone)]
+pub struct S3Storage {
+    client: Client,
+    bucket: String,
+    prefix: String,
+}
+
+impl S3Storage {
+    /// Builds a client from the configuration. Does not contact the service.
+    pub async fn new(config: &S3Config) -> Self {
+        let mut builder = aws_sdk_s3::config::Builder::new()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(config.region.clone()))
+            .force_path_style(config.path_style)
+            // Plain Content-MD5-free PUTs: S3-compatible stores vary in their support of the
+            // newer default checksums; parts are SHA-256-checked by the server anyway.
+            .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+            .response_checksum_validation(ResponseChecksumValidation::WhenRequired);
+        if let Some(endpoint) = &config.endpoint {
+            builder = builder.endpoint_url(endpoint);
+        }
+        match &config.credentials {
+            Some((id, secret)) => {
+                builder = builder.credentials_provider(Credentials::new(id, secret, None, None, "sealdrop-config"));
+            }
+            None => {
+                let shared = aws_config::defaults(BehaviorVersion::latest()).load().await;
+                if let Some(provider) = shared.credentials_provider() {
+                    builder = builder.credentials_provider(provider);
+                }
+            }
+        }
+        Self { client: Client::from_conf(builder.build()), bucket: config.bucket.clone(), prefix: config.prefix.clone() }
+    }
+
+    fn object_key(&self, key: &BlobKey) -> String {
+        format!("{}{}", self.prefix, key.as_str())
+    }
+
+    async fn put(&self, key: &BlobKey, path: &Path, len: u64) -> Result<(), StorageError> {
+        let body = S3ByteStream::read_from()
+            .path(path)
+            .length(aws_sdk_s3::primitives::Length::Exact(len))
+            .build()
+            .await
+            .map_err(|e| StorageError::S3(format!("reading spool file: {e}")))?;
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(self.object_key(key))
+            .content_length(i64::try_from(len).map_err(|_| StorageError::S3("part too large".into()))?)
+            .content_type("application/octet-stream")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| StorageError::S3(format!("PutObject {key}: {}", DisplayErrorContext(e))))?;
+        let _ = tokio::fs::remove_file(path).await;
+        Ok(())
+    }
+
+    async fn read(&self, key: &BlobKey, range: Range<u64>) -> Result<ByteStream, StorageError> {
+        if range.start >= range.end {
+            return Ok(futures::stream::empty().boxed());
+        }
+        let output = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(self.object_key(key))
+            .range(format!("bytes={}-{}", range.start, range.end - 1))
+            .send()
+            .await
+            .map_err(|e| {
+                let not_found = e.as_service_error().is_some_and(|s| s.is_no_such_key());
+                if not_found {
+                    StorageError::NotFound(key.to_string())
+                } else {
+                    StorageError::S3(format!("GetObject {key}: {}", DisplayErrorContext(e)))
+                }
+            })?;
+        Ok(ReaderStream::with_capacity(output.body.into_async_read(), 64 * 1024).boxed())
+    }
+
+    async fn keys(&self, prefix: &BlobKey) -> Result<Vec<String>, StorageError> {
+        let full_prefix = format!("{}{}/", self.prefix, prefix.as_str());
+        let mut keys = Vec::new();
+        let mut continuation = None;
+        loop {
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(&full_prefix)
+                .set_continuation_token(continuation.take())
+                .send()
+                .await
+                .map_err(|e| StorageError::S3(format!("ListObjectsV2 {prefix}: {}", DisplayErrorContext(e))))?;
+            keys.extend(page.contents().iter().filter_map(|o| o.key()).map(str::to_owned));
+            match page.next_continuation_token() {
+                Some(token) if page.is_truncated() == Some(true) => continuation = Some(token.to_owned()),
+                _ => break,
+            }
+        }
+        keys.sort();
+        Ok(keys)
+    }
+
+    async fn delete(&self, prefix: &BlobKey) -> Result<(), StorageError> {
+        let keys = self.keys(prefix).await?;
+        for batch in keys.chunks(1000) {
+            let objects = batch
+                .iter()
+                .map(|k| ObjectIdentifier::builder().key(k).build())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| StorageError::S3(e.to_string()))?;
+            let delete = Delete::builder()
+                .set_objects(Some(objects))
+                .quiet(true)
+                .build()
+                .map_err(|e| StorageError::S3(e.to_string()))?;
+            let out = self
+                .client
+                .delete_objects()
+                .bucket(&self.bucket)
+                .delete(delete)
+                .send()
+                .await
+                .map_err(|e| StorageError::S3(format!("DeleteObjects {prefix}: {}", DisplayErrorContext(e))))?;
+            if let Some(err) = out.errors().first() {
+                return Err(StorageError::S3(format!(
+                    "DeleteObjects {prefix}: {} object(s) not deleted, first: {}",
+                    out.errors().len(),
+                    err.message().unwrap_or("no message")
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    async fn probe(&self) -> Result<(), StorageError> {
+        self.client
+            .head_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .map_err(|e| StorageError::S3(format!("HeadBucket: {}", DisplayErrorContext(e))))?;
+        Ok(())
+    }
+}
+
+impl Storage for S3Storage {
+    fn put_file<'a>(&'a self, key: &'a BlobKey, path: &'a Path, len: u64) -> BoxFuture<'a, Result<(), StorageError>> {
+        self.put(key, path, len).boxed()
+    }
+
+    fn read_range<'a>(&'a self, key: &'a BlobKey, range: Range<u64>) -> BoxFuture<'a, Result<ByteStream, StorageError>> {
+        self.read(key, range).boxed()
+    }
+
+    fn delete_prefix<'a>(&'a self, prefix: &'a BlobKey) -> BoxFuture<'a, Result<(), StorageError>> {
+        self.delete(prefix).boxed()
+    }
+
+    fn list<'a>(&'a self, prefix: &'a BlobKey) -> BoxFuture<'a, Result<Vec<String>, StorageError>> {
+        async move {
+            let strip = self.prefix.len();
+            Ok(self.keys(prefix).await?.into_iter().map(|k| k[strip..].to_owned()).collect())
+        }
+        .boxed()
+    }
+
+    fn check(&self) -> BoxFuture<'_, Result<(), StorageError>> {
+        self.probe().boxed()
+    }
+}

@@ -1,0 +1,189 @@
+//! Bad input gets a clear 4xx and leaves no state behind.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{no_options, sha256_hex, spawn_app, spawn_app_with, test_bytes, TestApp};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+async fn parts_listing(app: &TestApp, id: &str, upload_token: &str) -> Value {
+    let response = app
+        .client
+        .get(app.url(&format!("/api/v1/packages/{id}/parts")))
+        .header("X-Sealdrop-Upload-Token", upload_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_wrong_checksum_or_length_stores_nothing() {
+    let app = spawn_app().await;
+    let prepared = app.prepare(&no_options(), &[test_bytes(70_000, 1)]).await;
+    let sent = &prepared.sent;
+    assert_eq!(app.put_manifest(&sent.id, &sent.upload_token, &prepared.verifier, &sent.manifest).await.status(), StatusCode::OK);
+    let part = &sent.ciphertexts[0];
+
+    let wrong_sha = sha256_hex(b"something else");
+    let response = app.put_part_with_sha(&sent.id, &sent.upload_token, 0, 0, part, &wrong_sha).await;
+    let (code, message) = TestApp::expect_error(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(code, "checksum_mismatch");
+    assert!(message.contains("nothing was stored"), "{message}");
+
+    let short = &part[..part.len() - 1];
+    let response = app.put_part(&sent.id, &sent.upload_token, 0, 0, short).await;
+    let (code, message) = TestApp::expect_error(response, StatusCode::BAD_REQUEST).await;
+    assert_eq!(code, "bad_request");
+    assert!(message.contains(&format!("exactly {} bytes", part.len())), "{message}");
+
+    let mut long = part.clone();
+    long.push(0);
+    let response = app.put_part(&sent.id, &sent.upload_token, 0, 0, &long).await;
+    assert_eq!(TestApp::expect_error(response, StatusCode::BAD_REQUEST).await.0, "bad_request");
+
+    assert!(app.blob_keys(&sent.id).await.is_empty(), "no blob written");
+    assert_eq!(parts_listing(&app, &sent.id, &sent.upload_token).await["files"], json!([{ "file": 0, "parts": [], "expected": 1 }]));
+    let spool: Vec<_> = std::fs::read_dir(app.data_dir.path().join("spool")).unwrap().collect();
+    assert!(spool.is_empty(), "spool files are cleaned up");
+
+    // Then the right bytes go in.
+    assert_eq!(app.put_part(&sent.id, &sent.upload_token, 0, 0, part).await.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn malformed_part_requests_are_refused_with_a_reason() {
+    let app = spawn_app().await;
+    let prepared = app.prepare(&no_options(), &[test_bytes(10, 2)]).await;
+    let sent = &prepared.sent;
+    let part = &sent.ciphertexts[0];
+
+    // Before the manifest.
+    let (code, message) = TestApp::expect_error(app.put_part(&sent.id, &sent.upload_token, 0, 0, part).await, StatusCode::CONFLICT).await;
+    assert_eq!(code, "conflict");
+    assert!(message.contains("manifest"), "{message}");
+    assert_eq!(app.put_manifest(&sent.id, &sent.upload_token, &prepared.verifier, &sent.manifest).await.status(), StatusCode::OK);
+
+    for (file, part_index, needle) in [(1usize, 0u64, "File 1 is not in"), (0, 1, "Part 1 is past the end")] {
+        let response = app.put_part(&sent.id, &sent.upload_token, file, part_index, part).await;
+        let (_, message) = TestApp::expect_error(response, StatusCode::BAD_REQUEST).await;
+        assert!(message.contains(needle), "{message}");
+    }
+    let response = app
+        .client
+        .put(app.url(&format!("/api/v1/packages/{}/files/x/parts/0", sent.id)))
+        .header("X-Sealdrop-Upload-Token", &sent.upload_token)
+        .header("X-Sealdrop-Sha256", sha256_hex(part))
+        .body(part.clone())
+        .send()
+        .await
+        .unwrap();
+    assert!(TestApp::expect_error(response, StatusCode::BAD_REQUEST).await.1.contains("not a number"));
+    for sha in ["", "zz", &"a".repeat(63)] {
+        let response = app.put_part_with_sha(&sent.id, &sent.upload_token, 0, 0, part, sha).await;
+        assert!(TestApp::expect_error(response, StatusCode::BAD_REQUEST).await.1.contains("X-Sealdrop-Sha256"));
+    }
+    let response = app.put_part(&sent.id, "sdu_nonsense", 0, 0, part).await;
+    assert_eq!(TestApp::expect_error(response, StatusCode::UNAUTHORIZED).await.0, "unauthorized");
+    let unknown = sealdrop_crypto::PackageId::from_bytes([9; 16]).to_b64u();
+    let response = app.put_part(&unknown, &sent.upload_token, 0, 0, part).await;
+    assert_eq!(TestApp::expect_error(response, StatusCode::NOT_FOUND).await.0, "not_found");
+    assert!(app.blob_keys(&sent.id).await.is_empty());
+}
+
+#[tokio::test]
+async fn bad_manifests_are_refused_and_a_held_one_cannot_change() {
+    let app = spawn_app_with(|c| c.max_file_size = 100_000).await;
+    let prepared = app.prepare(&no_options(), &[test_bytes(10, 3)]).await;
+    let sent = &prepared.sent;
+    let put = |body: Vec<u8>, verifier: String| {
+        let app = &app;
+        let id = sent.id.clone();
+        let token = sent.upload_token.clone();
+        async move { app.put_manifest(&id, &token, &verifier, &body).await }
+    };
+
+    let response = put(vec![0u8; (1 << 20) + 1], prepared.verifier.clone()).await;
+    assert_eq!(TestApp::expect_error(response, StatusCode::PAYLOAD_TOO_LARGE).await.0, "payload_too_large");
+    let response = put(b"SEALDROP-not-really".to_vec(), prepared.verifier.clone()).await;
+    let (code, message) = TestApp::expect_error(response, StatusCode::BAD_REQUEST).await;
+    assert_eq!(code, "bad_request");
+    assert!(message.starts_with("The manifest is not valid"), "{message}");
+    let response = put(sent.manifest.clone(), "not-a-verifier".into()).await;
+    assert!(TestApp::expect_error(response, StatusCode::BAD_REQUEST).await.1.contains("X-Sealdrop-Link-Verifier"));
+
+    // A manifest made for another package.
+    let other = app.prepare(&no_options(), &[test_bytes(10, 4)]).await;
+    let response = put(other.sent.manifest.clone(), prepared.verifier.clone()).await;
+    assert!(TestApp::expect_error(response, StatusCode::BAD_REQUEST).await.1.contains("different package"));
+
+    // A file over the server's limit.
+    let big = app.prepare(&no_options(), &[test_bytes(200_000, 5)]).await;
+    let response = app.put_manifest(&big.sent.id, &big.sent.upload_token, &big.verifier, &big.sent.manifest).await;
+    let (code, message) = TestApp::expect_error(response, StatusCode::PAYLOAD_TOO_LARGE).await;
+    assert_eq!(code, "payload_too_large");
+    assert!(message.contains("at most 100000"), "{message}");
+
+    // Nothing was stored by the failures.
+    assert_eq!(parts_listing(&app, &sent.id, &sent.upload_token).await["files"], json!([]));
+
+    // The right manifest; the same again is a no-op; a different one after a part is held is a conflict.
+    assert_eq!(put(sent.manifest.clone(), prepared.verifier.clone()).await.status(), StatusCode::OK);
+    assert_eq!(put(sent.manifest.clone(), prepared.verifier.clone()).await.status(), StatusCode::OK);
+    assert_eq!(app.put_part(&sent.id, &sent.upload_token, 0, 0, &sent.ciphertexts[0]).await.status(), StatusCode::CREATED);
+    let mut changed = sent.manifest.clone();
+    let last = changed.len() - 1;
+    changed[last] ^= 1; // still parses (metadata ciphertext), but differs
+    let response = put(changed, prepared.verifier.clone()).await;
+    assert_eq!(TestApp::expect_error(response, StatusCode::CONFLICT).await.0, "conflict");
+}
+
+#[tokio::test]
+async fn malformed_json_is_refused_and_creates_nothing() {
+    let app = spawn_app().await;
+    let send = |body: &'static str| {
+        app.client
+            .post(app.url("/api/v1/packages"))
+            .bearer_auth(&app.token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    for (body, needle) in [
+        ("{", "not valid JSON"),
+        (r#"{"expires_in_secs": "soon"}"#, "expected u64"),
+        (r#"{"surprise": 1}"#, "unknown field"),
+        (r#"{"max_downloads": 0}"#, "max_downloads"),
+        (r#"{"expires_in_secs": 0}"#, "expires_in_secs"),
+        (r#"{"recipients": ["not an address"]}"#, "email"),
+    ] {
+        let (code, message) = TestApp::expect_error(send(body).await.unwrap(), StatusCode::BAD_REQUEST).await;
+        assert_eq!(code, "bad_request", "{body}");
+        assert!(message.contains(needle), "{body}: {message}");
+    }
+    let response = app
+        .client
+        .post(app.url("/api/v1/packages"))
+        .bearer_auth(&app.token)
+        .body(vec![b' '; 100 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(TestApp::expect_error(response, StatusCode::PAYLOAD_TOO_LARGE).await.0, "payload_too_large");
+
+    let audit: Value = app.client.get(app.url("/api/v1/audit")).bearer_auth(&app.token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(audit["events"].as_array().unwrap().len(), 0, "no package was created");
+    // An empty body is a request with every option at its default.
+    let response = app.client.post(app.url("/api/v1/packages")).bearer_auth(&app.token).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn unknown_endpoints_answer_json() {
+    let app = spawn_app().await;
+    let response = app.client.get(app.url("/api/v1/nothing-here")).send().await.unwrap();
+    let (code, message) = TestApp::expect_error(response, StatusCode::NOT_FOUND).await;
+    assert_eq!((code.as_str(), message.as_str()), ("not_found", "No such endpoint."));
+}
