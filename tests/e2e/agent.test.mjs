@@ -1,0 +1,368 @@
+// The agent sidebar app end to end: the real `sealdrop` binary, the Zendesk simulator (its
+// agent ticket page POSTs the signed ZAF JWT into the sidebar iframe and hosts ZAF), a real
+// SMTP capture server and headless Chromium. The sidebar runs the real ZAF SDK.
+//
+// Flow: the admin opens a ticket (setup: "Authorize" → OAuth with the simulator → grant),
+// reads the Help Center snippet and allows the simulator's Help Center origin; a Help Center
+// upload (sealed in Node with the same bindings and upload.js, with the widget key) shows in
+// the inbox and downloads to equal bytes; an agent sends files with and without
+// authentication (the recipient page asks for the emailed code); an expired package shows as
+// expired; admin settings change what agents see; a role that is not allowed is refused.
+//
+// Screenshots of the sidebar states go to the artifacts folder (SEALDROP_E2E_ARTIFACTS).
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+
+import { withBrowser, artifactsDir } from './lib/browser.mjs';
+import { startServer, binaryPath, freePort, repoRoot, waitForOk } from './lib/server.mjs';
+import { waitForMail } from './lib/smtp.mjs';
+
+let server;
+let sim; // { url, stop(), users: {admin, agent, customer} }
+let smtp;
+let keyDir;
+let widgetKey;
+let wasm;
+
+const sha256 = (b) => createHash('sha256').update(b).digest('hex');
+
+before(async () => {
+  smtp = await smtpServer();
+  keyDir = await mkdtemp(path.join(os.tmpdir(), 'sealdrop-agent-'));
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  await writeFile(path.join(keyDir, 'zaf.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  await writeFile(path.join(keyDir, 'zaf.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
+  const simPort = await freePort();
+  const simUrl = `http://127.0.0.1:${simPort}`;
+  server = await startServer({
+    env: {
+      SEALDROP_SMTP_URL: smtp.url,
+      SEALDROP_ZENDESK_BASE_URL: `${simUrl}/`,
+      SEALDROP_ZENDESK_APP_PUBLIC_KEY: path.join(keyDir, 'zaf.pub'),
+      SEALDROP_ZENDESK_ROLE_CACHE_SECS: '0',
+      SEALDROP_AGENT_APP_DIR: path.join(repoRoot, 'agent-app/assets'),
+    },
+  });
+  sim = await startSim(simPort, simUrl);
+  const pkg = process.env.SEALDROP_WASM_DIR ?? path.join(repoRoot, 'widget-wasm/pkg');
+  wasm = await import(path.join(pkg, 'sealdrop_widget.js'));
+  await wasm.default({ module_or_path: await readFile(path.join(pkg, 'sealdrop_widget_bg.wasm')) });
+});
+
+after(async () => {
+  await sim?.stop();
+  await server?.stop();
+  await smtp?.stop();
+  if (keyDir) await rm(keyDir, { recursive: true, force: true });
+});
+
+// ---- processes -----------------------------------------------------------------------------
+
+async function startSim(port, url) {
+  const child = spawn(binaryPath('zendesk-sim'), [
+    '--listen', `127.0.0.1:${port}`, '--sealdrop-url', `${server.url}/`, '--auto-approve',
+    '--signing-key', path.join(keyDir, 'zaf.key'),
+  ], { stdio: ['ignore', 'ignore', process.env.SEALDROP_E2E_VERBOSE ? 'inherit' : 'ignore'] });
+  let code = null;
+  child.on('exit', (c) => { code = c; });
+  await waitForOk(`${url}/sim/info`, { exited: () => code, what: 'zendesk-sim' });
+  const { users: list } = await (await fetch(`${url}/sim/users`)).json();
+  const by = (email) => list.find((u) => u.email === email);
+  const { tickets } = await (await fetch(`${url}/sim/tickets`)).json();
+  return {
+    url,
+    firstTicket: tickets[0].id,
+    users: { admin: by('admin@acme.example'), agent: by('agent@acme.example'), customer: by('carol@customer.example') },
+    stop: async () => { if (code === null) { child.kill('SIGTERM'); } },
+  };
+}
+
+async function smtpServer() {
+  if (process.env.SEALDROP_TEST_SMTP_URL && process.env.SEALDROP_TEST_SMTP_CAPTURE_DIR) {
+    return { url: process.env.SEALDROP_TEST_SMTP_URL, dir: process.env.SEALDROP_TEST_SMTP_CAPTURE_DIR, stop: async () => {} };
+  }
+  const python = [process.env.SEALDROP_SMTP_PYTHON, path.join(os.homedir(), '.cache/sealdrop/venv/bin/python')]
+    .find((p) => p && existsSync(p));
+  if (!python) throw new Error('no SMTP capture server: run through `cargo xtask test --only e2e` (it installs aiosmtpd)');
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'sealdrop-smtp-'));
+  const port = await freePort();
+  const child = spawn(python, [path.join(repoRoot, 'scripts/smtp_capture.py'), '--port', String(port), '--dir', dir], { stdio: 'ignore' });
+  const net = (await import('node:net')).default;
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => { s.end(); resolve(true); });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { url: `smtp://127.0.0.1:${port}`, dir, stop: async () => { child.kill('SIGTERM'); await rm(dir, { recursive: true, force: true }); } };
+}
+
+// ---- helpers -------------------------------------------------------------------------------
+
+async function makeFiles(specs) {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'sealdrop-agent-files-'));
+  const out = [];
+  for (const { name, size, text } of specs) {
+    const bytes = text !== undefined ? Buffer.from(text) : randomBytes(size);
+    const file = path.join(dir, name);
+    await writeFile(file, bytes);
+    out.push({ name, path: file, bytes, sha256: sha256(bytes) });
+  }
+  return out;
+}
+
+async function newTicket(description, extra = {}) {
+  const res = await fetch(`${sim.url}/sim/tickets`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ subject: 'Files', description, requester_id: sim.users.customer.id, ...extra }),
+  });
+  assert.equal(res.status, 201, await res.clone().text());
+  return (await res.json()).ticket;
+}
+
+/** Opens the agent ticket page as `who` and waits for the sidebar to finish loading. */
+async function openTicket(page, ticketId, who = 'admin') {
+  await page.goto(`${sim.url}/agent/tickets/${ticketId}?as=${sim.users[who].id}`);
+  const frame = await sidebar(page);
+  await frame.waitForFunction(() => document.body.dataset.ready === '1', null, { timeout: 30_000 });
+  return frame;
+}
+
+async function sidebar(page) {
+  const handle = await page.waitForSelector('iframe[id^="app_sidebar_"]');
+  for (let i = 0; i < 100; i++) {
+    const frame = await handle.contentFrame();
+    if (frame && frame.url().includes('/zendesk/sidebar')) {
+      await frame.waitForLoadState('domcontentloaded');
+      return frame;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('the sidebar iframe never loaded /zendesk/sidebar');
+}
+
+async function shot(page, name) {
+  const dir = artifactsDir();
+  await mkdir(dir, { recursive: true });
+  const handle = await page.$('iframe[id^="app_sidebar_"]');
+  await (handle ?? page).screenshot({ path: path.join(dir, `agent-${name}.png`) });
+  await page.screenshot({ path: path.join(dir, `agent-${name}-page.png`), fullPage: true });
+}
+
+/** Seals `files` in Node with the widget key, as the Help Center widget does; returns the link. */
+async function helpCenterUpload(files, create = {}) {
+  const { Api, sendFiles } = await import(path.join(repoRoot, 'web/shared/upload.js'));
+  const api = new Api({ base: server.url, headers: { 'X-Sealdrop-Widget-Key': widgetKey, Origin: sim.url } });
+  const blobs = files.map((f) => new File([f.bytes], f.name, { type: 'application/octet-stream' }));
+  const { link } = await sendFiles({ wasm, api, files: blobs, create });
+  return link;
+}
+
+async function settingsAsAdmin(page, change) {
+  const frame = await openTicket(page, sim.firstTicket);
+  await frame.click('#tabs button[data-tab="admin"]');
+  await frame.waitForFunction(() => document.getElementById('s-reply-style').value !== '');
+  await change(frame);
+  await frame.click('#settings-save');
+  await frame.waitForSelector('#settings-status:not([hidden])');
+  return frame;
+}
+
+const NO_PICKERS = () => {
+  Object.defineProperty(window, 'showSaveFilePicker', { value: undefined, configurable: true });
+  Object.defineProperty(window, 'showDirectoryPicker', { value: undefined, configurable: true });
+};
+
+async function downloadedFiles(downloads, files) {
+  for (let i = 0; i < 100 && downloads.length < files.length; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(downloads.length, files.length, 'one browser download per file');
+  for (const d of downloads) {
+    const f = files.find((x) => x.name === d.suggestedFilename());
+    assert.ok(f, `unexpected download ${d.suggestedFilename()}`);
+    const bytes = await readFile(await d.path());
+    assert.equal(bytes.length, f.bytes.length, `${f.name} size`);
+    assert.equal(sha256(bytes), f.sha256, `${f.name}: bytes out == bytes in`);
+  }
+}
+
+/** Sends `files` from the sidebar; returns the text of the reply composer afterwards. */
+async function sendFromSidebar(page, frame, files, { requireAuth }) {
+  await frame.click('#tabs button[data-tab="send"]');
+  await frame.setInputFiles('#file-input', files.map((f) => f.path));
+  const box = await frame.$('#require-auth');
+  if ((await box.isChecked()) !== requireAuth) await box.click();
+  await frame.click('#send-button');
+  await frame.waitForFunction(() => !document.getElementById('send-status').hidden
+    && document.getElementById('send-progress').value === 1, null, { timeout: 60_000 });
+  return page.$eval('#ticket-reply', (e) => ({ text: e.innerText, html: e.innerHTML }));
+}
+
+const linkIn = (text) => text.match(/https?:\/\/\S+\/p\/[A-Za-z0-9_-]+#[A-Za-z0-9_-]+/)?.[0];
+
+// ---- tests (in order: the first one sets the tenant up) -------------------------------------
+
+test('the admin sets sealdrop up from the sidebar: grant, Help Center origin, widget key', async (t) => {
+  await withBrowser(t, async ({ page }) => {
+    let frame = await openTicket(page, sim.firstTicket);
+    assert.equal(await frame.evaluate(() => document.body.dataset.status), 'setup_required');
+    assert.match(await frame.textContent('#status-title'), /set up/);
+    await shot(page, '0-setup');
+    const [popup] = await Promise.all([page.waitForEvent('popup'), frame.click('#authorize')]);
+    await popup.waitForURL(/\/zendesk\/oauth\/callback/, { timeout: 20_000 });
+    assert.match(await popup.textContent('h1'), /can now reach Zendesk/);
+    await popup.close();
+
+    frame = await settingsAsAdmin(page, async (f) => {
+      await f.fill('#s-origins', sim.url);
+    });
+    assert.equal(await frame.textContent('#grant-status'), 'Granted and working.');
+    const snippet = await frame.inputValue('#snippet');
+    widgetKey = snippet.match(/data-key="(sdw_[^"]+)"/)?.[1];
+    assert.ok(widgetKey, `the snippet holds the widget key: ${snippet}`);
+    assert.ok(snippet.includes(`${server.url}/widget/v1/loader.js`));
+    await frame.click('#audit-form button[type="submit"]');
+    await frame.waitForSelector('#audit-table tr[data-event="settings_changed"]');
+    await shot(page, '1-admin-settings');
+  });
+});
+
+test('a Help Center upload shows in the sidebar with its names and downloads to equal bytes', async (t) => {
+  assert.ok(widgetKey, 'set up by the first test');
+  const files = await makeFiles([{ name: 'printer-log.txt', text: 'paper jam at 10:42\n'.repeat(500) }, { name: 'photo.bin', size: 200 * 1024 + 5 }]);
+  const link = await helpCenterUpload(files);
+  const ticket = await newTicket(`The printer is broken.\n\nEncrypted attachments: ${link}`);
+  await withBrowser(t, async ({ page, browser }) => {
+    await browser.addInitScript(NO_PICKERS);
+    const frame = await openTicket(page, ticket.id, 'agent');
+    await frame.waitForSelector('#links li[data-state="ready"]', { timeout: 30_000 });
+    const names = await frame.$$eval('#links .files .name', (els) => els.map((e) => e.textContent));
+    assert.deepEqual(names, files.map((f) => f.name), 'decrypted names');
+    assert.match(await frame.textContent('#links .expires'), /Available until/);
+    await shot(page, '2-inbox');
+    const downloads = [];
+    page.on('download', (d) => downloads.push(d));
+    for (let i = 0; i < files.length; i++) {
+      await frame.click(`#links li[data-file="${i}"] button.download`);
+      await frame.waitForSelector(`#links li[data-file="${i}"][data-done="1"]`, { timeout: 30_000 });
+    }
+    await shot(page, '3-inbox-downloaded');
+    await downloadedFiles(downloads, files);
+  });
+});
+
+test('an agent sends two files with authentication; the recipient confirms the emailed code', async (t) => {
+  const files = await makeFiles([{ name: 'invoice.pdf', size: 300 * 1024 + 1 }, { name: 'readme.txt', text: 'from the agent\n' }]);
+  const ticket = await newTicket('Please send me the invoice.');
+  let link;
+  await withBrowser(t, async ({ page }) => {
+    const frame = await openTicket(page, ticket.id, 'agent');
+    await frame.click('#tabs button[data-tab="send"]');
+    assert.deepEqual(await frame.$$eval('#recipients li', (els) => els.map((e) => e.textContent)), ['carol@customer.example']);
+    assert.equal(await frame.isChecked('#require-auth'), true, 'the tenant default: require authentication');
+    const reply = await sendFromSidebar(page, frame, files, { requireAuth: true });
+    link = linkIn(reply.text);
+    assert.ok(link, `the reply holds the link: ${reply.text}`);
+    assert.match(reply.text, /Secure files for you \(2\)/);
+    await shot(page, '4-sent');
+    // The sent package is in the sidebar's inbox once the reply is submitted.
+    await page.click('#ticket-submit');
+    await frame.click('#tabs button[data-tab="inbox"]');
+    await frame.waitForSelector('#links li[data-state="ready"] >> nth=0', { timeout: 30_000 });
+  });
+  await withBrowser(t, async ({ page, browser }) => {
+    await browser.addInitScript(NO_PICKERS);
+    await page.goto(link);
+    await page.waitForFunction(() => document.body.dataset.state === 'ask-email', null, { timeout: 20_000 });
+    const since = Date.now();
+    await page.fill('#email', 'carol@customer.example');
+    await page.click('#email-submit');
+    await page.waitForFunction(() => document.body.dataset.state === 'ask-code');
+    const mail = await waitForMail({ to: 'carol@customer.example', dir: smtp.dir, since });
+    assert.ok(mail.code, 'the mail holds a code');
+    await page.fill('#code', mail.code);
+    await page.click('#code-submit');
+    await page.waitForFunction(() => document.body.dataset.state === 'files');
+    const downloads = [];
+    page.on('download', (d) => downloads.push(d));
+    await page.click('#download-all');
+    await page.waitForFunction(() => document.body.dataset.state === 'downloaded', null, { timeout: 60_000 });
+    await downloadedFiles(downloads, files);
+  });
+});
+
+test('admin settings change what agents see: no authentication by default, hyperlinks; the link alone opens', async (t) => {
+  const files = await makeFiles([{ name: 'open.txt', text: 'no code needed\n' }]);
+  const ticket = await newTicket('Send it plainly.');
+  let link;
+  await withBrowser(t, async ({ page }) => {
+    await settingsAsAdmin(page, async (f) => {
+      await f.uncheck('#s-require-auth');
+      await f.selectOption('#s-reply-style', 'hyperlink');
+    });
+    const frame = await openTicket(page, ticket.id, 'agent');
+    await frame.click('#tabs button[data-tab="send"]');
+    assert.equal(await frame.isChecked('#require-auth'), false, 'the new default reaches the agent');
+    const reply = await sendFromSidebar(page, frame, files, { requireAuth: false });
+    const href = reply.html.match(/<a href="([^"]+)"/)?.[1]?.replaceAll('&amp;', '&');
+    assert.ok(href && linkIn(href), `the reply holds a hyperlink: ${reply.html}`);
+    link = href;
+    await shot(page, '5-sent-hyperlink');
+  });
+  await withBrowser(t, async ({ page, browser }) => {
+    await browser.addInitScript(NO_PICKERS);
+    await page.goto(link);
+    await page.waitForFunction(() => document.body.dataset.state === 'files', null, { timeout: 20_000 });
+    const downloads = [];
+    page.on('download', (d) => downloads.push(d));
+    await page.click('#download-all');
+    await page.waitForFunction(() => document.body.dataset.state === 'downloaded', null, { timeout: 60_000 });
+    await downloadedFiles(downloads, files);
+  });
+  await withBrowser(t, async ({ page }) => {
+    await settingsAsAdmin(page, async (f) => {
+      await f.check('#s-require-auth');
+      await f.selectOption('#s-reply-style', 'text');
+    });
+  });
+});
+
+test('an expired and a revoked package show as such in the inbox', async (t) => {
+  const files = await makeFiles([{ name: 'old.txt', text: 'old\n' }]);
+  const expired = await helpCenterUpload(files, { expires_in_secs: 1 });
+  const revoked = await helpCenterUpload(files);
+  const ticket = await newTicket(`First: ${expired}\nSecond: ${revoked}`);
+  await new Promise((r) => setTimeout(r, 2500));
+  await withBrowser(t, async ({ page }) => {
+    page.on('dialog', (d) => d.accept());
+    const frame = await openTicket(page, ticket.id, 'agent');
+    await frame.waitForSelector('#links li[data-state="expired"]', { timeout: 30_000 });
+    assert.match(await frame.textContent('#links li[data-state="expired"] .state-text'), /Expired/);
+    await frame.waitForSelector('#links li:nth-child(2)[data-state="ready"]');
+    await frame.click('#links li:nth-child(2) button.revoke');
+    await frame.waitForSelector('#links li[data-state="revoked"]', { timeout: 30_000 });
+    assert.match(await frame.textContent('#links li[data-state="revoked"] .state-text'), /Revoked/);
+    await shot(page, '6-expired-revoked');
+  });
+});
+
+test('an agent whose role is not allowed sees a clear refusal', async (t) => {
+  await withBrowser(t, async ({ page }) => {
+    await settingsAsAdmin(page, async (f) => { await f.fill('#s-allowed-roles', 'admin'); });
+    const frame = await openTicket(page, sim.firstTicket, 'agent');
+    assert.equal(await frame.evaluate(() => document.body.dataset.status), 'refused');
+    assert.match(await frame.textContent('#status-text'), /role is not allowed/);
+    assert.equal(await frame.isHidden('#tabs'), true, 'nothing else is offered');
+    await shot(page, '7-refused');
+    await settingsAsAdmin(page, async (f) => { await f.fill('#s-allowed-roles', 'admin, agent'); });
+  });
+});
