@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::{spawn_app, TestApp};
-use sealdrop_client::{Client, ClientError, Credential, GetOptions, NoProgress, RetryPolicy, SendOptions};
+use sealdrop_client::{
+    Client, ClientError, Credential, GetOptions, NoProgress, RetryPolicy, SendOptions,
+};
 use sealdrop_crypto::SecureLink;
 use sealdrop_server::storage::BlobKey;
 use sha2::{Digest, Sha256};
@@ -82,19 +84,43 @@ async fn round_trip(len: u64) {
     let input = write_test_file(work.path(), "input.bin", len, len);
     let state = work.path().join("state");
 
+    let started = std::time::Instant::now();
     let link = client(&app, &state)
-        .send(&[input.clone()], SendOptions::default(), &NoProgress)
+        .send(std::slice::from_ref(&input), SendOptions::default(), &NoProgress)
         .await
         .expect("send");
+    let sent_in = started.elapsed();
     assert!(link.to_string().starts_with(&format!("{}/p/", app.address)));
-    assert_eq!(listing(&state), Vec::<String>::new(), "the resume state is deleted after finalize");
+    assert_eq!(
+        listing(&state),
+        Vec::<String>::new(),
+        "the resume state is deleted after finalize"
+    );
 
     let out = work.path().join("out");
-    let saved = Client::get(&link, &out, get_options(), &NoProgress).await.expect("get");
+    let started = std::time::Instant::now();
+    let saved = Client::get(&link, &out, get_options(), &NoProgress)
+        .await
+        .expect("get");
+    let got_in = started.elapsed();
+    // Visible with --nocapture: a rough throughput figure (debug build, loopback, shared CPU).
+    eprintln!(
+        "{len} B: send {:.2} s, get {:.2} s",
+        sent_in.as_secs_f64(),
+        got_in.as_secs_f64()
+    );
     assert_eq!(saved, vec![out.join("input.bin")]);
     assert_eq!(std::fs::metadata(&saved[0]).expect("saved").len(), len);
-    assert_eq!(sha256_file(&saved[0]), sha256_file(&input), "bytes out == bytes in ({len} B)");
-    assert_eq!(listing(&out), vec!["input.bin".to_owned()], "no partial file is left");
+    assert_eq!(
+        sha256_file(&saved[0]),
+        sha256_file(&input),
+        "bytes out == bytes in ({len} B)"
+    );
+    assert_eq!(
+        listing(&out),
+        vec!["input.bin".to_owned()],
+        "no partial file is left"
+    );
 }
 
 #[tokio::test]
@@ -146,20 +172,32 @@ async fn several_files_round_trip_with_their_names() {
         .expect("send");
 
     let out = work.path().join("out");
-    let saved = Client::get(&link, &out, get_options(), &NoProgress).await.expect("get");
+    let saved = Client::get(&link, &out, get_options(), &NoProgress)
+        .await
+        .expect("get");
     assert_eq!(
         saved,
-        vec![out.join("report.pdf"), out.join("empty.txt"), out.join("report (1).pdf")]
+        vec![
+            out.join("report.pdf"),
+            out.join("empty.txt"),
+            out.join("report (1).pdf")
+        ]
     );
     for (sent, got) in files.iter().zip(&saved) {
         assert_eq!(sha256_file(got), sha256_file(sent), "{}", got.display());
     }
 
     // A second download into the same folder never overwrites.
-    let again = Client::get(&link, &out, get_options(), &NoProgress).await.expect("get again");
+    let again = Client::get(&link, &out, get_options(), &NoProgress)
+        .await
+        .expect("get again");
     assert_eq!(
         again,
-        vec![out.join("report (2).pdf"), out.join("empty (1).txt"), out.join("report (3).pdf")]
+        vec![
+            out.join("report (2).pdf"),
+            out.join("empty (1).txt"),
+            out.join("report (3).pdf")
+        ]
     );
 }
 
@@ -176,16 +214,27 @@ async fn the_download_limit_is_reported_clearly() {
         .send(&[input], options, &NoProgress)
         .await
         .expect("send");
-    Client::get(&link, &work.path().join("first"), get_options(), &NoProgress)
-        .await
-        .expect("the first download works");
+    Client::get(
+        &link,
+        &work.path().join("first"),
+        get_options(),
+        &NoProgress,
+    )
+    .await
+    .expect("the first download works");
 
     let second = work.path().join("second");
     let error = Client::get(&link, &second, get_options(), &NoProgress)
         .await
         .expect_err("the second download is refused");
-    assert!(matches!(error, ClientError::DownloadLimitReached), "{error:?}");
-    assert_eq!(error.to_string(), "this link has reached its download limit");
+    assert!(
+        matches!(error, ClientError::DownloadLimitReached),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        "this link has reached its download limit"
+    );
     assert_eq!(listing(&second), Vec::<String>::new());
 }
 
@@ -250,15 +299,27 @@ async fn a_tampered_blob_is_reported_and_no_file_is_left() {
         .await
         .expect_err("a tampered file is refused");
     assert!(matches!(error, ClientError::Tampered { .. }), "{error:?}");
-    assert!(error.to_string().contains("the file was tampered with"), "{error}");
-    assert_eq!(listing(&out), Vec::<String>::new(), "neither the file nor a partial is left");
+    assert!(
+        error.to_string().contains("the file was tampered with"),
+        "{error}"
+    );
+    assert_eq!(
+        listing(&out),
+        Vec::<String>::new(),
+        "neither the file nor a partial is left"
+    );
 }
 
 /// Rewrites the blob `key` with one bit flipped 100 000 bytes in.
 async fn tamper_blob(app: &TestApp, key: &BlobKey, len: u64) {
     use futures::StreamExt;
     let mut bytes = Vec::new();
-    let mut stream = app.state.storage.read_range(key, 0..len).await.expect("read blob");
+    let mut stream = app
+        .state
+        .storage
+        .read_range(key, 0..len)
+        .await
+        .expect("read blob");
     while let Some(chunk) = stream.next().await {
         bytes.extend_from_slice(&chunk.expect("blob bytes"));
     }
@@ -284,7 +345,7 @@ async fn a_recipient_confirms_an_emailed_code_and_gets_the_files() {
         ..SendOptions::default()
     };
     let link = client(&app, &work.path().join("state"))
-        .send(&[input.clone()], options, &NoProgress)
+        .send(std::slice::from_ref(&input), options, &NoProgress)
         .await
         .expect("send");
     let out = work.path().join("out");
@@ -293,7 +354,10 @@ async fn a_recipient_confirms_an_emailed_code_and_gets_the_files() {
     let error = Client::get(&link, &out, get_options(), &NoProgress)
         .await
         .expect_err("a code is needed");
-    assert!(matches!(error, ClientError::VerificationRequired), "{error:?}");
+    assert!(
+        matches!(error, ClientError::VerificationRequired),
+        "{error:?}"
+    );
     assert!(error.to_string().contains("--email"), "{error}");
 
     // With the address a code is sent, and the error says to come back with it.
@@ -314,7 +378,9 @@ async fn a_recipient_confirms_an_emailed_code_and_gets_the_files() {
         code: Some(code),
         ..with_email()
     };
-    let saved = Client::get(&link, &out, options, &NoProgress).await.expect("get with the code");
+    let saved = Client::get(&link, &out, options, &NoProgress)
+        .await
+        .expect("get with the code");
     assert_eq!(sha256_file(&saved[0]), sha256_file(&input));
 }
 
@@ -331,9 +397,12 @@ async fn code_from_outbox(app: &TestApp) -> String {
                     .collect()
             })
             .unwrap_or_default();
-        if let Some(code) = mails.iter().flat_map(|m| m.lines()).map(str::trim).find(|l| {
-            l.len() >= 6 && l.len() <= 10 && l.bytes().all(|b| b.is_ascii_digit())
-        }) {
+        if let Some(code) = mails
+            .iter()
+            .flat_map(|m| m.lines())
+            .map(str::trim)
+            .find(|l| l.len() >= 6 && l.len() <= 10 && l.bytes().all(|b| b.is_ascii_digit()))
+        {
             return code.to_owned();
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

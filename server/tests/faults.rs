@@ -10,7 +10,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::spawn_app;
-use sealdrop_client::{Client, ClientError, Credential, GetOptions, NoProgress, Progress, RetryPolicy, SendOptions};
+use sealdrop_client::{
+    Client, ClientError, Credential, GetOptions, NoProgress, Progress, RetryPolicy, SendOptions,
+};
 use sealdrop_crypto::{LinkSecret, PackageId, SecureLink};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -51,7 +53,8 @@ impl Budget {
     fn pass(&self, n: usize) -> (usize, bool) {
         let before = self.forwarded.fetch_add(n as u64, Ordering::SeqCst);
         let cut_at = self.cut_at.load(Ordering::SeqCst);
-        if before < cut_at && before + n as u64 >= cut_at
+        if before < cut_at
+            && before + n as u64 >= cut_at
             && self
                 .cut_at
                 .compare_exchange(cut_at, u64::MAX, Ordering::SeqCst, Ordering::SeqCst)
@@ -152,7 +155,8 @@ fn write_test_file(dir: &Path, name: &str, len: u64, seed: u64) -> PathBuf {
     let mut block = 0u64;
     while written < len {
         let n = (len - written).min(1 << 20) as usize;
-        file.write_all(&common::test_bytes(n, seed ^ (block << 32))).expect("write");
+        file.write_all(&common::test_bytes(n, seed ^ (block << 32)))
+            .expect("write");
         written += n as u64;
         block += 1;
     }
@@ -166,7 +170,11 @@ fn sha256_file(path: &Path) -> String {
 
 fn listing(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map(|entries| entries.map(|e| e.expect("entry").file_name().to_string_lossy().into_owned()).collect())
+        .map(|entries| {
+            entries
+                .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+                .collect()
+        })
         .unwrap_or_default();
     names.sort();
     names
@@ -219,14 +227,23 @@ async fn an_upload_cut_mid_part_resumes_and_the_bytes_match() {
         .expect("client")
         .with_state_dir(Some(work.path().join("state")))
         .with_retry(retry_for(30))
-        .send(&[input.clone()], SendOptions::default(), &recorder)
+        .send(std::slice::from_ref(&input), SendOptions::default(), &recorder)
         .await
         .expect("the upload survives a cut connection");
-    assert_eq!(proxy.cuts.load(Ordering::SeqCst), 1, "the connection was cut");
-    assert!(recorder.retries.load(Ordering::SeqCst) >= 1, "the client retried");
+    assert_eq!(
+        proxy.cuts.load(Ordering::SeqCst),
+        1,
+        "the connection was cut"
+    );
+    assert!(
+        recorder.retries.load(Ordering::SeqCst) >= 1,
+        "the client retried"
+    );
 
     let out = work.path().join("out");
-    let saved = Client::get(&link, &out, GetOptions::default(), &NoProgress).await.expect("get");
+    let saved = Client::get(&link, &out, GetOptions::default(), &NoProgress)
+        .await
+        .expect("get");
     assert_eq!(sha256_file(&saved[0]), sha256_file(&input));
 }
 
@@ -239,7 +256,7 @@ async fn a_download_cut_mid_file_resumes_with_a_range_and_the_bytes_match() {
     let link = Client::new(&app.address, Credential::ApiToken(app.token.clone()))
         .expect("client")
         .with_state_dir(None)
-        .send(&[input.clone()], SendOptions::default(), &NoProgress)
+        .send(std::slice::from_ref(&input), SendOptions::default(), &NoProgress)
         .await
         .expect("send");
 
@@ -255,8 +272,15 @@ async fn a_download_cut_mid_file_resumes_with_a_range_and_the_bytes_match() {
     let saved = Client::get(&via_proxy, &out, options, &recorder)
         .await
         .expect("the download survives a cut connection");
-    assert_eq!(proxy.cuts.load(Ordering::SeqCst), 1, "the connection was cut");
-    assert!(recorder.retries.load(Ordering::SeqCst) >= 1, "the client retried");
+    assert_eq!(
+        proxy.cuts.load(Ordering::SeqCst),
+        1,
+        "the connection was cut"
+    );
+    assert!(
+        recorder.retries.load(Ordering::SeqCst) >= 1,
+        "the client retried"
+    );
     assert_eq!(
         recorder.bytes.load(Ordering::SeqCst),
         20 << 20,
@@ -284,13 +308,20 @@ async fn a_new_process_resumes_an_interrupted_upload_from_its_state_file() {
             .with_retry(retry_for(2));
         let input = input.clone();
         let recorder = recorder.clone();
-        tokio::spawn(async move { client.send(&[input], SendOptions::default(), &*recorder).await })
+        tokio::spawn(async move {
+            client
+                .send(&[input], SendOptions::default(), &*recorder)
+                .await
+        })
     };
     while recorder.bytes.load(Ordering::SeqCst) < 20 << 20 {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     proxy.set_open(false);
-    let error = first.await.expect("task").expect_err("the first run gives up");
+    let error = first
+        .await
+        .expect("task")
+        .expect_err("the first run gives up");
     assert!(matches!(error, ClientError::GaveUp { .. }), "{error:?}");
 
     // The state file is there, private.
@@ -299,7 +330,10 @@ async fn a_new_process_resumes_an_interrupted_upload_from_its_state_file() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(state.join(&files[0])).expect("stat").permissions().mode();
+        let mode = std::fs::metadata(state.join(&files[0]))
+            .expect("stat")
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600, "the state file holds secrets");
     }
 
@@ -310,16 +344,25 @@ async fn a_new_process_resumes_an_interrupted_upload_from_its_state_file() {
         .expect("client")
         .with_state_dir(Some(state.clone()))
         .with_retry(retry_for(30))
-        .send(&[input.clone()], SendOptions::default(), &recorder)
+        .send(std::slice::from_ref(&input), SendOptions::default(), &recorder)
         .await
         .expect("the second run finishes the upload");
     let notes = recorder.notes.lock().expect("notes").join("\n");
     assert!(notes.contains("Resuming an interrupted upload"), "{notes}");
-    assert!(!notes.contains(": 0 of"), "some parts were already on the server: {notes}");
-    assert_eq!(listing(&state), Vec::<String>::new(), "the state is deleted after finalize");
+    assert!(
+        !notes.contains(": 0 of"),
+        "some parts were already on the server: {notes}"
+    );
+    assert_eq!(
+        listing(&state),
+        Vec::<String>::new(),
+        "the state is deleted after finalize"
+    );
 
     let out = work.path().join("out");
-    let saved = Client::get(&link, &out, GetOptions::default(), &NoProgress).await.expect("get");
+    let saved = Client::get(&link, &out, GetOptions::default(), &NoProgress)
+        .await
+        .expect("get");
     assert_eq!(sha256_file(&saved[0]), sha256_file(&input));
 }
 
@@ -346,7 +389,9 @@ async fn backend_args(data_dir: &Path) -> Vec<String> {
     if let Some(admin_url) = var("SEALDROP_TEST_DATABASE_URL") {
         use sqlx::Connection;
         let name = format!("sealdrop_test_{suffix}");
-        let mut conn = sqlx::PgConnection::connect(&admin_url).await.expect("connect to Postgres");
+        let mut conn = sqlx::PgConnection::connect(&admin_url)
+            .await
+            .expect("connect to Postgres");
         sqlx::query(&format!("CREATE DATABASE \"{name}\""))
             .execute(&mut conn)
             .await
@@ -390,7 +435,11 @@ fn sealdrop(args: &[String]) -> Command {
 }
 
 async fn start_server(port: u16, backend: &[String]) -> Server {
-    let mut args = vec!["serve".to_owned(), "--listen".to_owned(), format!("127.0.0.1:{port}")];
+    let mut args = vec![
+        "serve".to_owned(),
+        "--listen".to_owned(),
+        format!("127.0.0.1:{port}"),
+    ];
     args.extend_from_slice(backend);
     let child = sealdrop(&args)
         .stdout(Stdio::null())
@@ -429,10 +478,23 @@ async fn an_upload_survives_the_server_being_killed_and_restarted() {
     let backend = backend_args(&data_dir).await;
     let mut admin = vec!["admin".to_owned()];
     admin.extend_from_slice(&backend);
-    admin.extend(["tenant".to_owned(), "create".to_owned(), "Fault Test".to_owned()]);
-    let output = sealdrop(&admin).output().expect("sealdrop admin tenant create");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let token = String::from_utf8(output.stdout).expect("utf-8").trim().to_owned();
+    admin.extend([
+        "tenant".to_owned(),
+        "create".to_owned(),
+        "Fault Test".to_owned(),
+    ]);
+    let output = sealdrop(&admin)
+        .output()
+        .expect("sealdrop admin tenant create");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let token = String::from_utf8(output.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_owned();
 
     let port = free_port();
     let mut server = start_server(port, &backend).await;
@@ -449,7 +511,11 @@ async fn an_upload_survives_the_server_being_killed_and_restarted() {
             .with_retry(retry_for(120));
         let input = input.clone();
         let recorder = recorder.clone();
-        tokio::spawn(async move { client.send(&[input], SendOptions::default(), &*recorder).await })
+        tokio::spawn(async move {
+            client
+                .send(&[input], SendOptions::default(), &*recorder)
+                .await
+        })
     };
     while recorder.bytes.load(Ordering::SeqCst) < 20 << 20 {
         assert!(!upload.is_finished(), "the upload ended before the kill");
@@ -468,7 +534,8 @@ async fn an_upload_survives_the_server_being_killed_and_restarted() {
     let files = listing(&state);
     assert_eq!(files.len(), 1, "{files:?}");
     let saved: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(state.join(&files[0])).expect("state")).expect("json");
+        serde_json::from_slice(&std::fs::read(state.join(&files[0])).expect("state"))
+            .expect("json");
     let early_link = SecureLink::new(
         &format!("http://127.0.0.1:{port}"),
         PackageId::parse_b64u(saved["id"].as_str().expect("id")).expect("id"),
@@ -483,19 +550,31 @@ async fn an_upload_survives_the_server_being_killed_and_restarted() {
         .await
         .expect_err("an unfinished package cannot be downloaded");
     assert!(
-        !matches!(error, ClientError::Tampered { .. } | ClientError::GaveUp { .. }),
+        !matches!(
+            error,
+            ClientError::Tampered { .. } | ClientError::GaveUp { .. }
+        ),
         "a clean refusal, not a broken download: {error:?}"
     );
     assert_eq!(listing(&early), Vec::<String>::new());
 
     // Let the client back in: it resumes and finishes.
     proxy.set_open(true);
-    let link = upload.await.expect("task").expect("the upload resumes after the restart");
+    let link = upload
+        .await
+        .expect("task")
+        .expect("the upload resumes after the restart");
     assert_eq!(link.id(), early_link.id());
     assert!(recorder.retries.load(Ordering::SeqCst) >= 1);
 
     let out = work.path().join("out");
-    let saved = Client::get(&link, &out, GetOptions::default(), &NoProgress).await.expect("get");
-    assert_eq!(sha256_file(&saved[0]), sha256_file(&input), "bytes out == bytes in");
+    let saved = Client::get(&link, &out, GetOptions::default(), &NoProgress)
+        .await
+        .expect("get");
+    assert_eq!(
+        sha256_file(&saved[0]),
+        sha256_file(&input),
+        "bytes out == bytes in"
+    );
     drop(server);
 }
