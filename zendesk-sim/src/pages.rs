@@ -268,7 +268,7 @@ async fn new_request(State(sim): State<Sim>, Query(q): Query<HashMap<String, Str
             r#"<!doctype html><html lang="en-US"><head>{head}<title>Submit a request (classic)</title>{loader}</head>
 <body class="request-page"><div class="container"><h1>Submit a request</h1>
 <div class="form">
-<form id="new_request" class="request-form" action="/hc/en-us/requests" accept-charset="UTF-8" method="post" enctype="multipart/form-data">
+<form id="new_request" class="request-form" action="/hc/en-us/requests" accept-charset="UTF-8" method="post">
 <div class="form-field select optional request_ticket_form_id"><label for="request_issue_type_select">Please choose your issue below</label>
 <select name="request[ticket_form_id]" id="request_issue_type_select">{options}</select></div>
 <div class="form-field string required request_anonymous_requester_email"><label for="request_anonymous_requester_email">Your email address</label>
