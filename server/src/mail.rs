@@ -74,7 +74,10 @@ impl Mailer {
             MailConfig::Outbox(dir) => Transport::Outbox(dir),
             MailConfig::Smtp(url) => Transport::Smtp(smtp_transport(&url)?),
         };
-        Ok(Self { transport: Arc::new(transport), from: sender_mailbox(&from) })
+        Ok(Self {
+            transport: Arc::new(transport),
+            from: sender_mailbox(&from),
+        })
     }
 
     /// Mails a verification code to a recipient, in the background. `sender` is the name the
@@ -110,7 +113,13 @@ impl Mailer {
 
     /// Tells a sender that one of their packages was downloaded, in the background. Failures
     /// are logged, never returned: a receipt must not break a download.
-    pub async fn download_receipt(&self, to: &str, package_id: &str, downloads_used: i64, max_downloads: Option<i64>) {
+    pub async fn download_receipt(
+        &self,
+        to: &str,
+        package_id: &str,
+        downloads_used: i64,
+        max_downloads: Option<i64>,
+    ) {
         let limit = max_downloads.map_or_else(|| "no limit".to_owned(), |m| format!("of {m}"));
         let text = format!(
             "Your sealdrop package {package_id} was downloaded (download {downloads_used} {limit}).\r\n\r\n\
@@ -124,7 +133,12 @@ impl Mailer {
             id = html_escape(package_id),
             limit = html_escape(&limit),
         );
-        self.spawn(Mail { to: to.to_owned(), subject: "Your sealdrop package was downloaded".into(), text, html });
+        self.spawn(Mail {
+            to: to.to_owned(),
+            subject: "Your sealdrop package was downloaded".into(),
+            text,
+            html,
+        });
     }
 
     fn spawn(&self, mail: Mail) {
@@ -137,20 +151,33 @@ impl Mailer {
     }
 
     async fn deliver(&self, mail: Mail) -> anyhow::Result<()> {
-        let to: Mailbox = mail.to.parse().context("the recipient address is not valid for mail")?;
+        let to: Mailbox = mail
+            .to
+            .parse()
+            .context("the recipient address is not valid for mail")?;
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(mail.subject)
             .multipart(
                 MultiPart::alternative()
-                    .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(mail.text))
-                    .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(mail.html)),
+                    .singlepart(
+                        SinglePart::builder()
+                            .header(ContentType::TEXT_PLAIN)
+                            .body(mail.text),
+                    )
+                    .singlepart(
+                        SinglePart::builder()
+                            .header(ContentType::TEXT_HTML)
+                            .body(mail.html),
+                    ),
             )
             .context("building the message")?;
         match &*self.transport {
             Transport::Outbox(dir) => {
-                let path = write_outbox(dir, &message.formatted()).await.context("writing to the outbox")?;
+                let path = write_outbox(dir, &message.formatted())
+                    .await
+                    .context("writing to the outbox")?;
                 tracing::info!(path = %path.display(), "mail written to the outbox");
             }
             Transport::Smtp(smtp) => {
@@ -166,16 +193,29 @@ impl Mailer {
 /// The `From` mailbox; falls back to `no-reply@localhost` if `from` does not parse (a listen
 /// address is not always a valid mail domain).
 fn sender_mailbox(from: &str) -> Mailbox {
-    from.parse()
-        .unwrap_or_else(|_| "sealdrop <no-reply@localhost>".parse().expect("a fixed, valid mailbox"))
+    from.parse().unwrap_or_else(|_| {
+        "sealdrop <no-reply@localhost>"
+            .parse()
+            .expect("a fixed, valid mailbox")
+    })
 }
 
 /// Builds the SMTP transport described by `url` (module docs).
 fn smtp_transport(raw: &str) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
-    let url = url::Url::parse(raw).map_err(|_| anyhow::anyhow!("SEALDROP_SMTP_URL is not a URL"))?;
-    let host = url.host_str().filter(|h| !h.is_empty()).context("SEALDROP_SMTP_URL has no host")?;
-    let host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
-    let tls_mode = url.query_pairs().find(|(k, _)| k == "tls").map(|(_, v)| v.to_lowercase());
+    let url =
+        url::Url::parse(raw).map_err(|_| anyhow::anyhow!("SEALDROP_SMTP_URL is not a URL"))?;
+    let host = url
+        .host_str()
+        .filter(|h| !h.is_empty())
+        .context("SEALDROP_SMTP_URL has no host")?;
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
+    let tls_mode = url
+        .query_pairs()
+        .find(|(k, _)| k == "tls")
+        .map(|(_, v)| v.to_lowercase());
     let tls = || TlsParameters::new(host.clone()).context("setting up TLS for the SMTP server");
     let (tls, default_port) = match (url.scheme(), tls_mode.as_deref()) {
         ("smtps", None | Some("wrapper" | "implicit")) => (Tls::Wrapper(tls()?), 465),
@@ -185,7 +225,9 @@ fn smtp_transport(raw: &str) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor
         ("smtp" | "smtps", Some(other)) => {
             bail!("SEALDROP_SMTP_URL: unknown tls={other} (use starttls, opportunistic or none)")
         }
-        (other, _) => bail!("SEALDROP_SMTP_URL must start with smtp:// or smtps://, not {other}://"),
+        (other, _) => {
+            bail!("SEALDROP_SMTP_URL must start with smtp:// or smtps://, not {other}://")
+        }
     };
     let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host.as_str())
         .port(url.port().unwrap_or(default_port))
@@ -193,7 +235,8 @@ fn smtp_transport(raw: &str) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor
         .timeout(Some(SMTP_TIMEOUT));
     if !url.username().is_empty() {
         let user = percent_decode(url.username()).context("SEALDROP_SMTP_URL user name")?;
-        let password = percent_decode(url.password().unwrap_or("")).context("SEALDROP_SMTP_URL password")?;
+        let password =
+            percent_decode(url.password().unwrap_or("")).context("SEALDROP_SMTP_URL password")?;
         builder = builder.credentials(Credentials::new(user, password));
     }
     Ok(builder.build())
@@ -236,7 +279,11 @@ fn html_escape(text: &str) -> String {
 async fn write_outbox(dir: &Path, message: &[u8]) -> std::io::Result<PathBuf> {
     tokio::fs::create_dir_all(dir).await?;
     let now = chrono::Utc::now();
-    let name = format!("{}-{:08x}.eml", now.format("%Y%m%dT%H%M%S%.6f"), rand::random::<u32>());
+    let name = format!(
+        "{}-{:08x}.eml",
+        now.format("%Y%m%dT%H%M%S%.6f"),
+        rand::random::<u32>()
+    );
     let path = dir.join(&name);
     let tmp = dir.join(format!(".{name}.tmp"));
     tokio::fs::write(&tmp, message).await?;
@@ -258,20 +305,29 @@ mod tests {
         assert!(err.to_string().contains("smtp://"), "{err}");
         assert!(smtp_transport("smtp://mail.example.com?tls=maybe").is_err());
         let err = smtp_transport("not a url with secret").expect_err("not a URL");
-        assert!(!err.to_string().contains("secret"), "the URL is not echoed: {err}");
+        assert!(
+            !err.to_string().contains("secret"),
+            "the URL is not echoed: {err}"
+        );
     }
 
     #[test]
     fn percent_escapes_decode() {
-        assert_eq!(percent_decode("p%40ss%2Fword").expect("decodes"), "p@ss/word");
+        assert_eq!(
+            percent_decode("p%40ss%2Fword").expect("decodes"),
+            "p@ss/word"
+        );
         assert!(percent_decode("bad%4").is_err());
     }
 
     #[tokio::test]
     async fn outbox_mail_has_text_and_html_and_only_the_code() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mailer = Mailer::try_new(MailConfig::Outbox(dir.path().to_owned()), "sealdrop <no-reply@127.0.0.1>".into())
-            .expect("mailer");
+        let mailer = Mailer::try_new(
+            MailConfig::Outbox(dir.path().to_owned()),
+            "sealdrop <no-reply@127.0.0.1>".into(),
+        )
+        .expect("mailer");
         let to = EmailAddress::parse("bob@example.com").expect("address");
         let code = VerificationCode::parse("01234567").expect("code");
         mailer
@@ -283,17 +339,26 @@ mod tests {
             })
             .await
             .expect("written");
-        let files: Vec<_> = std::fs::read_dir(dir.path()).expect("outbox").flatten().collect();
+        let files: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("outbox")
+            .flatten()
+            .collect();
         assert_eq!(files.len(), 1);
         let mail = std::fs::read_to_string(files[0].path()).expect("mail");
         assert!(mail.contains("To: bob@example.com"), "{mail}");
-        assert!(mail.contains("text/plain") && mail.contains("text/html"), "{mail}");
+        assert!(
+            mail.contains("text/plain") && mail.contains("text/html"),
+            "{mail}"
+        );
         assert!(mail.contains("01234567"));
         assert!(files[0].file_name().to_string_lossy().ends_with(".eml"));
     }
 
     #[test]
     fn names_are_escaped_in_html() {
-        assert_eq!(html_escape("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+        assert_eq!(
+            html_escape("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
     }
 }

@@ -24,8 +24,12 @@ async fn spawn() -> TestApp {
 }
 
 fn smtp_env() -> Option<(String, PathBuf)> {
-    let url = std::env::var("SEALDROP_TEST_SMTP_URL").ok().filter(|v| !v.is_empty())?;
-    let dir = std::env::var("SEALDROP_TEST_SMTP_CAPTURE_DIR").ok().filter(|v| !v.is_empty())?;
+    let url = std::env::var("SEALDROP_TEST_SMTP_URL")
+        .ok()
+        .filter(|v| !v.is_empty())?;
+    let dir = std::env::var("SEALDROP_TEST_SMTP_CAPTURE_DIR")
+        .ok()
+        .filter(|v| !v.is_empty())?;
     Some((url, PathBuf::from(dir)))
 }
 
@@ -50,14 +54,16 @@ fn mails_to(app: &TestApp, to: &str) -> Vec<String> {
         .into_iter()
         .filter_map(|p| std::fs::read_to_string(p).ok())
         // Undo quoted-printable soft line breaks and `=3D`, enough to search the text.
-        .map(|mail| mail.replace("=\r\n", "").replace("=\n", "").replace("=3D", "="))
+        .map(|mail| {
+            mail.replace("=\r\n", "")
+                .replace("=\n", "")
+                .replace("=3D", "=")
+        })
         .filter(|mail| {
-            mail.lines()
-                .take_while(|l| !l.is_empty())
-                .any(|l| {
-                    (l.starts_with("To: ") || l.starts_with("X-Sealdrop-Rcpt-To: "))
-                        && l.to_lowercase().contains(&to.to_lowercase())
-                })
+            mail.lines().take_while(|l| !l.is_empty()).any(|l| {
+                (l.starts_with("To: ") || l.starts_with("X-Sealdrop-Rcpt-To: "))
+                    && l.to_lowercase().contains(&to.to_lowercase())
+            })
         })
         .collect()
 }
@@ -71,7 +77,10 @@ async fn wait_for_mails(app: &TestApp, to: &str, count: usize) -> Vec<String> {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("expected {count} mail(s) to {to}, found {}", mails_to(app, to).len());
+    panic!(
+        "expected {count} mail(s) to {to}, found {}",
+        mails_to(app, to).len()
+    );
 }
 
 /// The code in a verification mail: the line that is exactly eight digits.
@@ -84,19 +93,27 @@ fn code_in(mail: &str) -> String {
 }
 
 async fn request_code(app: &TestApp, p: &SentPackage, email: &str) -> reqwest::Response {
-    app.with_proof(Method::POST, &format!("/api/v1/packages/{}/verification", p.id), &p.proof)
-        .json(&json!({ "email": email }))
-        .send()
-        .await
-        .expect("request")
+    app.with_proof(
+        Method::POST,
+        &format!("/api/v1/packages/{}/verification", p.id),
+        &p.proof,
+    )
+    .json(&json!({ "email": email }))
+    .send()
+    .await
+    .expect("request")
 }
 
 async fn confirm(app: &TestApp, p: &SentPackage, email: &str, code: &str) -> reqwest::Response {
-    app.with_proof(Method::POST, &format!("/api/v1/packages/{}/verification/confirm", p.id), &p.proof)
-        .json(&json!({ "email": email, "code": code }))
-        .send()
-        .await
-        .expect("request")
+    app.with_proof(
+        Method::POST,
+        &format!("/api/v1/packages/{}/verification/confirm", p.id),
+        &p.proof,
+    )
+    .json(&json!({ "email": email, "code": code }))
+    .send()
+    .await
+    .expect("request")
 }
 
 /// Asks for a code for `email` and reads it from the mail (the `n`th mail to that address).
@@ -108,7 +125,11 @@ async fn code_for(app: &TestApp, p: &SentPackage, email: &str, n: usize) -> Stri
 }
 
 async fn open(app: &TestApp, p: &SentPackage, session: Option<&str>) -> reqwest::Response {
-    let mut request = app.with_proof(Method::POST, &format!("/api/v1/packages/{}/open", p.id), &p.proof);
+    let mut request = app.with_proof(
+        Method::POST,
+        &format!("/api/v1/packages/{}/open", p.id),
+        &p.proof,
+    );
     if let Some(session) = session {
         request = request.header("X-Sealdrop-Recipient-Session", session);
     }
@@ -116,7 +137,11 @@ async fn open(app: &TestApp, p: &SentPackage, session: Option<&str>) -> reqwest:
 }
 
 async fn protected_package(app: &TestApp, recipients: &[&str]) -> SentPackage {
-    app.send(&json!({ "recipients": recipients, "require_auth": true }), &[test_bytes(100_000, 1)]).await
+    app.send(
+        &json!({ "recipients": recipients, "require_auth": true }),
+        &[test_bytes(100_000, 1)],
+    )
+    .await
 }
 
 fn wrong(code: &str) -> String {
@@ -125,7 +150,12 @@ fn wrong(code: &str) -> String {
 }
 
 async fn count_rows(app: &TestApp, sql: &str) -> i64 {
-    sqlx::query(sql).fetch_one(app.state.db.pool()).await.expect("query").try_get::<i64, _>(0).expect("count")
+    sqlx::query(sql)
+        .fetch_one(app.state.db.pool())
+        .await
+        .expect("query")
+        .try_get::<i64, _>(0)
+        .expect("count")
 }
 
 #[tokio::test]
@@ -134,7 +164,8 @@ async fn a_recipient_confirms_a_code_and_downloads_the_files() {
     let bob = address("Bob");
     let p = protected_package(&app, &[&bob]).await;
 
-    let (code, message) = TestApp::expect_error(open(&app, &p, None).await, StatusCode::UNAUTHORIZED).await;
+    let (code, message) =
+        TestApp::expect_error(open(&app, &p, None).await, StatusCode::UNAUTHORIZED).await;
     assert_eq!(code, "verification_required", "{message}");
     let response = app.start_download(&p.id, &p.proof).await;
     TestApp::expect_error(response, StatusCode::UNAUTHORIZED).await;
@@ -142,30 +173,59 @@ async fn a_recipient_confirms_a_code_and_downloads_the_files() {
     // The address is matched case-insensitively.
     let code = code_for(&app, &p, &bob.to_uppercase(), 1).await;
     let mail = &mails_to(&app, &bob.to_lowercase())[0];
-    assert!(mail.contains("text/plain") && mail.contains("text/html"), "text and HTML bodies");
+    assert!(
+        mail.contains("text/plain") && mail.contains("text/html"),
+        "text and HTML bodies"
+    );
     assert!(mail.contains("Test Tenant"), "the mail names the sender");
-    assert!(!mail.contains(&p.proof) && !mail.contains(&p.server_secret), "no secret but the code");
+    assert!(
+        !mail.contains(&p.proof) && !mail.contains(&p.server_secret),
+        "no secret but the code"
+    );
     assert!(!mail.contains(&p.link_secret.to_b64u()));
 
     let response = confirm(&app, &p, &bob, &code).await;
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.expect("json");
-    let session = body["recipient_session"].as_str().expect("session").to_owned();
+    let session = body["recipient_session"]
+        .as_str()
+        .expect("session")
+        .to_owned();
     assert!(session.starts_with("sdr_"));
     assert!(body["expires_at"].as_str().is_some());
 
-    assert_eq!(open(&app, &p, Some(&session)).await.status(), StatusCode::OK);
+    assert_eq!(
+        open(&app, &p, Some(&session)).await.status(),
+        StatusCode::OK
+    );
     let response = app
-        .with_proof(Method::POST, &format!("/api/v1/packages/{}/download", p.id), &p.proof)
+        .with_proof(
+            Method::POST,
+            &format!("/api/v1/packages/{}/download", p.id),
+            &p.proof,
+        )
         .header("X-Sealdrop-Recipient-Session", &session)
         .send()
         .await
         .expect("request");
     assert_eq!(response.status(), StatusCode::OK);
     let token: Value = response.json().await.expect("json");
-    let file = app.fetch_file(&p.id, 0, token["download_token"].as_str().expect("token"), None).await;
-    assert_eq!(file.bytes().await.expect("body").as_ref(), &p.ciphertexts[0][..]);
-    assert!(app.audit_events(&p.id).await.contains(&"verified".to_owned()));
+    let file = app
+        .fetch_file(
+            &p.id,
+            0,
+            token["download_token"].as_str().expect("token"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        file.bytes().await.expect("body").as_ref(),
+        &p.ciphertexts[0][..]
+    );
+    assert!(app
+        .audit_events(&p.id)
+        .await
+        .contains(&"verified".to_owned()));
 }
 
 #[tokio::test]
@@ -182,11 +242,18 @@ async fn strangers_get_the_same_answer_and_the_same_database_write_but_no_mail()
     let bob_body = for_bob.text().await.expect("body");
     assert_eq!(bob_body, for_eve.text().await.expect("body"));
     assert_eq!(bob_body, r#"{"status":"sent_if_recipient"}"#);
-    assert_eq!(count_rows(&app, "SELECT COUNT(*) FROM verification_codes").await, 2, "a code row for each");
+    assert_eq!(
+        count_rows(&app, "SELECT COUNT(*) FROM verification_codes").await,
+        2,
+        "a code row for each"
+    );
 
     wait_for_mails(&app, &bob, 1).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(mails_to(&app, &eve).is_empty(), "no mail to a non-recipient");
+    assert!(
+        mails_to(&app, &eve).is_empty(),
+        "no mail to a non-recipient"
+    );
     // A stranger cannot confirm anything, whatever they type.
     let response = confirm(&app, &p, &eve, "12345678").await;
     TestApp::expect_error(response, StatusCode::UNAUTHORIZED).await;
@@ -198,8 +265,15 @@ async fn a_code_works_once() {
     let bob = address("bob");
     let p = protected_package(&app, &[&bob]).await;
     let code = code_for(&app, &p, &bob, 1).await;
-    assert_eq!(confirm(&app, &p, &bob, &code).await.status(), StatusCode::OK);
-    let (_, message) = TestApp::expect_error(confirm(&app, &p, &bob, &code).await, StatusCode::UNAUTHORIZED).await;
+    assert_eq!(
+        confirm(&app, &p, &bob, &code).await.status(),
+        StatusCode::OK
+    );
+    let (_, message) = TestApp::expect_error(
+        confirm(&app, &p, &bob, &code).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
     assert!(message.contains("new code"), "{message}");
 }
 
@@ -210,11 +284,19 @@ async fn a_code_expires_after_ten_minutes() {
     let p = protected_package(&app, &[&bob]).await;
     let code = code_for(&app, &p, &bob, 1).await;
     app.clock.advance(Duration::from_secs(10 * 60));
-    TestApp::expect_error(confirm(&app, &p, &bob, &code).await, StatusCode::UNAUTHORIZED).await;
+    TestApp::expect_error(
+        confirm(&app, &p, &bob, &code).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
 
     let code = code_for(&app, &p, &bob, 2).await;
     app.clock.advance(Duration::from_secs(9 * 60));
-    assert_eq!(confirm(&app, &p, &bob, &code).await.status(), StatusCode::OK, "still valid after 9 minutes");
+    assert_eq!(
+        confirm(&app, &p, &bob, &code).await.status(),
+        StatusCode::OK,
+        "still valid after 9 minutes"
+    );
 }
 
 #[tokio::test]
@@ -225,17 +307,33 @@ async fn five_wrong_tries_kill_the_code() {
     let code = code_for(&app, &p, &bob, 1).await;
     let mut messages = Vec::new();
     for _ in 0..5 {
-        let (_, message) =
-            TestApp::expect_error(confirm(&app, &p, &bob, &wrong(&code)).await, StatusCode::UNAUTHORIZED).await;
+        let (_, message) = TestApp::expect_error(
+            confirm(&app, &p, &bob, &wrong(&code)).await,
+            StatusCode::UNAUTHORIZED,
+        )
+        .await;
         messages.push(message);
     }
-    assert!(messages.windows(2).all(|w| w[0] == w[1]), "tries left are not revealed: {messages:?}");
-    let (_, message) = TestApp::expect_error(confirm(&app, &p, &bob, &code).await, StatusCode::UNAUTHORIZED).await;
-    assert_eq!(message, messages[0], "the dead code answers like a wrong one");
+    assert!(
+        messages.windows(2).all(|w| w[0] == w[1]),
+        "tries left are not revealed: {messages:?}"
+    );
+    let (_, message) = TestApp::expect_error(
+        confirm(&app, &p, &bob, &code).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    assert_eq!(
+        message, messages[0],
+        "the dead code answers like a wrong one"
+    );
 
     // A new code works again.
     let code = code_for(&app, &p, &bob, 2).await;
-    assert_eq!(confirm(&app, &p, &bob, &code).await.status(), StatusCode::OK);
+    assert_eq!(
+        confirm(&app, &p, &bob, &code).await.status(),
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -251,7 +349,11 @@ async fn concurrent_guesses_never_exceed_five_tries() {
     }
     let attempts = count_rows(&app, "SELECT MAX(attempts) FROM verification_codes").await;
     assert_eq!(attempts, 5, "every try counted, none past the limit");
-    TestApp::expect_error(confirm(&app, &p, &bob, &code).await, StatusCode::UNAUTHORIZED).await;
+    TestApp::expect_error(
+        confirm(&app, &p, &bob, &code).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -262,9 +364,16 @@ async fn a_new_code_replaces_the_previous_one() {
     let first = code_for(&app, &p, &bob, 1).await;
     let second = code_for(&app, &p, &bob, 2).await;
     if first != second {
-        TestApp::expect_error(confirm(&app, &p, &bob, &first).await, StatusCode::UNAUTHORIZED).await;
+        TestApp::expect_error(
+            confirm(&app, &p, &bob, &first).await,
+            StatusCode::UNAUTHORIZED,
+        )
+        .await;
     }
-    assert_eq!(confirm(&app, &p, &bob, &second).await.status(), StatusCode::OK);
+    assert_eq!(
+        confirm(&app, &p, &bob, &second).await.status(),
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -275,15 +384,25 @@ async fn codes_per_address_are_capped_per_hour_for_recipients_and_strangers_alik
     let p = protected_package(&app, &[&bob]).await;
     for email in [&bob, &eve] {
         for _ in 0..10 {
-            assert_eq!(request_code(&app, &p, email).await.status(), StatusCode::ACCEPTED);
+            assert_eq!(
+                request_code(&app, &p, email).await.status(),
+                StatusCode::ACCEPTED
+            );
         }
-        let (code, message) =
-            TestApp::expect_error(request_code(&app, &p, email).await, StatusCode::TOO_MANY_REQUESTS).await;
+        let (code, message) = TestApp::expect_error(
+            request_code(&app, &p, email).await,
+            StatusCode::TOO_MANY_REQUESTS,
+        )
+        .await;
         assert_eq!(code, "rate_limited");
         assert!(message.contains("hour"), "{message}");
     }
     app.clock.advance(Duration::from_secs(3600));
-    assert_eq!(request_code(&app, &p, &bob).await.status(), StatusCode::ACCEPTED, "a new hour, a new allowance");
+    assert_eq!(
+        request_code(&app, &p, &bob).await.status(),
+        StatusCode::ACCEPTED,
+        "a new hour, a new allowance"
+    );
 }
 
 #[tokio::test]
@@ -305,16 +424,41 @@ async fn a_session_opens_only_its_own_package_and_expires() {
     let a = protected_package(&app, &[&bob]).await;
     let b = protected_package(&app, &[&bob]).await;
     let code = code_for(&app, &a, &bob, 1).await;
-    let body: Value = confirm(&app, &a, &bob, &code).await.json().await.expect("json");
-    let session = body["recipient_session"].as_str().expect("session").to_owned();
-    assert_eq!(open(&app, &a, Some(&session)).await.status(), StatusCode::OK);
-    let (code, _) = TestApp::expect_error(open(&app, &b, Some(&session)).await, StatusCode::UNAUTHORIZED).await;
-    assert_eq!(code, "verification_required", "a session is scoped to one package");
-    let (code, _) = TestApp::expect_error(open(&app, &a, Some("sdr_garbage")).await, StatusCode::UNAUTHORIZED).await;
+    let body: Value = confirm(&app, &a, &bob, &code)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let session = body["recipient_session"]
+        .as_str()
+        .expect("session")
+        .to_owned();
+    assert_eq!(
+        open(&app, &a, Some(&session)).await.status(),
+        StatusCode::OK
+    );
+    let (code, _) = TestApp::expect_error(
+        open(&app, &b, Some(&session)).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    assert_eq!(
+        code, "verification_required",
+        "a session is scoped to one package"
+    );
+    let (code, _) = TestApp::expect_error(
+        open(&app, &a, Some("sdr_garbage")).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
     assert_eq!(code, "verification_required");
 
     app.clock.advance(Duration::from_secs(3601));
-    let (code, _) = TestApp::expect_error(open(&app, &a, Some(&session)).await, StatusCode::UNAUTHORIZED).await;
+    let (code, _) = TestApp::expect_error(
+        open(&app, &a, Some(&session)).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
     assert_eq!(code, "verification_required", "sessions last an hour");
 }
 
@@ -326,9 +470,20 @@ async fn a_code_is_bound_to_its_package_and_address() {
     let a = protected_package(&app, &[&bob, &carol]).await;
     let b = protected_package(&app, &[&bob]).await;
     let code = code_for(&app, &a, &bob, 1).await;
-    TestApp::expect_error(confirm(&app, &b, &bob, &code).await, StatusCode::UNAUTHORIZED).await;
-    TestApp::expect_error(confirm(&app, &a, &carol, &code).await, StatusCode::UNAUTHORIZED).await;
-    assert_eq!(confirm(&app, &a, &bob, &code).await.status(), StatusCode::OK);
+    TestApp::expect_error(
+        confirm(&app, &b, &bob, &code).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    TestApp::expect_error(
+        confirm(&app, &a, &carol, &code).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    assert_eq!(
+        confirm(&app, &a, &bob, &code).await.status(),
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -338,7 +493,10 @@ async fn codes_and_stranger_addresses_are_stored_only_as_keyed_hashes() {
     let eve = address("eve");
     let p = protected_package(&app, &[&bob]).await;
     let code = code_for(&app, &p, &bob, 1).await;
-    assert_eq!(request_code(&app, &p, &eve).await.status(), StatusCode::ACCEPTED);
+    assert_eq!(
+        request_code(&app, &p, &eve).await.status(),
+        StatusCode::ACCEPTED
+    );
     let rows = sqlx::query("SELECT email_hash, code_hash FROM verification_codes")
         .fetch_all(app.state.db.pool())
         .await
@@ -354,7 +512,10 @@ async fn codes_and_stranger_addresses_are_stored_only_as_keyed_hashes() {
         assert!(!String::from_utf8_lossy(&email_hash).contains("eve"));
     }
     let key_file = app.data_dir.path().join("verification.key");
-    assert!(key_file.is_file(), "the HMAC key lives outside the database");
+    assert!(
+        key_file.is_file(),
+        "the HMAC key lives outside the database"
+    );
 }
 
 #[tokio::test]
@@ -364,18 +525,34 @@ async fn wrong_links_and_malformed_requests_are_refused() {
     let p = protected_package(&app, &[&bob]).await;
     let other = protected_package(&app, &[&bob]).await;
     let response = app
-        .with_proof(Method::POST, &format!("/api/v1/packages/{}/verification", p.id), &other.proof)
+        .with_proof(
+            Method::POST,
+            &format!("/api/v1/packages/{}/verification", p.id),
+            &other.proof,
+        )
         .json(&json!({ "email": bob }))
         .send()
         .await
         .expect("request");
     let (code, message) = TestApp::expect_error(response, StatusCode::NOT_FOUND).await;
-    assert_eq!((code.as_str(), message.as_str()), ("not_found", "No package at this link."));
+    assert_eq!(
+        (code.as_str(), message.as_str()),
+        ("not_found", "No package at this link.")
+    );
 
-    for email in ["", "bob", "bob@@example.com", "bob@example.com\r\nBcc: eve@example.com"] {
+    for email in [
+        "",
+        "bob",
+        "bob@@example.com",
+        "bob@example.com\r\nBcc: eve@example.com",
+    ] {
         TestApp::expect_error(request_code(&app, &p, email).await, StatusCode::BAD_REQUEST).await;
     }
-    let (_, message) = TestApp::expect_error(confirm(&app, &p, &bob, "123").await, StatusCode::BAD_REQUEST).await;
+    let (_, message) = TestApp::expect_error(
+        confirm(&app, &p, &bob, "123").await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
     assert!(message.contains("8 digits"), "{message}");
     let response = app
         .client
@@ -385,13 +562,18 @@ async fn wrong_links_and_malformed_requests_are_refused() {
         .await
         .expect("request");
     TestApp::expect_error(response, StatusCode::UNAUTHORIZED).await;
-    assert_eq!(count_rows(&app, "SELECT COUNT(*) FROM verification_codes").await, 0);
+    assert_eq!(
+        count_rows(&app, "SELECT COUNT(*) FROM verification_codes").await,
+        0
+    );
 }
 
 #[tokio::test]
 async fn invalid_recipient_addresses_are_refused_at_create() {
     let app = spawn().await;
-    let response = app.create_package_raw(&app.token, &json!({ "recipients": ["not an address"] })).await;
+    let response = app
+        .create_package_raw(&app.token, &json!({ "recipients": ["not an address"] }))
+        .await;
     TestApp::expect_error(response, StatusCode::BAD_REQUEST).await;
 }
 
@@ -399,7 +581,12 @@ async fn invalid_recipient_addresses_are_refused_at_create() {
 async fn the_sender_gets_a_receipt_when_a_recipient_downloads() {
     let app = spawn().await;
     let sender = address("agent");
-    let p = app.send(&json!({ "notify_sender": sender, "max_downloads": 3 }), &[test_bytes(1000, 2)]).await;
+    let p = app
+        .send(
+            &json!({ "notify_sender": sender, "max_downloads": 3 }),
+            &[test_bytes(1000, 2)],
+        )
+        .await;
     assert!(mails_to(&app, &sender).is_empty());
     app.receive(&p.id, &p.link_secret).await;
     let mails = wait_for_mails(&app, &sender, 1).await;
@@ -411,22 +598,50 @@ async fn the_sender_gets_a_receipt_when_a_recipient_downloads() {
 #[tokio::test]
 async fn the_recipient_page_is_served_with_a_strict_policy() {
     let app = spawn().await;
-    let response = app.client.get(app.url("/p/AAAAAAAAAAAAAAAAAAAAAA")).send().await.expect("request");
+    let response = app
+        .client
+        .get(app.url("/p/AAAAAAAAAAAAAAAAAAAAAA"))
+        .send()
+        .await
+        .expect("request");
     assert_eq!(response.status(), StatusCode::OK);
-    let csp = response.headers()["content-security-policy"].to_str().expect("csp").to_owned();
-    for directive in ["default-src 'none'", "script-src 'self' 'wasm-unsafe-eval'", "frame-ancestors 'none'", "form-action 'none'"]
-    {
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .expect("csp")
+        .to_owned();
+    for directive in [
+        "default-src 'none'",
+        "script-src 'self' 'wasm-unsafe-eval'",
+        "frame-ancestors 'none'",
+        "form-action 'none'",
+    ] {
         assert!(csp.contains(directive), "{csp}");
     }
     assert_eq!(response.headers()["referrer-policy"], "no-referrer");
     let html = response.text().await.expect("html");
     assert!(html.contains("/static/recipient/app.js"));
-    assert!(!html.contains("http://") && !html.contains("https://"), "no third-party resources");
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "no third-party resources"
+    );
 
-    let js = app.client.get(app.url("/static/shared/download.js")).send().await.expect("request");
+    let js = app
+        .client
+        .get(app.url("/static/shared/download.js"))
+        .send()
+        .await
+        .expect("request");
     assert_eq!(js.status(), StatusCode::OK);
-    assert!(js.headers()["content-type"].to_str().expect("type").contains("javascript"));
+    assert!(js.headers()["content-type"]
+        .to_str()
+        .expect("type")
+        .contains("javascript"));
     assert_eq!(js.headers()["service-worker-allowed"], "/p/");
-    let escape = app.client.get(app.url("/static/..%2F..%2FCargo.toml")).send().await.expect("request");
+    let escape = app
+        .client
+        .get(app.url("/static/..%2F..%2FCargo.toml"))
+        .send()
+        .await
+        .expect("request");
     assert_eq!(escape.status(), StatusCode::NOT_FOUND);
 }

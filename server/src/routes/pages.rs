@@ -25,17 +25,27 @@ pub fn router() -> Router<AppState> {
 /// `rel` below `root`, if `rel` is a plain relative path (no `..`, no root, no prefix).
 fn below(root: &FsPath, rel: &str) -> Option<PathBuf> {
     let rel = FsPath::new(rel);
-    rel.components().all(|c| matches!(c, Component::Normal(_))).then(|| root.join(rel))
+    rel.components()
+        .all(|c| matches!(c, Component::Normal(_)))
+        .then(|| root.join(rel))
 }
 
-async fn serve(State(state): State<AppState>, Path(path): Path<String>, req: Request) -> Result<Response, HttpError> {
+async fn serve(
+    State(state): State<AppState>,
+    Path(path): Path<String>,
+    req: Request,
+) -> Result<Response, HttpError> {
     let not_found = || HttpError::NotFound("No such file.".into());
     let file = match path.strip_prefix("pkg/") {
         Some(rest) => below(&state.config.wasm_dir, rest),
         None => below(&state.config.web_dir, &path),
     }
     .ok_or_else(not_found)?;
-    if !tokio::fs::metadata(&file).await.map(|m| m.is_file()).unwrap_or(false) {
+    if !tokio::fs::metadata(&file)
+        .await
+        .map(|m| m.is_file())
+        .unwrap_or(false)
+    {
         return Err(not_found());
     }
     let mut response = ServeFile::new(&file)
@@ -43,9 +53,10 @@ async fn serve(State(state): State<AppState>, Path(path): Path<String>, req: Req
         .await
         .map_err(|e| HttpError::Internal(anyhow::Error::new(e).context("serving a static file")))?
         .into_response();
-    response
-        .headers_mut()
-        .insert(HeaderName::from_static("service-worker-allowed"), HeaderValue::from_static("/p/"));
+    response.headers_mut().insert(
+        HeaderName::from_static("service-worker-allowed"),
+        HeaderValue::from_static("/p/"),
+    );
     Ok(response)
 }
 
@@ -56,7 +67,10 @@ mod tests {
     #[test]
     fn paths_cannot_leave_the_folder() {
         let root = FsPath::new("/srv/web");
-        assert_eq!(below(root, "recipient/app.js"), Some(PathBuf::from("/srv/web/recipient/app.js")));
+        assert_eq!(
+            below(root, "recipient/app.js"),
+            Some(PathBuf::from("/srv/web/recipient/app.js"))
+        );
         assert_eq!(below(root, "../secret"), None);
         assert_eq!(below(root, "a/../../b"), None);
         assert_eq!(below(root, "/etc/passwd"), None);

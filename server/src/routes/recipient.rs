@@ -19,7 +19,9 @@ use crate::app::AppState;
 use crate::auth::LinkProofHeader;
 use crate::clock::rfc3339;
 use crate::error::HttpError;
-use crate::verification::{self, CodeRequest, Confirmation, EmailAddress, VerificationCode, RECIPIENT_SESSION_HEADER};
+use crate::verification::{
+    self, CodeRequest, Confirmation, EmailAddress, VerificationCode, RECIPIENT_SESSION_HEADER,
+};
 
 /// The Content-Security-Policy of the recipient page: nothing from anywhere but this origin,
 /// wasm allowed to compile, no framing, no forms, no base-URI tricks.
@@ -51,7 +53,8 @@ struct ConfirmBody {
 }
 
 fn parse_email(raw: &str) -> Result<EmailAddress, HttpError> {
-    EmailAddress::parse(raw).ok_or_else(|| HttpError::bad_request("That is not a valid email address."))
+    EmailAddress::parse(raw)
+        .ok_or_else(|| HttpError::bad_request("That is not a valid email address."))
 }
 
 /// "Send me a code": the same work and the same `202` whether or not the address is a
@@ -66,7 +69,12 @@ async fn request_code(
     let row = linked_package(&state, &raw_id, &proof).await?;
     let now = state.clock.now();
     // Looked up for everyone, used only for recipients: the same queries either way.
-    let sender = state.db.tenant(&row.tenant_id).await?.map(|t| t.name).unwrap_or_else(|| "the sender".into());
+    let sender = state
+        .db
+        .tenant(&row.tenant_id)
+        .await?
+        .map(|t| t.name)
+        .unwrap_or_else(|| "the sender".into());
     match verification::request_code(&state.db, &state.verification_key, &row.id, &email, now).await? {
         CodeRequest::RateLimited => Err(HttpError::RateLimited(
             "Too many codes were asked for this address or this package in the last hour. Please try again later."
@@ -93,9 +101,16 @@ async fn confirm(
     })?;
     let row = linked_package(&state, &raw_id, &proof).await?;
     let now = state.clock.now();
-    let outcome =
-        verification::confirm_code(&state.db, &state.verification_key, &row.id, row.expires_at, &email, &code, now)
-            .await?;
+    let outcome = verification::confirm_code(
+        &state.db,
+        &state.verification_key,
+        &row.id,
+        row.expires_at,
+        &email,
+        &code,
+        now,
+    )
+    .await?;
     match outcome {
         Confirmation::Session { token, expires_at } => {
             state
@@ -113,27 +128,49 @@ async fn confirm(
 }
 
 /// Whether the request carries a recipient session valid for package `package_id` now.
-pub async fn has_recipient_session(state: &AppState, headers: &HeaderMap, package_id: &str) -> Result<bool, HttpError> {
+pub async fn has_recipient_session(
+    state: &AppState,
+    headers: &HeaderMap,
+    package_id: &str,
+) -> Result<bool, HttpError> {
     let Some(value) = headers.get(RECIPIENT_SESSION_HEADER) else {
         return Ok(false);
     };
     let Ok(text) = value.to_str() else {
         return Ok(false);
     };
-    Ok(verification::session_for(&state.db, text, package_id, state.clock.now()).await?.is_some())
+    Ok(
+        verification::session_for(&state.db, text, package_id, state.clock.now())
+            .await?
+            .is_some(),
+    )
 }
 
 /// `GET /p/{id}`: the recipient page, with its strict CSP.
-async fn page(State(state): State<AppState>, Path(_id): Path<String>) -> Result<Response, HttpError> {
+async fn page(
+    State(state): State<AppState>,
+    Path(_id): Path<String>,
+) -> Result<Response, HttpError> {
     let path = state.config.web_dir.join("recipient/index.html");
     let html = tokio::fs::read(&path).await.map_err(|e| {
-        HttpError::Internal(anyhow::Error::new(e).context(format!("reading the recipient page {}", path.display())))
+        HttpError::Internal(
+            anyhow::Error::new(e).context(format!("reading the recipient page {}", path.display())),
+        )
     })?;
     let mut response = html.into_response();
     let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PAGE_CSP));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(PAGE_CSP),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)

@@ -58,7 +58,9 @@ impl VerificationKey {
             return Self::parse_b64u(text).context("SEALDROP_VERIFICATION_KEY");
         }
         match tokio::fs::read_to_string(file).await {
-            Ok(text) => Self::parse_b64u(&text).with_context(|| format!("reading {}", file.display())),
+            Ok(text) => {
+                Self::parse_b64u(&text).with_context(|| format!("reading {}", file.display()))
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Self::create(file).await,
             Err(e) => Err(e).with_context(|| format!("reading {}", file.display())),
         }
@@ -95,7 +97,12 @@ impl VerificationKey {
     }
 
     /// `HMAC(key, label ‖ package ‖ 0 ‖ address ‖ 0 ‖ code)`: what is stored for a code.
-    pub fn code_hash(&self, package_id: &str, email: &EmailAddress, code: &VerificationCode) -> Vec<u8> {
+    pub fn code_hash(
+        &self,
+        package_id: &str,
+        email: &EmailAddress,
+        code: &VerificationCode,
+    ) -> Vec<u8> {
         let mut ctx = hmac::Context::with_key(&self.0);
         ctx.update(CODE_LABEL);
         ctx.update(package_id.as_bytes());
@@ -140,7 +147,10 @@ mod tests {
         assert_ne!(base, key.code_hash("pkgA", &email("b@example.com"), &code));
         let other = VerificationCode::parse("12345679").expect("code");
         assert_ne!(base, key.code_hash("pkgA", &email("a@example.com"), &other));
-        assert_ne!(base, VerificationKey::generate().code_hash("pkgA", &email("a@example.com"), &code));
+        assert_ne!(
+            base,
+            VerificationKey::generate().code_hash("pkgA", &email("a@example.com"), &code)
+        );
     }
 
     #[tokio::test]
@@ -154,11 +164,16 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&path).expect("metadata").permissions().mode();
+            let mode = std::fs::metadata(&path)
+                .expect("metadata")
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o077, 0, "only the owner may read the key");
         }
         let configured = URL_SAFE_NO_PAD.encode([7u8; 32]);
-        let third = VerificationKey::load(Some(&configured), &path).await.expect("configured");
+        let third = VerificationKey::load(Some(&configured), &path)
+            .await
+            .expect("configured");
         assert_ne!(first.email_hash(&a), third.email_hash(&a));
         assert!(VerificationKey::parse_b64u("short").is_err());
     }

@@ -66,14 +66,17 @@ impl EmailAddress {
     pub fn parse(raw: &str) -> Option<Self> {
         let address = raw.trim().to_lowercase();
         let (local, domain) = address.split_once('@')?;
-        let forbidden = |c: char| c.is_whitespace() || c.is_control() || "<>()[],;:\\\"@".contains(c);
+        let forbidden =
+            |c: char| c.is_whitespace() || c.is_control() || "<>()[],;:\\\"@".contains(c);
         let ok = address.len() <= 254
             && !local.is_empty()
             && local.len() <= 64
             && !local.chars().any(forbidden)
             && !domain.chars().any(forbidden)
             && domain.contains('.')
-            && domain.split('.').all(|label| !label.is_empty() && label.len() <= 63)
+            && domain
+                .split('.')
+                .all(|label| !label.is_empty() && label.len() <= 63)
             && !local.starts_with('.')
             && !local.ends_with('.')
             && !local.contains("..");
@@ -112,8 +115,12 @@ impl VerificationCode {
     /// Parses what a person typed: spaces and dashes are ignored; then exactly
     /// [`CODE_DIGITS`] digits.
     pub fn parse(raw: &str) -> Option<Self> {
-        let digits: String = raw.chars().filter(|c| !matches!(c, ' ' | '-' | '\u{a0}')).collect();
-        (digits.len() == CODE_DIGITS && digits.bytes().all(|b| b.is_ascii_digit())).then_some(Self(digits))
+        let digits: String = raw
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-' | '\u{a0}'))
+            .collect();
+        (digits.len() == CODE_DIGITS && digits.bytes().all(|b| b.is_ascii_digit()))
+            .then_some(Self(digits))
     }
 
     /// The digits, for the one mail that delivers them.
@@ -156,7 +163,15 @@ pub async fn request_code(
     }
     let code = VerificationCode::generate();
     let code_hash = key.code_hash(package_id, email, &code);
-    store::replace_code(db, package_id, &email_hash, &code_hash, now + CODE_TTL.as_secs() as i64, now).await?;
+    store::replace_code(
+        db,
+        package_id,
+        &email_hash,
+        &code_hash,
+        now + CODE_TTL.as_secs() as i64,
+        now,
+    )
+    .await?;
     Ok(CodeRequest::Issued(is_recipient.then_some(code)))
 }
 
@@ -223,15 +238,22 @@ pub async fn session_for(
         return Ok(None);
     };
     let same_package = bool::from(session_package.as_bytes().ct_eq(package_id.as_bytes()));
-    Ok((same_package && expires_at > now).then(|| EmailAddress::parse(&email)).flatten())
+    Ok((same_package && expires_at > now)
+        .then(|| EmailAddress::parse(&email))
+        .flatten())
 }
 
 /// Stores a new package's recipients (normalised, duplicates folded). Addresses that do not
 /// parse are returned as an error naming none of them.
-pub async fn store_recipients(db: &Database, package_id: &str, recipients: &[String]) -> anyhow::Result<usize> {
+pub async fn store_recipients(
+    db: &Database,
+    package_id: &str,
+    recipients: &[String],
+) -> anyhow::Result<usize> {
     let mut parsed: Vec<EmailAddress> = Vec::with_capacity(recipients.len());
     for raw in recipients {
-        let email = EmailAddress::parse(raw).ok_or_else(|| anyhow::anyhow!("a recipient address is not valid"))?;
+        let email = EmailAddress::parse(raw)
+            .ok_or_else(|| anyhow::anyhow!("a recipient address is not valid"))?;
         if !parsed.contains(&email) {
             parsed.push(email);
         }
@@ -262,7 +284,10 @@ mod tests {
             "\"alice\"@example.com",
             ".alice@example.com",
         ] {
-            assert!(EmailAddress::parse(bad).is_none(), "{bad:?} must be refused");
+            assert!(
+                EmailAddress::parse(bad).is_none(),
+                "{bad:?} must be refused"
+            );
         }
         assert!(EmailAddress::parse(&format!("{}@example.com", "a".repeat(65))).is_none());
     }
@@ -274,13 +299,24 @@ mod tests {
             assert_eq!(code.expose().len(), CODE_DIGITS);
             assert!(code.expose().bytes().all(|b| b.is_ascii_digit()));
         }
-        assert_eq!(VerificationCode::parse(" 1234 5678 ").map(|c| c.0), Some("12345678".into()));
-        assert_eq!(VerificationCode::parse("1234-5678").map(|c| c.0), Some("12345678".into()));
+        assert_eq!(
+            VerificationCode::parse(" 1234 5678 ").map(|c| c.0),
+            Some("12345678".into())
+        );
+        assert_eq!(
+            VerificationCode::parse("1234-5678").map(|c| c.0),
+            Some("12345678".into())
+        );
         assert!(VerificationCode::parse("123456").is_none());
         assert!(VerificationCode::parse("123456789").is_none());
         assert!(VerificationCode::parse("1234567a").is_none());
-        assert!(VerificationCode::parse("１２３４５６７８").is_none(), "only ASCII digits");
-        assert!(!format!("{:?}", VerificationCode::generate()).chars().any(|c| c.is_ascii_digit()));
+        assert!(
+            VerificationCode::parse("１２３４５６７８").is_none(),
+            "only ASCII digits"
+        );
+        assert!(!format!("{:?}", VerificationCode::generate())
+            .chars()
+            .any(|c| c.is_ascii_digit()));
     }
 
     #[test]

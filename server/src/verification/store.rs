@@ -10,7 +10,11 @@ use crate::tokens::TokenHash;
 /// Length of a rate-limit window.
 const WINDOW_SECS: i64 = 3600;
 
-pub(super) async fn insert_recipients(db: &Database, package_id: &str, emails: &[EmailAddress]) -> sqlx::Result<()> {
+pub(super) async fn insert_recipients(
+    db: &Database,
+    package_id: &str,
+    emails: &[EmailAddress],
+) -> sqlx::Result<()> {
     if emails.is_empty() {
         return Ok(());
     }
@@ -25,24 +29,38 @@ pub(super) async fn insert_recipients(db: &Database, package_id: &str, emails: &
     tx.commit().await
 }
 
-pub(super) async fn is_recipient(db: &Database, package_id: &str, email: &EmailAddress) -> sqlx::Result<bool> {
-    let row = sqlx::query("SELECT COUNT(*) FROM package_recipients WHERE package_id = $1 AND email = $2")
-        .bind(package_id)
-        .bind(email.as_str())
-        .fetch_one(db.pool())
-        .await?;
+pub(super) async fn is_recipient(
+    db: &Database,
+    package_id: &str,
+    email: &EmailAddress,
+) -> sqlx::Result<bool> {
+    let row =
+        sqlx::query("SELECT COUNT(*) FROM package_recipients WHERE package_id = $1 AND email = $2")
+            .bind(package_id)
+            .bind(email.as_str())
+            .fetch_one(db.pool())
+            .await?;
     Ok(row.try_get::<i64, _>(0)? > 0)
 }
 
 /// Takes one slot from the address's and the package's counters of the current hour, both or
 /// neither. `false` when either is used up.
-pub(super) async fn take_rate_slots(db: &Database, email_hash: &[u8], package_id: &str, now: i64) -> sqlx::Result<bool> {
+pub(super) async fn take_rate_slots(
+    db: &Database,
+    email_hash: &[u8],
+    package_id: &str,
+    now: i64,
+) -> sqlx::Result<bool> {
     let window = now - now.rem_euclid(WINDOW_SECS);
     let mut tx = db.pool().begin().await?;
     // Address first, then package: every request locks in the same order (no deadlock).
     for (scope, subject, cap) in [
         ("code_per_address", email_hash, CODES_PER_ADDRESS_PER_HOUR),
-        ("code_per_package", package_id.as_bytes(), CODES_PER_PACKAGE_PER_HOUR),
+        (
+            "code_per_package",
+            package_id.as_bytes(),
+            CODES_PER_PACKAGE_PER_HOUR,
+        ),
     ] {
         let done = sqlx::query(
             "INSERT INTO rate_counters (scope, subject, window_start, hits) VALUES ($1, $2, $3, 1) \
@@ -125,11 +143,12 @@ pub(super) async fn count_attempt(
 
 /// Marks a code used; `false` if it already was (single use under concurrency).
 pub(super) async fn mark_used(db: &Database, id: i64, now: i64) -> sqlx::Result<bool> {
-    let done = sqlx::query("UPDATE verification_codes SET used_at = $1 WHERE id = $2 AND used_at IS NULL")
-        .bind(now)
-        .bind(id)
-        .execute(db.pool())
-        .await?;
+    let done =
+        sqlx::query("UPDATE verification_codes SET used_at = $1 WHERE id = $2 AND used_at IS NULL")
+            .bind(now)
+            .bind(id)
+            .execute(db.pool())
+            .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -155,12 +174,18 @@ pub(super) async fn insert_session(
 }
 
 /// `(package id, address, expires_at)` of a session.
-pub(super) async fn session(db: &Database, token_hash: &TokenHash) -> sqlx::Result<Option<(String, String, i64)>> {
-    let row = sqlx::query("SELECT package_id, email, expires_at FROM recipient_sessions WHERE token_hash = $1")
-        .bind(token_hash.as_bytes())
-        .fetch_optional(db.pool())
-        .await?;
-    row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).transpose()
+pub(super) async fn session(
+    db: &Database,
+    token_hash: &TokenHash,
+) -> sqlx::Result<Option<(String, String, i64)>> {
+    let row = sqlx::query(
+        "SELECT package_id, email, expires_at FROM recipient_sessions WHERE token_hash = $1",
+    )
+    .bind(token_hash.as_bytes())
+    .fetch_optional(db.pool())
+    .await?;
+    row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+        .transpose()
 }
 
 /// Deletes codes expired for a day, sessions that have expired and counters of past windows.
@@ -168,11 +193,21 @@ pub(super) async fn session(db: &Database, token_hash: &TokenHash) -> sqlx::Resu
 pub async fn purge_expired(db: &Database, now: i64) -> sqlx::Result<u64> {
     let mut removed = 0;
     for (sql, limit) in [
-        ("DELETE FROM verification_codes WHERE expires_at <= $1", now - 24 * 3600),
+        (
+            "DELETE FROM verification_codes WHERE expires_at <= $1",
+            now - 24 * 3600,
+        ),
         ("DELETE FROM recipient_sessions WHERE expires_at <= $1", now),
-        ("DELETE FROM rate_counters WHERE window_start <= $1", now - 2 * WINDOW_SECS),
+        (
+            "DELETE FROM rate_counters WHERE window_start <= $1",
+            now - 2 * WINDOW_SECS,
+        ),
     ] {
-        removed += sqlx::query(sql).bind(limit).execute(db.pool()).await?.rows_affected();
+        removed += sqlx::query(sql)
+            .bind(limit)
+            .execute(db.pool())
+            .await?
+            .rows_affected();
     }
     Ok(removed)
 }

@@ -28,7 +28,7 @@ const opt = (name, dflt) => {
 const sizes = opt('sizes', '256,1024').split(',').map((s) => Number(s) * MiB);
 const strategies = opt('strategies', 'fs,sw').split(',');
 
-const server = await startServer({ args: ['--max-file-size', String(4 << 30)] });
+const server = await startServer({ args: ['--max-file-size', String(4 * 2 ** 30)] });
 const token = await server.admin(['tenant', 'create', 'Bench']);
 const pkgDir = process.env.SEALDROP_WASM_DIR ?? path.join(repoRoot, 'widget-wasm/pkg');
 const wasm = await import(path.join(pkgDir, 'sealdrop_widget.js'));
