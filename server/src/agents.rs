@@ -47,7 +47,9 @@ use crate::settings;
 use crate::zendesk::api::{ApiError, User, ZendeskClient};
 use crate::zendesk::oauth::{self, OAuthConfig, OAuthError, TokenCipher};
 use crate::zendesk::roles::{self, RolePolicy};
-use crate::zendesk::session::{AgentSession, ConfirmedRole, SessionError, SessionIssuer, SessionKey};
+use crate::zendesk::session::{
+    AgentSession, ConfirmedRole, SessionError, SessionIssuer, SessionKey,
+};
 use crate::zendesk::signed_url::AppPublicKey;
 use crate::zendesk::{SecretString, Subdomain, ZendeskEndpoints};
 
@@ -72,15 +74,30 @@ pub struct ZendeskArgs {
     #[arg(long, global = true, env = "SEALDROP_ZENDESK_CLIENT_ID")]
     pub zendesk_client_id: Option<String>,
     /// The OAuth client secret (confidential clients); PKCE is used either way.
-    #[arg(long, global = true, env = "SEALDROP_ZENDESK_CLIENT_SECRET", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "SEALDROP_ZENDESK_CLIENT_SECRET",
+        hide_env_values = true
+    )]
     pub zendesk_client_secret: Option<String>,
     /// HMAC key of agent sessions: base64url of at least 32 random bytes. Set the same value
     /// on every instance. Default: `<data-dir>/zendesk-session.key`, made on first start.
-    #[arg(long, global = true, env = "SEALDROP_ZENDESK_SESSION_KEY", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "SEALDROP_ZENDESK_SESSION_KEY",
+        hide_env_values = true
+    )]
     pub zendesk_session_key: Option<String>,
     /// Key that encrypts Zendesk tokens at rest: base64url of 32 random bytes. Set the same
     /// value on every instance. Default: `<data-dir>/zendesk-token.key`, made on first start.
-    #[arg(long, global = true, env = "SEALDROP_ZENDESK_TOKEN_KEY", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "SEALDROP_ZENDESK_TOKEN_KEY",
+        hide_env_values = true
+    )]
     pub zendesk_token_key: Option<String>,
     /// How long a role read from Zendesk is trusted, in seconds (default 60).
     #[arg(long, global = true, env = "SEALDROP_ZENDESK_ROLE_CACHE_SECS")]
@@ -108,15 +125,19 @@ impl ZendeskBase {
         let text = text.trim();
         if text.contains("{subdomain}") {
             let probe = text.replace("{subdomain}", "probe");
-            check_base(&Url::parse(&probe).context("SEALDROP_ZENDESK_BASE_URL is not a URL template")?)?;
+            check_base(
+                &Url::parse(&probe).context("SEALDROP_ZENDESK_BASE_URL is not a URL template")?,
+            )?;
             return Ok(Self::Template(text.to_owned()));
         }
         if text.contains('=') {
             let mut map = BTreeMap::new();
             for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
                 let (sub, url) = pair.split_once('=').context("expected SUB=URL pairs")?;
-                let sub = Subdomain::parse(sub.trim()).map_err(|_| anyhow::anyhow!("{sub:?} is not a subdomain"))?;
-                let url = Url::parse(url.trim()).with_context(|| format!("the URL for {sub} is not a URL"))?;
+                let sub = Subdomain::parse(sub.trim())
+                    .map_err(|_| anyhow::anyhow!("{sub:?} is not a subdomain"))?;
+                let url = Url::parse(url.trim())
+                    .with_context(|| format!("the URL for {sub} is not a URL"))?;
                 check_base(&url)?;
                 map.insert(sub.to_string(), url);
             }
@@ -135,7 +156,10 @@ impl ZendeskBase {
             Self::Template(t) => Url::parse(&t.replace("{subdomain}", subdomain.as_str()))
                 .map_or(ZendeskEndpoints::Zendesk, fixed),
             Self::Fixed(url) => fixed(url.clone()),
-            Self::PerTenant(map) => map.get(subdomain.as_str()).cloned().map_or(ZendeskEndpoints::Zendesk, fixed),
+            Self::PerTenant(map) => map
+                .get(subdomain.as_str())
+                .cloned()
+                .map_or(ZendeskEndpoints::Zendesk, fixed),
         }
     }
 }
@@ -175,24 +199,38 @@ pub struct ZendeskConfig {
 impl ZendeskArgs {
     /// Checks the flags and fills in defaults that depend on the data folder.
     pub fn into_config(self, data_dir: &Path) -> anyhow::Result<ZendeskConfig> {
-        let base = match self.zendesk_base_url.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let base = match self
+            .zendesk_base_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
             Some(text) => ZendeskBase::parse(text)?,
             None => ZendeskBase::Template(DEFAULT_BASE_URL.into()),
         };
-        let role_cache = Duration::from_secs(self.zendesk_role_cache_secs.unwrap_or(roles::DEFAULT_LIFETIME.as_secs()));
+        let role_cache = Duration::from_secs(
+            self.zendesk_role_cache_secs
+                .unwrap_or(roles::DEFAULT_LIFETIME.as_secs()),
+        );
         Ok(ZendeskConfig {
             base,
             app_public_key: self.zendesk_app_public_key,
-            client_id: self.zendesk_client_id.filter(|s| !s.is_empty()).unwrap_or_else(|| "sealdrop".into()),
-            client_secret: self.zendesk_client_secret.filter(|s| !s.is_empty()).map(SecretString::new),
+            client_id: self
+                .zendesk_client_id
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| "sealdrop".into()),
+            client_secret: self
+                .zendesk_client_secret
+                .filter(|s| !s.is_empty())
+                .map(SecretString::new),
             session_key: self.zendesk_session_key.map(SecretString::new),
             session_key_file: data_dir.join("zendesk-session.key"),
             token_key: self.zendesk_token_key.map(SecretString::new),
             token_key_file: data_dir.join("zendesk-token.key"),
             role_cache,
-            agent_app_dir: self
-                .agent_app_dir
-                .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../agent-app/assets"))),
+            agent_app_dir: self.agent_app_dir.unwrap_or_else(|| {
+                PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../agent-app/assets"))
+            }),
         })
     }
 }
@@ -211,25 +249,38 @@ pub struct Zendesk {
 
 impl std::fmt::Debug for Zendesk {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Zendesk").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("Zendesk")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
 impl Zendesk {
     /// Loads (or makes) the keys and reads the app's public key.
     pub async fn load(config: ZendeskConfig) -> anyhow::Result<Self> {
-        let session_key = load_key(config.session_key.as_ref(), &config.session_key_file, "SEALDROP_ZENDESK_SESSION_KEY")
-            .await?;
+        let session_key = load_key(
+            config.session_key.as_ref(),
+            &config.session_key_file,
+            "SEALDROP_ZENDESK_SESSION_KEY",
+        )
+        .await?;
         let sessions = SessionIssuer::new(
-            &SessionKey::from_bytes(&session_key).context("SEALDROP_ZENDESK_SESSION_KEY must be at least 32 bytes")?,
+            &SessionKey::from_bytes(&session_key)
+                .context("SEALDROP_ZENDESK_SESSION_KEY must be at least 32 bytes")?,
         );
-        let token_key = load_key(config.token_key.as_ref(), &config.token_key_file, "SEALDROP_ZENDESK_TOKEN_KEY").await?;
-        let cipher = TokenCipher::new(&token_key).context("SEALDROP_ZENDESK_TOKEN_KEY must be exactly 32 bytes")?;
+        let token_key = load_key(
+            config.token_key.as_ref(),
+            &config.token_key_file,
+            "SEALDROP_ZENDESK_TOKEN_KEY",
+        )
+        .await?;
+        let cipher = TokenCipher::new(&token_key)
+            .context("SEALDROP_ZENDESK_TOKEN_KEY must be exactly 32 bytes")?;
         let app_key = match &config.app_public_key {
             Some(path) => {
-                let pem = tokio::fs::read_to_string(path)
-                    .await
-                    .with_context(|| format!("reading the Zendesk app public key {}", path.display()))?;
+                let pem = tokio::fs::read_to_string(path).await.with_context(|| {
+                    format!("reading the Zendesk app public key {}", path.display())
+                })?;
                 let key = AppPublicKey::from_pem(&pem)
                     .with_context(|| format!("{} is not an RSA public key PEM", path.display()))?;
                 Some((pem.trim().to_owned(), key))
@@ -241,7 +292,13 @@ impl Zendesk {
             .timeout(Duration::from_secs(20))
             .build()
             .context("building the Zendesk HTTP client")?;
-        Ok(Self { config, sessions, cipher, app_key, http })
+        Ok(Self {
+            config,
+            sessions,
+            cipher,
+            app_key,
+            http,
+        })
     }
 
     /// The endpoints of a tenant's Zendesk.
@@ -299,7 +356,11 @@ impl Zendesk {
 
 /// A configured b64u key, or the one in `file` (made with 32 random bytes, mode 0600, if
 /// missing).
-async fn load_key(configured: Option<&SecretString>, file: &Path, name: &str) -> anyhow::Result<Zeroizing<Vec<u8>>> {
+async fn load_key(
+    configured: Option<&SecretString>,
+    file: &Path,
+    name: &str,
+) -> anyhow::Result<Zeroizing<Vec<u8>>> {
     let decode = |text: &str| {
         URL_SAFE_NO_PAD
             .decode(text.trim())
@@ -310,7 +371,10 @@ async fn load_key(configured: Option<&SecretString>, file: &Path, name: &str) ->
         return decode(text.expose());
     }
     match tokio::fs::read_to_string(file).await {
-        Ok(text) => return decode(&Zeroizing::new(text)).with_context(|| format!("reading {}", file.display())),
+        Ok(text) => {
+            return decode(&Zeroizing::new(text))
+                .with_context(|| format!("reading {}", file.display()))
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(e).with_context(|| format!("reading {}", file.display())),
     }
@@ -343,11 +407,16 @@ async fn load_key(configured: Option<&SecretString>, file: &Path, name: &str) ->
 const TENANT_COLUMNS: &str = "id, name, default_expiry_secs, max_expiry_secs, created_at";
 
 /// The tenant of a Zendesk subdomain.
-pub async fn tenant_by_subdomain(db: &Database, subdomain: &Subdomain) -> sqlx::Result<Option<Tenant>> {
-    sqlx::query_as(&format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE zendesk_subdomain = $1"))
-        .bind(subdomain.as_str())
-        .fetch_optional(db.pool())
-        .await
+pub async fn tenant_by_subdomain(
+    db: &Database,
+    subdomain: &Subdomain,
+) -> sqlx::Result<Option<Tenant>> {
+    sqlx::query_as(&format!(
+        "SELECT {TENANT_COLUMNS} FROM tenants WHERE zendesk_subdomain = $1"
+    ))
+    .bind(subdomain.as_str())
+    .fetch_optional(db.pool())
+    .await
 }
 
 /// The subdomain of a tenant, if it came from Zendesk.
@@ -398,9 +467,11 @@ pub async fn create_tenant(
     .await?;
     if inserted.rows_affected() == 0 {
         drop(tx);
-        return tenant_by_subdomain(db, subdomain).await?.ok_or(sqlx::Error::RowNotFound);
+        return tenant_by_subdomain(db, subdomain)
+            .await?
+            .ok_or(sqlx::Error::RowNotFound);
     }
-    settings::insert_defaults(&mut *tx, &id, now).await?;
+    settings::insert_defaults(&mut tx, &id, now).await?;
     sqlx::query(
         "INSERT INTO zendesk_installations (tenant_id, installation_id, app_public_key, created_at) \
          VALUES ($1, $2, $3, $4)",
@@ -420,7 +491,13 @@ pub async fn create_tenant(
         .await?;
     tx.commit().await?;
     tracing::info!(tenant = %id, %subdomain, "zendesk tenant created");
-    Ok(Tenant { id, name, default_expiry_secs: None, max_expiry_secs: None, created_at: now })
+    Ok(Tenant {
+        id,
+        name,
+        default_expiry_secs: None,
+        max_expiry_secs: None,
+        created_at: now,
+    })
 }
 
 /// A recorded app installation.
@@ -443,11 +520,20 @@ pub async fn installation(db: &Database, tenant_id: &str) -> sqlx::Result<Option
     .await?;
     let Some(row) = row else { return Ok(None) };
     let id: String = row.try_get(0)?;
-    Ok(id.parse().ok().map(|installation_id| Installation { installation_id, app_public_key: row.try_get(1).unwrap_or_default() }))
+    Ok(id.parse().ok().map(|installation_id| Installation {
+        installation_id,
+        app_public_key: row.try_get(1).unwrap_or_default(),
+    }))
 }
 
 /// Records an installation for a tenant that has none (no-op otherwise).
-pub async fn record_installation(db: &Database, tenant_id: &str, installation_id: u64, pem: &str, now: i64) -> sqlx::Result<()> {
+pub async fn record_installation(
+    db: &Database,
+    tenant_id: &str,
+    installation_id: u64,
+    pem: &str,
+    now: i64,
+) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO zendesk_installations (tenant_id, installation_id, app_public_key, created_at) \
          VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
@@ -508,7 +594,9 @@ pub async fn store_grant(
 ) -> sqlx::Result<()> {
     let now = state.clock.now();
     let sealed = state.zendesk.cipher.seal(subdomain, grant);
-    let expires_at = grant.expires_at.map(|e| i64::try_from(e).unwrap_or(i64::MAX));
+    let expires_at = grant
+        .expires_at
+        .map(|e| i64::try_from(e).unwrap_or(i64::MAX));
     let mut tx = state.db.pool().begin().await?;
     sqlx::query(
         "INSERT INTO zendesk_grants (tenant_id, access_token_enc, refresh_token_enc, expires_at, granted_by, status, updated_at) \
@@ -524,12 +612,20 @@ pub async fn store_grant(
     .bind(now)
     .execute(&mut *tx)
     .await?;
-    sqlx::query("DELETE FROM zendesk_role_cache WHERE tenant_id = $1").bind(tenant_id).execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM zendesk_role_cache WHERE tenant_id = $1")
+        .bind(tenant_id)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await
 }
 
 /// Replaces the sealed tokens after a refresh (keeps who granted it).
-async fn update_grant_tokens(state: &AppState, tenant_id: &str, subdomain: &Subdomain, grant: &oauth::Grant) -> sqlx::Result<()> {
+async fn update_grant_tokens(
+    state: &AppState,
+    tenant_id: &str,
+    subdomain: &Subdomain,
+    grant: &oauth::Grant,
+) -> sqlx::Result<()> {
     let sealed = state.zendesk.cipher.seal(subdomain, grant);
     sqlx::query("UPDATE zendesk_grants SET access_token_enc = $1, expires_at = $2, updated_at = $3 WHERE tenant_id = $4")
         .bind(sealed)
@@ -542,7 +638,11 @@ async fn update_grant_tokens(state: &AppState, tenant_id: &str, subdomain: &Subd
 }
 
 /// Marks the grant as needing a new authorization (Zendesk refused it).
-pub async fn mark_needs_reauthorization(state: &AppState, tenant_id: &str, why: &str) -> sqlx::Result<()> {
+pub async fn mark_needs_reauthorization(
+    state: &AppState,
+    tenant_id: &str,
+    why: &str,
+) -> sqlx::Result<()> {
     let done = sqlx::query(
         "UPDATE zendesk_grants SET status = 'needs_reauthorization', updated_at = $1 WHERE tenant_id = $2 AND status = 'active'",
     )
@@ -554,7 +654,13 @@ pub async fn mark_needs_reauthorization(state: &AppState, tenant_id: &str, why: 
         tracing::warn!(tenant = %tenant_id, why, "zendesk grant needs re-authorization");
         state
             .db
-            .audit(tenant_id, None, "zendesk_grant_lost", Some(&serde_json::json!({ "reason": why })), state.clock.now())
+            .audit(
+                tenant_id,
+                None,
+                "zendesk_grant_lost",
+                Some(&serde_json::json!({ "reason": why })),
+                state.clock.now(),
+            )
             .await?;
     }
     Ok(())
@@ -567,11 +673,14 @@ pub async fn api_client(
     tenant_id: &str,
     subdomain: &Subdomain,
 ) -> Result<Result<ZendeskClient, GrantStatus>, HttpError> {
-    let row = sqlx::query("SELECT access_token_enc, status FROM zendesk_grants WHERE tenant_id = $1")
-        .bind(tenant_id)
-        .fetch_optional(state.db.pool())
-        .await?;
-    let Some(row) = row else { return Ok(Err(GrantStatus::Missing)) };
+    let row =
+        sqlx::query("SELECT access_token_enc, status FROM zendesk_grants WHERE tenant_id = $1")
+            .bind(tenant_id)
+            .fetch_optional(state.db.pool())
+            .await?;
+    let Some(row) = row else {
+        return Ok(Err(GrantStatus::Missing));
+    };
     if row.try_get::<String, _>(1)? != "active" {
         return Ok(Err(GrantStatus::NeedsReauthorization));
     }
@@ -600,7 +709,11 @@ pub async fn api_client(
             Err(e) => return Err(zendesk_unavailable(e.to_string())),
         }
     }
-    Ok(Ok(ZendeskClient::new(zendesk.http.clone(), zendesk.endpoints(subdomain).base_url(subdomain), grant.access_token)))
+    Ok(Ok(ZendeskClient::new(
+        zendesk.http.clone(),
+        zendesk.endpoints(subdomain).base_url(subdomain),
+        grant.access_token,
+    )))
 }
 
 fn zendesk_unavailable(detail: String) -> HttpError {
@@ -612,7 +725,9 @@ fn zendesk_unavailable(detail: String) -> HttpError {
 pub async fn api_error(state: &AppState, tenant_id: &str, err: ApiError) -> HttpError {
     match err {
         ApiError::GrantRevoked { status } => {
-            if let Err(e) = mark_needs_reauthorization(state, tenant_id, &format!("http_{status}")).await {
+            if let Err(e) =
+                mark_needs_reauthorization(state, tenant_id, &format!("http_{status}")).await
+            {
                 return e.into();
             }
             reauthorization_required()
@@ -649,8 +764,14 @@ pub async fn insert_pending(
     created_by: u64,
 ) -> sqlx::Result<()> {
     let now = state.clock.now();
-    sqlx::query("DELETE FROM oauth_pending WHERE expires_at <= $1").bind(now).execute(state.db.pool()).await?;
-    let sealed = state.zendesk.cipher.seal_bytes(subdomain, pending.code_verifier.expose().as_bytes());
+    sqlx::query("DELETE FROM oauth_pending WHERE expires_at <= $1")
+        .bind(now)
+        .execute(state.db.pool())
+        .await?;
+    let sealed = state
+        .zendesk
+        .cipher
+        .seal_bytes(subdomain, pending.code_verifier.expose().as_bytes());
     sqlx::query(
         "INSERT INTO oauth_pending (state, tenant_id, code_verifier_enc, created_by, expires_at) VALUES ($1, $2, $3, $4, $5)",
     )
@@ -683,12 +804,19 @@ pub async fn take_pending(state: &AppState, raw_state: &str) -> sqlx::Result<Opt
         .fetch_optional(state.db.pool())
         .await?;
     let Some(row) = row else { return Ok(None) };
-    let deleted = sqlx::query("DELETE FROM oauth_pending WHERE state = $1").bind(&key).execute(state.db.pool()).await?;
+    let deleted = sqlx::query("DELETE FROM oauth_pending WHERE state = $1")
+        .bind(&key)
+        .execute(state.db.pool())
+        .await?;
     let expires_at: i64 = row.try_get(3)?;
     if deleted.rows_affected() != 1 || expires_at <= state.clock.now() {
         return Ok(None);
     }
-    Ok(Some(TakenPending { tenant_id: row.try_get(0)?, verifier_enc: row.try_get(1)?, created_by: row.try_get(2)? }))
+    Ok(Some(TakenPending {
+        tenant_id: row.try_get(0)?,
+        verifier_enc: row.try_get(1)?,
+        created_by: row.try_get(2)?,
+    }))
 }
 
 // ---- roles -------------------------------------------------------------------------------
@@ -754,7 +882,12 @@ pub enum RoleCheck {
 
 /// Confirms a user's role: from `zendesk_role_cache` while fresh, else from the Zendesk API
 /// through the grant (and cached). Then applies the tenant's allowed roles.
-pub async fn check_role(state: &AppState, tenant_id: &str, subdomain: &Subdomain, user_id: u64) -> Result<RoleCheck, HttpError> {
+pub async fn check_role(
+    state: &AppState,
+    tenant_id: &str,
+    subdomain: &Subdomain,
+    user_id: u64,
+) -> Result<RoleCheck, HttpError> {
     let now = state.clock.now();
     let lifetime = state.zendesk.config.role_cache.as_secs() as i64;
     let settings = settings::load_or_create(&state.db, tenant_id, now).await?;
@@ -764,16 +897,21 @@ pub async fn check_role(state: &AppState, tenant_id: &str, subdomain: &Subdomain
     if status != GrantStatus::Active {
         return Ok(RoleCheck::NoGrant(status));
     }
-    let cached = sqlx::query("SELECT role, checked_at FROM zendesk_role_cache WHERE tenant_id = $1 AND user_id = $2")
-        .bind(tenant_id)
-        .bind(user_id.to_string())
-        .fetch_optional(state.db.pool())
-        .await?;
+    let cached = sqlx::query(
+        "SELECT role, checked_at FROM zendesk_role_cache WHERE tenant_id = $1 AND user_id = $2",
+    )
+    .bind(tenant_id)
+    .bind(user_id.to_string())
+    .fetch_optional(state.db.pool())
+    .await?;
     let fresh = match cached {
         Some(row) => {
             let checked_at: i64 = row.try_get(1)?;
             let age = now - checked_at;
-            (0..lifetime).contains(&age).then(|| row.try_get::<String, _>(0)).transpose()?
+            (0..lifetime)
+                .contains(&age)
+                .then(|| row.try_get::<String, _>(0))
+                .transpose()?
         }
         None => None,
     };
@@ -826,9 +964,9 @@ pub struct AgentContext {
 /// Checks an `sda_…` token and finds its tenant.
 pub async fn session_context(state: &AppState, token: &str) -> Result<AgentContext, HttpError> {
     let session = state.zendesk.sessions.verify(token).map_err(|e| match e {
-        SessionError::Expired => {
-            HttpError::Unauthorized("The agent session has expired; reload the sealdrop app in Zendesk.".into())
-        }
+        SessionError::Expired => HttpError::Unauthorized(
+            "The agent session has expired; reload the sealdrop app in Zendesk.".into(),
+        ),
         _ => HttpError::Unauthorized("The agent session is not valid.".into()),
     })?;
     let tenant = tenant_by_subdomain(&state.db, &session.tenant)
@@ -838,14 +976,20 @@ pub async fn session_context(state: &AppState, token: &str) -> Result<AgentConte
 }
 
 /// Checks an `sda_…` token and confirms that the agent's role is allowed now.
-pub async fn authorize(state: &AppState, token: &str) -> Result<(AgentContext, ConfirmedRole), HttpError> {
+pub async fn authorize(
+    state: &AppState,
+    token: &str,
+) -> Result<(AgentContext, ConfirmedRole), HttpError> {
     let ctx = session_context(state, token).await?;
     let role = require_allowed(state, &ctx).await?;
     Ok((ctx, role))
 }
 
 /// The agent's role, if allowed now; otherwise the error that says why not.
-pub async fn require_allowed(state: &AppState, ctx: &AgentContext) -> Result<ConfirmedRole, HttpError> {
+pub async fn require_allowed(
+    state: &AppState,
+    ctx: &AgentContext,
+) -> Result<ConfirmedRole, HttpError> {
     match check_role(state, &ctx.tenant.id, &ctx.session.tenant, ctx.session.user_id).await? {
         RoleCheck::Allowed(role) => Ok(role),
         RoleCheck::NotAllowed(_) => Err(HttpError::Forbidden(
@@ -867,20 +1011,42 @@ mod tests {
     #[test]
     fn base_urls_parse_in_their_three_forms() {
         let t = ZendeskBase::parse("http://{subdomain}.localhost:9000/").expect("template");
-        assert_eq!(t.endpoints(&sub("acme")).base_url(&sub("acme")).as_str(), "http://acme.localhost:9000/");
+        assert_eq!(
+            t.endpoints(&sub("acme")).base_url(&sub("acme")).as_str(),
+            "http://acme.localhost:9000/"
+        );
         let fixed = ZendeskBase::parse("http://127.0.0.1:9000").expect("fixed");
-        assert_eq!(fixed.endpoints(&sub("x")).base_url(&sub("x")).as_str(), "http://127.0.0.1:9000/");
-        let map = ZendeskBase::parse("acme=http://127.0.0.1:1/, globex=http://127.0.0.1:2/").expect("pairs");
-        assert_eq!(map.endpoints(&sub("globex")).base_url(&sub("globex")).as_str(), "http://127.0.0.1:2/");
+        assert_eq!(
+            fixed.endpoints(&sub("x")).base_url(&sub("x")).as_str(),
+            "http://127.0.0.1:9000/"
+        );
+        let map = ZendeskBase::parse("acme=http://127.0.0.1:1/, globex=http://127.0.0.1:2/")
+            .expect("pairs");
+        assert_eq!(
+            map.endpoints(&sub("globex"))
+                .base_url(&sub("globex"))
+                .as_str(),
+            "http://127.0.0.1:2/"
+        );
         assert_eq!(map.endpoints(&sub("other")), ZendeskEndpoints::Zendesk);
-        assert_eq!(ZendeskBase::parse(DEFAULT_BASE_URL).expect("default").endpoints(&sub("a")), ZendeskEndpoints::Zendesk);
+        assert_eq!(
+            ZendeskBase::parse(DEFAULT_BASE_URL)
+                .expect("default")
+                .endpoints(&sub("a")),
+            ZendeskEndpoints::Zendesk
+        );
         assert!(ZendeskBase::parse("ftp://x").is_err());
         assert!(ZendeskBase::parse("a.b=http://x/").is_err());
     }
 
     #[test]
     fn cached_roles_round_trip() {
-        for role in [Some(ConfirmedRole::Admin), Some(ConfirmedRole::Agent), Some(ConfirmedRole::CustomRole(7)), None] {
+        for role in [
+            Some(ConfirmedRole::Admin),
+            Some(ConfirmedRole::Agent),
+            Some(ConfirmedRole::CustomRole(7)),
+            None,
+        ] {
             assert_eq!(role_from_text(&role_text(role.as_ref())), role);
         }
     }

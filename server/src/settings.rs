@@ -126,18 +126,22 @@ impl TenantSettings {
     /// The tenant's largest file, within the server's limit.
     pub fn effective_max_file_size(&self, limits: &Limits) -> u64 {
         let server = limits.max_file_size;
-        self.max_file_size.map_or(server, |s| (s.max(1) as u64).min(server))
+        self.max_file_size
+            .map_or(server, |s| (s.max(1) as u64).min(server))
     }
 
     /// The tenant's longest expiry, within the server's.
     pub fn effective_max_expiry(&self, limits: &Limits) -> u64 {
         let server = limits.max_expiry.as_secs();
-        self.max_expiry_secs.map_or(server, |s| (s.max(1) as u64).min(server))
+        self.max_expiry_secs
+            .map_or(server, |s| (s.max(1) as u64).min(server))
     }
 
     /// The tenant's default expiry, within its maximum.
     pub fn effective_default_expiry(&self, limits: &Limits) -> u64 {
-        let default = self.default_expiry_secs.map_or(limits.default_expiry.as_secs(), |s| s.max(1) as u64);
+        let default = self
+            .default_expiry_secs
+            .map_or(limits.default_expiry.as_secs(), |s| s.max(1) as u64);
         default.min(self.effective_max_expiry(limits))
     }
 }
@@ -151,7 +155,11 @@ pub fn new_widget_key() -> String {
 
 /// Inserts the default settings row of a tenant (no-op if it exists). Used inside the
 /// transaction that creates a Zendesk tenant.
-pub async fn insert_defaults(conn: &mut AnyConnection, tenant_id: &str, now: i64) -> sqlx::Result<()> {
+pub async fn insert_defaults(
+    conn: &mut AnyConnection,
+    tenant_id: &str,
+    now: i64,
+) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO tenant_settings (tenant_id, widget_key, updated_at) VALUES ($1, $2, $3) \
          ON CONFLICT (tenant_id) DO NOTHING",
@@ -170,9 +178,13 @@ const SETTINGS_QUERY: &str = "SELECT s.tenant_id, s.allowed_roles, s.require_aut
      FROM tenant_settings s JOIN tenants t ON t.id = s.tenant_id";
 
 fn from_row(row: &sqlx::any::AnyRow) -> sqlx::Result<TenantSettings> {
-    let decode = |column: &str, e: String| sqlx::Error::ColumnDecode { index: column.into(), source: e.into() };
+    let decode = |column: &str, e: String| sqlx::Error::ColumnDecode {
+        index: column.into(),
+        source: e.into(),
+    };
     let roles: String = row.try_get(1)?;
-    let roles: Vec<String> = serde_json::from_str(&roles).map_err(|e| decode("allowed_roles", e.to_string()))?;
+    let roles: Vec<String> =
+        serde_json::from_str(&roles).map_err(|e| decode("allowed_roles", e.to_string()))?;
     let origins: String = row.try_get(4)?;
     let forms: String = row.try_get(5)?;
     let style: String = row.try_get(6)?;
@@ -184,7 +196,8 @@ fn from_row(row: &sqlx::any::AnyRow) -> sqlx::Result<TenantSettings> {
         max_file_size: row.try_get(3)?,
         help_center_origins: serde_json::from_str(&origins)
             .map_err(|e| decode("help_center_origins", e.to_string()))?,
-        widget_forms: serde_json::from_str(&forms).map_err(|e| decode("widget_forms", e.to_string()))?,
+        widget_forms: serde_json::from_str(&forms)
+            .map_err(|e| decode("widget_forms", e.to_string()))?,
         reply_link_style: ReplyLinkStyle::parse(&style).unwrap_or(ReplyLinkStyle::Text),
         widget_key: row.try_get(7)?,
         widget_quota_bytes: row.try_get(8)?,
@@ -204,7 +217,11 @@ pub async fn load(db: &Database, tenant_id: &str) -> sqlx::Result<Option<TenantS
 }
 
 /// The tenant's settings, made with defaults first if the tenant has none yet.
-pub async fn load_or_create(db: &Database, tenant_id: &str, now: i64) -> sqlx::Result<TenantSettings> {
+pub async fn load_or_create(
+    db: &Database,
+    tenant_id: &str,
+    now: i64,
+) -> sqlx::Result<TenantSettings> {
     if let Some(settings) = load(db, tenant_id).await? {
         return Ok(settings);
     }
@@ -242,7 +259,9 @@ pub async fn rotate_widget_key(db: &Database, tenant_id: &str, now: i64) -> sqlx
 }
 
 /// Reads `null` as `Some(None)` and an absent field (with `#[serde(default)]`) as `None`.
-fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
 }
 
@@ -275,7 +294,11 @@ pub struct SettingsUpdate {
 impl SettingsUpdate {
     /// Checks every present field and merges it into `current`; nothing is written. Errors
     /// name the field and say what is wrong.
-    pub fn validate(&self, current: &TenantSettings, limits: &Limits) -> Result<TenantSettings, HttpError> {
+    pub fn validate(
+        &self,
+        current: &TenantSettings,
+        limits: &Limits,
+    ) -> Result<TenantSettings, HttpError> {
         let mut next = current.clone();
         if let Some(roles) = &self.allowed_roles {
             next.allowed_roles = parse_roles(roles)?;
@@ -288,7 +311,8 @@ impl SettingsUpdate {
             next.max_expiry_secs = check_range(v, server_max_expiry, "max_expiry_secs", "seconds")?;
         }
         if let Some(v) = self.default_expiry_secs {
-            next.default_expiry_secs = check_range(v, server_max_expiry, "default_expiry_secs", "seconds")?;
+            next.default_expiry_secs =
+                check_range(v, server_max_expiry, "default_expiry_secs", "seconds")?;
         }
         if let (Some(default), Some(max)) = (next.default_expiry_secs, next.max_expiry_secs) {
             if default > max {
@@ -302,7 +326,9 @@ impl SettingsUpdate {
         }
         if let Some(origins) = &self.help_center_origins {
             if origins.len() > MAX_ORIGINS {
-                return Err(HttpError::bad_request(format!("help_center_origins: at most {MAX_ORIGINS} origins.")));
+                return Err(HttpError::bad_request(format!(
+                    "help_center_origins: at most {MAX_ORIGINS} origins."
+                )));
             }
             let mut out = BTreeSet::new();
             for origin in origins {
@@ -312,22 +338,37 @@ impl SettingsUpdate {
         }
         if let Some(forms) = &self.widget_forms {
             if forms.len() > MAX_FORMS {
-                return Err(HttpError::bad_request(format!("widget_forms: at most {MAX_FORMS} ticket forms.")));
+                return Err(HttpError::bad_request(format!(
+                    "widget_forms: at most {MAX_FORMS} ticket forms."
+                )));
             }
             if forms.contains(&0) {
-                return Err(HttpError::bad_request("widget_forms: 0 is not a ticket form id."));
+                return Err(HttpError::bad_request(
+                    "widget_forms: 0 is not a ticket form id.",
+                ));
             }
-            next.widget_forms = forms.iter().copied().collect::<BTreeSet<_>>().into_iter().collect();
+            next.widget_forms = forms
+                .iter()
+                .copied()
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
         }
         if let Some(style) = &self.reply_link_style {
-            next.reply_link_style = ReplyLinkStyle::parse(style)
-                .ok_or_else(|| HttpError::bad_request("reply_link_style must be \"text\" or \"hyperlink\"."))?;
+            next.reply_link_style = ReplyLinkStyle::parse(style).ok_or_else(|| {
+                HttpError::bad_request("reply_link_style must be \"text\" or \"hyperlink\".")
+            })?;
         }
         Ok(next)
     }
 }
 
-fn check_range(value: Option<u64>, max: u64, field: &str, unit: &str) -> Result<Option<i64>, HttpError> {
+fn check_range(
+    value: Option<u64>,
+    max: u64,
+    field: &str,
+    unit: &str,
+) -> Result<Option<i64>, HttpError> {
     match value {
         None => Ok(None),
         Some(v) if (1..=max).contains(&v) => Ok(Some(v as i64)),
@@ -339,7 +380,9 @@ fn check_range(value: Option<u64>, max: u64, field: &str, unit: &str) -> Result<
 
 fn parse_roles(raw: &[Value]) -> Result<Vec<AllowedRole>, HttpError> {
     if raw.len() > MAX_ROLES {
-        return Err(HttpError::bad_request(format!("allowed_roles: at most {MAX_ROLES} entries.")));
+        return Err(HttpError::bad_request(format!(
+            "allowed_roles: at most {MAX_ROLES} entries."
+        )));
     }
     let mut out: Vec<AllowedRole> = Vec::new();
     for entry in raw {
@@ -391,7 +434,11 @@ pub fn parse_origin(raw: &str) -> Result<String, HttpError> {
 
 /// Writes settings validated by [`SettingsUpdate::validate`].
 pub async fn store(db: &Database, settings: &TenantSettings, now: i64) -> sqlx::Result<()> {
-    let roles: Vec<String> = settings.allowed_roles.iter().map(AllowedRole::as_setting).collect();
+    let roles: Vec<String> = settings
+        .allowed_roles
+        .iter()
+        .map(AllowedRole::as_setting)
+        .collect();
     let mut tx = db.pool().begin().await?;
     sqlx::query(
         "UPDATE tenant_settings SET allowed_roles = $1, require_auth_default = $2, max_file_size = $3, \
@@ -460,7 +507,12 @@ mod tests {
             .expect("valid");
         assert_eq!(
             next.allowed_roles,
-            vec![AllowedRole::Admin, AllowedRole::Custom(7), AllowedRole::Custom(9), AllowedRole::Agent]
+            vec![
+                AllowedRole::Admin,
+                AllowedRole::Custom(7),
+                AllowedRole::Custom(9),
+                AllowedRole::Agent
+            ]
         );
         assert_eq!(next.widget_forms, vec![3, 5]);
         assert!(next.require_auth_default, "untouched");
@@ -478,18 +530,37 @@ mod tests {
         assert!(message(json!({"allowed_roles": ["owner"]})).contains("is not a role"));
         assert!(message(json!({"max_file_size": 1001})).contains("max_file_size"));
         assert!(message(json!({"max_expiry_secs": 0})).contains("max_expiry_secs"));
-        assert!(message(json!({"default_expiry_secs": 300, "max_expiry_secs": 200})).contains("larger"));
+        assert!(
+            message(json!({"default_expiry_secs": 300, "max_expiry_secs": 200})).contains("larger")
+        );
         assert!(message(json!({"reply_link_style": "html"})).contains("reply_link_style"));
-        assert!(message(json!({"help_center_origins": ["http://help.acme.com"]})).contains("https://"));
-        assert!(message(json!({"help_center_origins": ["https://help.acme.com/path"]})).contains("origin only"));
-        assert!(serde_json::from_value::<SettingsUpdate>(json!({"widget_key": "sdw_x"})).is_err(), "rotate instead");
+        assert!(
+            message(json!({"help_center_origins": ["http://help.acme.com"]})).contains("https://")
+        );
+        assert!(
+            message(json!({"help_center_origins": ["https://help.acme.com/path"]}))
+                .contains("origin only")
+        );
+        assert!(
+            serde_json::from_value::<SettingsUpdate>(json!({"widget_key": "sdw_x"})).is_err(),
+            "rotate instead"
+        );
     }
 
     #[test]
     fn origins_are_normalized() {
-        assert_eq!(parse_origin("https://Help.Acme.com/").ok(), Some("https://help.acme.com".into()));
-        assert_eq!(parse_origin("https://help.acme.com:8443").ok(), Some("https://help.acme.com:8443".into()));
-        assert_eq!(parse_origin("http://127.0.0.1:9000").ok(), Some("http://127.0.0.1:9000".into()));
+        assert_eq!(
+            parse_origin("https://Help.Acme.com/").ok(),
+            Some("https://help.acme.com".into())
+        );
+        assert_eq!(
+            parse_origin("https://help.acme.com:8443").ok(),
+            Some("https://help.acme.com:8443".into())
+        );
+        assert_eq!(
+            parse_origin("http://127.0.0.1:9000").ok(),
+            Some("http://127.0.0.1:9000".into())
+        );
         assert!(parse_origin("https://user:pw@help.acme.com").is_err());
         assert!(parse_origin("javascript:alert(1)").is_err());
     }

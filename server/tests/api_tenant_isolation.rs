@@ -46,28 +46,91 @@ async fn tenant_b_credentials_never_reach_tenant_a() {
 
     let id = a_package.id.clone();
     let cases = vec![
-        Case { name: "revoke A's package", method: Method::DELETE, path: format!("/api/v1/packages/{id}"), body: None, proof: false },
-        Case { name: "open A's package", method: Method::POST, path: format!("/api/v1/packages/{id}/open"), body: None, proof: true },
-        Case { name: "download A's package", method: Method::POST, path: format!("/api/v1/packages/{id}/download"), body: None, proof: true },
-        Case { name: "read A's audit", method: Method::GET, path: format!("/api/v1/audit?package={id}"), body: None, proof: false },
-        Case { name: "read settings", method: Method::GET, path: "/api/v1/settings".into(), body: None, proof: false },
+        Case {
+            name: "revoke A's package",
+            method: Method::DELETE,
+            path: format!("/api/v1/packages/{id}"),
+            body: None,
+            proof: false,
+        },
+        Case {
+            name: "open A's package",
+            method: Method::POST,
+            path: format!("/api/v1/packages/{id}/open"),
+            body: None,
+            proof: true,
+        },
+        Case {
+            name: "download A's package",
+            method: Method::POST,
+            path: format!("/api/v1/packages/{id}/download"),
+            body: None,
+            proof: true,
+        },
+        Case {
+            name: "read A's audit",
+            method: Method::GET,
+            path: format!("/api/v1/audit?package={id}"),
+            body: None,
+            proof: false,
+        },
+        Case {
+            name: "read settings",
+            method: Method::GET,
+            path: "/api/v1/settings".into(),
+            body: None,
+            proof: false,
+        },
         Case {
             name: "change settings",
             method: Method::PUT,
             path: "/api/v1/settings".into(),
-            body: Some(json!({"reply_link_style": "hyperlink", "help_center_origins": ["https://evil.example"]})),
+            body: Some(
+                json!({"reply_link_style": "hyperlink", "help_center_origins": ["https://evil.example"]}),
+            ),
             proof: false,
         },
-        Case { name: "rotate the widget key", method: Method::POST, path: "/api/v1/settings/widget-key".into(), body: None, proof: false },
-        Case { name: "who am I", method: Method::GET, path: "/api/v1/me".into(), body: None, proof: false },
-        Case { name: "start a grant", method: Method::GET, path: "/zendesk/oauth/start".into(), body: None, proof: false },
-        Case { name: "create a package", method: Method::POST, path: "/api/v1/packages".into(), body: Some(json!({})), proof: false },
+        Case {
+            name: "rotate the widget key",
+            method: Method::POST,
+            path: "/api/v1/settings/widget-key".into(),
+            body: None,
+            proof: false,
+        },
+        Case {
+            name: "who am I",
+            method: Method::GET,
+            path: "/api/v1/me".into(),
+            body: None,
+            proof: false,
+        },
+        Case {
+            name: "start a grant",
+            method: Method::GET,
+            path: "/zendesk/oauth/start".into(),
+            body: None,
+            proof: false,
+        },
+        Case {
+            name: "create a package",
+            method: Method::POST,
+            path: "/api/v1/packages".into(),
+            body: Some(json!({})),
+            proof: false,
+        },
     ];
-    let credentials = [("B's admin", b_admin.as_str()), ("B's agent", b_agent.as_str()), ("another tenant's API token", other_token.as_str())];
+    let credentials = [
+        ("B's admin", b_admin.as_str()),
+        ("B's agent", b_agent.as_str()),
+        ("another tenant's API token", other_token.as_str()),
+    ];
 
     for case in &cases {
         for (who, credential) in credentials {
-            let mut request = app.client.request(case.method.clone(), app.url(&case.path)).bearer_auth(credential);
+            let mut request = app
+                .client
+                .request(case.method.clone(), app.url(&case.path))
+                .bearer_auth(credential);
             if case.proof {
                 request = request.header("X-Sealdrop-Link-Proof", &a_package.proof);
             }
@@ -87,46 +150,74 @@ async fn tenant_b_credentials_never_reach_tenant_a() {
                 }
                 // B's session is no authorisation for A's package.
                 "open A's package" | "download A's package" => {
-                    assert_eq!((status, body["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("verification_required")), "{what}")
+                    assert_eq!(
+                        (status, body["error"].as_str()),
+                        (StatusCode::UNAUTHORIZED, Some("verification_required")),
+                        "{what}"
+                    )
                 }
                 // B sees only B's log; B's agents see nothing.
-                "read A's audit" if who == "B's agent" => assert_eq!(status, StatusCode::FORBIDDEN, "{what}"),
+                "read A's audit" if who == "B's agent" => {
+                    assert_eq!(status, StatusCode::FORBIDDEN, "{what}")
+                }
                 "read A's audit" => {
                     assert_eq!(status, StatusCode::OK, "{what}");
                     assert_eq!(body["events"], json!([]), "{what}");
                 }
                 // Settings and keys: B's own or nothing, never A's.
-                "read settings" | "change settings" | "rotate the widget key" if who == "B's agent" => {
+                "read settings" | "change settings" | "rotate the widget key"
+                    if who == "B's agent" =>
+                {
                     assert_eq!(status, StatusCode::FORBIDDEN, "{what}")
                 }
                 "read settings" | "change settings" => {
                     assert_eq!(status, StatusCode::OK, "{what}");
-                    assert_ne!(body["widget_key"], a_settings_before["widget_key"], "{what}");
+                    assert_ne!(
+                        body["widget_key"], a_settings_before["widget_key"],
+                        "{what}"
+                    );
                     assert_ne!(body["subdomain"], json!("acme"), "{what}");
                 }
                 "rotate the widget key" => {
                     assert_eq!(status, StatusCode::OK, "{what}");
-                    assert_ne!(body["widget_key"], a_settings_before["widget_key"], "{what}");
+                    assert_ne!(
+                        body["widget_key"], a_settings_before["widget_key"],
+                        "{what}"
+                    );
                 }
-                "who am I" if who == "another tenant's API token" => assert_eq!(status, StatusCode::UNAUTHORIZED, "{what}"),
+                "who am I" if who == "another tenant's API token" => {
+                    assert_eq!(status, StatusCode::UNAUTHORIZED, "{what}")
+                }
                 "who am I" => {
                     assert_eq!(status, StatusCode::OK, "{what}");
                     assert_eq!(body["subdomain"], "globex", "{what}");
-                    assert_ne!(body["tenant"], get_json(app, "/api/v1/me", &a_admin).await.1["tenant"], "{what}");
+                    assert_ne!(
+                        body["tenant"],
+                        get_json(app, "/api/v1/me", &a_admin).await.1["tenant"],
+                        "{what}"
+                    );
                 }
                 "start a grant" if who == "B's admin" => {
                     assert_eq!(status, StatusCode::OK, "{what}");
                     let url = body["authorize_url"].as_str().unwrap();
-                    assert!(url.starts_with(globex.sim.base_url().as_str()), "B's grant goes to B's Zendesk: {url}");
+                    assert!(
+                        url.starts_with(globex.sim.base_url().as_str()),
+                        "B's grant goes to B's Zendesk: {url}"
+                    );
                 }
-                "start a grant" if who == "B's agent" => assert_eq!(status, StatusCode::FORBIDDEN, "{what}"),
+                "start a grant" if who == "B's agent" => {
+                    assert_eq!(status, StatusCode::FORBIDDEN, "{what}")
+                }
                 "start a grant" => assert_eq!(status, StatusCode::UNAUTHORIZED, "{what}"),
                 "create a package" => {
                     assert_eq!(status, StatusCode::CREATED, "{what}");
-                    let created = sealdrop_server::db::Database::package(&app.state.db, body["id"].as_str().unwrap())
-                        .await
-                        .unwrap()
-                        .unwrap();
+                    let created = sealdrop_server::db::Database::package(
+                        &app.state.db,
+                        body["id"].as_str().unwrap(),
+                    )
+                    .await
+                    .unwrap()
+                    .unwrap();
                     let a_tenant = app.state.db.package(&id).await.unwrap().unwrap().tenant_id;
                     assert_ne!(created.tenant_id, a_tenant, "{what}: made in B's tenant");
                 }
@@ -137,9 +228,15 @@ async fn tenant_b_credentials_never_reach_tenant_a() {
 
     // Nothing of A's changed, and A's package still opens for A.
     let a_settings_after = get_json(app, "/api/v1/settings", &a_admin).await.1;
-    assert_eq!(a_settings_after, a_settings_before, "A's settings are untouched");
+    assert_eq!(
+        a_settings_after, a_settings_before,
+        "A's settings are untouched"
+    );
     let a_audit_after = get_json(app, "/api/v1/audit", &a_admin).await.1;
-    assert_eq!(a_audit_after, a_audit_before, "nothing B did shows in A's log");
+    assert_eq!(
+        a_audit_after, a_audit_before,
+        "nothing B did shows in A's log"
+    );
     let opened = with_proof_and(app, &a_package.id, "open", &a_package.proof, Some(&a_agent)).await;
     assert_eq!(opened.status(), StatusCode::OK);
 }
@@ -158,20 +255,38 @@ async fn signed_urls_sessions_roles_and_grants_stay_in_their_tenant() {
     claims["iss"] = json!("acme.zendesk.com");
     let token = globex.sim.signer().sign_json(&claims).unwrap();
     let page = acme.post_token(app, &token).await;
-    assert_eq!((page.status, page.session()), (StatusCode::UNAUTHORIZED, None), "{}", page.message());
-    assert!(page.message().contains("installation"), "{}", page.message());
+    assert_eq!(
+        (page.status, page.session()),
+        (StatusCode::UNAUTHORIZED, None),
+        "{}",
+        page.message()
+    );
+    assert!(
+        page.message().contains("installation"),
+        "{}",
+        page.message()
+    );
 
     // User 1001 is A's admin (role cached now) and B's customer: in B it is refused.
     assert_eq!(acme.admin, globex.customer);
     let page = globex.sign_in(app, globex.customer).await;
-    assert_eq!((page.status, page.page_status().as_str()), (StatusCode::FORBIDDEN, "refused"));
+    assert_eq!(
+        (page.status, page.page_status().as_str()),
+        (StatusCode::FORBIDDEN, "refused")
+    );
 
     // A session of B edited to name A fails its signature.
     let b_session = globex.session(app, globex.agent).await;
     let parts: Vec<&str> = b_session.trim_start_matches("sda_").split('.').collect();
-    let mut session_claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+    let mut session_claims: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
     session_claims["ten"] = json!("acme");
-    let forged = format!("sda_{}.{}.{}", parts[0], URL_SAFE_NO_PAD.encode(session_claims.to_string()), parts[2]);
+    let forged = format!(
+        "sda_{}.{}.{}",
+        parts[0],
+        URL_SAFE_NO_PAD.encode(session_claims.to_string()),
+        parts[2]
+    );
     let (status, _) = get_json(app, "/api/v1/me", &forged).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
@@ -186,11 +301,12 @@ async fn signed_urls_sessions_roles_and_grants_stay_in_their_tenant() {
             .unwrap()
     };
     let (a_id, b_id) = (tenant_of("acme").await, tenant_of("globex").await);
-    let a_blob: Vec<u8> = sqlx::query_scalar("SELECT access_token_enc FROM zendesk_grants WHERE tenant_id = $1")
-        .bind(&a_id)
-        .fetch_one(db)
-        .await
-        .unwrap();
+    let a_blob: Vec<u8> =
+        sqlx::query_scalar("SELECT access_token_enc FROM zendesk_grants WHERE tenant_id = $1")
+            .bind(&a_id)
+            .fetch_one(db)
+            .await
+            .unwrap();
     sqlx::query("UPDATE zendesk_grants SET access_token_enc = $1 WHERE tenant_id = $2")
         .bind(&a_blob)
         .bind(&b_id)
@@ -200,23 +316,49 @@ async fn signed_urls_sessions_roles_and_grants_stay_in_their_tenant() {
     w.app.clock.advance(Duration::from_secs(61));
     let response = app.create_package_raw(&b_session, &json!({})).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    assert_eq!(get_json(app, "/api/v1/me", &b_session).await.1["status"], "reauthorization_required");
+    assert_eq!(
+        get_json(app, "/api/v1/me", &b_session).await.1["status"],
+        "reauthorization_required"
+    );
     let a_agent = acme.session(app, acme.agent).await;
-    assert_eq!(app.create_package_raw(&a_agent, &json!({})).await.status(), StatusCode::CREATED);
+    assert_eq!(
+        app.create_package_raw(&a_agent, &json!({})).await.status(),
+        StatusCode::CREATED
+    );
 
     // An OAuth callback for B's pending request stores B's grant only.
     let page = globex.sign_in(app, globex.admin).await;
-    let (status, text) = globex.grant(app, &page.session().unwrap(), globex.admin).await;
+    let (status, text) = globex
+        .grant(app, &page.session().unwrap(), globex.admin)
+        .await;
     assert_eq!(status, StatusCode::OK, "{text}");
-    let granted_by: Vec<(String, String)> = sqlx::query_as("SELECT tenant_id, granted_by FROM zendesk_grants ORDER BY tenant_id")
-        .fetch_all(db)
-        .await
-        .unwrap();
-    let mut expected = vec![(a_id.clone(), acme.admin.to_string()), (b_id.clone(), globex.admin.to_string())];
+    let granted_by: Vec<(String, String)> =
+        sqlx::query_as("SELECT tenant_id, granted_by FROM zendesk_grants ORDER BY tenant_id")
+            .fetch_all(db)
+            .await
+            .unwrap();
+    let mut expected = vec![
+        (a_id.clone(), acme.admin.to_string()),
+        (b_id.clone(), globex.admin.to_string()),
+    ];
     expected.sort();
     assert_eq!(granted_by, expected);
     let b_admin = globex.session(app, globex.admin).await;
-    assert_eq!(send_json(app, Method::PUT, "/api/v1/settings", &b_admin, &json!({"widget_forms": [1]})).await.0, StatusCode::OK);
+    assert_eq!(
+        send_json(
+            app,
+            Method::PUT,
+            "/api/v1/settings",
+            &b_admin,
+            &json!({"widget_forms": [1]})
+        )
+        .await
+        .0,
+        StatusCode::OK
+    );
     let a_admin = acme.session(app, acme.admin).await;
-    assert_eq!(get_json(app, "/api/v1/settings", &a_admin).await.1["widget_forms"], json!([]));
+    assert_eq!(
+        get_json(app, "/api/v1/settings", &a_admin).await.1["widget_forms"],
+        json!([])
+    );
 }

@@ -13,7 +13,9 @@ use common::test_bytes;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use zendesk_sim::{UserChange, ZafSigner};
-use zendesk_world::{get_json, receive_as_agent, require_auth, send_as, send_json, spawn, spawn_with, with_proof_and};
+use zendesk_world::{
+    get_json, receive_as_agent, require_auth, send_as, send_json, spawn, spawn_with, with_proof_and,
+};
 
 #[tokio::test]
 async fn an_admin_sets_up_the_tenant_then_agents_send_and_open_files() {
@@ -22,21 +24,39 @@ async fn an_admin_sets_up_the_tenant_then_agents_send_and_open_files() {
 
     // An agent is first: the page says to ask an admin, and the session it holds can do nothing.
     let first = acme.sign_in(app, acme.agent).await;
-    assert_eq!((first.status, first.page_status().as_str()), (StatusCode::OK, "setup_required"));
-    assert!(first.message().contains("ask your Zendesk admin to open the app first"), "{}", first.message());
+    assert_eq!(
+        (first.status, first.page_status().as_str()),
+        (StatusCode::OK, "setup_required")
+    );
+    assert!(
+        first
+            .message()
+            .contains("ask your Zendesk admin to open the app first"),
+        "{}",
+        first.message()
+    );
     let setup = first.session().unwrap();
     let response = app.create_package_raw(&setup, &json!({})).await;
     let (code, message) = common::TestApp::expect_error(response, StatusCode::FORBIDDEN).await;
     assert_eq!(code, "forbidden");
     assert!(message.contains("not set up"), "{message}");
     let (status, me) = get_json(app, "/api/v1/me", &setup).await;
-    assert_eq!((status, me["status"].as_str(), me["role"].clone()), (StatusCode::OK, Some("setup_required"), Value::Null));
+    assert_eq!(
+        (status, me["status"].as_str(), me["role"].clone()),
+        (StatusCode::OK, Some("setup_required"), Value::Null)
+    );
 
     // The agent cannot set it up: Zendesk says the grant is not an admin's.
     let (status, text) = acme.grant(app, &setup, acme.agent).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    assert!(text.contains("Only a Zendesk admin can authorize sealdrop"), "{text}");
-    assert_eq!(get_json(app, "/api/v1/me", &setup).await.1["status"], "setup_required");
+    assert!(
+        text.contains("Only a Zendesk admin can authorize sealdrop"),
+        "{text}"
+    );
+    assert_eq!(
+        get_json(app, "/api/v1/me", &setup).await.1["status"],
+        "setup_required"
+    );
 
     // The admin does.
     let admin = acme.set_up(app).await;
@@ -50,38 +70,94 @@ async fn an_admin_sets_up_the_tenant_then_agents_send_and_open_files() {
     // The agent now signs in; the page is framed by acme's Zendesk (and its stand-in) only.
     let page = acme.sign_in(app, acme.agent).await;
     assert_eq!(page.page_status(), "ready");
-    let csp = page.headers["content-security-policy"].to_str().unwrap().to_owned();
-    let sim_origin = acme.sim.base_url().as_str().trim_end_matches('/').to_owned();
-    assert!(csp.ends_with(&format!("frame-ancestors https://acme.zendesk.com {sim_origin}")), "{csp}");
-    assert!(csp.starts_with("default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'"), "{csp}");
-    assert!(csp.contains("img-src 'self' data:") && csp.contains("worker-src 'self'"), "{csp}");
+    let csp = page.headers["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let sim_origin = acme
+        .sim
+        .base_url()
+        .as_str()
+        .trim_end_matches('/')
+        .to_owned();
+    assert!(
+        csp.ends_with(&format!(
+            "frame-ancestors https://acme.zendesk.com {sim_origin}"
+        )),
+        "{csp}"
+    );
+    assert!(
+        csp.starts_with(
+            "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'"
+        ),
+        "{csp}"
+    );
+    assert!(
+        csp.contains("img-src 'self' data:") && csp.contains("worker-src 'self'"),
+        "{csp}"
+    );
     assert_eq!(page.headers["referrer-policy"], "no-referrer");
     let agent = page.session().unwrap();
     let (_, me) = get_json(app, "/api/v1/me", &agent).await;
-    assert_eq!((me["role"].as_str(), me["is_admin"].as_bool()), (Some("agent"), Some(false)));
+    assert_eq!(
+        (me["role"].as_str(), me["is_admin"].as_bool()),
+        (Some("agent"), Some(false))
+    );
 
     // The agent sends files that require authentication: the link alone does not open them,
     // the link plus an agent session of the tenant does, and the bytes come back unchanged.
     let files = vec![test_bytes(200_000, 1), test_bytes(10, 2)];
     let sent = send_as(app, &agent, &require_auth(), &files).await;
     let response = with_proof_and(app, &sent.id, "open", &sent.proof, None).await;
-    assert_eq!(common::TestApp::expect_error(response, StatusCode::UNAUTHORIZED).await.0, "verification_required");
+    assert_eq!(
+        common::TestApp::expect_error(response, StatusCode::UNAUTHORIZED)
+            .await
+            .0,
+        "verification_required"
+    );
     assert_eq!(receive_as_agent(app, &sent, &admin).await, files);
 
     // The audit log tells who did what; only admins read it.
-    let (status, audit) = get_json(app, &format!("/api/v1/audit?package={}", sent.id), &admin).await;
+    let (status, audit) =
+        get_json(app, &format!("/api/v1/audit?package={}", sent.id), &admin).await;
     assert_eq!(status, StatusCode::OK);
-    let events: Vec<&str> = audit["events"].as_array().unwrap().iter().map(|e| e["event"].as_str().unwrap()).collect();
-    assert_eq!(events, ["downloaded", "opened", "finalized", "uploaded", "uploaded", "created"]);
+    let events: Vec<&str> = audit["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        events,
+        [
+            "downloaded",
+            "opened",
+            "finalized",
+            "uploaded",
+            "uploaded",
+            "created"
+        ]
+    );
     assert_eq!(audit["events"][5]["detail"]["by"], "agent");
     let (status, _) = get_json(app, "/api/v1/audit", &agent).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 
     // The agent revokes it.
-    let response = app.client.delete(app.url(&format!("/api/v1/packages/{}", sent.id))).bearer_auth(&agent).send().await.unwrap();
+    let response = app
+        .client
+        .delete(app.url(&format!("/api/v1/packages/{}", sent.id)))
+        .bearer_auth(&agent)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     let response = with_proof_and(app, &sent.id, "open", &sent.proof, Some(&agent)).await;
-    assert_eq!(common::TestApp::expect_error(response, StatusCode::GONE).await.0, "revoked");
+    assert_eq!(
+        common::TestApp::expect_error(response, StatusCode::GONE)
+            .await
+            .0,
+        "revoked"
+    );
 }
 
 #[tokio::test]
@@ -93,8 +169,14 @@ async fn forged_and_broken_signed_urls_are_refused_with_the_reason() {
     let claims = || serde_json::to_value(sim.zaf_claims(acme.agent)).unwrap();
     let sign = |c: &Value| sim.signer().sign_json(c).unwrap();
     let b64 = |v: &Value| URL_SAFE_NO_PAD.encode(v.to_string());
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-    let other_key = tokio::task::spawn_blocking(ZafSigner::generate).await.unwrap().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let other_key = tokio::task::spawn_blocking(ZafSigner::generate)
+        .await
+        .unwrap()
+        .unwrap();
     let genuine = sim.zaf_token(acme.agent).unwrap();
     let genuine_parts: Vec<&str> = genuine.split('.').collect();
 
@@ -104,7 +186,15 @@ async fn forged_and_broken_signed_urls_are_refused_with_the_reason() {
         c
     };
     let cases: Vec<(&str, String, &str)> = vec![
-        ("alg none", format!("{}.{}.", b64(&json!({"alg": "none", "typ": "JWT"})), b64(&claims())), "RS256"),
+        (
+            "alg none",
+            format!(
+                "{}.{}.",
+                b64(&json!({"alg": "none", "typ": "JWT"})),
+                b64(&claims())
+            ),
+            "RS256",
+        ),
         (
             "HS256 keyed with the public key",
             jsonwebtoken::encode(
@@ -115,48 +205,111 @@ async fn forged_and_broken_signed_urls_are_refused_with_the_reason() {
             .unwrap(),
             "RS256",
         ),
-        ("another RSA key", other_key.sign_json(&claims()).unwrap(), "signature"),
         (
-            "claims edited after signing",
-            format!("{}.{}.{}", genuine_parts[0], b64(&edit(&|c| c["sub"] = json!(acme.admin.to_string()))), genuine_parts[2]),
+            "another RSA key",
+            other_key.sign_json(&claims()).unwrap(),
             "signature",
         ),
-        ("expired", sign(&edit(&|c| {
-            c["iat"] = json!(now - 4000);
-            c["nbf"] = json!(now - 4000);
-            c["exp"] = json!(now - 3600);
-        })), "expired"),
-        ("issued in the future", sign(&edit(&|c| {
-            c["iat"] = json!(now + 3600);
-            c["nbf"] = json!(now + 3600);
-            c["exp"] = json!(now + 7200);
-        })), "not valid yet"),
-        ("issuer of another host", sign(&edit(&|c| c["iss"] = json!("acme.zendesk.com.evil.example"))), "another Zendesk"),
+        (
+            "claims edited after signing",
+            format!(
+                "{}.{}.{}",
+                genuine_parts[0],
+                b64(&edit(&|c| c["sub"] = json!(acme.admin.to_string()))),
+                genuine_parts[2]
+            ),
+            "signature",
+        ),
+        (
+            "expired",
+            sign(&edit(&|c| {
+                c["iat"] = json!(now - 4000);
+                c["nbf"] = json!(now - 4000);
+                c["exp"] = json!(now - 3600);
+            })),
+            "expired",
+        ),
+        (
+            "issued in the future",
+            sign(&edit(&|c| {
+                c["iat"] = json!(now + 3600);
+                c["nbf"] = json!(now + 3600);
+                c["exp"] = json!(now + 7200);
+            })),
+            "not valid yet",
+        ),
+        (
+            "issuer of another host",
+            sign(&edit(&|c| {
+                c["iss"] = json!("acme.zendesk.com.evil.example")
+            })),
+            "another Zendesk",
+        ),
         (
             "audience of another installation",
-            sign(&edit(&|c| c["aud"] = json!("https://acme.zendesk.com/api/v2/apps/installations/99.json"))),
+            sign(&edit(&|c| {
+                c["aud"] = json!("https://acme.zendesk.com/api/v2/apps/installations/99.json")
+            })),
             "installation",
         ),
         (
             "audience of another account",
-            sign(&edit(&|c| c["aud"] = json!("https://globex.zendesk.com/api/v2/apps/installations/360000100.json"))),
+            sign(&edit(&|c| {
+                c["aud"] =
+                    json!("https://globex.zendesk.com/api/v2/apps/installations/360000100.json")
+            })),
             "installation",
         ),
-        ("another location", sign(&edit(&|c| c["context"]["location"] = json!("top_bar"))), "ticket sidebar"),
-        ("another product", sign(&edit(&|c| c["context"]["product"] = json!("chat"))), "ticket sidebar"),
-        ("no subject", sign(&edit(&|c| { c.as_object_mut().unwrap().remove("sub"); })), "sub"),
-        ("no expiry", sign(&edit(&|c| { c.as_object_mut().unwrap().remove("exp"); })), "exp"),
+        (
+            "another location",
+            sign(&edit(&|c| c["context"]["location"] = json!("top_bar"))),
+            "ticket sidebar",
+        ),
+        (
+            "another product",
+            sign(&edit(&|c| c["context"]["product"] = json!("chat"))),
+            "ticket sidebar",
+        ),
+        (
+            "no subject",
+            sign(&edit(&|c| {
+                c.as_object_mut().unwrap().remove("sub");
+            })),
+            "sub",
+        ),
+        (
+            "no expiry",
+            sign(&edit(&|c| {
+                c.as_object_mut().unwrap().remove("exp");
+            })),
+            "exp",
+        ),
         ("garbage", "not.a.jwt".to_owned(), "malformed"),
     ];
     for (name, token, reason) in cases {
         let page = acme.post_token(app, &token).await;
-        assert_eq!(page.status, StatusCode::UNAUTHORIZED, "{name}: {}", page.message());
+        assert_eq!(
+            page.status,
+            StatusCode::UNAUTHORIZED,
+            "{name}: {}",
+            page.message()
+        );
         assert_eq!(page.page_status(), "refused", "{name}");
         assert_eq!(page.session(), None, "{name}: no session");
-        assert!(page.message().contains(reason), "{name}: {:?} should say {reason:?}", page.message());
+        assert!(
+            page.message().contains(reason),
+            "{name}: {:?} should say {reason:?}",
+            page.message()
+        );
     }
     // No token at all.
-    let response = app.client.post(app.url("/zendesk/sidebar")).form(&[("other", "x")]).send().await.unwrap();
+    let response = app
+        .client
+        .post(app.url("/zendesk/sidebar"))
+        .form(&[("other", "x")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert!(!response.text().await.unwrap().contains("sealdrop-session"));
     // And the genuine token still works.
@@ -165,13 +318,18 @@ async fn forged_and_broken_signed_urls_are_refused_with_the_reason() {
     // Sessions: a forged or expired-looking one is refused on the API.
     let session = acme.session(app, acme.agent).await;
     let parts: Vec<&str> = session.trim_start_matches("sda_").split('.').collect();
-    let mut claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+    let mut claims: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
     claims["sub"] = json!(acme.admin.to_string());
     let forged = format!("sda_{}.{}.{}", parts[0], b64(&claims), parts[2]);
     for bad in [forged.as_str(), "sda_x.y.z", "sda_"] {
         let response = app.create_package_raw(bad, &json!({})).await;
-        let (code, message) = common::TestApp::expect_error(response, StatusCode::UNAUTHORIZED).await;
-        assert_eq!((code.as_str(), message.as_str()), ("unauthorized", "The agent session is not valid."));
+        let (code, message) =
+            common::TestApp::expect_error(response, StatusCode::UNAUTHORIZED).await;
+        assert_eq!(
+            (code.as_str(), message.as_str()),
+            ("unauthorized", "The agent session is not valid.")
+        );
     }
 }
 
@@ -180,44 +338,100 @@ async fn refused_roles_get_no_session_and_role_changes_apply_within_the_cache_li
     let w = spawn(&["acme"]).await;
     let (app, acme) = (&w.app, &w.tenants[0]);
     let admin = acme.set_up(app).await;
-    let (status, _) =
-        send_json(app, Method::PUT, "/api/v1/settings", &admin, &json!({"allowed_roles": ["admin", "custom:7"]})).await;
+    let (status, _) = send_json(
+        app,
+        Method::PUT,
+        "/api/v1/settings",
+        &admin,
+        &json!({"allowed_roles": ["admin", "custom:7"]}),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
 
     // A plain agent and an end user are refused with a clear page and no session.
     for user in [acme.agent, acme.customer] {
         let page = acme.sign_in(app, user).await;
-        assert_eq!((page.status, page.page_status().as_str()), (StatusCode::FORBIDDEN, "refused"));
-        assert!(page.message().contains("role is not allowed"), "{}", page.message());
+        assert_eq!(
+            (page.status, page.page_status().as_str()),
+            (StatusCode::FORBIDDEN, "refused")
+        );
+        assert!(
+            page.message().contains("role is not allowed"),
+            "{}",
+            page.message()
+        );
         assert_eq!(page.session(), None);
     }
 
     // An agent with custom role 7 is allowed.
     let custom = acme.session(app, acme.custom_agent).await;
-    assert_eq!(app.create_package_raw(&custom, &json!({})).await.status(), StatusCode::CREATED);
+    assert_eq!(
+        app.create_package_raw(&custom, &json!({})).await.status(),
+        StatusCode::CREATED
+    );
 
     // Zendesk moves them to role 8: the cached answer stands for the cache lifetime (60 s)...
-    acme.sim.change_user(acme.custom_agent, UserChange { custom_role_id: Some(8), ..UserChange::default() });
-    assert_eq!(app.create_package_raw(&custom, &json!({})).await.status(), StatusCode::CREATED);
+    acme.sim.change_user(
+        acme.custom_agent,
+        UserChange {
+            custom_role_id: Some(8),
+            ..UserChange::default()
+        },
+    );
+    assert_eq!(
+        app.create_package_raw(&custom, &json!({})).await.status(),
+        StatusCode::CREATED
+    );
     // ...and then the server asks again and refuses, on every agent call and at sign-in.
     w.app.clock.advance(Duration::from_secs(61));
     let response = app.create_package_raw(&custom, &json!({})).await;
     let (_, message) = common::TestApp::expect_error(response, StatusCode::FORBIDDEN).await;
     assert!(message.contains("role is not allowed"), "{message}");
-    assert_eq!(acme.sign_in(app, acme.custom_agent).await.page_status(), "refused");
+    assert_eq!(
+        acme.sign_in(app, acme.custom_agent).await.page_status(),
+        "refused"
+    );
 
     // A settings change applies at once (the cache holds roles, not decisions).
-    let (status, _) =
-        send_json(app, Method::PUT, "/api/v1/settings", &admin, &json!({"allowed_roles": ["admin", "agent"]})).await;
+    let (status, _) = send_json(
+        app,
+        Method::PUT,
+        "/api/v1/settings",
+        &admin,
+        &json!({"allowed_roles": ["admin", "agent"]}),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(app.create_package_raw(&custom, &json!({})).await.status(), StatusCode::CREATED);
+    assert_eq!(
+        app.create_package_raw(&custom, &json!({})).await.status(),
+        StatusCode::CREATED
+    );
 
     // Suspension in Zendesk ends access within the lifetime too.
-    acme.sim.change_user(acme.custom_agent, UserChange { suspended: Some(true), ..UserChange::default() });
+    acme.sim.change_user(
+        acme.custom_agent,
+        UserChange {
+            suspended: Some(true),
+            ..UserChange::default()
+        },
+    );
     w.app.clock.advance(Duration::from_secs(61));
-    assert_eq!(app.create_package_raw(&custom, &json!({})).await.status(), StatusCode::FORBIDDEN);
-    let calls = acme.sim.api_log().iter().filter(|l| l.contains(&format!("/users/{}", acme.custom_agent))).count();
-    assert_eq!(calls, 3, "one Zendesk call per cache lifetime: {:?}", acme.sim.api_log());
+    assert_eq!(
+        app.create_package_raw(&custom, &json!({})).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let calls = acme
+        .sim
+        .api_log()
+        .iter()
+        .filter(|l| l.contains(&format!("/users/{}", acme.custom_agent)))
+        .count();
+    assert_eq!(
+        calls,
+        3,
+        "one Zendesk call per cache lifetime: {:?}",
+        acme.sim.api_log()
+    );
 }
 
 #[tokio::test]
@@ -234,7 +448,10 @@ async fn a_revoked_grant_is_marked_and_an_admin_grants_again() {
     w.app.clock.advance(Duration::from_secs(61));
     let response = app.create_package_raw(&agent, &json!({})).await;
     let (_, message) = common::TestApp::expect_error(response, StatusCode::FORBIDDEN).await;
-    assert!(message.contains("must open the sealdrop app and authorize it again"), "{message}");
+    assert!(
+        message.contains("must open the sealdrop app and authorize it again"),
+        "{message}"
+    );
     let (_, me) = get_json(app, "/api/v1/me", &agent).await;
     assert_eq!(me["status"], "reauthorization_required");
     let events = get_json(app, "/api/v1/me", &admin).await.1;
@@ -249,7 +466,10 @@ async fn a_revoked_grant_is_marked_and_an_admin_grants_again() {
     let (_, settings) = get_json(app, "/api/v1/settings", &admin).await;
     assert_eq!(settings["grant"]["status"], "active");
     // The agent's existing session works again.
-    assert_eq!(app.create_package_raw(&agent, &json!({})).await.status(), StatusCode::CREATED);
+    assert_eq!(
+        app.create_package_raw(&agent, &json!({})).await.status(),
+        StatusCode::CREATED
+    );
 
     // The audit log records the loss and both grants.
     let (_, audit) = get_json(app, "/api/v1/audit?event=zendesk_granted", &admin).await;
@@ -285,52 +505,128 @@ async fn settings_are_validated_admin_only_and_the_widget_key_rotates() {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{after}");
-    assert_eq!(after["help_center_origins"], json!(["https://help.acme.com"]));
+    assert_eq!(
+        after["help_center_origins"],
+        json!(["https://help.acme.com"])
+    );
     assert_eq!(after["reply_link_style"], "hyperlink");
     assert_eq!(after["widget_forms"], json!([360000002]));
     assert_eq!(after["max_expiry_secs"], 86400);
-    assert_eq!(after["default_expiry_secs"], 86400, "the default follows the lower maximum");
+    assert_eq!(
+        after["default_expiry_secs"], 86400,
+        "the default follows the lower maximum"
+    );
     let (_, me) = get_json(app, "/api/v1/me", &agent).await;
     assert_eq!(me["settings"]["reply_link_style"], "hyperlink");
     assert_eq!(me["settings"]["require_auth_default"], false);
     // The tenant maximum applies to new packages.
-    let created: Value = app.create_package_raw(&agent, &json!({"expires_in_secs": 10_000_000})).await.json().await.unwrap();
-    let expires = chrono::DateTime::parse_from_rfc3339(created["expires_at"].as_str().unwrap()).unwrap().timestamp();
+    let created: Value = app
+        .create_package_raw(&agent, &json!({"expires_in_secs": 10_000_000}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let expires = chrono::DateTime::parse_from_rfc3339(created["expires_at"].as_str().unwrap())
+        .unwrap()
+        .timestamp();
     assert!(expires <= w.app.clock.now() + 86400 + 5);
 
     for (bad, says) in [
-        (json!({"allowed_roles": ["agent"]}), "must include \"admin\""),
-        (json!({"help_center_origins": ["http://help.acme.com"]}), "https://"),
+        (
+            json!({"allowed_roles": ["agent"]}),
+            "must include \"admin\"",
+        ),
+        (
+            json!({"help_center_origins": ["http://help.acme.com"]}),
+            "https://",
+        ),
         (json!({"max_file_size": 0}), "max_file_size"),
         (json!({"reply_link_style": "bold"}), "reply_link_style"),
         (json!({"widget_key": "sdw_mine"}), "unknown field"),
     ] {
         let (status, error) = send_json(app, Method::PUT, "/api/v1/settings", &admin, &bad).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
-        assert!(error["message"].as_str().unwrap().contains(says), "{bad}: {error}");
+        assert!(
+            error["message"].as_str().unwrap().contains(says),
+            "{bad}: {error}"
+        );
     }
-    assert_eq!(get_json(app, "/api/v1/settings", &admin).await.1, after, "refused changes change nothing");
+    assert_eq!(
+        get_json(app, "/api/v1/settings", &admin).await.1,
+        after,
+        "refused changes change nothing"
+    );
 
-    let (status, rotated) = send_json(app, Method::POST, "/api/v1/settings/widget-key", &admin, &json!({})).await;
+    let (status, rotated) = send_json(
+        app,
+        Method::POST,
+        "/api/v1/settings/widget-key",
+        &admin,
+        &json!({}),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     let new_key = rotated["widget_key"].as_str().unwrap();
     assert!(new_key.starts_with("sdw_") && new_key != key);
-    assert_eq!(get_json(app, "/api/v1/settings", &admin).await.1["widget_key"], new_key);
-    let tenant = sealdrop_server::settings::tenant_by_widget_key(&app.state.db, new_key).await.unwrap().unwrap();
+    assert_eq!(
+        get_json(app, "/api/v1/settings", &admin).await.1["widget_key"],
+        new_key
+    );
+    let tenant = sealdrop_server::settings::tenant_by_widget_key(&app.state.db, new_key)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(tenant.name, "acme.zendesk.com");
-    assert!(sealdrop_server::settings::tenant_by_widget_key(&app.state.db, &key).await.unwrap().is_none());
+    assert!(
+        sealdrop_server::settings::tenant_by_widget_key(&app.state.db, &key)
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     // Agents are not admins.
-    assert_eq!(get_json(app, "/api/v1/settings", &agent).await.0, StatusCode::FORBIDDEN);
-    assert_eq!(send_json(app, Method::PUT, "/api/v1/settings", &agent, &json!({})).await.0, StatusCode::FORBIDDEN);
-    assert_eq!(send_json(app, Method::POST, "/api/v1/settings/widget-key", &agent, &json!({})).await.0, StatusCode::FORBIDDEN);
-    let response = app.client.get(app.url("/zendesk/oauth/start")).bearer_auth(&agent).send().await.unwrap();
-    assert_eq!(response.status(), StatusCode::FORBIDDEN, "only admins replace a working grant");
+    assert_eq!(
+        get_json(app, "/api/v1/settings", &agent).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        send_json(app, Method::PUT, "/api/v1/settings", &agent, &json!({}))
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        send_json(
+            app,
+            Method::POST,
+            "/api/v1/settings/widget-key",
+            &agent,
+            &json!({})
+        )
+        .await
+        .0,
+        StatusCode::FORBIDDEN
+    );
+    let response = app
+        .client
+        .get(app.url("/zendesk/oauth/start"))
+        .bearer_auth(&agent)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::FORBIDDEN,
+        "only admins replace a working grant"
+    );
 
     // A tenant API token reads its own tenant's settings (made on first use).
     let (status, own) = get_json(app, "/api/v1/settings", &app.token).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!((own["subdomain"].clone(), own["grant"]["status"].as_str()), (Value::Null, Some("missing")));
+    assert_eq!(
+        (own["subdomain"].clone(), own["grant"]["status"].as_str()),
+        (Value::Null, Some("missing"))
+    );
     assert_ne!(own["widget_key"], json!(new_key));
 }
 
@@ -343,26 +639,58 @@ async fn the_audit_log_filters_and_exports_csv() {
     let b = send_as(app, &admin, &json!({}), &[test_bytes(5, 2)]).await;
 
     let (_, created) = get_json(app, "/api/v1/audit?event=created", &admin).await;
-    let packages: Vec<&str> = created["events"].as_array().unwrap().iter().map(|e| e["package"].as_str().unwrap()).collect();
+    let packages: Vec<&str> = created["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["package"].as_str().unwrap())
+        .collect();
     assert_eq!(packages, [b.id.as_str(), a.id.as_str()]);
-    let (_, one) = get_json(app, &format!("/api/v1/audit?event=finalized&package={}", a.id), &admin).await;
+    let (_, one) = get_json(
+        app,
+        &format!("/api/v1/audit?event=finalized&package={}", a.id),
+        &admin,
+    )
+    .await;
     assert_eq!(one["events"].as_array().unwrap().len(), 1);
-    let future = chrono::DateTime::from_timestamp(w.app.clock.now() + 3600, 0).unwrap().to_rfc3339();
-    let (status, later) = get_json(app, &format!("/api/v1/audit?since={}", urlencode(&future)), &admin).await;
+    let future = chrono::DateTime::from_timestamp(w.app.clock.now() + 3600, 0)
+        .unwrap()
+        .to_rfc3339();
+    let (status, later) = get_json(
+        app,
+        &format!("/api/v1/audit?since={}", urlencode(&future)),
+        &admin,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(later["events"], json!([]));
     let (status, _) = get_json(app, "/api/v1/audit?since=yesterday", &admin).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 
-    let response = app.client.get(app.url("/api/v1/audit?format=csv&event=created")).bearer_auth(&admin).send().await.unwrap();
+    let response = app
+        .client
+        .get(app.url("/api/v1/audit?format=csv&event=created"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(response.headers()["content-type"], "text/csv; charset=utf-8");
-    assert!(response.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/csv; charset=utf-8"
+    );
+    assert!(response.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment"));
     let csv = response.text().await.unwrap();
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines[0], "id,at,event,package,detail");
     assert_eq!(lines.len(), 3, "{csv}");
-    assert!(lines[1].contains(&format!(",created,{},\"{{", b.id)), "{csv}");
+    assert!(
+        lines[1].contains(&format!(",created,{},\"{{", b.id)),
+        "{csv}"
+    );
     assert!(lines[1].contains(r#"""by"":""agent"""#), "{csv}");
 }
 
@@ -380,15 +708,32 @@ async fn the_sidebar_page_and_the_agent_app_files_come_from_the_agent_app_folder
     let (app, acme) = (&w.app, &w.tenants[0]);
     acme.set_up(app).await;
     let page = acme.sign_in(app, acme.agent).await;
-    assert!(page.html.starts_with("<!doctype html><html><head><title>app</title><script"), "the app's own page");
+    assert!(
+        page.html
+            .starts_with("<!doctype html><html><head><title>app</title><script"),
+        "the app's own page"
+    );
     let head_end = page.html.find("</head>").unwrap();
     let meta_at = page.html.find("<meta name=\"sealdrop-session\"").unwrap();
     assert!(meta_at < head_end, "the session sits in the head");
-    let js = app.client.get(app.url("/agent-app/sidebar.js")).send().await.unwrap();
+    let js = app
+        .client
+        .get(app.url("/agent-app/sidebar.js"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(js.status(), StatusCode::OK);
     assert_eq!(js.text().await.unwrap(), "export const ok = 1;\n");
-    for bad in ["/agent-app/../Cargo.toml", "/agent-app/missing.js", "/agent-app/%2e%2e/secret"] {
-        assert_eq!(app.client.get(app.url(bad)).send().await.unwrap().status(), StatusCode::NOT_FOUND, "{bad}");
+    for bad in [
+        "/agent-app/../Cargo.toml",
+        "/agent-app/missing.js",
+        "/agent-app/%2e%2e/secret",
+    ] {
+        assert_eq!(
+            app.client.get(app.url(bad)).send().await.unwrap().status(),
+            StatusCode::NOT_FOUND,
+            "{bad}"
+        );
     }
 }
 

@@ -43,15 +43,27 @@ pub struct TenantAdmin {
 impl FromRequestParts<AppState> for TenantAdmin {
     type Rejection = HttpError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         match Principal::from_request_parts(parts, state).await? {
-            Principal::TenantToken(tenant) => Ok(Self { tenant, who: "tenant_token".into() }),
-            Principal::Agent { tenant, user_id, role: ConfirmedRole::Admin, .. } => {
-                Ok(Self { tenant, who: format!("agent:{user_id}") })
-            }
-            Principal::Agent { .. } | Principal::Widget { .. } => {
-                Err(HttpError::Forbidden("Only Zendesk admins can see or change sealdrop's settings.".into()))
-            }
+            Principal::TenantToken(tenant) => Ok(Self {
+                tenant,
+                who: "tenant_token".into(),
+            }),
+            Principal::Agent {
+                tenant,
+                user_id,
+                role: ConfirmedRole::Admin,
+                ..
+            } => Ok(Self {
+                tenant,
+                who: format!("agent:{user_id}"),
+            }),
+            Principal::Agent { .. } | Principal::Widget { .. } => Err(HttpError::Forbidden(
+                "Only Zendesk admins can see or change sealdrop's settings.".into(),
+            )),
         }
     }
 }
@@ -88,7 +100,9 @@ async fn settings_body(state: &AppState, tenant_id: &str) -> Result<serde_json::
     let mut body = settings.to_json(&state.config.limits);
     let grant = agents::grant_status(&state.db, tenant_id).await?;
     body["grant"] = json!({ "status": grant.as_str() });
-    body["subdomain"] = json!(agents::subdomain_of(&state.db, tenant_id).await?.map(|s| s.to_string()));
+    body["subdomain"] = json!(agents::subdomain_of(&state.db, tenant_id)
+        .await?
+        .map(|s| s.to_string()));
     Ok(body)
 }
 
@@ -107,7 +121,10 @@ async fn update(
     settings::store(&state.db, &next, now).await?;
     let changed: Vec<&str> = [
         ("allowed_roles", change.allowed_roles.is_some()),
-        ("require_auth_default", change.require_auth_default.is_some()),
+        (
+            "require_auth_default",
+            change.require_auth_default.is_some(),
+        ),
         ("default_expiry_secs", change.default_expiry_secs.is_some()),
         ("max_expiry_secs", change.max_expiry_secs.is_some()),
         ("max_file_size", change.max_file_size.is_some()),
@@ -120,19 +137,37 @@ async fn update(
     .collect();
     state
         .db
-        .audit(&admin.tenant.id, None, "settings_changed", Some(&json!({ "by": admin.who, "fields": changed })), now)
+        .audit(
+            &admin.tenant.id,
+            None,
+            "settings_changed",
+            Some(&json!({ "by": admin.who, "fields": changed })),
+            now,
+        )
         .await?;
     Ok(Json(settings_body(&state, &admin.tenant.id).await?).into_response())
 }
 
-async fn rotate_widget_key(State(state): State<AppState>, admin: TenantAdmin) -> Result<Response, HttpError> {
+async fn rotate_widget_key(
+    State(state): State<AppState>,
+    admin: TenantAdmin,
+) -> Result<Response, HttpError> {
     let now = state.clock.now();
     let key = settings::rotate_widget_key(&state.db, &admin.tenant.id, now).await?;
     state
         .db
-        .audit(&admin.tenant.id, None, "widget_key_rotated", Some(&json!({ "by": admin.who })), now)
+        .audit(
+            &admin.tenant.id,
+            None,
+            "widget_key_rotated",
+            Some(&json!({ "by": admin.who })),
+            now,
+        )
         .await?;
     let mut response = Json(json!({ "widget_key": key })).into_response();
-    response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
     Ok(response)
 }

@@ -26,7 +26,7 @@ use crate::app::AppState;
 use crate::error::HttpError;
 use crate::zendesk::oauth;
 use crate::zendesk::session::ConfirmedRole;
-use crate::zendesk::signed_url::{self, ExpectedAudience, Expectations, SignedUrlError};
+use crate::zendesk::signed_url::{self, Expectations, ExpectedAudience, SignedUrlError};
 use crate::zendesk::{SecretString, Subdomain};
 
 /// The Zendesk routes.
@@ -120,7 +120,10 @@ fn form_token(headers: &HeaderMap, body: &[u8]) -> Option<String> {
     if !is_form || body.len() > MAX_SIDEBAR_FORM {
         return None;
     }
-    url::form_urlencoded::parse(body).find(|(k, _)| k == "token").map(|(_, v)| v.into_owned()).filter(|t| !t.is_empty())
+    url::form_urlencoded::parse(body)
+        .find(|(k, _)| k == "token")
+        .map(|(_, v)| v.into_owned())
+        .filter(|t| !t.is_empty())
 }
 
 struct SignIn {
@@ -163,24 +166,39 @@ async fn sign_in(state: &AppState, token: &str) -> Result<SignIn, SignInError> {
         Some(inst) => ExpectedAudience::Installation(inst.installation_id),
         None => ExpectedAudience::AnyInstallation,
     };
-    let identity = signed_url::verify(token, &Expectations { key: &key, subdomain: &claimed, audience })
-        .map_err(|e| SignInError::Token(Some(claimed.clone()), e))?;
+    let identity = signed_url::verify(
+        token,
+        &Expectations {
+            key: &key,
+            subdomain: &claimed,
+            audience,
+        },
+    )
+    .map_err(|e| SignInError::Token(Some(claimed.clone()), e))?;
     let subdomain = identity.subdomain.clone();
     let now = state.clock.now();
     let tenant = match tenant {
         Some(t) => {
             if installation.is_none() {
-                agents::record_installation(&state.db, &t.id, identity.installation_id, &pem, now).await?;
+                agents::record_installation(&state.db, &t.id, identity.installation_id, &pem, now)
+                    .await?;
             }
             t
         }
-        None => agents::create_tenant(&state.db, &subdomain, identity.installation_id, &pem, now).await?,
+        None => {
+            agents::create_tenant(&state.db, &subdomain, identity.installation_id, &pem, now)
+                .await?
+        }
     };
     let check = agents::check_role(state, &tenant.id, &subdomain, identity.user_id)
         .await
         .map_err(|e| SignInError::Http(Some(subdomain.clone()), e))?;
     let issue = |role: Option<ConfirmedRole>| {
-        state.zendesk.sessions().issue(&subdomain, identity.user_id, identity.installation_id, role).0
+        state
+            .zendesk
+            .sessions()
+            .issue(&subdomain, identity.user_id, identity.installation_id, role)
+            .0
     };
     let (status, message, session) = match check {
         RoleCheck::Allowed(role) => (PageStatus::Ready, "Signed in.".to_owned(), Some(issue(Some(role)))),
@@ -206,7 +224,12 @@ async fn sign_in(state: &AppState, token: &str) -> Result<SignIn, SignInError> {
         ),
     };
     tracing::info!(tenant = %tenant.id, user = identity.user_id, status = status.as_str(), "sidebar sign-in");
-    Ok(SignIn { subdomain, status, message, session })
+    Ok(SignIn {
+        subdomain,
+        status,
+        message,
+        session,
+    })
 }
 
 /// Escapes text for an HTML attribute value or element content.
@@ -253,7 +276,10 @@ async fn page(
         escape(message)
     );
     if let Some(session) = session {
-        metas.push_str(&format!("<meta name=\"sealdrop-session\" content=\"{}\">\n", escape(session)));
+        metas.push_str(&format!(
+            "<meta name=\"sealdrop-session\" content=\"{}\">\n",
+            escape(session)
+        ));
     }
     let mut html = match template.find("</head>") {
         Some(at) => {
@@ -264,15 +290,23 @@ async fn page(
         None => format!("{metas}{template}"),
     };
     // The built-in page shows the message itself (it has no script to do it).
-    html = html.replacen("<p id=\"sealdrop-message\"></p>", &format!("<p id=\"sealdrop-message\">{}</p>", escape(message)), 1);
-    let ancestors = subdomain.map_or_else(|| "'none'".to_owned(), |s| state.zendesk.frame_ancestors(s));
+    html = html.replacen(
+        "<p id=\"sealdrop-message\"></p>",
+        &format!("<p id=\"sealdrop-message\">{}</p>", escape(message)),
+        1,
+    );
+    let ancestors =
+        subdomain.map_or_else(|| "'none'".to_owned(), |s| state.zendesk.frame_ancestors(s));
     let csp = format!("{SIDEBAR_CSP}; frame-ancestors {ancestors}");
     let mut response = (code, Html(html)).into_response();
     let h = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&csp) {
         h.insert(header::CONTENT_SECURITY_POLICY, value);
     }
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
@@ -280,7 +314,10 @@ async fn page(
 // ---- the admin's grant -------------------------------------------------------------------
 
 /// The agent session of a request (any verified session, setup sessions included).
-pub(crate) async fn bearer_session(state: &AppState, headers: &HeaderMap) -> Result<AgentContext, HttpError> {
+pub(crate) async fn bearer_session(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<AgentContext, HttpError> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -288,7 +325,9 @@ pub(crate) async fn bearer_session(state: &AppState, headers: &HeaderMap) -> Res
         .map(str::trim)
         .filter(|t| t.starts_with(crate::zendesk::session::PREFIX))
         .ok_or_else(|| {
-            HttpError::Unauthorized("This endpoint needs the agent session: send `Authorization: Bearer sda_…`.".into())
+            HttpError::Unauthorized(
+                "This endpoint needs the agent session: send `Authorization: Bearer sda_…`.".into(),
+            )
         })?;
     agents::session_context(state, token).await
 }
@@ -300,16 +339,32 @@ pub(crate) async fn bearer_session(state: &AppState, headers: &HeaderMap) -> Res
 /// With a working grant only a confirmed admin may start a new one; without one (setup or
 /// re-authorization) any signed-in user may start, and the callback accepts the grant only if
 /// Zendesk says it was made by an admin.
-async fn oauth_start(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, HttpError> {
+async fn oauth_start(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, HttpError> {
     let ctx = bearer_session(&state, &headers).await?;
     let subdomain = ctx.session.tenant.clone();
     match agents::check_role(&state, &ctx.tenant.id, &subdomain, ctx.session.user_id).await? {
         RoleCheck::NoGrant(_) | RoleCheck::Allowed(ConfirmedRole::Admin) => {}
-        _ => return Err(HttpError::Forbidden("Only a Zendesk admin can authorize sealdrop's access to Zendesk.".into())),
+        _ => {
+            return Err(HttpError::Forbidden(
+                "Only a Zendesk admin can authorize sealdrop's access to Zendesk.".into(),
+            ))
+        }
     }
-    let config = state.zendesk.oauth_config(&state.config.public_url, &subdomain);
+    let config = state
+        .zendesk
+        .oauth_config(&state.config.public_url, &subdomain);
     let pending = oauth::begin(&config, &subdomain);
-    agents::insert_pending(&state, &ctx.tenant.id, &subdomain, &pending, ctx.session.user_id).await?;
+    agents::insert_pending(
+        &state,
+        &ctx.tenant.id,
+        &subdomain,
+        &pending,
+        ctx.session.user_id,
+    )
+    .await?;
     Ok(Json(json!({
         "authorize_url": pending.authorize_url.as_str(),
         "expires_in_secs": oauth::PENDING_LIFETIME.as_secs(),
@@ -349,7 +404,10 @@ async fn oauth_callback(State(state): State<AppState>, Query(q): Query<CallbackQ
 async fn finish_grant(state: &AppState, q: CallbackQuery) -> Result<(), (StatusCode, String)> {
     let internal = |e: &dyn std::fmt::Display| {
         tracing::error!(error = %e, "zendesk grant callback failed");
-        (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on the sealdrop server; start again from the app.".to_owned())
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Something went wrong on the sealdrop server; start again from the app.".to_owned(),
+        )
     };
     let unknown = || {
         (
@@ -357,24 +415,46 @@ async fn finish_grant(state: &AppState, q: CallbackQuery) -> Result<(), (StatusC
             "This authorization is unknown, already used or expired. Start again from the sealdrop app.".to_owned(),
         )
     };
-    let raw_state = q.state.filter(|s| !s.is_empty() && s.len() <= 256).ok_or_else(unknown)?;
-    let pending = agents::take_pending(state, &raw_state).await.map_err(|e| internal(&e))?.ok_or_else(unknown)?;
+    let raw_state = q
+        .state
+        .filter(|s| !s.is_empty() && s.len() <= 256)
+        .ok_or_else(unknown)?;
+    let pending = agents::take_pending(state, &raw_state)
+        .await
+        .map_err(|e| internal(&e))?
+        .ok_or_else(unknown)?;
     if q.error.is_some() {
-        return Err((StatusCode::FORBIDDEN, "Access was not granted in Zendesk. Start again from the app to retry.".into()));
+        return Err((
+            StatusCode::FORBIDDEN,
+            "Access was not granted in Zendesk. Start again from the app to retry.".into(),
+        ));
     }
-    let code = q.code.filter(|c| !c.is_empty() && c.len() <= 1024).ok_or_else(unknown)?;
+    let code = q
+        .code
+        .filter(|c| !c.is_empty() && c.len() <= 1024)
+        .ok_or_else(unknown)?;
     let subdomain = agents::subdomain_of(&state.db, &pending.tenant_id)
         .await
         .map_err(|e| internal(&e))?
         .ok_or_else(unknown)?;
     let zendesk = &state.zendesk;
-    let verifier = zendesk.cipher().open_bytes(&subdomain, &pending.verifier_enc).map_err(|e| internal(&e))?;
+    let verifier = zendesk
+        .cipher()
+        .open_bytes(&subdomain, &pending.verifier_enc)
+        .map_err(|e| internal(&e))?;
     let verifier = SecretString::new(String::from_utf8_lossy(&verifier).into_owned());
     let config = zendesk.oauth_config(&state.config.public_url, &subdomain);
-    let grant = oauth::exchange_code(zendesk.http(), &config, &subdomain, &code, &verifier).await.map_err(|e| {
-        tracing::warn!(error = %e, %subdomain, "zendesk code exchange failed");
-        (StatusCode::BAD_GATEWAY, format!("Zendesk did not complete the authorization: {e}. Start again from the app."))
-    })?;
+    let grant = oauth::exchange_code(zendesk.http(), &config, &subdomain, &code, &verifier)
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, %subdomain, "zendesk code exchange failed");
+            (
+                StatusCode::BAD_GATEWAY,
+                format!(
+                    "Zendesk did not complete the authorization: {e}. Start again from the app."
+                ),
+            )
+        })?;
     // Only an admin's grant is accepted: that is what makes a first visit an admin's set-up.
     let client = crate::zendesk::api::ZendeskClient::new(
         zendesk.http().clone(),
@@ -383,7 +463,10 @@ async fn finish_grant(state: &AppState, q: CallbackQuery) -> Result<(), (StatusC
     );
     let me = client.me().await.map_err(|e| {
         tracing::warn!(error = %e, %subdomain, "reading the granting user failed");
-        (StatusCode::BAD_GATEWAY, "Zendesk did not say who granted access; start again from the app.".to_owned())
+        (
+            StatusCode::BAD_GATEWAY,
+            "Zendesk did not say who granted access; start again from the app.".to_owned(),
+        )
     })?;
     if crate::zendesk::roles::confirmed_role(&me) != Some(ConfirmedRole::Admin) {
         if let Err(e) = client.revoke_current_token().await {
@@ -394,11 +477,19 @@ async fn finish_grant(state: &AppState, q: CallbackQuery) -> Result<(), (StatusC
             "Only a Zendesk admin can authorize sealdrop. Ask your Zendesk admin to open the app and authorize it.".into(),
         ));
     }
-    agents::store_grant(state, &pending.tenant_id, &subdomain, &grant, me.id).await.map_err(|e| internal(&e))?;
+    agents::store_grant(state, &pending.tenant_id, &subdomain, &grant, me.id)
+        .await
+        .map_err(|e| internal(&e))?;
     let detail = json!({ "granted_by": me.id.to_string(), "started_by": pending.created_by });
     state
         .db
-        .audit(&pending.tenant_id, None, "zendesk_granted", Some(&detail), state.clock.now())
+        .audit(
+            &pending.tenant_id,
+            None,
+            "zendesk_granted",
+            Some(&detail),
+            state.clock.now(),
+        )
         .await
         .map_err(|e| internal(&e))?;
     tracing::info!(tenant = %pending.tenant_id, %subdomain, "zendesk grant stored");
@@ -410,19 +501,31 @@ async fn finish_grant(state: &AppState, q: CallbackQuery) -> Result<(), (StatusC
 /// `rel` below `root`, if `rel` is a plain relative path.
 fn below(root: &FsPath, rel: &str) -> Option<PathBuf> {
     let rel = FsPath::new(rel);
-    rel.components().all(|c| matches!(c, Component::Normal(_))).then(|| root.join(rel))
+    rel.components()
+        .all(|c| matches!(c, Component::Normal(_)))
+        .then(|| root.join(rel))
 }
 
-async fn agent_app_file(State(state): State<AppState>, Path(path): Path<String>, req: Request) -> Result<Response, HttpError> {
+async fn agent_app_file(
+    State(state): State<AppState>,
+    Path(path): Path<String>,
+    req: Request,
+) -> Result<Response, HttpError> {
     let not_found = || HttpError::NotFound("No such file.".into());
     let file = below(&state.zendesk.config.agent_app_dir, &path).ok_or_else(not_found)?;
-    if !tokio::fs::metadata(&file).await.map(|m| m.is_file()).unwrap_or(false) {
+    if !tokio::fs::metadata(&file)
+        .await
+        .map(|m| m.is_file())
+        .unwrap_or(false)
+    {
         return Err(not_found());
     }
     let response = ServeFile::new(&file)
         .oneshot(req)
         .await
-        .map_err(|e| HttpError::Internal(anyhow::Error::new(e).context("serving an agent app file")))?
+        .map_err(|e| {
+            HttpError::Internal(anyhow::Error::new(e).context("serving an agent app file"))
+        })?
         .into_response();
     Ok(response)
 }
@@ -434,7 +537,10 @@ mod tests {
     #[test]
     fn the_token_comes_from_the_form_only() {
         let mut h = HeaderMap::new();
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-www-form-urlencoded"));
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
         assert_eq!(form_token(&h, b"token=a.b.c&x=1").as_deref(), Some("a.b.c"));
         assert_eq!(form_token(&h, b"token="), None);
         assert_eq!(form_token(&HeaderMap::new(), b"token=a.b.c"), None);
@@ -443,7 +549,10 @@ mod tests {
     #[test]
     fn paths_cannot_leave_the_folder() {
         let root = FsPath::new("/srv/app");
-        assert_eq!(below(root, "sidebar.js"), Some(PathBuf::from("/srv/app/sidebar.js")));
+        assert_eq!(
+            below(root, "sidebar.js"),
+            Some(PathBuf::from("/srv/app/sidebar.js"))
+        );
         assert_eq!(below(root, "../x"), None);
         assert_eq!(below(root, "/etc/passwd"), None);
     }

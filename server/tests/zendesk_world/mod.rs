@@ -10,8 +10,8 @@ use base64::Engine;
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
 use sealdrop_crypto::{
-    default_aead, encrypt_file, FileInfo, LinkProof, LinkSecret, Manifest, Metadata, OsRandom, PackageBuilder,
-    PackageId, ServerSecret,
+    default_aead, encrypt_file, FileInfo, LinkProof, LinkSecret, Manifest, Metadata, OsRandom,
+    PackageBuilder, PackageId, ServerSecret,
 };
 use sealdrop_server::config::ConfigArgs;
 use serde_json::{json, Value};
@@ -94,7 +94,9 @@ pub async fn spawn(subdomains: &[&str]) -> World {
 
 /// [`spawn`] with further settings.
 pub async fn spawn_with(subdomains: &[&str], adjust: impl FnOnce(&mut ConfigArgs)) -> World {
-    let pem = tokio::task::spawn_blocking(|| app_private_pem().to_owned()).await.unwrap();
+    let pem = tokio::task::spawn_blocking(|| app_private_pem().to_owned())
+        .await
+        .unwrap();
     let mut tenants = Vec::new();
     for (i, sub) in subdomains.iter().enumerate() {
         let mut config = SimConfig::new(sub, Url::parse("http://127.0.0.1:9/").unwrap());
@@ -122,13 +124,21 @@ pub async fn spawn_with(subdomains: &[&str], adjust: impl FnOnce(&mut ConfigArgs
             let custom = sim.add_user(user("agent", Some(7))).id;
             (admin, agent, custom, customer)
         };
-        tenants.push(Tenant { sim, admin, agent, custom_agent, customer });
+        tenants.push(Tenant {
+            sim,
+            admin,
+            agent,
+            custom_agent,
+            customer,
+        });
     }
     let key_dir = tempfile::tempdir().unwrap();
     let key_file = key_dir.path().join("app-public-key.pem");
     std::fs::write(&key_file, tenants[0].sim.public_key_pem()).unwrap();
-    let base: Vec<String> =
-        tenants.iter().map(|t| format!("{}={}", t.sim.subdomain(), t.sim.base_url())).collect();
+    let base: Vec<String> = tenants
+        .iter()
+        .map(|t| format!("{}={}", t.sim.subdomain(), t.sim.base_url()))
+        .collect();
     let app = spawn_app_with(|args| {
         args.zendesk.zendesk_base_url = Some(base.join(","));
         args.zendesk.zendesk_app_public_key = Some(key_file.clone());
@@ -138,7 +148,8 @@ pub async fn spawn_with(subdomains: &[&str], adjust: impl FnOnce(&mut ConfigArgs
     let mut redirect = app.state.config.public_url.clone();
     redirect.set_path("/zendesk/oauth/callback");
     for t in &tenants {
-        t.sim.set_app_url(Url::parse(&app.url("/zendesk/sidebar")).unwrap());
+        t.sim
+            .set_app_url(Url::parse(&app.url("/zendesk/sidebar")).unwrap());
         t.sim.set_sealdrop_url(Url::parse(&app.url("/")).unwrap());
         t.sim.register_client(OAuthClient {
             identifier: "sealdrop".into(),
@@ -146,20 +157,37 @@ pub async fn spawn_with(subdomains: &[&str], adjust: impl FnOnce(&mut ConfigArgs
             redirect_uris: vec![redirect.to_string()],
         });
     }
-    World { app, tenants, _key_dir: key_dir }
+    World {
+        app,
+        tenants,
+        _key_dir: key_dir,
+    }
 }
 
 /// A client that does not follow redirects.
 pub fn no_redirects() -> reqwest::Client {
-    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
 }
 
 impl Tenant {
     /// Posts a signed URL token to the sidebar, as Zendesk's hidden form does.
     pub async fn post_token(&self, app: &TestApp, token: &str) -> SidebarPage {
         let url = self.sim.signed_app_url();
-        let response = app.client.post(url).form(&[("token", token)]).send().await.unwrap();
-        SidebarPage { status: response.status(), headers: response.headers().clone(), html: response.text().await.unwrap() }
+        let response = app
+            .client
+            .post(url)
+            .form(&[("token", token)])
+            .send()
+            .await
+            .unwrap();
+        SidebarPage {
+            status: response.status(),
+            headers: response.headers().clone(),
+            html: response.text().await.unwrap(),
+        }
     }
 
     /// `user` opens the sidebar.
@@ -171,24 +199,47 @@ impl Tenant {
     /// `user` opens the sidebar and must get a ready session.
     pub async fn session(&self, app: &TestApp, user: u64) -> String {
         let page = self.sign_in(app, user).await;
-        assert_eq!((page.status, page.page_status().as_str()), (StatusCode::OK, "ready"), "{}", page.message());
+        assert_eq!(
+            (page.status, page.page_status().as_str()),
+            (StatusCode::OK, "ready"),
+            "{}",
+            page.message()
+        );
         page.session().expect("a ready page holds a session")
     }
 
     /// Runs the grant with `session` (start → Zendesk approves as `as_user` → callback);
     /// returns the callback page's status and text.
     pub async fn grant(&self, app: &TestApp, session: &str, as_user: u64) -> (StatusCode, String) {
-        let started = app.client.get(app.url("/zendesk/oauth/start")).bearer_auth(session).send().await.unwrap();
+        let started = app
+            .client
+            .get(app.url("/zendesk/oauth/start"))
+            .bearer_auth(session)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(started.status(), StatusCode::OK, "oauth start");
         let body: Value = started.json().await.unwrap();
         let mut authorize = Url::parse(body["authorize_url"].as_str().unwrap()).unwrap();
-        assert!(authorize.as_str().starts_with(self.sim.base_url().as_str()), "goes to this tenant's Zendesk");
-        authorize.query_pairs_mut().append_pair("as", &as_user.to_string());
+        assert!(
+            authorize.as_str().starts_with(self.sim.base_url().as_str()),
+            "goes to this tenant's Zendesk"
+        );
+        authorize
+            .query_pairs_mut()
+            .append_pair("as", &as_user.to_string());
         let approved = no_redirects().get(authorize).send().await.unwrap();
-        assert!(approved.status().is_redirection(), "Zendesk approves: {}", approved.status());
+        assert!(
+            approved.status().is_redirection(),
+            "Zendesk approves: {}",
+            approved.status()
+        );
         let location = Url::parse(approved.headers()["location"].to_str().unwrap()).unwrap();
         assert_eq!(location.path(), "/zendesk/oauth/callback");
-        let callback = app.url(&format!("/zendesk/oauth/callback?{}", location.query().unwrap_or("")));
+        let callback = app.url(&format!(
+            "/zendesk/oauth/callback?{}",
+            location.query().unwrap_or("")
+        ));
         let response = app.client.get(callback).send().await.unwrap();
         (response.status(), response.text().await.unwrap())
     }
@@ -206,25 +257,50 @@ impl Tenant {
 
 /// `GET` with a bearer credential; returns status and JSON (or `Null`).
 pub async fn get_json(app: &TestApp, path: &str, bearer: &str) -> (StatusCode, Value) {
-    let response = app.client.get(app.url(path)).bearer_auth(bearer).send().await.unwrap();
+    let response = app
+        .client
+        .get(app.url(path))
+        .bearer_auth(bearer)
+        .send()
+        .await
+        .unwrap();
     let status = response.status();
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
 /// A request with a bearer credential and a JSON body; returns status and JSON.
-pub async fn send_json(app: &TestApp, method: reqwest::Method, path: &str, bearer: &str, body: &Value) -> (StatusCode, Value) {
-    let response = app.client.request(method, app.url(path)).bearer_auth(bearer).json(body).send().await.unwrap();
+pub async fn send_json(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    bearer: &str,
+    body: &Value,
+) -> (StatusCode, Value) {
+    let response = app
+        .client
+        .request(method, app.url(path))
+        .bearer_auth(bearer)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
     let status = response.status();
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
 /// The sender's whole side with `bearer` (agent session or tenant token) as the credential.
-pub async fn send_as(app: &TestApp, bearer: &str, create: &Value, files: &[Vec<u8>]) -> SentPackage {
+pub async fn send_as(
+    app: &TestApp,
+    bearer: &str,
+    create: &Value,
+    files: &[Vec<u8>],
+) -> SentPackage {
     let response = app.create_package_raw(bearer, create).await;
     assert_eq!(response.status(), StatusCode::CREATED, "create package");
     let created: Value = response.json().await.unwrap();
     let id = PackageId::parse_b64u(created["id"].as_str().unwrap()).unwrap();
-    let server_secret = ServerSecret::parse_b64u(created["server_secret"].as_str().unwrap()).unwrap();
+    let server_secret =
+        ServerSecret::parse_b64u(created["server_secret"].as_str().unwrap()).unwrap();
     let link_secret = LinkSecret::generate(&OsRandom).unwrap();
     let aead = default_aead();
     let mut builder = PackageBuilder::new(id, &OsRandom).unwrap();
@@ -233,10 +309,23 @@ pub async fn send_as(app: &TestApp, bearer: &str, create: &Value, files: &[Vec<u
     for (i, plaintext) in files.iter().enumerate() {
         let (_, key) = builder.add_file(plaintext.len() as u64).unwrap();
         ciphertexts.push(encrypt_file(aead, &key, plaintext));
-        infos.push(FileInfo { name: format!("file-{i}.bin"), size: plaintext.len() as u64, media_type: "application/octet-stream".into() });
+        infos.push(FileInfo {
+            name: format!("file-{i}.bin"),
+            size: plaintext.len() as u64,
+            media_type: "application/octet-stream".into(),
+        });
     }
     builder.link_stanza(&link_secret, &server_secret);
-    let manifest = builder.build(aead, &Metadata { files: infos, message: None, sender: None }).unwrap();
+    let manifest = builder
+        .build(
+            aead,
+            &Metadata {
+                files: infos,
+                message: None,
+                sender: None,
+            },
+        )
+        .unwrap();
     let proof = LinkProof::derive(&link_secret, &id);
     let prepared = PreparedPackage {
         verifier: proof.verifier().to_b64u(),
@@ -253,14 +342,26 @@ pub async fn send_as(app: &TestApp, bearer: &str, create: &Value, files: &[Vec<u
         },
     };
     app.upload(&prepared).await;
-    let response = app.finalize(&prepared.sent.id, &prepared.sent.upload_token).await;
+    let response = app
+        .finalize(&prepared.sent.id, &prepared.sent.upload_token)
+        .await;
     assert_eq!(response.status(), StatusCode::OK, "finalize");
     prepared.sent
 }
 
 /// `POST …/{action}` with the link proof and, optionally, an agent session.
-pub async fn with_proof_and(app: &TestApp, id: &str, action: &str, proof: &str, bearer: Option<&str>) -> reqwest::Response {
-    let mut request = app.with_proof(reqwest::Method::POST, &format!("/api/v1/packages/{id}/{action}"), proof);
+pub async fn with_proof_and(
+    app: &TestApp,
+    id: &str,
+    action: &str,
+    proof: &str,
+    bearer: Option<&str>,
+) -> reqwest::Response {
+    let mut request = app.with_proof(
+        reqwest::Method::POST,
+        &format!("/api/v1/packages/{id}/{action}"),
+        proof,
+    );
     if let Some(bearer) = bearer {
         request = request.bearer_auth(bearer);
     }
@@ -272,10 +373,18 @@ pub async fn receive_as_agent(app: &TestApp, sent: &SentPackage, session: &str) 
     let opened = with_proof_and(app, &sent.id, "open", &sent.proof, Some(session)).await;
     assert_eq!(opened.status(), StatusCode::OK, "open");
     let opened: Value = opened.json().await.unwrap();
-    let server_secret = ServerSecret::parse_b64u(opened["server_secret"].as_str().unwrap()).unwrap();
-    let manifest = Manifest::parse(&STANDARD.decode(opened["manifest"].as_str().unwrap()).unwrap()).unwrap();
+    let server_secret =
+        ServerSecret::parse_b64u(opened["server_secret"].as_str().unwrap()).unwrap();
+    let manifest = Manifest::parse(
+        &STANDARD
+            .decode(opened["manifest"].as_str().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
     let aead = default_aead();
-    let package = manifest.open_with_link(aead, &sent.link_secret, &server_secret).expect("opens");
+    let package = manifest
+        .open_with_link(aead, &sent.link_secret, &server_secret)
+        .expect("opens");
     let started = with_proof_and(app, &sent.id, "download", &sent.proof, Some(session)).await;
     assert_eq!(started.status(), StatusCode::OK, "download");
     let token: Value = started.json().await.unwrap();
@@ -284,7 +393,11 @@ pub async fn receive_as_agent(app: &TestApp, sent: &SentPackage, session: &str) 
     for i in 0..package.metadata().files.len() {
         let response = app.fetch_file(&sent.id, i, &token, None).await;
         assert_eq!(response.status(), StatusCode::OK);
-        out.push(package.decrypt_file(aead, i, &response.bytes().await.unwrap()).expect("decrypts"));
+        out.push(
+            package
+                .decrypt_file(aead, i, &response.bytes().await.unwrap())
+                .expect("decrypts"),
+        );
     }
     out
 }
