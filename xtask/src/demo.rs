@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 
 use crate::cleanup::{self, Guard};
-use crate::proc::{self, cargo, repo_root, target_dir};
+use crate::proc::{self, repo_root, target_dir};
 use crate::services;
 use crate::wasm;
 
@@ -58,12 +58,11 @@ pub fn main(args: &[String]) -> Result<()> {
     }
 
     let with_sim = repo_root().join(SIM_PACKAGE).join("Cargo.toml").is_file();
-    let mut build = cargo();
-    build.args(["build", "-p", "sealdrop-server", "--bin", "sealdrop"]);
-    if with_sim {
-        build.args(["-p", SIM_PACKAGE]);
+    // The same build as `cargo xtask test` (binaries and tests, one feature resolution), so
+    // that running one command after the other compiles nothing twice.
+    if crate::testbuild::build()?.is_none() {
+        bail!("the build failed (errors above)");
     }
-    proc::run(&mut build)?;
     // The recipient page, the widget and the agent app load the browser package.
     if let Err(err) = wasm::build() {
         println!("xtask: warning: the browser package did not build ({err:#}); pages that encrypt or decrypt in the browser will not work");
