@@ -9,7 +9,10 @@ use std::time::Duration;
 
 use common::{spawn_app, TestApp};
 use reqwest::{Method, StatusCode};
-use sealdrop_crypto::{default_aead, encrypt_file, FileInfo, LinkProof, LinkSecret, Metadata, OsRandom, PackageBuilder, PackageId, ServerSecret};
+use sealdrop_crypto::{
+    default_aead, encrypt_file, FileInfo, LinkProof, LinkSecret, Metadata, OsRandom,
+    PackageBuilder, PackageId, ServerSecret,
+};
 use sealdrop_server::storage::PART_SIZE;
 use serde_json::{json, Value};
 
@@ -38,17 +41,28 @@ async fn enable_widget(app: &TestApp, extra: &str) -> String {
     .await
     .expect("insert settings");
     if !extra.is_empty() {
-        sqlx::query(&format!("UPDATE tenant_settings SET {extra} WHERE tenant_id = $1"))
-            .bind(&tenant.0)
-            .execute(app.state.db.pool())
-            .await
-            .expect("update settings");
+        sqlx::query(&format!(
+            "UPDATE tenant_settings SET {extra} WHERE tenant_id = $1"
+        ))
+        .bind(&tenant.0)
+        .execute(app.state.db.pool())
+        .await
+        .expect("update settings");
     }
     tenant.0
 }
 
-async fn widget_create(app: &TestApp, key: &str, origin: Option<&str>, body: &Value) -> reqwest::Response {
-    let mut request = app.client.post(app.url("/api/v1/packages")).header("X-Sealdrop-Widget-Key", key).json(body);
+async fn widget_create(
+    app: &TestApp,
+    key: &str,
+    origin: Option<&str>,
+    body: &Value,
+) -> reqwest::Response {
+    let mut request = app
+        .client
+        .post(app.url("/api/v1/packages"))
+        .header("X-Sealdrop-Widget-Key", key)
+        .json(body);
     if let Some(origin) = origin {
         request = request.header("Origin", origin);
     }
@@ -58,7 +72,11 @@ async fn widget_create(app: &TestApp, key: &str, origin: Option<&str>, body: &Va
 async fn error_of(response: reqwest::Response) -> (StatusCode, String, String) {
     let status = response.status();
     let body: Value = response.json().await.expect("json error");
-    (status, body["error"].as_str().unwrap_or_default().to_owned(), body["message"].as_str().unwrap_or_default().to_owned())
+    (
+        status,
+        body["error"].as_str().unwrap_or_default().to_owned(),
+        body["message"].as_str().unwrap_or_default().to_owned(),
+    )
 }
 
 /// A widget package with its manifest for `sizes` (ciphertexts kept to upload).
@@ -76,7 +94,8 @@ async fn prepare_widget_package(app: &TestApp, sizes: &[usize]) -> WidgetPackage
     assert_eq!(response.status(), StatusCode::CREATED);
     let created: Value = response.json().await.expect("json");
     let id = PackageId::parse_b64u(created["id"].as_str().expect("id")).expect("package id");
-    let server_secret = ServerSecret::parse_b64u(created["server_secret"].as_str().expect("S")).expect("S");
+    let server_secret =
+        ServerSecret::parse_b64u(created["server_secret"].as_str().expect("S")).expect("S");
     let link_secret = LinkSecret::generate(&OsRandom).expect("C");
     let aead = default_aead();
     let mut builder = PackageBuilder::new(id, &OsRandom).expect("builder");
@@ -86,10 +105,23 @@ async fn prepare_widget_package(app: &TestApp, sizes: &[usize]) -> WidgetPackage
         let plaintext = common::test_bytes(*size, i as u64);
         let (_, key) = builder.add_file(*size as u64).expect("file");
         ciphertexts.push(encrypt_file(aead, &key, &plaintext));
-        files.push(FileInfo { name: format!("f{i}"), size: *size as u64, media_type: "application/octet-stream".into() });
+        files.push(FileInfo {
+            name: format!("f{i}"),
+            size: *size as u64,
+            media_type: "application/octet-stream".into(),
+        });
     }
     builder.link_stanza(&link_secret, &server_secret);
-    let manifest = builder.build(aead, &Metadata { files, message: None, sender: None }).expect("manifest");
+    let manifest = builder
+        .build(
+            aead,
+            &Metadata {
+                files,
+                message: None,
+                sender: None,
+            },
+        )
+        .expect("manifest");
     let proof = LinkProof::derive(&link_secret, &id);
     WidgetPackage {
         id: id.to_b64u(),
@@ -107,23 +139,50 @@ async fn a_widget_key_from_a_help_center_origin_creates_a_package_that_requires_
     enable_widget(&app, "").await;
     // The widget cannot ask for an unauthenticated package: require_auth is forced on.
     let pkg = prepare_widget_package(&app, &[1000, 70_000]).await;
-    let row = app.state.db.package(&pkg.id).await.expect("db").expect("row");
+    let row = app
+        .state
+        .db
+        .package(&pkg.id)
+        .await
+        .expect("db")
+        .expect("row");
     assert_eq!(row.created_by, "widget");
     assert_eq!(row.require_auth, 1);
 
-    let response = app.put_manifest(&pkg.id, &pkg.upload_token, &pkg.verifier, &pkg.manifest).await;
+    let response = app
+        .put_manifest(&pkg.id, &pkg.upload_token, &pkg.verifier, &pkg.manifest)
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     for (file, ct) in pkg.ciphertexts.iter().enumerate() {
         for (part, bytes) in ct.chunks(PART_SIZE as usize).enumerate() {
-            assert_eq!(app.put_part(&pkg.id, &pkg.upload_token, file, part as u64, bytes).await.status(), StatusCode::CREATED);
+            assert_eq!(
+                app.put_part(&pkg.id, &pkg.upload_token, file, part as u64, bytes)
+                    .await
+                    .status(),
+                StatusCode::CREATED
+            );
         }
     }
-    assert_eq!(app.finalize(&pkg.id, &pkg.upload_token).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.finalize(&pkg.id, &pkg.upload_token).await.status(),
+        StatusCode::OK
+    );
 
     // The link alone does not open it.
-    let response = app.with_proof(Method::POST, &format!("/api/v1/packages/{}/open", pkg.id), &pkg.proof).send().await.expect("request");
+    let response = app
+        .with_proof(
+            Method::POST,
+            &format!("/api/v1/packages/{}/open", pkg.id),
+            &pkg.proof,
+        )
+        .send()
+        .await
+        .expect("request");
     let (status, code, _) = error_of(response).await;
-    assert_eq!((status, code.as_str()), (StatusCode::UNAUTHORIZED, "verification_required"));
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::UNAUTHORIZED, "verification_required")
+    );
 }
 
 #[tokio::test]
@@ -131,12 +190,23 @@ async fn a_wrong_or_missing_widget_key_is_refused_with_a_clear_message() {
     let app = spawn_app().await;
     enable_widget(&app, "").await;
     for key in ["sdw_rotated_away", "not-a-key", "sdw_<script>"] {
-        let (status, code, message) = error_of(widget_create(&app, key, Some(ORIGIN), &json!({})).await).await;
-        assert_eq!((status, code.as_str()), (StatusCode::UNAUTHORIZED, "unauthorized"), "{key}");
+        let (status, code, message) =
+            error_of(widget_create(&app, key, Some(ORIGIN), &json!({})).await).await;
+        assert_eq!(
+            (status, code.as_str()),
+            (StatusCode::UNAUTHORIZED, "unauthorized"),
+            "{key}"
+        );
         assert!(message.contains("widget key is not valid"), "{message}");
         assert!(!message.contains(key), "the message does not echo the key");
     }
-    let response = app.client.get(app.url("/widget/v1/config")).header("Origin", ORIGIN).send().await.expect("request");
+    let response = app
+        .client
+        .get(app.url("/widget/v1/config"))
+        .header("Origin", ORIGIN)
+        .send()
+        .await
+        .expect("request");
     let (status, _, message) = error_of(response).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(message.contains("X-Sealdrop-Widget-Key"), "{message}");
@@ -146,14 +216,23 @@ async fn a_wrong_or_missing_widget_key_is_refused_with_a_clear_message() {
 async fn requests_from_other_origins_or_without_an_origin_are_refused() {
     let app = spawn_app().await;
     enable_widget(&app, "").await;
-    let (status, code, message) = error_of(widget_create(&app, KEY, Some("https://evil.example"), &json!({})).await).await;
-    assert_eq!((status, code.as_str()), (StatusCode::FORBIDDEN, "forbidden"));
-    assert!(message.contains("https://evil.example") && message.contains("Help Center origins"), "{message}");
+    let (status, code, message) =
+        error_of(widget_create(&app, KEY, Some("https://evil.example"), &json!({})).await).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::FORBIDDEN, "forbidden")
+    );
+    assert!(
+        message.contains("https://evil.example") && message.contains("Help Center origins"),
+        "{message}"
+    );
     let (status, _, message) = error_of(widget_create(&app, KEY, None, &json!({})).await).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(message.contains("no Origin header"), "{message}");
     // Scheme and port are part of the origin.
-    let (status, ..) = error_of(widget_create(&app, KEY, Some("http://help.acme.example"), &json!({})).await).await;
+    let (status, ..) =
+        error_of(widget_create(&app, KEY, Some("http://help.acme.example"), &json!({})).await)
+            .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
@@ -162,12 +241,23 @@ async fn a_widget_key_does_nothing_but_create_help_center_packages() {
     let app = spawn_app().await;
     enable_widget(&app, "").await;
     // No mail to anyone, no limits of its own.
-    for body in [json!({"recipients": ["a@example.com"]}), json!({"notify_sender": "a@example.com"}), json!({"max_downloads": 1})] {
+    for body in [
+        json!({"recipients": ["a@example.com"]}),
+        json!({"notify_sender": "a@example.com"}),
+        json!({"max_downloads": 1}),
+    ] {
         let (status, ..) = error_of(widget_create(&app, KEY, Some(ORIGIN), &body).await).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     }
     // Tenant-wide endpoints do not take it.
-    let response = app.client.get(app.url("/api/v1/audit")).header("X-Sealdrop-Widget-Key", KEY).header("Origin", ORIGIN).send().await.expect("request");
+    let response = app
+        .client
+        .get(app.url("/api/v1/audit"))
+        .header("X-Sealdrop-Widget-Key", KEY)
+        .header("Origin", ORIGIN)
+        .send()
+        .await
+        .expect("request");
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -177,15 +267,34 @@ async fn each_client_address_gets_an_hourly_cap_of_new_packages() {
     enable_widget(&app, "").await;
     let cap = sealdrop_server::widget::WidgetLimits::from_env().packages_per_ip_hour;
     for _ in 0..cap {
-        assert_eq!(widget_create(&app, KEY, Some(ORIGIN), &json!({})).await.status(), StatusCode::CREATED);
+        assert_eq!(
+            widget_create(&app, KEY, Some(ORIGIN), &json!({}))
+                .await
+                .status(),
+            StatusCode::CREATED
+        );
     }
-    let (status, code, message) = error_of(widget_create(&app, KEY, Some(ORIGIN), &json!({})).await).await;
-    assert_eq!((status, code.as_str()), (StatusCode::TOO_MANY_REQUESTS, "rate_limited"));
+    let (status, code, message) =
+        error_of(widget_create(&app, KEY, Some(ORIGIN), &json!({})).await).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, "rate_limited")
+    );
     assert!(message.contains("this hour"), "{message}");
     // The tenant's own API token is not capped by the widget's limits.
-    assert_eq!(app.create_package_raw(&app.token, &json!({})).await.status(), StatusCode::CREATED);
+    assert_eq!(
+        app.create_package_raw(&app.token, &json!({}))
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
     app.clock.advance(Duration::from_secs(3600));
-    assert_eq!(widget_create(&app, KEY, Some(ORIGIN), &json!({})).await.status(), StatusCode::CREATED);
+    assert_eq!(
+        widget_create(&app, KEY, Some(ORIGIN), &json!({}))
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
 }
 
 #[tokio::test]
@@ -201,7 +310,8 @@ async fn a_tenant_whose_hourly_cap_is_used_up_is_refused() {
         .execute(app.state.db.pool())
         .await
         .expect("fill the counter");
-    let (status, _, message) = error_of(widget_create(&app, KEY, Some(ORIGIN), &json!({})).await).await;
+    let (status, _, message) =
+        error_of(widget_create(&app, KEY, Some(ORIGIN), &json!({})).await).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     assert!(message.contains("for this Help Center"), "{message}");
 }
@@ -211,24 +321,58 @@ async fn files_over_the_tenant_limit_or_quota_are_refused_at_the_manifest() {
     let app = spawn_app().await;
     enable_widget(&app, "max_file_size = 50000, widget_quota_bytes = 300000").await;
     let too_big = prepare_widget_package(&app, &[60_000]).await;
-    let response = app.put_manifest(&too_big.id, &too_big.upload_token, &too_big.verifier, &too_big.manifest).await;
+    let response = app
+        .put_manifest(
+            &too_big.id,
+            &too_big.upload_token,
+            &too_big.verifier,
+            &too_big.manifest,
+        )
+        .await;
     let (status, _, message) = error_of(response).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(message.contains("at most 50000 bytes"), "{message}");
 
     // Within the quota, then over it.
     let first = prepare_widget_package(&app, &[40_000, 40_000, 40_000, 40_000, 40_000]).await;
-    let response = app.put_manifest(&first.id, &first.upload_token, &first.verifier, &first.manifest).await;
+    let response = app
+        .put_manifest(
+            &first.id,
+            &first.upload_token,
+            &first.verifier,
+            &first.manifest,
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     let second = prepare_widget_package(&app, &[40_000, 40_000, 40_000, 40_000, 40_000]).await;
-    let response = app.put_manifest(&second.id, &second.upload_token, &second.verifier, &second.manifest).await;
+    let response = app
+        .put_manifest(
+            &second.id,
+            &second.upload_token,
+            &second.verifier,
+            &second.manifest,
+        )
+        .await;
     let (status, _, message) = error_of(response).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(message.contains("quota"), "{message}");
     // Revoking the first frees its share.
-    let response = app.client.delete(app.url(&format!("/api/v1/packages/{}", first.id))).header("X-Sealdrop-Upload-Token", &first.upload_token).send().await.expect("request");
+    let response = app
+        .client
+        .delete(app.url(&format!("/api/v1/packages/{}", first.id)))
+        .header("X-Sealdrop-Upload-Token", &first.upload_token)
+        .send()
+        .await
+        .expect("request");
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    let response = app.put_manifest(&second.id, &second.upload_token, &second.verifier, &second.manifest).await;
+    let response = app
+        .put_manifest(
+            &second.id,
+            &second.upload_token,
+            &second.verifier,
+            &second.manifest,
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
 }
 
@@ -247,7 +391,10 @@ async fn config_names_the_protected_forms_and_the_file_limit() {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["access-control-allow-origin"], ORIGIN);
     let body: Value = response.json().await.expect("json");
-    assert_eq!(body, json!({ "forms": [360000002], "max_file_size": 1048576, "part_chunks": 128 }));
+    assert_eq!(
+        body,
+        json!({ "forms": [360000002], "max_file_size": 1048576, "part_chunks": 128 })
+    );
 }
 
 #[tokio::test]
@@ -259,16 +406,29 @@ async fn cors_lets_only_the_tenants_help_center_origins_read_the_answers() {
             .request(Method::OPTIONS, app.url(path))
             .header("Origin", origin)
             .header("Access-Control-Request-Method", "PUT")
-            .header("Access-Control-Request-Headers", "x-sealdrop-upload-token, x-sealdrop-sha256")
+            .header(
+                "Access-Control-Request-Headers",
+                "x-sealdrop-upload-token, x-sealdrop-sha256",
+            )
             .send()
     };
-    let ok = preflight(ORIGIN, "/api/v1/packages").await.expect("request");
+    let ok = preflight(ORIGIN, "/api/v1/packages")
+        .await
+        .expect("request");
     assert_eq!(ok.status(), StatusCode::NO_CONTENT);
     assert_eq!(ok.headers()["access-control-allow-origin"], ORIGIN);
-    assert!(ok.headers()["access-control-allow-headers"].to_str().expect("ascii").contains("x-sealdrop-sha256"));
-    let refused = preflight("https://evil.example", "/api/v1/packages").await.expect("request");
+    assert!(ok.headers()["access-control-allow-headers"]
+        .to_str()
+        .expect("ascii")
+        .contains("x-sealdrop-sha256"));
+    let refused = preflight("https://evil.example", "/api/v1/packages")
+        .await
+        .expect("request");
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
-    assert!(refused.headers().get("access-control-allow-origin").is_none());
+    assert!(refused
+        .headers()
+        .get("access-control-allow-origin")
+        .is_none());
     // Endpoints the widget never calls get no CORS at all.
     let other = preflight(ORIGIN, "/api/v1/audit").await.expect("request");
     assert!(other.headers().get("access-control-allow-origin").is_none());
@@ -288,30 +448,61 @@ async fn cors_lets_only_the_tenants_help_center_origins_read_the_answers() {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["access-control-allow-origin"], ORIGIN);
     let response = put("https://evil.example").await.expect("request");
-    assert!(response.headers().get("access-control-allow-origin").is_none());
+    assert!(response
+        .headers()
+        .get("access-control-allow-origin")
+        .is_none());
 }
 
 #[tokio::test]
 async fn the_loader_and_its_assets_are_public_and_cached_by_version() {
     let app = spawn_app().await;
-    let response = app.client.get(app.url("/widget/v1/loader.js")).send().await.expect("request");
+    let response = app
+        .client
+        .get(app.url("/widget/v1/loader.js"))
+        .send()
+        .await
+        .expect("request");
     assert_eq!(response.status(), StatusCode::OK);
     let h = response.headers().clone();
-    assert!(h["content-type"].to_str().expect("ascii").starts_with("text/javascript"));
+    assert!(h["content-type"]
+        .to_str()
+        .expect("ascii")
+        .starts_with("text/javascript"));
     assert_eq!(h["access-control-allow-origin"], "*");
     assert_eq!(h["cross-origin-resource-policy"], "cross-origin");
     assert_eq!(h["cache-control"], "public, max-age=300");
     let source = response.text().await.expect("text");
-    assert!(!source.contains("__SEALDROP_WIDGET_VERSION__"), "the version is filled in");
+    assert!(
+        !source.contains("__SEALDROP_WIDGET_VERSION__"),
+        "the version is filled in"
+    );
     assert!(source.contains("data-key"));
 
-    let response = app.client.get(app.url("/widget/v1/assets/widget.js?v=abc")).send().await.expect("request");
+    let response = app
+        .client
+        .get(app.url("/widget/v1/assets/widget.js?v=abc"))
+        .send()
+        .await
+        .expect("request");
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(response.headers()["cache-control"], "public, max-age=31536000, immutable");
+    assert_eq!(
+        response.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
     assert_eq!(response.headers()["access-control-allow-origin"], "*");
-    let response = app.client.get(app.url("/widget/v1/assets/shared/upload.js")).send().await.expect("request");
+    let response = app
+        .client
+        .get(app.url("/widget/v1/assets/shared/upload.js"))
+        .send()
+        .await
+        .expect("request");
     assert_eq!(response.status(), StatusCode::OK);
-    for path in ["/widget/v1/assets/../shared/download.js", "/widget/v1/assets/%2e%2e/recipient/app.js", "/widget/v1/assets/nope.js"] {
+    for path in [
+        "/widget/v1/assets/../shared/download.js",
+        "/widget/v1/assets/%2e%2e/recipient/app.js",
+        "/widget/v1/assets/nope.js",
+    ] {
         let response = app.client.get(app.url(path)).send().await.expect("request");
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
     }
@@ -322,16 +513,42 @@ async fn abandoned_widget_uploads_are_purged_after_six_hours() {
     let app = spawn_app().await;
     enable_widget(&app, "").await;
     let widget = prepare_widget_package(&app, &[1000]).await;
-    let response = app.put_manifest(&widget.id, &widget.upload_token, &widget.verifier, &widget.manifest).await;
+    let response = app
+        .put_manifest(
+            &widget.id,
+            &widget.upload_token,
+            &widget.verifier,
+            &widget.manifest,
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     let other = app.create_package(&json!({})).await;
     let other_id = other["id"].as_str().expect("id").to_owned();
 
     app.clock.advance(Duration::from_secs(5 * 3600));
-    assert_eq!(sealdrop_server::purge::run_once(&app.state).await.expect("purge").abandoned, 0);
+    assert_eq!(
+        sealdrop_server::purge::run_once(&app.state)
+            .await
+            .expect("purge")
+            .abandoned,
+        0
+    );
     app.clock.advance(Duration::from_secs(3600 + 1));
-    let report = sealdrop_server::purge::run_once(&app.state).await.expect("purge");
+    let report = sealdrop_server::purge::run_once(&app.state)
+        .await
+        .expect("purge");
     assert_eq!(report.abandoned, 1);
-    assert!(app.state.db.package(&widget.id).await.expect("db").is_none(), "the widget upload is gone");
-    assert!(app.state.db.package(&other_id).await.expect("db").is_some(), "other uploads keep their 24 hours");
+    assert!(
+        app.state
+            .db
+            .package(&widget.id)
+            .await
+            .expect("db")
+            .is_none(),
+        "the widget upload is gone"
+    );
+    assert!(
+        app.state.db.package(&other_id).await.expect("db").is_some(),
+        "other uploads keep their 24 hours"
+    );
 }

@@ -32,7 +32,12 @@ use crate::error::HttpError;
 use crate::widget::{self, WebOrigin, CREATED_BY_WIDGET};
 
 /// Files of the widget below `web/` whose content makes up [`asset_version`].
-const VERSIONED_FILES: &[&str] = &["widget/widget.js", "widget/worker.js", "widget/widget.css", "shared/upload.js"];
+const VERSIONED_FILES: &[&str] = &[
+    "widget/widget.js",
+    "widget/worker.js",
+    "widget/widget.css",
+    "shared/upload.js",
+];
 /// How long a browser may keep the loader (its URL is fixed, so keep it short).
 const LOADER_MAX_AGE: &str = "public, max-age=300";
 /// Versioned assets never change under their URL.
@@ -57,7 +62,9 @@ pub fn router() -> Router<AppState> {
 
 fn below(root: &FsPath, rel: &str) -> Option<PathBuf> {
     let rel = FsPath::new(rel);
-    rel.components().all(|c| matches!(c, Component::Normal(_))).then(|| root.join(rel))
+    rel.components()
+        .all(|c| matches!(c, Component::Normal(_)))
+        .then(|| root.join(rel))
 }
 
 /// A short hash of the widget's files (sizes and modification times), so that a new
@@ -66,13 +73,18 @@ async fn asset_version(state: &AppState) -> String {
     let mut h = Sha256::new();
     let web = &state.config.web_dir;
     let wasm = &state.config.wasm_dir;
-    let files = VERSIONED_FILES
-        .iter()
-        .map(|f| web.join(f))
-        .chain(["sealdrop_widget.js", "sealdrop_widget_bg.wasm"].iter().map(|f| wasm.join(f)));
+    let files = VERSIONED_FILES.iter().map(|f| web.join(f)).chain(
+        ["sealdrop_widget.js", "sealdrop_widget_bg.wasm"]
+            .iter()
+            .map(|f| wasm.join(f)),
+    );
     for path in files {
         if let Ok(meta) = tokio::fs::metadata(&path).await {
-            let modified = meta.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).unwrap_or_default();
+            let modified = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                .unwrap_or_default();
             h.update(meta.len().to_le_bytes());
             h.update(modified.as_nanos().to_le_bytes());
         }
@@ -82,28 +94,44 @@ async fn asset_version(state: &AppState) -> String {
 }
 
 fn public_asset_headers(headers: &mut HeaderMap, cache: &'static str) {
-    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
-    headers.insert(HeaderName::from_static("cross-origin-resource-policy"), HeaderValue::from_static("cross-origin"));
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    headers.insert(
+        HeaderName::from_static("cross-origin-resource-policy"),
+        HeaderValue::from_static("cross-origin"),
+    );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
 }
 
 async fn loader(State(state): State<AppState>) -> Result<Response, HttpError> {
     let path = state.config.web_dir.join("widget/loader.js");
-    let source = tokio::fs::read_to_string(&path)
-        .await
-        .map_err(|e| HttpError::Internal(anyhow::Error::new(e).context("reading web/widget/loader.js")))?;
+    let source = tokio::fs::read_to_string(&path).await.map_err(|e| {
+        HttpError::Internal(anyhow::Error::new(e).context("reading web/widget/loader.js"))
+    })?;
     let version = asset_version(&state).await;
     let body = source.replace("__SEALDROP_WIDGET_VERSION__", &version);
     let mut response = body.into_response();
     let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/javascript; charset=utf-8"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/javascript; charset=utf-8"),
+    );
     public_asset_headers(h, LOADER_MAX_AGE);
     Ok(response)
 }
 
-async fn asset(State(state): State<AppState>, Path(path): Path<String>, req: Request) -> Result<Response, HttpError> {
+async fn asset(
+    State(state): State<AppState>,
+    Path(path): Path<String>,
+    req: Request,
+) -> Result<Response, HttpError> {
     let not_found = || HttpError::NotFound("No such widget file.".into());
-    let versioned = req.uri().query().is_some_and(|q| q.split('&').any(|kv| kv.starts_with("v=")));
+    let versioned = req
+        .uri()
+        .query()
+        .is_some_and(|q| q.split('&').any(|kv| kv.starts_with("v=")));
     let file = if let Some(rest) = path.strip_prefix("pkg/") {
         below(&state.config.wasm_dir, rest)
     } else if path == "shared/upload.js" {
@@ -114,7 +142,11 @@ async fn asset(State(state): State<AppState>, Path(path): Path<String>, req: Req
         below(&state.config.web_dir.join("widget"), &path)
     }
     .ok_or_else(not_found)?;
-    if !tokio::fs::metadata(&file).await.map(|m| m.is_file()).unwrap_or(false) {
+    if !tokio::fs::metadata(&file)
+        .await
+        .map(|m| m.is_file())
+        .unwrap_or(false)
+    {
         return Err(not_found());
     }
     let mut response = ServeFile::new(&file)
@@ -124,9 +156,15 @@ async fn asset(State(state): State<AppState>, Path(path): Path<String>, req: Req
         .into_response();
     let h = response.headers_mut();
     if file.extension().is_some_and(|e| e == "js" || e == "mjs") {
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/javascript; charset=utf-8"));
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/javascript; charset=utf-8"),
+        );
     } else if file.extension().is_some_and(|e| e == "wasm") {
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/wasm"));
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/wasm"),
+        );
     }
     public_asset_headers(h, if versioned { IMMUTABLE } else { ASSET_MAX_AGE });
     Ok(response)
@@ -180,7 +218,13 @@ fn cors_route(path: &str) -> CorsRoute {
 }
 
 /// Whether `origin` may read answers of `route` (`key` is the widget key header, if any).
-async fn origin_allowed(state: &AppState, route: &CorsRoute, origin: &WebOrigin, headers: &HeaderMap, preflight: bool) -> bool {
+async fn origin_allowed(
+    state: &AppState,
+    route: &CorsRoute,
+    origin: &WebOrigin,
+    headers: &HeaderMap,
+    preflight: bool,
+) -> bool {
     let outcome = match route {
         CorsRoute::Config => return true,
         CorsRoute::Other => return false,
@@ -190,9 +234,9 @@ async fn origin_allowed(state: &AppState, route: &CorsRoute, origin: &WebOrigin,
             Err(_) => return false,
         },
         CorsRoute::Package(_) if preflight => widget::any_tenant_allows(state, origin).await,
-        CorsRoute::Package(id) => widget::tenant_by_package(state, id)
-            .await
-            .map(|found| found.is_some_and(|(tenant, by)| by == CREATED_BY_WIDGET && tenant.allows(origin))),
+        CorsRoute::Package(id) => widget::tenant_by_package(state, id).await.map(|found| {
+            found.is_some_and(|(tenant, by)| by == CREATED_BY_WIDGET && tenant.allows(origin))
+        }),
     };
     outcome.unwrap_or_else(|e| {
         tracing::error!(error = %e, "CORS: looking up the allowed origins failed");
@@ -216,17 +260,33 @@ pub async fn cors(State(state): State<AppState>, req: Request, next: Next) -> Re
     let (Some(origin), false) = (origin, route == CorsRoute::Other) else {
         return next.run(req).await;
     };
-    let preflight = req.method() == Method::OPTIONS && req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    let preflight = req.method() == Method::OPTIONS
+        && req
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
     if preflight {
         if !origin_allowed(&state, &route, &origin, req.headers(), true).await {
-            return (StatusCode::FORBIDDEN, "This origin may not use the sealdrop widget.").into_response();
+            return (
+                StatusCode::FORBIDDEN,
+                "This origin may not use the sealdrop widget.",
+            )
+                .into_response();
         }
         let mut response = StatusCode::NO_CONTENT.into_response();
         let h = response.headers_mut();
         allow(h, &origin);
-        h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST, PUT, DELETE"));
-        h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static(ALLOWED_HEADERS));
-        h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static(PREFLIGHT_MAX_AGE));
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET, POST, PUT, DELETE"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static(ALLOWED_HEADERS),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static(PREFLIGHT_MAX_AGE),
+        );
         return response;
     }
     let allowed = origin_allowed(&state, &route, &origin, req.headers(), false).await;
@@ -245,10 +305,23 @@ mod tests {
     fn cors_routes_are_the_widget_endpoints_only() {
         assert_eq!(cors_route("/widget/v1/config"), CorsRoute::Config);
         assert_eq!(cors_route("/api/v1/packages"), CorsRoute::Create);
-        for path in ["/api/v1/packages/abc", "/api/v1/packages/abc/manifest", "/api/v1/packages/abc/parts", "/api/v1/packages/abc/finalize", "/api/v1/packages/abc/files/0/parts/3"] {
+        for path in [
+            "/api/v1/packages/abc",
+            "/api/v1/packages/abc/manifest",
+            "/api/v1/packages/abc/parts",
+            "/api/v1/packages/abc/finalize",
+            "/api/v1/packages/abc/files/0/parts/3",
+        ] {
             assert_eq!(cors_route(path), CorsRoute::Package("abc".into()), "{path}");
         }
-        for path in ["/api/v1/packages/abc/open", "/api/v1/packages/abc/download", "/api/v1/packages/abc/files/0", "/api/v1/audit", "/p/abc", "/api/v1/packages/"] {
+        for path in [
+            "/api/v1/packages/abc/open",
+            "/api/v1/packages/abc/download",
+            "/api/v1/packages/abc/files/0",
+            "/api/v1/audit",
+            "/p/abc",
+            "/api/v1/packages/",
+        ] {
             assert_eq!(cors_route(path), CorsRoute::Other, "{path}");
         }
     }
@@ -256,7 +329,10 @@ mod tests {
     #[test]
     fn asset_paths_cannot_leave_their_folder() {
         let root = FsPath::new("/srv/web/widget");
-        assert_eq!(below(root, "widget.js"), Some(PathBuf::from("/srv/web/widget/widget.js")));
+        assert_eq!(
+            below(root, "widget.js"),
+            Some(PathBuf::from("/srv/web/widget/widget.js"))
+        );
         assert_eq!(below(root, "../shared/download.js"), None);
         assert_eq!(below(root, "/etc/passwd"), None);
     }

@@ -53,7 +53,10 @@ impl WidgetLimits {
             match raw.trim().parse::<u64>() {
                 Ok(n) if n > 0 => Some(n),
                 _ => {
-                    tracing::warn!(variable = name, "ignoring a widget limit that is not a positive integer");
+                    tracing::warn!(
+                        variable = name,
+                        "ignoring a widget limit that is not a positive integer"
+                    );
                     None
                 }
             }
@@ -61,11 +64,14 @@ impl WidgetLimits {
         let d = Self::default();
         let cap = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
         Self {
-            packages_per_ip_hour: var("SEALDROP_WIDGET_PACKAGES_PER_IP_HOUR").map_or(d.packages_per_ip_hour, cap),
+            packages_per_ip_hour: var("SEALDROP_WIDGET_PACKAGES_PER_IP_HOUR")
+                .map_or(d.packages_per_ip_hour, cap),
             packages_per_tenant_hour: var("SEALDROP_WIDGET_PACKAGES_PER_TENANT_HOUR")
                 .map_or(d.packages_per_tenant_hour, cap),
-            default_quota_bytes: var("SEALDROP_WIDGET_QUOTA_BYTES").unwrap_or(d.default_quota_bytes),
-            abandoned_after: var("SEALDROP_WIDGET_ABANDONED_SECS").map_or(d.abandoned_after, Duration::from_secs),
+            default_quota_bytes: var("SEALDROP_WIDGET_QUOTA_BYTES")
+                .unwrap_or(d.default_quota_bytes),
+            abandoned_after: var("SEALDROP_WIDGET_ABANDONED_SECS")
+                .map_or(d.abandoned_after, Duration::from_secs),
         }
     }
 }
@@ -123,8 +129,16 @@ pub async fn take_package_slot(
     let mut tx = db.pool().begin().await?;
     // Address first, then tenant: every request locks in the same order.
     for (scope, subject, cap) in [
-        (RateScope::Address, address.as_slice(), limits.packages_per_ip_hour),
-        (RateScope::Tenant, tenant_id.as_bytes(), limits.packages_per_tenant_hour),
+        (
+            RateScope::Address,
+            address.as_slice(),
+            limits.packages_per_ip_hour,
+        ),
+        (
+            RateScope::Tenant,
+            tenant_id.as_bytes(),
+            limits.packages_per_tenant_hour,
+        ),
     ] {
         let done = sqlx::query(
             "INSERT INTO rate_counters (scope, subject, window_start, hits) VALUES ($1, $2, $3, 1) \
@@ -148,7 +162,11 @@ pub async fn take_package_slot(
 
 /// Ciphertext bytes held by the tenant's widget packages that are not revoked, leaving out
 /// `except` (a package whose manifest is being replaced).
-pub async fn widget_bytes_in_use(db: &Database, tenant_id: &str, except: Option<&str>) -> sqlx::Result<u64> {
+pub async fn widget_bytes_in_use(
+    db: &Database,
+    tenant_id: &str,
+    except: Option<&str>,
+) -> sqlx::Result<u64> {
     let row = sqlx::query(
         "SELECT CAST(COALESCE(SUM(f.ciphertext_size), 0) AS BIGINT) FROM package_files f \
          JOIN packages p ON p.id = f.package_id \

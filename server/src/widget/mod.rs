@@ -58,7 +58,9 @@ impl WidgetKey {
         let rest = text.strip_prefix(WIDGET_KEY_PREFIX)?;
         let ok = !rest.is_empty()
             && rest.len() <= 200
-            && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         ok.then(|| Self(text.to_owned()))
     }
 
@@ -92,7 +94,8 @@ impl WidgetTenant {
     /// The largest plaintext file the widget accepts: the tenant's limit, capped by what
     /// the server accepts for any package.
     pub fn max_file_size(&self, server_max_ciphertext: u64) -> u64 {
-        let server = sealdrop_crypto::stream::plaintext_size(server_max_ciphertext).unwrap_or(server_max_ciphertext);
+        let server = sealdrop_crypto::stream::plaintext_size(server_max_ciphertext)
+            .unwrap_or(server_max_ciphertext);
         self.max_file_size.map_or(server, |t| t.min(server))
     }
 
@@ -102,7 +105,8 @@ impl WidgetTenant {
     }
 }
 
-const TENANT_COLUMNS: &str = "t.id, t.name, t.default_expiry_secs, t.max_expiry_secs, t.created_at, \
+const TENANT_COLUMNS: &str =
+    "t.id, t.name, t.default_expiry_secs, t.max_expiry_secs, t.created_at, \
      s.help_center_origins, s.widget_forms, s.max_file_size, s.widget_quota_bytes";
 
 fn widget_tenant(row: &sqlx::any::AnyRow) -> sqlx::Result<WidgetTenant> {
@@ -131,26 +135,42 @@ pub fn parse_form_ids(json: &str) -> Vec<u64> {
     let values: Vec<serde_json::Value> = serde_json::from_str(json).unwrap_or_default();
     values
         .iter()
-        .filter_map(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok())))
+        .filter_map(|v| {
+            v.as_u64()
+                .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+        })
         .collect()
 }
 
 /// The tenant whose settings hold this widget key.
-pub async fn tenant_by_key(state: &AppState, key: &WidgetKey) -> sqlx::Result<Option<WidgetTenant>> {
+pub async fn tenant_by_key(
+    state: &AppState,
+    key: &WidgetKey,
+) -> sqlx::Result<Option<WidgetTenant>> {
     let sql = format!(
         "SELECT {TENANT_COLUMNS} FROM tenant_settings s JOIN tenants t ON t.id = s.tenant_id WHERE s.widget_key = $1"
     );
-    let row = sqlx::query(&sql).bind(key.as_str()).fetch_optional(state.db.pool()).await?;
+    let row = sqlx::query(&sql)
+        .bind(key.as_str())
+        .fetch_optional(state.db.pool())
+        .await?;
     row.as_ref().map(widget_tenant).transpose()
 }
 
 /// The tenant of a package, with its widget settings (none if the tenant has no settings).
-pub async fn tenant_by_package(state: &AppState, package_id: &str) -> sqlx::Result<Option<(WidgetTenant, String)>> {
+pub async fn tenant_by_package(
+    state: &AppState,
+    package_id: &str,
+) -> sqlx::Result<Option<(WidgetTenant, String)>> {
     let sql = format!(
         "SELECT {TENANT_COLUMNS}, p.created_by FROM packages p JOIN tenants t ON t.id = p.tenant_id \
          JOIN tenant_settings s ON s.tenant_id = t.id WHERE p.id = $1"
     );
-    let Some(row) = sqlx::query(&sql).bind(package_id).fetch_optional(state.db.pool()).await? else {
+    let Some(row) = sqlx::query(&sql)
+        .bind(package_id)
+        .fetch_optional(state.db.pool())
+        .await?
+    else {
         return Ok(None);
     };
     Ok(Some((widget_tenant(&row)?, row.try_get(9)?)))
@@ -175,7 +195,10 @@ pub async fn any_tenant_allows(state: &AppState, origin: &WebOrigin) -> sqlx::Re
 
 /// The `Origin` header, if it is a web origin.
 pub fn request_origin(headers: &HeaderMap) -> Option<WebOrigin> {
-    headers.get(http::header::ORIGIN).and_then(|v| v.to_str().ok()).and_then(WebOrigin::parse)
+    headers
+        .get(http::header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .and_then(WebOrigin::parse)
 }
 
 /// The client's address: the TCP peer, or with `SEALDROP_TRUST_FORWARDED_FOR=1` (behind a
@@ -189,16 +212,22 @@ pub fn client_ip(parts: &Parts) -> Option<IpAddr> {
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
             .filter_map(|s| s.trim().parse::<IpAddr>().ok())
-            .last();
+            .next_back();
         if forwarded.is_some() {
             return forwarded;
         }
     }
-    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip())
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip())
 }
 
 /// Reads and checks the widget key of a request; the answer names what is wrong.
-pub async fn tenant_for_request(state: &AppState, headers: &HeaderMap) -> Result<WidgetTenant, HttpError> {
+pub async fn tenant_for_request(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<WidgetTenant, HttpError> {
     let Some(value) = headers.get(WIDGET_KEY_HEADER) else {
         return Err(HttpError::Unauthorized(
             "This endpoint needs the Help Center widget key in `X-Sealdrop-Widget-Key`.".into(),
@@ -211,7 +240,11 @@ pub async fn tenant_for_request(state: &AppState, headers: &HeaderMap) -> Result
                 .into(),
         )
     };
-    let key = value.to_str().ok().and_then(WidgetKey::parse).ok_or_else(invalid)?;
+    let key = value
+        .to_str()
+        .ok()
+        .and_then(WidgetKey::parse)
+        .ok_or_else(invalid)?;
     tenant_by_key(state, &key).await?.ok_or_else(invalid)
 }
 
@@ -235,7 +268,10 @@ pub fn check_origin(tenant: &WidgetTenant, headers: &HeaderMap) -> Result<WebOri
 
 /// Authenticates a widget request that is about to create a package: key, origin, the hourly
 /// caps and the quota. Takes a rate slot (the caps count attempts, not successes).
-pub async fn admit_new_package(state: &AppState, parts: &Parts) -> Result<(WidgetTenant, WebOrigin), HttpError> {
+pub async fn admit_new_package(
+    state: &AppState,
+    parts: &Parts,
+) -> Result<(WidgetTenant, WebOrigin), HttpError> {
     let tenant = tenant_for_request(state, &parts.headers).await?;
     let origin = check_origin(&tenant, &parts.headers)?;
     let limits = WidgetLimits::from_env();
@@ -249,7 +285,9 @@ pub async fn admit_new_package(state: &AppState, parts: &Parts) -> Result<(Widge
         ));
     }
     let ip = client_ip(parts);
-    if let Err(scope) = limits::take_package_slot(&state.db, &tenant.tenant.id, ip, &limits, now).await? {
+    if let Err(scope) =
+        limits::take_package_slot(&state.db, &tenant.tenant.id, ip, &limits, now).await?
+    {
         let wait = (limits::seconds_left_in_window(now) + 59) / 60;
         tracing::warn!(tenant = %tenant.tenant.id, scope = scope.as_str(), "widget rate limit reached");
         let who = match scope {
@@ -266,7 +304,11 @@ pub async fn admit_new_package(state: &AppState, parts: &Parts) -> Result<(Widge
 /// Checks a widget package's file table against the tenant's limits: each file within
 /// `max_file_size`, and the package within what is left of the quota. No-op for packages
 /// the widget did not create.
-pub async fn check_manifest(state: &AppState, row: &PackageRow, files: &[FileRow]) -> Result<(), HttpError> {
+pub async fn check_manifest(
+    state: &AppState,
+    row: &PackageRow,
+    files: &[FileRow],
+) -> Result<(), HttpError> {
     if row.created_by != CREATED_BY_WIDGET {
         return Ok(());
     }
@@ -285,7 +327,10 @@ pub async fn check_manifest(state: &AppState, row: &PackageRow, files: &[FileRow
         }
     }
     let limits = WidgetLimits::from_env();
-    let wanted: u64 = files.iter().map(|f| u64::try_from(f.ciphertext_size).unwrap_or(u64::MAX)).fold(0, u64::saturating_add);
+    let wanted: u64 = files
+        .iter()
+        .map(|f| u64::try_from(f.ciphertext_size).unwrap_or(u64::MAX))
+        .fold(0, u64::saturating_add);
     let in_use = limits::widget_bytes_in_use(&state.db, &tenant.tenant.id, Some(&row.id)).await?;
     if in_use.saturating_add(wanted) > tenant.quota(&limits) {
         tracing::warn!(tenant = %tenant.tenant.id, in_use, wanted, "widget storage quota would be exceeded");
@@ -332,7 +377,13 @@ pub async fn purge_abandoned(state: &AppState, now: i64) -> anyhow::Result<u64> 
         state.db.delete_package(&id).await?;
         state
             .db
-            .audit(&tenant_id, Some(&id), "purged", Some(&json!({ "reason": "abandoned", "by": CREATED_BY_WIDGET })), now)
+            .audit(
+                &tenant_id,
+                Some(&id),
+                "purged",
+                Some(&json!({ "reason": "abandoned", "by": CREATED_BY_WIDGET })),
+                now,
+            )
             .await?;
         Metrics::add(&state.metrics.packages_purged, 1);
         purged += 1;
@@ -348,14 +399,24 @@ mod tests {
     fn widget_keys_parse() {
         assert!(WidgetKey::parse("sdw_demo").is_some());
         assert!(WidgetKey::parse(" sdw_AbC-12_x ").is_some());
-        for bad in ["", "sdw_", "sdt_abc", "sdw_a b", "sdw_<script>", &format!("sdw_{}", "a".repeat(201))] {
+        for bad in [
+            "",
+            "sdw_",
+            "sdt_abc",
+            "sdw_a b",
+            "sdw_<script>",
+            &format!("sdw_{}", "a".repeat(201)),
+        ] {
             assert!(WidgetKey::parse(bad).is_none(), "{bad:?}");
         }
     }
 
     #[test]
     fn form_ids_accept_numbers_and_numeric_strings() {
-        assert_eq!(parse_form_ids(r#"[360000001, "360000002", "x", null]"#), vec![360_000_001, 360_000_002]);
+        assert_eq!(
+            parse_form_ids(r#"[360000001, "360000002", "x", null]"#),
+            vec![360_000_001, 360_000_002]
+        );
         assert!(parse_form_ids("[]").is_empty());
         assert!(parse_form_ids("nonsense").is_empty());
     }
@@ -363,7 +424,13 @@ mod tests {
     #[test]
     fn tenant_file_limit_never_exceeds_the_server_limit() {
         let tenant = |max| WidgetTenant {
-            tenant: Tenant { id: "t".into(), name: "T".into(), default_expiry_secs: None, max_expiry_secs: None, created_at: 0 },
+            tenant: Tenant {
+                id: "t".into(),
+                name: "T".into(),
+                default_expiry_secs: None,
+                max_expiry_secs: None,
+                created_at: 0,
+            },
             origins: vec![],
             forms: vec![],
             max_file_size: max,

@@ -77,23 +77,49 @@ mod tests {
 
     #[test]
     fn origins_are_normalized() {
-        assert_eq!(origin("https://Help.Acme.com").as_deref(), Some("https://help.acme.com"));
-        assert_eq!(origin("https://help.acme.com/").as_deref(), Some("https://help.acme.com"));
-        assert_eq!(origin("https://help.acme.com:443").as_deref(), Some("https://help.acme.com"));
-        assert_eq!(origin("http://127.0.0.1:8090").as_deref(), Some("http://127.0.0.1:8090"));
+        assert_eq!(
+            origin("https://Help.Acme.com").as_deref(),
+            Some("https://help.acme.com")
+        );
+        assert_eq!(
+            origin("https://help.acme.com/").as_deref(),
+            Some("https://help.acme.com")
+        );
+        assert_eq!(
+            origin("https://help.acme.com:443").as_deref(),
+            Some("https://help.acme.com")
+        );
+        assert_eq!(
+            origin("http://127.0.0.1:8090").as_deref(),
+            Some("http://127.0.0.1:8090")
+        );
     }
 
     #[test]
     fn non_origins_are_refused() {
-        for bad in ["", "null", "help.acme.com", "ftp://help.acme.com", "https://help.acme.com/hc", "https://u:p@help.acme.com", "https://help.acme.com?x", "javascript:alert(1)"] {
+        for bad in [
+            "",
+            "null",
+            "help.acme.com",
+            "ftp://help.acme.com",
+            "https://help.acme.com/hc",
+            "https://u:p@help.acme.com",
+            "https://help.acme.com?x",
+            "javascript:alert(1)",
+        ] {
             assert_eq!(origin(bad), None, "{bad:?}");
         }
     }
 
     #[test]
     fn a_bad_entry_does_not_hide_the_good_ones() {
-        let list = parse_origin_list(r#"["https://help.acme.com", "not an origin", "http://localhost:8090/"]"#);
-        assert_eq!(list.iter().map(WebOrigin::as_str).collect::<Vec<_>>(), ["https://help.acme.com", "http://localhost:8090"]);
+        let list = parse_origin_list(
+            r#"["https://help.acme.com", "not an origin", "http://localhost:8090/"]"#,
+        );
+        assert_eq!(
+            list.iter().map(WebOrigin::as_str).collect::<Vec<_>>(),
+            ["https://help.acme.com", "http://localhost:8090"]
+        );
         assert!(parse_origin_list("{").is_empty());
     }
 }
