@@ -25,7 +25,13 @@ use crate::tokens::{NewToken, TokenKind};
 /// Every setting is a flag or an environment variable (shown in `sealdrop serve --help`);
 /// `admin` reads the same settings as `serve`, so run both with the same environment.
 #[derive(Debug, Parser)]
-#[command(name = "sealdrop", version, about, long_about, propagate_version = true)]
+#[command(
+    name = "sealdrop",
+    version,
+    about,
+    long_about,
+    propagate_version = true
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -53,6 +59,11 @@ pub enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Encrypt files here, upload them, and print a secure link (needs SEALDROP_URL and
+    /// SEALDROP_TOKEN, or --server and --token).
+    Send(sealdrop_client::cli::SendArgs),
+    /// Download and decrypt the files behind a secure link.
+    Get(sealdrop_client::cli::GetArgs),
 }
 
 /// `sealdrop admin …`
@@ -85,7 +96,10 @@ pub enum TenantCommand {
 /// Runs the command line; returns the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -119,6 +133,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             state.db.close().await;
             result
         }
+        Command::Send(args) => sealdrop_client::cli::run_send(args).await,
+        Command::Get(args) => sealdrop_client::cli::run_get(args).await,
     }
 }
 
@@ -140,8 +156,14 @@ async fn admin(state: &AppState, command: AdminCommand) -> anyhow::Result<()> {
                 .await
                 .context("creating the tenant")?
                 .with_context(|| format!("a tenant named {name:?} already exists"))?;
-            state.db.audit(&tenant.id, None, "tenant_created", None, now).await?;
-            eprintln!("Created tenant {:?} (id {}). Its API token, shown only once:", tenant.name, tenant.id);
+            state
+                .db
+                .audit(&tenant.id, None, "tenant_created", None, now)
+                .await?;
+            eprintln!(
+                "Created tenant {:?} (id {}). Its API token, shown only once:",
+                tenant.name, tenant.id
+            );
             println!("{}", token.text());
             Ok(())
         }
@@ -162,7 +184,10 @@ async fn admin(state: &AppState, command: AdminCommand) -> anyhow::Result<()> {
                 report.expired, report.revoked, report.abandoned, report.download_tokens, report.failed
             );
             if report.failed > 0 {
-                anyhow::bail!("{} package(s) could not be purged (see the log)", report.failed);
+                anyhow::bail!(
+                    "{} package(s) could not be purged (see the log)",
+                    report.failed
+                );
             }
             Ok(())
         }

@@ -86,7 +86,11 @@ async fn round_trip(len: u64) {
 
     let started = std::time::Instant::now();
     let link = client(&app, &state)
-        .send(std::slice::from_ref(&input), SendOptions::default(), &NoProgress)
+        .send(
+            std::slice::from_ref(&input),
+            SendOptions::default(),
+            &NoProgress,
+        )
         .await
         .expect("send");
     let sent_in = started.elapsed();
@@ -408,4 +412,90 @@ async fn code_from_outbox(app: &TestApp) -> String {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("no verification mail in {}", outbox.display());
+}
+
+/// Runs the `sealdrop` binary (asynchronously: the server runs in this test's runtime).
+async fn sealdrop(args: &[&str], app: &TestApp, state: &Path) -> std::process::Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_sealdrop"))
+        .args(args)
+        .env("SEALDROP_URL", &app.address)
+        .env("SEALDROP_TOKEN", &app.token)
+        .env("SEALDROP_STATE_DIR", state)
+        .env_remove("SEALDROP_EMAIL")
+        .output()
+        .await
+        .expect("run sealdrop")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sealdrop_command_sends_and_gets() {
+    let app = spawn_app().await;
+    let work = tempfile::tempdir().expect("tempdir");
+    let input = write_test_file(work.path(), "notes.txt", 3 << 20, 12);
+    let state = work.path().join("state");
+
+    let sent = sealdrop(
+        &[
+            "send",
+            input.to_str().expect("utf-8 path"),
+            "--downloads",
+            "2",
+        ],
+        &app,
+        &state,
+    )
+    .await;
+    assert!(
+        sent.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    let stdout = String::from_utf8(sent.stdout).expect("utf-8");
+    let link = stdout.trim();
+    assert_eq!(
+        stdout.lines().count(),
+        1,
+        "standard output is only the link: {stdout}"
+    );
+    assert!(link.starts_with(&format!("{}/p/", app.address)), "{link}");
+    let secret = link.split_once('#').expect("fragment").1;
+    assert!(
+        !String::from_utf8_lossy(&sent.stderr).contains(secret),
+        "the secret is printed once, on standard output"
+    );
+
+    let out = work.path().join("out");
+    let got = sealdrop(
+        &["get", link, "-o", out.to_str().expect("utf-8 path")],
+        &app,
+        &state,
+    )
+    .await;
+    assert!(
+        got.status.success(),
+        "{}",
+        String::from_utf8_lossy(&got.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&got.stdout).trim(),
+        out.join("notes.txt").display().to_string()
+    );
+    assert_eq!(sha256_file(&out.join("notes.txt")), sha256_file(&input));
+
+    // A link without its secret fails with a sentence, not a panic.
+    let (without_secret, _) = link.split_once('#').expect("fragment");
+    let bad = sealdrop(
+        &[
+            "get",
+            without_secret,
+            "-o",
+            out.to_str().expect("utf-8 path"),
+        ],
+        &app,
+        &state,
+    )
+    .await;
+    assert!(!bad.status.success());
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(stderr.contains("not a sealdrop link"), "{stderr}");
 }
