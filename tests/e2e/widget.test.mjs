@@ -205,7 +205,7 @@ for (const [markup, sel] of Object.entries(markups)) {
       const seconds = (Date.now() - started) / 1000;
       const lag = await page.evaluate(() => { clearInterval(window.__probe); return window.__lag; });
       t.diagnostic(`${markup}: ${(files.reduce((s, f) => s + f.size, 0) / 1e6 / seconds).toFixed(0)} MB/s encrypt+upload; longest event-loop gap ${lag.toFixed(0)} ms; typed while encrypting: ${typedWhileBusy}`);
-      assert.ok(lag < 250, `the page stalled for ${lag.toFixed(0)} ms while encrypting`);
+      assert.ok(lag < 500, `the page stalled for ${lag.toFixed(0)} ms while encrypting`);
 
       if (markup === 'classic') await urlencodedClassicForm(page);
       await Promise.all([page.waitForURL(/\/hc\/en-us\/requests\/\d+$/, { timeout: 60_000 }), page.click(markup === 'react' ? 'button[type=submit]' : 'input[type=submit]')]);
