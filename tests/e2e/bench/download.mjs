@@ -83,10 +83,11 @@ async function rendererPids(userDataDir) {
       procs.set(Number(name), { cmd, ppid });
     } catch { /* gone */ }
   }
-  const root = [...procs].find(([, p]) => p.cmd.some((a) => a === `--user-data-dir=${userDataDir}`) && !p.cmd.some((a) => a.startsWith('--type=')));
+  const root = [...procs].find(([, p]) => p.cmd.join(' ').includes(`--user-data-dir=${userDataDir}`) && !p.cmd.join(' ').includes('--type='));
   if (!root) return [];
   const below = (pid) => { for (let p = procs.get(pid); p; p = procs.get(p.ppid)) if (p.ppid === root[0]) return true; return false; };
-  return [...procs].filter(([pid, p]) => p.cmd.includes('--type=renderer') && below(pid)).map(([pid]) => pid);
+  // Zygote-forked children rewrite their command line into one space-separated string.
+  return [...procs].filter(([pid, p]) => p.cmd.join(' ').includes('--type=renderer') && below(pid)).map(([pid]) => pid);
 }
 
 async function rssBytes(pid) {
