@@ -302,5 +302,11 @@ test('a wrong widget key is refused with a clear message', { timeout: 60_000 }, 
     await error.waitFor();
     assert.match(await error.textContent(), /Secure attachments are not available: The widget key is not valid/);
     assert.equal(await page.locator(markups.react.native).isVisible(), false, 'no plaintext attachments either');
+    // A request without attachments still goes through.
+    await page.fill(markups.react.email, 'erin@customer.example');
+    await page.fill(markups.react.description, 'No files today.');
+    await Promise.all([page.waitForURL(/requests\/\d+$/), page.click('button[type=submit]')]);
+    const ticket = (await sim.tickets()).find((tk) => tk.id === Number(page.url().split('/').pop()));
+    assert.equal(ticket.description, 'No files today.');
   });
 });
