@@ -27,7 +27,12 @@ pub(crate) fn router() -> Router<Sim> {
 }
 
 /// Fault injection, then bearer authentication; logs the call either way.
-fn gate(sim: &Sim, method: &Method, uri: &Uri, headers: &HeaderMap) -> Result<Grant, Response> {
+fn gate(
+    sim: &Sim,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Result<Grant, Box<Response>> {
     let mut st = sim.state();
     let line = format!(
         "{method} {}",
@@ -40,13 +45,13 @@ fn gate(sim: &Sim, method: &Method, uri: &Uri, headers: &HeaderMap) -> Result<Gr
         let mut resp = (StatusCode::TOO_MANY_REQUESTS, "Rate limited").into_response();
         resp.headers_mut()
             .insert("retry-after", HeaderValue::from(retry));
-        return Err(resp);
+        return Err(Box::new(resp));
     }
     if st.failures.0 > 0 {
         st.failures.0 -= 1;
         let status = StatusCode::from_u16(st.failures.1).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
         st.api_log.push(format!("{line} -> {}", status.as_u16()));
-        return Err((status, "Service unavailable").into_response());
+        return Err(Box::new((status, "Service unavailable").into_response()));
     }
     let token = headers
         .get("authorization")
@@ -62,11 +67,11 @@ fn gate(sim: &Sim, method: &Method, uri: &Uri, headers: &HeaderMap) -> Result<Gr
         .cloned();
     let Some(grant) = grant else {
         st.api_log.push(format!("{line} -> 401"));
-        return Err((
+        return Err(Box::new((
             StatusCode::UNAUTHORIZED,
             Json(json!({"error": "invalid_token", "error_description": "The access token provided is expired, revoked, malformed or invalid for other reasons."})),
         )
-            .into_response());
+            .into_response()));
     };
     let granting_user_ok = st.users.get(&grant.user_id).map(|u| {
         (
@@ -81,19 +86,21 @@ fn gate(sim: &Sim, method: &Method, uri: &Uri, headers: &HeaderMap) -> Result<Gr
         }
         Some((true, false)) => {
             st.api_log.push(format!("{line} -> 403"));
-            Err((
+            Err(Box::new((
                 StatusCode::FORBIDDEN,
                 Json(json!({"error": "Forbidden", "description": "You do not have access to this page. Please contact the account owner of this help desk for further help."})),
             )
-                .into_response())
+                .into_response()))
         }
         _ => {
             st.api_log.push(format!("{line} -> 401"));
-            Err((
-                StatusCode::UNAUTHORIZED,
-                Json(json!({"error": "Couldn't authenticate you"})),
-            )
-                .into_response())
+            Err(Box::new(
+                (
+                    StatusCode::UNAUTHORIZED,
+                    Json(json!({"error": "Couldn't authenticate you"})),
+                )
+                    .into_response(),
+            ))
         }
     }
 }
@@ -107,7 +114,11 @@ fn not_found() -> Response {
 }
 
 fn id_of(segment: &str) -> Option<u64> {
-    segment.strip_suffix(".json").unwrap_or(segment).parse().ok()
+    segment
+        .strip_suffix(".json")
+        .unwrap_or(segment)
+        .parse()
+        .ok()
 }
 
 pub(crate) fn user_json(sim: &Sim, u: &User) -> Value {
@@ -135,7 +146,7 @@ async fn user(
 ) -> Response {
     let grant = match gate(&sim, &method, &uri, &headers) {
         Ok(g) => g,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let st = sim.state();
     match id.strip_suffix(".json").unwrap_or(&id) {
@@ -171,7 +182,7 @@ async fn ticket(
     headers: HeaderMap,
 ) -> Response {
     if let Err(r) = gate(&sim, &method, &uri, &headers) {
-        return r;
+        return *r;
     }
     let st = sim.state();
     match id_of(&id).and_then(|i| st.tickets.get(&i)) {
@@ -212,7 +223,7 @@ async fn ticket_comments(
         return not_found();
     }
     if let Err(r) = gate(&sim, &method, &uri, &headers) {
-        return r;
+        return *r;
     }
     let Some(ticket_id) = id_of(&id) else {
         return not_found();
@@ -303,7 +314,7 @@ async fn revoke_token(
 ) -> Response {
     let grant = match gate(&sim, &method, &uri, &headers) {
         Ok(g) => g,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let target = match id.strip_suffix(".json").unwrap_or(&id) {
         "current" => Some(grant.id),

@@ -58,10 +58,18 @@ async fn list_users(State(sim): State<Sim>) -> Json<serde_json::Value> {
 }
 
 async fn create_user(State(sim): State<Sim>, Json(new): Json<NewUser>) -> Response {
-    (StatusCode::CREATED, Json(json!({ "user": sim.add_user(new) }))).into_response()
+    (
+        StatusCode::CREATED,
+        Json(json!({ "user": sim.add_user(new) })),
+    )
+        .into_response()
 }
 
-async fn change_user(State(sim): State<Sim>, Path(id): Path<u64>, Json(change): Json<UserChange>) -> Response {
+async fn change_user(
+    State(sim): State<Sim>,
+    Path(id): Path<u64>,
+    Json(change): Json<UserChange>,
+) -> Response {
     match sim.change_user(id, change) {
         Some(u) => Json(json!({ "user": u })).into_response(),
         None => StatusCode::NOT_FOUND.into_response(),
@@ -75,7 +83,11 @@ async fn list_tickets(State(sim): State<Sim>) -> Json<serde_json::Value> {
 async fn create_ticket(State(sim): State<Sim>, Json(new): Json<NewTicket>) -> Response {
     match sim.add_ticket(new) {
         Ok(t) => (StatusCode::CREATED, Json(json!({ "ticket": t }))).into_response(),
-        Err(e) => (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({ "error": e.to_string() }))).into_response(),
+        Err(e) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({ "error": e.to_string() })),
+        )
+            .into_response(),
     }
 }
 
@@ -85,7 +97,11 @@ struct NewComment {
     body: String,
 }
 
-async fn add_comment(State(sim): State<Sim>, Path(id): Path<u64>, Json(c): Json<NewComment>) -> Response {
+async fn add_comment(
+    State(sim): State<Sim>,
+    Path(id): Path<u64>,
+    Json(c): Json<NewComment>,
+) -> Response {
     match sim.add_comment(id, c.author_id, &c.body) {
         Some(c) => (StatusCode::CREATED, Json(json!({ "comment": c }))).into_response(),
         None => StatusCode::NOT_FOUND.into_response(),
@@ -148,7 +164,8 @@ struct ZafTokenRequest {
 
 async fn zaf_token(State(sim): State<Sim>, Json(r): Json<ZafTokenRequest>) -> Response {
     match sim.zaf_token(r.user_id) {
-        Ok(token) => Json(json!({ "token": token, "app_url": sim.signed_app_url().as_str() })).into_response(),
+        Ok(token) => Json(json!({ "token": token, "app_url": sim.signed_app_url().as_str() }))
+            .into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }
 }

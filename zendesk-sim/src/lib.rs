@@ -269,7 +269,12 @@ impl Sim {
     /// The app URL with the `origin` and `app_guid` query parameters ZAF appends.
     pub fn signed_app_url(&self) -> Url {
         let mut url = self.settings().app_url;
-        let origin = self.shared.base_url.as_str().trim_end_matches('/').to_string();
+        let origin = self
+            .shared
+            .base_url
+            .as_str()
+            .trim_end_matches('/')
+            .to_string();
         url.query_pairs_mut()
             .append_pair("origin", &origin)
             .append_pair("app_guid", &format!("sim-{}", self.shared.installation_id));
@@ -361,7 +366,10 @@ impl Sim {
             body: body.to_string(),
             public: true,
         };
-        st.comments.entry(ticket_id).or_default().push(comment.clone());
+        st.comments
+            .entry(ticket_id)
+            .or_default()
+            .push(comment.clone());
         Some(comment)
     }
 

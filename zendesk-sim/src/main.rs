@@ -20,10 +20,18 @@ struct Args {
     #[arg(long, env = "ZENDESK_SIM_SUBDOMAIN", default_value = "acme")]
     subdomain: String,
     /// The app installation id.
-    #[arg(long, env = "ZENDESK_SIM_INSTALLATION_ID", default_value_t = 360_001_234)]
+    #[arg(
+        long,
+        env = "ZENDESK_SIM_INSTALLATION_ID",
+        default_value_t = 360_001_234
+    )]
     installation_id: u64,
     /// The sealdrop server's base URL.
-    #[arg(long, env = "ZENDESK_SIM_SEALDROP_URL", default_value = "http://127.0.0.1:8080/")]
+    #[arg(
+        long,
+        env = "ZENDESK_SIM_SEALDROP_URL",
+        default_value = "http://127.0.0.1:8080/"
+    )]
     sealdrop_url: Url,
     /// The sidebar app URL (default `{sealdrop_url}/zendesk/sidebar`).
     #[arg(long, env = "ZENDESK_SIM_APP_URL")]
@@ -69,14 +77,20 @@ async fn main() -> anyhow::Result<()> {
     }
     config.widget_key = args.widget_key;
     config.auto_approve = args.auto_approve;
-    config.access_token_ttl = (args.access_token_ttl > 0).then(|| Duration::from_secs(args.access_token_ttl));
+    config.access_token_ttl =
+        (args.access_token_ttl > 0).then(|| Duration::from_secs(args.access_token_ttl));
     if let Some(path) = &args.signing_key {
-        config.signer = Some(ZafSigner::from_private_pem(&std::fs::read_to_string(path)?)?);
+        config.signer = Some(ZafSigner::from_private_pem(&std::fs::read_to_string(
+            path,
+        )?)?);
     }
     let running = zendesk_sim::start(config).await?;
     let redirect = match args.oauth_redirect_uri {
         Some(r) => r,
-        None => args.sealdrop_url.join("/zendesk/oauth/callback")?.to_string(),
+        None => args
+            .sealdrop_url
+            .join("/zendesk/oauth/callback")?
+            .to_string(),
     };
     running.register_client(OAuthClient {
         identifier: args.oauth_client_id.clone(),
@@ -107,7 +121,13 @@ async fn main() -> anyhow::Result<()> {
             requester_id: customer.id,
             ..NewTicket::default()
         })?;
-        tracing::info!(admin = admin.id, agent = agent.id, customer = customer.id, ticket = ticket.id, "demo data created");
+        tracing::info!(
+            admin = admin.id,
+            agent = agent.id,
+            customer = customer.id,
+            ticket = ticket.id,
+            "demo data created"
+        );
     }
     let base = running.base_url().clone();
     tracing::info!(%base, subdomain = %running.subdomain(), issuer = %running.zaf_issuer(), audience = %running.zaf_audience(),

@@ -43,7 +43,14 @@ fn random_token(prefix: &str) -> String {
 }
 
 fn bad_request(msg: &str) -> Response {
-    (StatusCode::BAD_REQUEST, Html(format!("<h1>Invalid authorization request</h1><p>{}</p>", escape(msg)))).into_response()
+    (
+        StatusCode::BAD_REQUEST,
+        Html(format!(
+            "<h1>Invalid authorization request</h1><p>{}</p>",
+            escape(msg)
+        )),
+    )
+        .into_response()
 }
 
 /// Checks an authorization request; returns the approving user id.
@@ -61,7 +68,11 @@ fn check_request(sim: &Sim, q: &HashMap<String, String>) -> Result<u64, String> 
         .iter()
         .find(|c| c.identifier == get("client_id"))
         .ok_or("unknown client_id")?;
-    if !client.redirect_uris.iter().any(|r| r == get("redirect_uri")) {
+    if !client
+        .redirect_uris
+        .iter()
+        .any(|r| r == get("redirect_uri"))
+    {
         return Err("redirect_uri is not registered for this client".into());
     }
     let user_id = match q.get("as").and_then(|s| s.parse::<u64>().ok()) {
@@ -74,7 +85,9 @@ fn check_request(sim: &Sim, q: &HashMap<String, String>) -> Result<u64, String> 
             .ok_or("no admin is signed in")?,
     };
     match st.users.get(&user_id) {
-        Some(u) if u.active && !u.suspended && (u.role == "admin" || u.role == "agent") => Ok(user_id),
+        Some(u) if u.active && !u.suspended && (u.role == "admin" || u.role == "agent") => {
+            Ok(user_id)
+        }
         _ => Err("the signed-in user may not authorize apps".into()),
     }
 }
@@ -104,7 +117,10 @@ fn approve(sim: &Sim, q: &HashMap<String, String>, user_id: u64) -> Response {
     Redirect::to(target.as_str()).into_response()
 }
 
-async fn authorize_page(State(sim): State<Sim>, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn authorize_page(
+    State(sim): State<Sim>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let user_id = match check_request(&sim, &q) {
         Ok(u) => u,
         Err(e) => return bad_request(&e),
@@ -127,7 +143,9 @@ async fn authorize_page(State(sim): State<Sim>, Query(q): Query<HashMap<String, 
             escape(q.get(k).map(String::as_str).unwrap_or(""))
         ));
     }
-    hidden.push_str(&format!(r#"<input type="hidden" name="as" value="{user_id}">"#));
+    hidden.push_str(&format!(
+        r#"<input type="hidden" name="as" value="{user_id}">"#
+    ));
     let client = escape(q.get("client_id").map(String::as_str).unwrap_or(""));
     let scope = escape(q.get("scope").map(String::as_str).unwrap_or(""));
     Html(format!(
@@ -142,13 +160,18 @@ async fn authorize_page(State(sim): State<Sim>, Query(q): Query<HashMap<String, 
     .into_response()
 }
 
-async fn authorize_decision(State(sim): State<Sim>, Form(q): Form<HashMap<String, String>>) -> Response {
+async fn authorize_decision(
+    State(sim): State<Sim>,
+    Form(q): Form<HashMap<String, String>>,
+) -> Response {
     let user_id = match check_request(&sim, &q) {
         Ok(u) => u,
         Err(e) => return bad_request(&e),
     };
     if q.get("decision").map(String::as_str) != Some("allow") {
-        let Ok(mut target) = url::Url::parse(q.get("redirect_uri").map(String::as_str).unwrap_or("")) else {
+        let Ok(mut target) =
+            url::Url::parse(q.get("redirect_uri").map(String::as_str).unwrap_or(""))
+        else {
             return bad_request("redirect_uri is not a URL");
         };
         target
@@ -161,7 +184,11 @@ async fn authorize_decision(State(sim): State<Sim>, Form(q): Form<HashMap<String
 }
 
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
-    (status, Json(json!({"error": error, "error_description": description}))).into_response()
+    (
+        status,
+        Json(json!({"error": error, "error_description": description})),
+    )
+        .into_response()
 }
 
 async fn token(State(sim): State<Sim>, headers: HeaderMap, body: Bytes) -> Response {
@@ -173,25 +200,53 @@ async fn token(State(sim): State<Sim>, headers: HeaderMap, body: Bytes) -> Respo
         match serde_json::from_slice::<HashMap<String, serde_json::Value>>(&body) {
             Ok(m) => m
                 .into_iter()
-                .map(|(k, v)| (k, v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+                .map(|(k, v)| {
+                    (
+                        k,
+                        v.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| v.to_string()),
+                    )
+                })
                 .collect(),
-            Err(_) => return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "body is not JSON"),
+            Err(_) => {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "body is not JSON",
+                )
+            }
         }
     } else {
         match serde_urlencoded_parse(&body) {
             Some(m) => m,
-            None => return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "body is not a form"),
+            None => {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "body is not a form",
+                )
+            }
         }
     };
     let get = |k: &str| params.get(k).map(String::as_str).unwrap_or("");
 
     let mut st = sim.state();
-    let Some(client) = st.clients.iter().find(|c| c.identifier == get("client_id")).cloned() else {
+    let Some(client) = st
+        .clients
+        .iter()
+        .find(|c| c.identifier == get("client_id"))
+        .cloned()
+    else {
         return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "unknown client");
     };
     if let Some(secret) = &client.secret {
         if get("client_secret") != secret {
-            return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "client authentication failed");
+            return oauth_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "client authentication failed",
+            );
         }
     }
     let ttl = st.access_ttl;
@@ -201,17 +256,29 @@ async fn token(State(sim): State<Sim>, headers: HeaderMap, body: Bytes) -> Respo
         "authorization_code" => {
             // Single use: the code is gone whatever happens next.
             let Some(code) = st.codes.remove(get("code")) else {
-                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "unknown or used code");
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "unknown or used code",
+                );
             };
             if code.expires < now {
                 return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "code expired");
             }
             if code.client_id != client.identifier || code.redirect_uri != get("redirect_uri") {
-                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "client or redirect_uri mismatch");
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "client or redirect_uri mismatch",
+                );
             }
             let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(get("code_verifier").as_bytes()));
             if get("code_verifier").len() < 43 || challenge != code.code_challenge {
-                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "PKCE verification failed");
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "PKCE verification failed",
+                );
             }
             let id = st.next_id();
             let grant = Grant {
@@ -230,16 +297,29 @@ async fn token(State(sim): State<Sim>, headers: HeaderMap, body: Bytes) -> Respo
         "refresh_token" => {
             let presented = get("refresh_token");
             let Some(g) = st.grants.iter_mut().find(|g| {
-                !g.revoked && g.client_id == client.identifier && !presented.is_empty() && g.refresh_token.as_deref() == Some(presented)
+                !g.revoked
+                    && g.client_id == client.identifier
+                    && !presented.is_empty()
+                    && g.refresh_token.as_deref() == Some(presented)
             }) else {
-                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "refresh token is invalid, revoked or already used");
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "refresh token is invalid, revoked or already used",
+                );
             };
             g.access_token = random_token("");
             g.access_expires = ttl.map(|t| now + t);
             g.refresh_token = Some(random_token(""));
             g.clone()
         }
-        _ => return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "unsupported grant_type"),
+        _ => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                "unsupported grant_type",
+            )
+        }
     };
     let mut body = json!({
         "access_token": grant.access_token,

@@ -107,7 +107,11 @@ async fn agent_ticket(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let Some(ticket) = sim.ticket(id) else {
-        return (StatusCode::NOT_FOUND, Html("<h1>Ticket not found</h1>".to_string())).into_response();
+        return (
+            StatusCode::NOT_FOUND,
+            Html("<h1>Ticket not found</h1>".to_string()),
+        )
+            .into_response();
     };
     let agent = {
         let st = sim.state();
@@ -122,7 +126,10 @@ async fn agent_ticket(
         }
     };
     let Some(agent) = agent.filter(|u| u.active && !u.suspended && u.role != "end-user") else {
-        return (StatusCode::FORBIDDEN, Html("<h1>Only agents can open the agent workspace</h1>".to_string()))
+        return (
+            StatusCode::FORBIDDEN,
+            Html("<h1>Only agents can open the agent workspace</h1>".to_string()),
+        )
             .into_response();
     };
     let token = match sim.zaf_token(agent.id) {
@@ -134,14 +141,23 @@ async fn agent_ticket(
         let comments = st.comments.get(&ticket.id).cloned().unwrap_or_default();
         let host_data = zaf_host_data(&sim, &st, &ticket, &agent, &comments);
         (
-            st.users.get(&ticket.requester_id).map(|u| u.email.clone()).unwrap_or_default(),
+            st.users
+                .get(&ticket.requester_id)
+                .map(|u| u.email.clone())
+                .unwrap_or_default(),
             comments,
             host_data,
         )
     };
     let conversation: String = comments
         .iter()
-        .map(|c| format!(r#"<li class="comment" data-comment-id="{}"><pre>{}</pre></li>"#, c.id, escape(&c.body)))
+        .map(|c| {
+            format!(
+                r#"<li class="comment" data-comment-id="{}"><pre>{}</pre></li>"#,
+                c.id,
+                escape(&c.body)
+            )
+        })
         .collect();
     let frame = format!("app_sidebar_{}", sim.installation_id());
     let action = sim.signed_app_url();
@@ -186,9 +202,16 @@ fn zaf_host_data(
     comments: &[crate::Comment],
 ) -> serde_json::Value {
     let person = |id: u64| {
-        st.users.get(&id).map(|u| json!({ "id": u.id, "name": u.name, "email": u.email, "role": u.role }))
+        st.users
+            .get(&id)
+            .map(|u| json!({ "id": u.id, "name": u.name, "email": u.email, "role": u.role }))
     };
-    let mut cc_ids: Vec<u64> = ticket.collaborator_ids.iter().chain(&ticket.email_cc_ids).copied().collect();
+    let mut cc_ids: Vec<u64> = ticket
+        .collaborator_ids
+        .iter()
+        .chain(&ticket.email_cc_ids)
+        .copied()
+        .collect();
     cc_ids.sort_unstable();
     cc_ids.dedup();
     let comments: Vec<_> = comments
@@ -225,7 +248,11 @@ fn zaf_host_data(
 }
 
 async fn zaf_host_js() -> Response {
-    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], ZAF_HOST_JS).into_response()
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        ZAF_HOST_JS,
+    )
+        .into_response()
 }
 
 fn loader_tag(sim: &Sim) -> String {
@@ -242,7 +269,10 @@ fn loader_tag(sim: &Sim) -> String {
     )
 }
 
-async fn new_request(State(sim): State<Sim>, Query(q): Query<HashMap<String, String>>) -> Html<String> {
+async fn new_request(
+    State(sim): State<Sim>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Html<String> {
     let forms = sim.ticket_forms();
     let selected = q
         .get("ticket_form_id")
@@ -311,7 +341,10 @@ async fn form_bundle() -> Response {
         .into_response()
 }
 
-async fn submit_request(State(sim): State<Sim>, Form(f): Form<HashMap<String, String>>) -> Response {
+async fn submit_request(
+    State(sim): State<Sim>,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
     let get = |k: &str| f.get(k).map(|s| s.trim().to_string()).unwrap_or_default();
     let email = get("request[anonymous_requester_email]");
     let description = get("request[description]");
@@ -323,7 +356,10 @@ async fn submit_request(State(sim): State<Sim>, Form(f): Form<HashMap<String, St
             .into_response();
     }
     let forms = sim.ticket_forms();
-    let form_id = get("request[ticket_form_id]").parse::<u64>().ok().filter(|id| forms.iter().any(|f| f.id == *id));
+    let form_id = get("request[ticket_form_id]")
+        .parse::<u64>()
+        .ok()
+        .filter(|id| forms.iter().any(|f| f.id == *id));
     let subject = Some(get("request[subject]")).filter(|s| !s.is_empty());
     let ticket = {
         let mut st = sim.state();
@@ -355,6 +391,10 @@ async fn show_request(State(sim): State<Sim>, Path(id): Path<u64>) -> Response {
             description = escape(&t.description),
         ))
         .into_response(),
-        None => (StatusCode::NOT_FOUND, Html("<h1>Request not found</h1>".to_string())).into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            Html("<h1>Request not found</h1>".to_string()),
+        )
+            .into_response(),
     }
 }

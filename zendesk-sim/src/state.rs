@@ -186,7 +186,11 @@ impl State {
     /// The user with this email, created as an end user if unknown (as a Help Center
     /// request from an anonymous requester does).
     pub fn end_user_by_email(&mut self, email: &str, name: Option<String>) -> u64 {
-        if let Some(u) = self.users.values().find(|u| u.email.eq_ignore_ascii_case(email)) {
+        if let Some(u) = self
+            .users
+            .values()
+            .find(|u| u.email.eq_ignore_ascii_case(email))
+        {
             return u.id;
         }
         self.add_user(NewUser {

@@ -4,8 +4,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{client, grant_as, world};
 use common::zendesk::api::{ApiError, RetryPolicy};
+use common::{client, grant_as, world};
 
 fn quick() -> RetryPolicy {
     RetryPolicy {
@@ -26,9 +26,18 @@ async fn a_429_is_honoured_with_the_wait_zendesk_asked_for() {
     let user = api.user(w.agent).await.expect("succeeds after the waits");
     let waited = started.elapsed();
     assert_eq!(user.id, w.agent);
-    assert!(waited >= Duration::from_secs(2), "two Retry-After: 1 answers must cost at least 2 s, took {waited:?}");
+    assert!(
+        waited >= Duration::from_secs(2),
+        "two Retry-After: 1 answers must cost at least 2 s, took {waited:?}"
+    );
     let log = w.sim.api_log();
-    let tail: Vec<&str> = log.iter().rev().take(3).rev().map(|l| l.rsplit(" -> ").next().unwrap_or("")).collect();
+    let tail: Vec<&str> = log
+        .iter()
+        .rev()
+        .take(3)
+        .rev()
+        .map(|l| l.rsplit(" -> ").next().unwrap_or(""))
+        .collect();
     assert_eq!(tail, ["429", "429", "200"]);
 }
 
@@ -39,8 +48,16 @@ async fn a_retry_after_beyond_the_bound_fails_at_once_with_the_asked_wait() {
     let api = client(&w, &grant.access_token).with_policy(quick());
     w.sim.throttle(1, 3600);
     let started = Instant::now();
-    assert_eq!(api.user(w.agent).await, Err(ApiError::RateLimited { retry_after_secs: Some(3600) }));
-    assert!(started.elapsed() < Duration::from_secs(5), "no hour-long sleep");
+    assert_eq!(
+        api.user(w.agent).await,
+        Err(ApiError::RateLimited {
+            retry_after_secs: Some(3600)
+        })
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "no hour-long sleep"
+    );
 }
 
 #[tokio::test]
@@ -50,13 +67,25 @@ async fn server_errors_are_retried_with_backoff_then_reported() {
     let api = client(&w, &grant.access_token).with_policy(quick());
     w.sim.fail(2, 503);
     let started = Instant::now();
-    assert_eq!(api.ticket(w.ticket).await.expect("third try works").id, w.ticket);
-    assert!(started.elapsed() >= Duration::from_millis(60), "backoff 20 ms then 40 ms");
+    assert_eq!(
+        api.ticket(w.ticket).await.expect("third try works").id,
+        w.ticket
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(60),
+        "backoff 20 ms then 40 ms"
+    );
 
     w.sim.fail(10, 502);
-    assert_eq!(api.ticket(w.ticket).await, Err(ApiError::Server { status: 502 }));
+    assert_eq!(
+        api.ticket(w.ticket).await,
+        Err(ApiError::Server { status: 502 })
+    );
     let served: Vec<String> = w.sim.api_log().into_iter().rev().take(4).collect();
-    assert!(served.iter().all(|l| l.ends_with("-> 502")), "max_attempts calls, then stop: {served:?}");
+    assert!(
+        served.iter().all(|l| l.ends_with("-> 502")),
+        "max_attempts calls, then stop: {served:?}"
+    );
     w.sim.fail(0, 503);
 }
 
@@ -64,7 +93,9 @@ async fn server_errors_are_retried_with_backoff_then_reported() {
 async fn cursor_pages_are_followed_to_the_end() {
     let w = world(None).await;
     for i in 0..11 {
-        w.sim.add_comment(w.ticket, w.agent, &format!("reply {i}")).expect("comment");
+        w.sim
+            .add_comment(w.ticket, w.agent, &format!("reply {i}"))
+            .expect("comment");
     }
     let grant = grant_as(&w, w.admin).await;
     let api = client(&w, &grant.access_token).with_page_size(5);
@@ -76,6 +107,9 @@ async fn cursor_pages_are_followed_to_the_end() {
     assert_eq!(bodies, expected, "12 comments, in order, none twice");
     let calls: Vec<String> = w.sim.api_log()[before..].to_vec();
     assert_eq!(calls.len(), 3, "pages of 5, 5 and 2: {calls:?}");
-    assert!(calls[1].contains("page%5Bafter%5D=") || calls[1].contains("page[after]="), "{calls:?}");
+    assert!(
+        calls[1].contains("page%5Bafter%5D=") || calls[1].contains("page[after]="),
+        "{calls:?}"
+    );
     assert_eq!(api.ticket_comments(999_999).await, Err(ApiError::NotFound));
 }

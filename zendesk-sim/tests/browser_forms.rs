@@ -28,7 +28,11 @@ impl Driver {
         let chromedriver = ["/usr/bin/chromedriver", "/usr/local/bin/chromedriver"]
             .into_iter()
             .find(|p| std::path::Path::new(p).exists())?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .ok()?
+            .local_addr()
+            .ok()?
+            .port();
         let child = Command::new(chromedriver)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
@@ -37,14 +41,25 @@ impl Driver {
             .ok()?;
         let base = format!("http://127.0.0.1:{port}");
         let http = reqwest::Client::new();
-        let mut driver = Driver { child, base, session: String::new(), http };
+        let mut driver = Driver {
+            child,
+            base,
+            session: String::new(),
+            http,
+        };
         let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {
             "binary": "/usr/bin/chromium",
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
         }}}});
         let started = Instant::now();
         loop {
-            if let Ok(r) = driver.http.post(format!("{}/session", driver.base)).json(&caps).send().await {
+            if let Ok(r) = driver
+                .http
+                .post(format!("{}/session", driver.base))
+                .json(&caps)
+                .send()
+                .await
+            {
                 let v: Value = r.json().await.ok()?;
                 driver.session = v["value"]["sessionId"].as_str()?.to_string();
                 return Some(driver);
@@ -68,7 +83,10 @@ impl Driver {
     async fn run(&self, script: &str) -> Value {
         let v: Value = self
             .http
-            .post(format!("{}/session/{}/execute/sync", self.base, self.session))
+            .post(format!(
+                "{}/session/{}/execute/sync",
+                self.base, self.session
+            ))
             .json(&json!({"script": script, "args": []}))
             .send()
             .await
@@ -82,7 +100,10 @@ impl Driver {
     async fn wait_for(&self, script: &str) {
         let started = Instant::now();
         while self.run(script).await != json!(true) {
-            assert!(started.elapsed() < Duration::from_secs(15), "timed out waiting for {script}");
+            assert!(
+                started.elapsed() < Duration::from_secs(15),
+                "timed out waiting for {script}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -97,13 +118,20 @@ function setLikeTyping(el, value) {
 }
 "#;
 
-async fn submit_and_wait(d: &Driver, sim: &zendesk_sim::Sim, form_selector: &str) -> zendesk_sim::Ticket {
+async fn submit_and_wait(
+    d: &Driver,
+    sim: &zendesk_sim::Sim,
+    form_selector: &str,
+) -> zendesk_sim::Ticket {
     let before = sim.tickets().len();
     let data = d
         .run(&format!("return JSON.stringify(Array.from(new FormData(document.querySelector('{form_selector}'))));"))
         .await;
     eprintln!("submitting {data}");
-    d.run(&format!("document.querySelector('{form_selector}').requestSubmit(); return true;")).await;
+    d.run(&format!(
+        "document.querySelector('{form_selector}').requestSubmit(); return true;"
+    ))
+    .await;
     let started = Instant::now();
     loop {
         let tickets = sim.tickets();
@@ -111,7 +139,9 @@ async fn submit_and_wait(d: &Driver, sim: &zendesk_sim::Sim, form_selector: &str
             return tickets.last().cloned().expect("a new ticket");
         }
         if started.elapsed() > Duration::from_secs(15) {
-            let page = d.run("return document.location.href + ' ' + document.body.innerText.slice(0, 300);").await;
+            let page = d
+                .run("return document.location.href + ' ' + document.body.innerText.slice(0, 300);")
+                .await;
             panic!("the form did not create a ticket; the browser shows {page}");
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -121,11 +151,18 @@ async fn submit_and_wait(d: &Driver, sim: &zendesk_sim::Sim, form_selector: &str
 #[tokio::test]
 async fn react_form_submits_its_state_and_classic_form_its_dom() {
     let Some(d) = Driver::start().await else {
-        eprintln!("SKIPPED: chromedriver and /usr/bin/chromium are needed for the browser form test");
+        eprintln!(
+            "SKIPPED: chromedriver and /usr/bin/chromium are needed for the browser form test"
+        );
         return;
     };
     let w = common::world(None).await;
-    let page = w.sim.base_url().join("hc/en-us/requests/new").expect("url").to_string();
+    let page = w
+        .sim
+        .base_url()
+        .join("hc/en-us/requests/new")
+        .expect("url")
+        .to_string();
     let ready = "return !!document.querySelector('#new-request-form textarea');";
     let fill = format!(
         r#"{SET_LIKE_TYPING}
@@ -140,9 +177,13 @@ async fn react_form_submits_its_state_and_classic_form_its_dom() {
     d.goto(&page).await;
     d.wait_for(ready).await;
     d.run(&fill).await;
-    d.run("document.querySelector('#new-request-form textarea').value += ' LINK'; return true;").await;
+    d.run("document.querySelector('#new-request-form textarea').value += ' LINK'; return true;")
+        .await;
     let t = submit_and_wait(&d, &w.sim, "#new-request-form form").await;
-    assert_eq!(t.description, "typed text", "the DOM-only change is lost in the React form");
+    assert_eq!(
+        t.description, "typed text",
+        "the DOM-only change is lost in the React form"
+    );
     assert_eq!(t.ticket_form_id, Some(360_000_001));
 
     // The same change made the way typing is: React keeps it and submits it.
@@ -163,7 +204,8 @@ async fn react_form_submits_its_state_and_classic_form_its_dom() {
 
     // The classic form posts its DOM as it is.
     d.goto(&format!("{page}?markup=classic")).await;
-    d.wait_for("return !!document.getElementById('request_description');").await;
+    d.wait_for("return !!document.getElementById('request_description');")
+        .await;
     d.run(
         "document.getElementById('request_anonymous_requester_email').value = 'erin@customer.example';
          document.getElementById('request_subject').value = 'Scans';

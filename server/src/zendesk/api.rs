@@ -49,8 +49,12 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// The wait after the `attempt`-th failure (1-based) on a 5xx.
     pub fn backoff(&self, attempt: u32) -> Duration {
-        let factor = 1u32.checked_shl(attempt.saturating_sub(1)).unwrap_or(u32::MAX);
-        self.base_backoff.saturating_mul(factor).min(self.max_backoff)
+        let factor = 1u32
+            .checked_shl(attempt.saturating_sub(1))
+            .unwrap_or(u32::MAX);
+        self.base_backoff
+            .saturating_mul(factor)
+            .min(self.max_backoff)
     }
 }
 
@@ -59,7 +63,9 @@ impl RetryPolicy {
 #[non_exhaustive]
 pub enum ApiError {
     /// `401`/`403`: the OAuth grant no longer works; an admin must re-authorise.
-    #[error("the Zendesk API access grant no longer works (HTTP {status}); an admin must re-authorise")]
+    #[error(
+        "the Zendesk API access grant no longer works (HTTP {status}); an admin must re-authorise"
+    )]
     GrantRevoked {
         /// 401 or 403.
         status: u16,
@@ -264,7 +270,11 @@ impl ZendeskClient {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(100) {
             let mut url = self.url("api/v2/users/show_many.json")?;
-            let list = chunk.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
+            let list = chunk
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(",");
             url.query_pairs_mut().append_pair("ids", &list);
             out.extend(self.get::<UsersEnvelope>(url).await?.users);
         }
@@ -297,7 +307,10 @@ impl ZendeskClient {
             .find(|u| u.id == ticket.requester_id)
             .cloned()
             .ok_or(ApiError::NotFound)?;
-        let ccs = users.into_iter().filter(|u| cc_ids.contains(&u.id)).collect();
+        let ccs = users
+            .into_iter()
+            .filter(|u| cc_ids.contains(&u.id))
+            .collect();
         Ok(TicketParticipants { requester, ccs })
     }
 
@@ -330,7 +343,9 @@ impl ZendeskClient {
     }
 
     fn url(&self, path: &str) -> Result<Url, ApiError> {
-        self.base.join(path).map_err(|e| ApiError::Decode(e.to_string()))
+        self.base
+            .join(path)
+            .map_err(|e| ApiError::Decode(e.to_string()))
     }
 
     async fn get<T: DeserializeOwned>(&self, url: Url) -> Result<T, ApiError> {
@@ -364,11 +379,16 @@ impl ZendeskClient {
             };
             let status = resp.status();
             if status.is_success() {
-                return resp.bytes().await.map_err(|e| ApiError::Transport(e.without_url().to_string()));
+                return resp
+                    .bytes()
+                    .await
+                    .map_err(|e| ApiError::Transport(e.without_url().to_string()));
             }
             match status {
                 StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
-                    return Err(ApiError::GrantRevoked { status: status.as_u16() })
+                    return Err(ApiError::GrantRevoked {
+                        status: status.as_u16(),
+                    })
                 }
                 StatusCode::NOT_FOUND => return Err(ApiError::NotFound),
                 StatusCode::TOO_MANY_REQUESTS => {
@@ -380,7 +400,11 @@ impl ZendeskClient {
                             tokio::time::sleep(w).await;
                         }
                         None if !last => tokio::time::sleep(self.policy.backoff(attempt)).await,
-                        _ => return Err(ApiError::RateLimited { retry_after_secs: asked }),
+                        _ => {
+                            return Err(ApiError::RateLimited {
+                                retry_after_secs: asked,
+                            })
+                        }
                     }
                 }
                 s if s.is_server_error() => {
@@ -427,7 +451,10 @@ mod tests {
         assert_eq!(retry_after(&h), None);
         h.insert(RETRY_AFTER, HeaderValue::from_static("7"));
         assert_eq!(retry_after(&h), Some(7));
-        h.insert(RETRY_AFTER, HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"));
+        h.insert(
+            RETRY_AFTER,
+            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
+        );
         assert_eq!(retry_after(&h), None);
     }
 

@@ -43,7 +43,8 @@ impl Subdomain {
             && s.len() <= 63
             && !s.starts_with('-')
             && !s.ends_with('-')
-            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         if ok {
             Ok(Self(s))
         } else {
@@ -130,8 +131,19 @@ mod tests {
 
     #[test]
     fn subdomain_accepts_dns_labels_only() {
-        assert_eq!(Subdomain::parse("Acme-2").map(|s| s.to_string()), Ok("acme-2".into()));
-        for bad in ["", "-acme", "acme-", "acme.evil", "a/b", "acme zendesk", &"a".repeat(64)] {
+        assert_eq!(
+            Subdomain::parse("Acme-2").map(|s| s.to_string()),
+            Ok("acme-2".into())
+        );
+        for bad in [
+            "",
+            "-acme",
+            "acme-",
+            "acme.evil",
+            "a/b",
+            "acme zendesk",
+            &"a".repeat(64),
+        ] {
             assert_eq!(Subdomain::parse(bad), Err(InvalidSubdomain), "{bad:?}");
         }
     }
@@ -139,7 +151,10 @@ mod tests {
     #[test]
     fn endpoints_build_the_tenant_base_url() {
         let acme = Subdomain::parse("acme").expect("valid");
-        assert_eq!(ZendeskEndpoints::Zendesk.base_url(&acme).as_str(), "https://acme.zendesk.com/");
+        assert_eq!(
+            ZendeskEndpoints::Zendesk.base_url(&acme).as_str(),
+            "https://acme.zendesk.com/"
+        );
         let sim = ZendeskEndpoints::Fixed(Url::parse("http://127.0.0.1:9000").expect("url"));
         assert_eq!(sim.base_url(&acme).as_str(), "http://127.0.0.1:9000/");
     }

@@ -87,7 +87,10 @@ impl Grant {
     /// Whether the access token expires within [`REFRESH_MARGIN_SECS`] of `now` and can be
     /// refreshed.
     pub fn needs_refresh(&self, now: u64) -> bool {
-        self.refresh_token.is_some() && self.expires_at.is_some_and(|e| e <= now + REFRESH_MARGIN_SECS)
+        self.refresh_token.is_some()
+            && self
+                .expires_at
+                .is_some_and(|e| e <= now + REFRESH_MARGIN_SECS)
     }
 }
 
@@ -215,7 +218,10 @@ pub async fn refresh(
     subdomain: &Subdomain,
     grant: &Grant,
 ) -> Result<Grant, OAuthError> {
-    let refresh_token = grant.refresh_token.as_ref().ok_or(OAuthError::NotRefreshable)?;
+    let refresh_token = grant
+        .refresh_token
+        .as_ref()
+        .ok_or(OAuthError::NotRefreshable)?;
     let mut form = vec![
         ("grant_type", "refresh_token"),
         ("refresh_token", refresh_token.expose()),
@@ -322,7 +328,13 @@ impl TokenCipher {
         let aad = aad(tenant);
         let ct = self
             .aead
-            .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad: &aad })
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: plaintext,
+                    aad: &aad,
+                },
+            )
             .expect("AES-GCM encryption of a small buffer cannot fail");
         let mut out = Vec::with_capacity(1 + NONCE_LEN + ct.len());
         out.push(BLOB_V1);
@@ -332,7 +344,11 @@ impl TokenCipher {
     }
 
     /// Opens what [`Self::seal_bytes`] sealed for the same tenant.
-    pub fn open_bytes(&self, tenant: &Subdomain, blob: &[u8]) -> Result<Zeroizing<Vec<u8>>, OAuthError> {
+    pub fn open_bytes(
+        &self,
+        tenant: &Subdomain,
+        blob: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, OAuthError> {
         if blob.len() < 1 + NONCE_LEN + 16 || blob[0] != BLOB_V1 {
             return Err(OAuthError::Sealed);
         }
@@ -352,7 +368,8 @@ impl TokenCipher {
             e: grant.expires_at,
             s: grant.scope.clone(),
         };
-        let json = Zeroizing::new(serde_json::to_vec(&stored).expect("a struct of strings serializes"));
+        let json =
+            Zeroizing::new(serde_json::to_vec(&stored).expect("a struct of strings serializes"));
         self.seal_bytes(tenant, &json)
     }
 
@@ -381,7 +398,8 @@ mod tests {
         OAuthConfig {
             client_id: "sealdrop".into(),
             client_secret: None,
-            redirect_uri: Url::parse("https://sealdrop.example/zendesk/oauth/callback").expect("url"),
+            redirect_uri: Url::parse("https://sealdrop.example/zendesk/oauth/callback")
+                .expect("url"),
             scope: DEFAULT_SCOPE.into(),
             endpoints: ZendeskEndpoints::Zendesk,
         }
@@ -403,17 +421,29 @@ mod tests {
     fn the_authorize_url_carries_every_parameter_and_no_verifier() {
         let p = begin(&config(), &acme());
         let url = &p.authorize_url;
-        assert_eq!(url.as_str().split('?').next(), Some("https://acme.zendesk.com/oauth/authorizations/new"));
+        assert_eq!(
+            url.as_str().split('?').next(),
+            Some("https://acme.zendesk.com/oauth/authorizations/new")
+        );
         let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
         assert_eq!(q["response_type"], "code");
         assert_eq!(q["client_id"], "sealdrop");
-        assert_eq!(q["redirect_uri"], "https://sealdrop.example/zendesk/oauth/callback");
+        assert_eq!(
+            q["redirect_uri"],
+            "https://sealdrop.example/zendesk/oauth/callback"
+        );
         assert_eq!(q["scope"], DEFAULT_SCOPE);
         assert_eq!(q["state"], p.state.expose());
         assert_eq!(q["code_challenge_method"], "S256");
-        assert_eq!(q["code_challenge"], code_challenge(p.code_verifier.expose()));
+        assert_eq!(
+            q["code_challenge"],
+            code_challenge(p.code_verifier.expose())
+        );
         assert!(!url.as_str().contains(p.code_verifier.expose()));
-        assert!(p.code_verifier.expose().len() >= 43, "RFC 7636 needs 43+ characters");
+        assert!(
+            p.code_verifier.expose().len() >= 43,
+            "RFC 7636 needs 43+ characters"
+        );
         assert_ne!(begin(&config(), &acme()).state, p.state);
     }
 
@@ -428,7 +458,10 @@ mod tests {
         };
         let blob = cipher.seal(&acme(), &grant);
         assert_eq!(blob[0], 1, "versioned blob");
-        assert!(!blob.windows(10).any(|w| w == b"access-123"), "no plaintext token in the blob");
+        assert!(
+            !blob.windows(10).any(|w| w == b"access-123"),
+            "no plaintext token in the blob"
+        );
         assert_eq!(cipher.open(&acme(), &blob), Ok(grant.clone()));
         assert_ne!(cipher.seal(&acme(), &grant), blob, "random nonce");
 
@@ -443,7 +476,10 @@ mod tests {
         let mut v2 = blob;
         v2[0] = 2;
         assert_eq!(cipher.open(&acme(), &v2), Err(OAuthError::Sealed));
-        assert!(matches!(TokenCipher::new(&[0; 16]), Err(OAuthError::BadKey)));
+        assert!(matches!(
+            TokenCipher::new(&[0; 16]),
+            Err(OAuthError::BadKey)
+        ));
     }
 
     #[test]

@@ -155,7 +155,12 @@ impl RoleCache {
 
     /// The user as Zendesk last described them, fetching with `fetch` when the cached entry
     /// is missing or older than the lifetime.
-    pub async fn user<F, Fut>(&self, tenant: &Subdomain, user_id: u64, fetch: F) -> Result<User, ApiError>
+    pub async fn user<F, Fut>(
+        &self,
+        tenant: &Subdomain,
+        user_id: u64,
+        fetch: F,
+    ) -> Result<User, ApiError>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<User, ApiError>>,
@@ -227,7 +232,10 @@ mod tests {
     #[test]
     fn settings_parse_and_print() {
         for s in ["admin", "agent", "custom:42"] {
-            assert_eq!(AllowedRole::parse(s).map(|r| r.as_setting()), Some(s.to_string()));
+            assert_eq!(
+                AllowedRole::parse(s).map(|r| r.as_setting()),
+                Some(s.to_string())
+            );
         }
         assert_eq!(AllowedRole::parse("end-user"), None);
         assert_eq!(AllowedRole::parse("custom:x"), None);
@@ -236,21 +244,37 @@ mod tests {
     #[test]
     fn the_policy_admits_only_listed_roles() {
         let admins_and_role_7 = RolePolicy::new(vec![AllowedRole::Admin, AllowedRole::Custom(7)]);
-        assert_eq!(admins_and_role_7.permits(&user(1, "admin", None)), Some(ConfirmedRole::Admin));
-        assert_eq!(admins_and_role_7.permits(&user(2, "agent", Some(7))), Some(ConfirmedRole::CustomRole(7)));
+        assert_eq!(
+            admins_and_role_7.permits(&user(1, "admin", None)),
+            Some(ConfirmedRole::Admin)
+        );
+        assert_eq!(
+            admins_and_role_7.permits(&user(2, "agent", Some(7))),
+            Some(ConfirmedRole::CustomRole(7))
+        );
         assert_eq!(admins_and_role_7.permits(&user(3, "agent", Some(8))), None);
         assert_eq!(admins_and_role_7.permits(&user(4, "agent", None)), None);
         assert_eq!(admins_and_role_7.permits(&user(5, "end-user", None)), None);
-        assert_eq!(admins_and_role_7.permits(&user(6, "owner", None)), None, "unknown roles are refused");
+        assert_eq!(
+            admins_and_role_7.permits(&user(6, "owner", None)),
+            None,
+            "unknown roles are refused"
+        );
 
         let agents = RolePolicy::new(vec![AllowedRole::Agent]);
-        assert_eq!(agents.permits(&user(3, "agent", Some(8))), Some(ConfirmedRole::CustomRole(8)));
+        assert_eq!(
+            agents.permits(&user(3, "agent", Some(8))),
+            Some(ConfirmedRole::CustomRole(8))
+        );
         assert_eq!(agents.permits(&user(1, "admin", None)), None);
 
         let mut suspended = user(9, "admin", None);
         suspended.suspended = true;
         assert_eq!(RolePolicy::default().permits(&suspended), None);
-        assert_eq!(RolePolicy::new(vec![]).permits(&user(1, "admin", None)), None);
+        assert_eq!(
+            RolePolicy::new(vec![]).permits(&user(1, "admin", None)),
+            None
+        );
     }
 
     #[tokio::test]
@@ -263,12 +287,21 @@ mod tests {
             async move { Ok(user(5, role, None)) }
         };
         let policy = RolePolicy::new(vec![AllowedRole::Admin]);
-        assert_eq!(cache.check(&acme, 5, &policy, || fetch("admin")).await, Ok(ConfirmedRole::Admin));
+        assert_eq!(
+            cache.check(&acme, 5, &policy, || fetch("admin")).await,
+            Ok(ConfirmedRole::Admin)
+        );
         // Zendesk now says "agent", but the cached answer stands within the lifetime.
-        assert_eq!(cache.check(&acme, 5, &policy, || fetch("agent")).await, Ok(ConfirmedRole::Admin));
+        assert_eq!(
+            cache.check(&acme, 5, &policy, || fetch("agent")).await,
+            Ok(ConfirmedRole::Admin)
+        );
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         tokio::time::sleep(Duration::from_millis(250)).await;
-        assert_eq!(cache.check(&acme, 5, &policy, || fetch("agent")).await, Err(RoleError::NotAllowed));
+        assert_eq!(
+            cache.check(&acme, 5, &policy, || fetch("agent")).await,
+            Err(RoleError::NotAllowed)
+        );
         assert_eq!(calls.load(Ordering::SeqCst), 2);
     }
 
@@ -278,19 +311,34 @@ mod tests {
         let acme = Subdomain::parse("acme").expect("valid");
         let globex = Subdomain::parse("globex").expect("valid");
         let policy = RolePolicy::default();
-        assert!(cache.check(&acme, 5, &policy, || async { Ok(user(5, "admin", None)) }).await.is_ok());
+        assert!(cache
+            .check(&acme, 5, &policy, || async { Ok(user(5, "admin", None)) })
+            .await
+            .is_ok());
         // Same user id in another tenant: not answered from acme's entry.
         assert_eq!(
-            cache.check(&globex, 5, &policy, || async { Err(ApiError::GrantRevoked { status: 401 }) }).await,
+            cache
+                .check(&globex, 5, &policy, || async {
+                    Err(ApiError::GrantRevoked { status: 401 })
+                })
+                .await,
             Err(RoleError::Api(ApiError::GrantRevoked { status: 401 }))
         );
         assert_eq!(
-            cache.check(&globex, 5, &policy, || async { Ok(user(5, "end-user", None)) }).await,
+            cache
+                .check(&globex, 5, &policy, || async {
+                    Ok(user(5, "end-user", None))
+                })
+                .await,
             Err(RoleError::NotAllowed)
         );
         cache.forget_tenant(&acme);
         assert_eq!(
-            cache.check(&acme, 5, &policy, || async { Ok(user(5, "end-user", None)) }).await,
+            cache
+                .check(&acme, 5, &policy, || async {
+                    Ok(user(5, "end-user", None))
+                })
+                .await,
             Err(RoleError::NotAllowed)
         );
     }

@@ -189,12 +189,12 @@ impl SessionIssuer {
         validation.set_issuer(&[ISSUER]);
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        let data = jsonwebtoken::decode::<Claims>(jwt, &self.decoding, &validation).map_err(|e| {
-            match e.kind() {
+        let data = jsonwebtoken::decode::<Claims>(jwt, &self.decoding, &validation).map_err(
+            |e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => SessionError::Expired,
                 _ => SessionError::Invalid,
-            }
-        })?;
+            },
+        )?;
         let c = data.claims;
         let tenant = Subdomain::parse(&c.ten).map_err(|_| SessionError::Invalid)?;
         let user_id = c.sub.parse().map_err(|_| SessionError::Invalid)?;
@@ -233,7 +233,10 @@ mod tests {
         let acme = Subdomain::parse("acme").expect("valid");
         let (wire, _) = issuer(1).issue(&acme, 42, 7, Some(ConfirmedRole::Agent));
         assert_eq!(issuer(2).verify(&wire), Err(SessionError::Invalid));
-        assert_eq!(issuer(1).verify(wire.trim_start_matches("sda_")), Err(SessionError::Malformed));
+        assert_eq!(
+            issuer(1).verify(wire.trim_start_matches("sda_")),
+            Err(SessionError::Malformed)
+        );
         // Change the tenant inside the claims: the signature no longer matches.
         let parts: Vec<&str> = wire.split('.').collect();
         use base64::Engine as _;
@@ -256,6 +259,9 @@ mod tests {
 
     #[test]
     fn short_keys_are_refused() {
-        assert_eq!(SessionKey::from_bytes(&[0; 31]).map(|_| ()), Err(SessionError::ShortKey));
+        assert_eq!(
+            SessionKey::from_bytes(&[0; 31]).map(|_| ()),
+            Err(SessionError::ShortKey)
+        );
     }
 }

@@ -178,7 +178,11 @@ pub fn verify(token: &str, expect: &Expectations<'_>) -> Result<ZafIdentity, Sig
 }
 
 /// Verifies `token` as of `now` (seconds since the epoch).
-pub fn verify_at(token: &str, expect: &Expectations<'_>, now: u64) -> Result<ZafIdentity, SignedUrlError> {
+pub fn verify_at(
+    token: &str,
+    expect: &Expectations<'_>,
+    now: u64,
+) -> Result<ZafIdentity, SignedUrlError> {
     if token.len() > MAX_TOKEN_LEN {
         return Err(SignedUrlError::Malformed);
     }
@@ -195,18 +199,21 @@ pub fn verify_at(token: &str, expect: &Expectations<'_>, now: u64) -> Result<Zaf
     validation.validate_nbf = false;
     validation.validate_aud = false;
     validation.required_spec_claims.clear();
-    let data = jsonwebtoken::decode::<RawClaims>(token, &expect.key.0, &validation).map_err(|e| {
-        use jsonwebtoken::errors::ErrorKind;
-        match e.kind() {
-            ErrorKind::InvalidSignature => SignedUrlError::Signature,
-            ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName | ErrorKind::MissingAlgorithm => {
-                SignedUrlError::Algorithm
+    let data =
+        jsonwebtoken::decode::<RawClaims>(token, &expect.key.0, &validation).map_err(|e| {
+            use jsonwebtoken::errors::ErrorKind;
+            match e.kind() {
+                ErrorKind::InvalidSignature => SignedUrlError::Signature,
+                ErrorKind::InvalidAlgorithm
+                | ErrorKind::InvalidAlgorithmName
+                | ErrorKind::MissingAlgorithm => SignedUrlError::Algorithm,
+                ErrorKind::InvalidRsaKey(_) | ErrorKind::InvalidKeyFormat => {
+                    SignedUrlError::Signature
+                }
+                ErrorKind::Json(_) => SignedUrlError::MissingClaim("well-typed"),
+                _ => SignedUrlError::Malformed,
             }
-            ErrorKind::InvalidRsaKey(_) | ErrorKind::InvalidKeyFormat => SignedUrlError::Signature,
-            ErrorKind::Json(_) => SignedUrlError::MissingClaim("well-typed"),
-            _ => SignedUrlError::Malformed,
-        }
-    })?;
+        })?;
     let c = data.claims;
 
     let exp = c.exp.ok_or(SignedUrlError::MissingClaim("exp"))?;
@@ -214,7 +221,10 @@ pub fn verify_at(token: &str, expect: &Expectations<'_>, now: u64) -> Result<Zaf
     if exp.saturating_add(LEEWAY_SECS) <= now {
         return Err(SignedUrlError::Expired);
     }
-    if iat > now.saturating_add(LEEWAY_SECS) || c.nbf.is_some_and(|nbf| nbf > now.saturating_add(LEEWAY_SECS)) {
+    if iat > now.saturating_add(LEEWAY_SECS)
+        || c.nbf
+            .is_some_and(|nbf| nbf > now.saturating_add(LEEWAY_SECS))
+    {
         return Err(SignedUrlError::NotYetValid);
     }
 
@@ -226,7 +236,10 @@ pub fn verify_at(token: &str, expect: &Expectations<'_>, now: u64) -> Result<Zaf
 
     let aud = match c.aud.ok_or(SignedUrlError::MissingClaim("aud"))? {
         Value::String(s) => vec![s],
-        Value::Array(a) => a.into_iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+        Value::Array(a) => a
+            .into_iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
         _ => return Err(SignedUrlError::MissingClaim("aud")),
     };
     let installation_id = aud
@@ -239,12 +252,17 @@ pub fn verify_at(token: &str, expect: &Expectations<'_>, now: u64) -> Result<Zaf
         .ok_or(SignedUrlError::Audience)?;
 
     let context = c.context.ok_or(SignedUrlError::MissingClaim("context"))?;
-    if context.product.as_deref() != Some("support") || context.location.as_deref() != Some("ticket_sidebar") {
+    if context.product.as_deref() != Some("support")
+        || context.location.as_deref() != Some("ticket_sidebar")
+    {
         return Err(SignedUrlError::Context);
     }
 
-    let user_id = user_id_of(&c.sub.ok_or(SignedUrlError::MissingClaim("sub"))?, expect.subdomain)
-        .ok_or(SignedUrlError::Subject)?;
+    let user_id = user_id_of(
+        &c.sub.ok_or(SignedUrlError::MissingClaim("sub"))?,
+        expect.subdomain,
+    )
+    .ok_or(SignedUrlError::Subject)?;
 
     Ok(ZafIdentity {
         subdomain: expect.subdomain.clone(),
@@ -348,11 +366,38 @@ cwIDAQAB
     #[test]
     fn audience_names_an_installation_of_the_tenant_only() {
         let a = acme();
-        assert_eq!(installation_of("https://acme.zendesk.com/api/v2/apps/installations/42.json", &a), Some(42));
-        assert_eq!(installation_of("https://acme.zendesk.com/api/v2/apps/installations/42", &a), Some(42));
-        assert_eq!(installation_of("https://evil.zendesk.com/api/v2/apps/installations/42.json", &a), None);
-        assert_eq!(installation_of("https://acme.zendesk.com/api/v2/apps/installations/4x2.json", &a), None);
-        assert_eq!(installation_of("https://acme.zendesk.com.evil/api/v2/apps/installations/42.json", &a), None);
+        assert_eq!(
+            installation_of(
+                "https://acme.zendesk.com/api/v2/apps/installations/42.json",
+                &a
+            ),
+            Some(42)
+        );
+        assert_eq!(
+            installation_of("https://acme.zendesk.com/api/v2/apps/installations/42", &a),
+            Some(42)
+        );
+        assert_eq!(
+            installation_of(
+                "https://evil.zendesk.com/api/v2/apps/installations/42.json",
+                &a
+            ),
+            None
+        );
+        assert_eq!(
+            installation_of(
+                "https://acme.zendesk.com/api/v2/apps/installations/4x2.json",
+                &a
+            ),
+            None
+        );
+        assert_eq!(
+            installation_of(
+                "https://acme.zendesk.com.evil/api/v2/apps/installations/42.json",
+                &a
+            ),
+            None
+        );
     }
 
     #[test]
@@ -360,8 +405,14 @@ cwIDAQAB
         let a = acme();
         assert_eq!(user_id_of(&json!(7), &a), Some(7));
         assert_eq!(user_id_of(&json!("7"), &a), Some(7));
-        assert_eq!(user_id_of(&json!("https://acme.zendesk.com/api/v2/users/7.json"), &a), Some(7));
-        assert_eq!(user_id_of(&json!("https://evil.zendesk.com/api/v2/users/7.json"), &a), None);
+        assert_eq!(
+            user_id_of(&json!("https://acme.zendesk.com/api/v2/users/7.json"), &a),
+            Some(7)
+        );
+        assert_eq!(
+            user_id_of(&json!("https://evil.zendesk.com/api/v2/users/7.json"), &a),
+            None
+        );
         assert_eq!(user_id_of(&json!("0"), &a), None);
         assert_eq!(user_id_of(&json!("-7"), &a), None);
         assert_eq!(user_id_of(&json!(null), &a), None);
@@ -371,9 +422,15 @@ cwIDAQAB
     fn peek_reads_the_claimed_tenant_without_trusting_it() {
         let t = unsigned(json!({"alg": "RS256"}), json!({"iss": "Acme.zendesk.com"}));
         assert_eq!(peek_subdomain(&t), Ok(acme()));
-        let t = unsigned(json!({"alg": "RS256"}), json!({"iss": "acme.zendesk.com.evil.example"}));
+        let t = unsigned(
+            json!({"alg": "RS256"}),
+            json!({"iss": "acme.zendesk.com.evil.example"}),
+        );
         assert_eq!(peek_subdomain(&t), Err(SignedUrlError::Issuer));
-        assert_eq!(peek_subdomain("not a token"), Err(SignedUrlError::Malformed));
+        assert_eq!(
+            peek_subdomain("not a token"),
+            Err(SignedUrlError::Malformed)
+        );
     }
 
     #[test]
@@ -381,19 +438,32 @@ cwIDAQAB
         // The header check comes first, so any valid key will do here.
         let key = AppPublicKey::from_pem(TEST_PUBLIC_KEY).expect("a valid public key");
         let a = acme();
-        let expect = Expectations { key: &key, subdomain: &a, audience: ExpectedAudience::AnyInstallation };
+        let expect = Expectations {
+            key: &key,
+            subdomain: &a,
+            audience: ExpectedAudience::AnyInstallation,
+        };
         for alg in ["none", "HS256", "RS512", "PS256", "ES256"] {
-            let t = unsigned(json!({"alg": alg, "typ": "JWT"}), json!({"iss": "acme.zendesk.com"}));
+            let t = unsigned(
+                json!({"alg": alg, "typ": "JWT"}),
+                json!({"iss": "acme.zendesk.com"}),
+            );
             assert_eq!(verify(&t, &expect), Err(SignedUrlError::Algorithm), "{alg}");
         }
         let no_alg = unsigned(json!({"typ": "JWT"}), json!({}));
         assert_eq!(verify(&no_alg, &expect), Err(SignedUrlError::Algorithm));
         assert_eq!(verify("a.b", &expect), Err(SignedUrlError::Malformed));
-        assert_eq!(verify(&"a".repeat(MAX_TOKEN_LEN + 1), &expect), Err(SignedUrlError::Malformed));
+        assert_eq!(
+            verify(&"a".repeat(MAX_TOKEN_LEN + 1), &expect),
+            Err(SignedUrlError::Malformed)
+        );
     }
 
     #[test]
     fn a_key_that_is_not_pem_is_refused() {
-        assert_eq!(AppPublicKey::from_pem("ssh-rsa AAAA").map(|_| ()), Err(SignedUrlError::BadPublicKey));
+        assert_eq!(
+            AppPublicKey::from_pem("ssh-rsa AAAA").map(|_| ()),
+            Err(SignedUrlError::BadPublicKey)
+        );
     }
 }

@@ -35,13 +35,39 @@ pub async fn world(access_token_ttl: Option<Duration>) -> World {
         secret: None,
         redirect_uris: vec![REDIRECT.into()],
     });
-    let admin = sim.add_user(NewUser { role: Some("admin".into()), name: Some("Ada".into()), ..NewUser::default() }).id;
-    let agent = sim.add_user(NewUser { role: Some("agent".into()), name: Some("Alan".into()), ..NewUser::default() }).id;
-    let custom_agent = sim
-        .add_user(NewUser { role: Some("agent".into()), custom_role_id: Some(7), ..NewUser::default() })
+    let admin = sim
+        .add_user(NewUser {
+            role: Some("admin".into()),
+            name: Some("Ada".into()),
+            ..NewUser::default()
+        })
         .id;
-    let customer = sim.add_user(NewUser { email: Some("carol@customer.example".into()), ..NewUser::default() }).id;
-    let cc = sim.add_user(NewUser { email: Some("dave@customer.example".into()), ..NewUser::default() }).id;
+    let agent = sim
+        .add_user(NewUser {
+            role: Some("agent".into()),
+            name: Some("Alan".into()),
+            ..NewUser::default()
+        })
+        .id;
+    let custom_agent = sim
+        .add_user(NewUser {
+            role: Some("agent".into()),
+            custom_role_id: Some(7),
+            ..NewUser::default()
+        })
+        .id;
+    let customer = sim
+        .add_user(NewUser {
+            email: Some("carol@customer.example".into()),
+            ..NewUser::default()
+        })
+        .id;
+    let cc = sim
+        .add_user(NewUser {
+            email: Some("dave@customer.example".into()),
+            ..NewUser::default()
+        })
+        .id;
     let ticket = sim
         .add_ticket(NewTicket {
             subject: Some("Logs".into()),
@@ -52,7 +78,15 @@ pub async fn world(access_token_ttl: Option<Duration>) -> World {
         })
         .expect("ticket")
         .id;
-    World { sim, admin, agent, custom_agent, customer, cc, ticket }
+    World {
+        sim,
+        admin,
+        agent,
+        custom_agent,
+        customer,
+        cc,
+        ticket,
+    }
 }
 
 pub fn acme() -> Subdomain {
@@ -81,11 +115,19 @@ pub async fn grant_as(w: &World, user_id: u64) -> Grant {
     let config = oauth_config(&w.sim);
     let pending = oauth::begin(&config, &acme());
     let http = http();
-    let page = http.get(pending.authorize_url.clone()).send().await.expect("authorize page");
+    let page = http
+        .get(pending.authorize_url.clone())
+        .send()
+        .await
+        .expect("authorize page");
     assert_eq!(page.status(), 200);
     let html = page.text().await.expect("html");
-    assert!(html.contains(r#"id="allow""#), "the consent page shows an Allow button");
-    let mut form: Vec<(String, String)> = pending.authorize_url.query_pairs().into_owned().collect();
+    assert!(
+        html.contains(r#"id="allow""#),
+        "the consent page shows an Allow button"
+    );
+    let mut form: Vec<(String, String)> =
+        pending.authorize_url.query_pairs().into_owned().collect();
     form.push(("as".into(), user_id.to_string()));
     form.push(("decision".into(), "allow".into()));
     let approved = http
@@ -94,16 +136,30 @@ pub async fn grant_as(w: &World, user_id: u64) -> Grant {
         .send()
         .await
         .expect("approve");
-    assert!(approved.status().is_redirection(), "approval redirects, got {}", approved.status());
-    let location = Url::parse(approved.headers()["location"].to_str().expect("ascii")).expect("url");
+    assert!(
+        approved.status().is_redirection(),
+        "approval redirects, got {}",
+        approved.status()
+    );
+    let location =
+        Url::parse(approved.headers()["location"].to_str().expect("ascii")).expect("url");
     assert!(location.as_str().starts_with(REDIRECT));
-    let q: std::collections::HashMap<String, String> = location.query_pairs().into_owned().collect();
-    assert_eq!(q["state"], pending.state.expose(), "state comes back unchanged");
+    let q: std::collections::HashMap<String, String> =
+        location.query_pairs().into_owned().collect();
+    assert_eq!(
+        q["state"],
+        pending.state.expose(),
+        "state comes back unchanged"
+    );
     oauth::exchange_code(&http, &config, &acme(), &q["code"], &pending.code_verifier)
         .await
         .expect("code exchange")
 }
 
 pub fn client(w: &World, token: &SecretString) -> self::zendesk::api::ZendeskClient {
-    self::zendesk::api::ZendeskClient::new(reqwest::Client::new(), w.sim.base_url().clone(), token.clone())
+    self::zendesk::api::ZendeskClient::new(
+        reqwest::Client::new(),
+        w.sim.base_url().clone(),
+        token.clone(),
+    )
 }
