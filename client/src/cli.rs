@@ -70,6 +70,10 @@ pub struct SendArgs {
     #[arg(long, env = "SEALDROP_STATE_DIR", value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
 
+    /// How many 8 MiB parts to upload at once (1-8).
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=8))]
+    pub parallel: u16,
+
     #[allow(missing_docs)] // flattened: its fields carry the help
     #[command(flatten)]
     pub transfer: TransferArgs,
@@ -113,10 +117,6 @@ pub struct TransferArgs {
     /// where it stopped.
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
     pub retry_for: Duration,
-
-    /// How many 8 MiB parts to upload at once (1-8).
-    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=8))]
-    pub parallel: u16,
 }
 
 const SEND_EXAMPLES: &str = "\
@@ -142,7 +142,7 @@ after an interruption to resume.";
 pub async fn run_send(args: SendArgs) -> anyhow::Result<()> {
     let client = Client::new(&args.server, Credential::ApiToken(args.token.clone()))?
         .with_retry(RetryPolicy::for_duration(args.transfer.retry_for))
-        .with_parallel(usize::from(args.transfer.parallel))
+        .with_parallel(usize::from(args.parallel))
         .with_state_dir(args.state_dir.clone().or_else(default_state_dir));
     let options = SendOptions {
         recipients: args.to.clone(),
