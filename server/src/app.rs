@@ -57,7 +57,9 @@ impl AppState {
         tokio::fs::create_dir_all(&config.data_dir)
             .await
             .with_context(|| format!("creating the data folder {}", config.data_dir.display()))?;
-        tokio::fs::create_dir_all(config.spool_dir()).await.context("creating the spool folder")?;
+        tokio::fs::create_dir_all(config.spool_dir())
+            .await
+            .context("creating the spool folder")?;
         let db = Database::connect(&config.database_url).await?;
         let storage: Arc<dyn Storage> = match &config.storage {
             StorageConfig::Folder { root } => Arc::new(
@@ -67,12 +69,28 @@ impl AppState {
             ),
             StorageConfig::S3(s3) => Arc::new(S3Storage::new(s3).await),
         };
-        let host = config.public_url.host_str().unwrap_or("localhost").to_owned();
+        let host = config
+            .public_url
+            .host_str()
+            .unwrap_or("localhost")
+            .to_owned();
         let mailer = Mailer::try_new(config.mail.clone(), format!("sealdrop <no-reply@{host}>"))?;
-        let verification_key =
-            VerificationKey::load(config.verification.key.as_deref(), &config.verification.key_file).await?;
+        let verification_key = VerificationKey::load(
+            config.verification.key.as_deref(),
+            &config.verification.key_file,
+        )
+        .await?;
         let zendesk = Arc::new(Zendesk::load(config.zendesk.clone()).await?);
-        Ok(Self { config: Arc::new(config), db, storage, mailer, verification_key, metrics: Arc::default(), clock, zendesk })
+        Ok(Self {
+            config: Arc::new(config),
+            db,
+            storage,
+            mailer,
+            verification_key,
+            metrics: Arc::default(),
+            clock,
+            zendesk,
+        })
     }
 }
 
@@ -142,7 +160,9 @@ impl Application {
     pub async fn build_with_clock(config: Config, clock: Clock) -> anyhow::Result<Self> {
         let listen = config.listen;
         let state = AppState::connect(config, clock).await?;
-        let listener = TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
+        let listener = TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("binding {listen}"))?;
         Ok(Self { listener, state })
     }
 
@@ -163,7 +183,10 @@ impl Application {
 
     /// Serves until `shutdown` completes. Then stops accepting connections, lets in-flight
     /// requests finish for up to `shutdown_timeout`, stops the purge task and closes the pool.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let Self { listener, state } = self;
         let timeout = state.config.shutdown_timeout;
         let (stop_tx, stop_rx) = watch::channel(false);
@@ -174,7 +197,11 @@ impl Application {
         });
         let mut graceful_rx = stop_rx.clone();
         let app = router(state.clone());
-        let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(async move {
+        let server = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
             let _ = graceful_rx.wait_for(|stop| *stop).await;
             tracing::info!("shutting down: no new connections; draining in-flight requests");
         });

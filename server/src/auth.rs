@@ -56,7 +56,9 @@ impl Principal {
     /// The tenant this caller acts for.
     pub fn tenant(&self) -> &Tenant {
         match self {
-            Self::TenantToken(tenant) | Self::Agent { tenant, .. } | Self::Widget { tenant, .. } => tenant,
+            Self::TenantToken(tenant)
+            | Self::Agent { tenant, .. }
+            | Self::Widget { tenant, .. } => tenant,
         }
     }
 
@@ -73,15 +75,25 @@ impl Principal {
 impl FromRequestParts<AppState> for Principal {
     type Rejection = HttpError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let Some(value) = parts.headers.get(http::header::AUTHORIZATION) else {
             return Err(HttpError::Unauthorized(
-                "This endpoint needs a tenant API token: send `Authorization: Bearer sdt_…`.".into(),
+                "This endpoint needs a tenant API token: send `Authorization: Bearer sdt_…`."
+                    .into(),
             ));
         };
-        let bearer = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);
+        let bearer = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
         let Some(token) = bearer else {
-            return Err(HttpError::Unauthorized("The Authorization header must be `Bearer <token>`.".into()));
+            return Err(HttpError::Unauthorized(
+                "The Authorization header must be `Bearer <token>`.".into(),
+            ));
         };
         if token.starts_with(TokenKind::Tenant.prefix()) {
             if let Some(hash) = TokenHash::parse(TokenKind::Tenant, token) {
@@ -89,13 +101,22 @@ impl FromRequestParts<AppState> for Principal {
                     return Ok(Self::TenantToken(tenant));
                 }
             }
-            return Err(HttpError::Unauthorized("The API token is not valid.".into()));
+            return Err(HttpError::Unauthorized(
+                "The API token is not valid.".into(),
+            ));
         }
         if token.starts_with(crate::zendesk::session::PREFIX) {
             let (ctx, role) = crate::agents::authorize(state, token).await?;
-            return Ok(Self::Agent { tenant: ctx.tenant, subdomain: ctx.session.tenant, user_id: ctx.session.user_id, role });
+            return Ok(Self::Agent {
+                tenant: ctx.tenant,
+                subdomain: ctx.session.tenant,
+                user_id: ctx.session.user_id,
+                role,
+            });
         }
-        Err(HttpError::Unauthorized("Unknown kind of bearer token (expected `sdt_…` or `sda_…`).".into()))
+        Err(HttpError::Unauthorized(
+            "Unknown kind of bearer token (expected `sdt_…` or `sda_…`).".into(),
+        ))
     }
 }
 
@@ -109,12 +130,18 @@ pub struct PackageCreator(pub Principal);
 impl FromRequestParts<AppState> for PackageCreator {
     type Rejection = HttpError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         if !parts.headers.contains_key(http::header::AUTHORIZATION)
             && parts.headers.contains_key(crate::widget::WIDGET_KEY_HEADER)
         {
             let (widget, origin) = crate::widget::admit_new_package(state, parts).await?;
-            return Ok(Self(Principal::Widget { tenant: widget.tenant, origin }));
+            return Ok(Self(Principal::Widget {
+                tenant: widget.tenant,
+                origin,
+            }));
         }
         Principal::from_request_parts(parts, state).await.map(Self)
     }
@@ -129,7 +156,10 @@ impl FromRequestParts<AppState> for UploadToken {
 
     async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Self::Rejection> {
         upload_token(&parts.headers)?.map(Self).ok_or_else(|| {
-            HttpError::Unauthorized("This endpoint needs the package's upload token in `X-Sealdrop-Upload-Token`.".into())
+            HttpError::Unauthorized(
+                "This endpoint needs the package's upload token in `X-Sealdrop-Upload-Token`."
+                    .into(),
+            )
         })
     }
 }
@@ -144,7 +174,9 @@ pub fn upload_token(headers: &HeaderMap) -> Result<Option<TokenHash>, HttpError>
         .ok()
         .and_then(|t| TokenHash::parse(TokenKind::Upload, t.trim()))
         .map(Some)
-        .ok_or_else(|| HttpError::Unauthorized("The upload token is malformed (expected `sdu_…`).".into()))
+        .ok_or_else(|| {
+            HttpError::Unauthorized("The upload token is malformed (expected `sdu_…`).".into())
+        })
 }
 
 /// `X-Sealdrop-Link-Proof: b64u(A)`.
@@ -165,7 +197,11 @@ impl FromRequestParts<AppState> for LinkProofHeader {
             .ok()
             .and_then(|v| LinkProof::parse_b64u(v.trim()).ok())
             .map(Self)
-            .ok_or_else(|| HttpError::bad_request("The link proof is malformed (expected 43 base64url characters)."))
+            .ok_or_else(|| {
+                HttpError::bad_request(
+                    "The link proof is malformed (expected 43 base64url characters).",
+                )
+            })
     }
 }
 
@@ -173,7 +209,9 @@ impl FromRequestParts<AppState> for LinkProofHeader {
 /// or not the package exists or has a verifier yet, so that a wrong proof and an unknown
 /// package look alike.
 pub fn link_proof_matches(row: Option<&PackageRow>, proof: &LinkProof) -> bool {
-    let stored = row.and_then(|r| r.link_verifier.as_deref()).and_then(|v| <[u8; 32]>::try_from(v).ok());
+    let stored = row
+        .and_then(|r| r.link_verifier.as_deref())
+        .and_then(|v| <[u8; 32]>::try_from(v).ok());
     let verifier = LinkVerifier::from_bytes(stored.unwrap_or([0u8; 32]));
     let matches = verifier.matches(proof);
     matches & stored.is_some()
@@ -197,7 +235,11 @@ impl FromRequestParts<AppState> for DownloadToken {
             .ok()
             .and_then(|t| TokenHash::parse(TokenKind::Download, t.trim()))
             .map(Self)
-            .ok_or_else(|| HttpError::Unauthorized("The download token is malformed (expected `sdd_…`).".into()))
+            .ok_or_else(|| {
+                HttpError::Unauthorized(
+                    "The download token is malformed (expected `sdd_…`).".into(),
+                )
+            })
     }
 }
 
@@ -213,9 +255,14 @@ pub enum RevokeAuth {
 impl FromRequestParts<AppState> for RevokeAuth {
     type Rejection = HttpError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         if parts.headers.contains_key(http::header::AUTHORIZATION) {
-            return Principal::from_request_parts(parts, state).await.map(Self::Principal);
+            return Principal::from_request_parts(parts, state)
+                .await
+                .map(Self::Principal);
         }
         match upload_token(&parts.headers)? {
             Some(hash) => Ok(Self::Upload(hash)),

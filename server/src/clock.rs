@@ -14,13 +14,16 @@ pub struct Clock {
 impl Clock {
     /// Current time, Unix seconds.
     pub fn now(&self) -> i64 {
-        let wall = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+        let wall = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
         wall + self.offset.load(Ordering::Relaxed)
     }
 
     /// Moves this clock (and every clone of it) forward.
     pub fn advance(&self, by: Duration) {
-        self.offset.fetch_add(by.as_secs() as i64, Ordering::Relaxed);
+        self.offset
+            .fetch_add(by.as_secs() as i64, Ordering::Relaxed);
     }
 }
 

@@ -26,7 +26,12 @@ pub const DOWNLOAD_TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
 #[derive(Debug, Clone, clap::Args)]
 pub struct ConfigArgs {
     /// Address and port the HTTP server listens on.
-    #[arg(long, global = true, env = "SEALDROP_LISTEN", default_value = "127.0.0.1:8080")]
+    #[arg(
+        long,
+        global = true,
+        env = "SEALDROP_LISTEN",
+        default_value = "127.0.0.1:8080"
+    )]
     pub listen: SocketAddr,
 
     /// The URL users reach this server at (used to build secure links and page URLs).
@@ -36,7 +41,12 @@ pub struct ConfigArgs {
 
     /// Folder for everything the embedded setup keeps on disk: the SQLite database, the blob
     /// folder, upload spool files and the mail outbox. Created if missing.
-    #[arg(long, global = true, env = "SEALDROP_DATA_DIR", default_value = "./sealdrop-data")]
+    #[arg(
+        long,
+        global = true,
+        env = "SEALDROP_DATA_DIR",
+        default_value = "./sealdrop-data"
+    )]
     pub data_dir: PathBuf,
 
     /// Database URL: `sqlite://PATH` or `postgres://USER:PASS@HOST/DB`.
@@ -45,7 +55,13 @@ pub struct ConfigArgs {
     pub database_url: Option<String>,
 
     /// Where encrypted parts are stored: `folder` (`<data-dir>/blobs`) or `s3`.
-    #[arg(long, global = true, env = "SEALDROP_STORAGE", value_enum, default_value = "folder")]
+    #[arg(
+        long,
+        global = true,
+        env = "SEALDROP_STORAGE",
+        value_enum,
+        default_value = "folder"
+    )]
     pub storage: StorageKind,
 
     /// S3 endpoint URL for S3-compatible stores (Garage, MinIO...). Default: AWS.
@@ -55,13 +71,28 @@ pub struct ConfigArgs {
     #[arg(long, global = true, env = "SEALDROP_S3_BUCKET")]
     pub s3_bucket: Option<String>,
     /// S3 region.
-    #[arg(long, global = true, env = "SEALDROP_S3_REGION", default_value = "us-east-1")]
+    #[arg(
+        long,
+        global = true,
+        env = "SEALDROP_S3_REGION",
+        default_value = "us-east-1"
+    )]
     pub s3_region: String,
     /// S3 access key id (default: the AWS credential chain).
-    #[arg(long, global = true, env = "SEALDROP_S3_ACCESS_KEY_ID", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "SEALDROP_S3_ACCESS_KEY_ID",
+        hide_env_values = true
+    )]
     pub s3_access_key_id: Option<String>,
     /// S3 secret access key.
-    #[arg(long, global = true, env = "SEALDROP_S3_SECRET_ACCESS_KEY", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "SEALDROP_S3_SECRET_ACCESS_KEY",
+        hide_env_values = true
+    )]
     pub s3_secret_access_key: Option<String>,
     /// Use path-style bucket addressing (`http://host/bucket/key`), as most self-hosted
     /// S3-compatible stores need.
@@ -86,14 +117,24 @@ pub struct ConfigArgs {
     pub wasm_dir: Option<PathBuf>,
     /// HMAC key for verification codes: base64url of 32 random bytes. Set the same value on
     /// every instance. Default: `<data-dir>/verification.key`, made on first start.
-    #[arg(long, global = true, env = "SEALDROP_VERIFICATION_KEY", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "SEALDROP_VERIFICATION_KEY",
+        hide_env_values = true
+    )]
     pub verification_key: Option<String>,
 
     /// Largest file (ciphertext bytes) a package may hold.
     #[arg(long, global = true, env = "SEALDROP_MAX_FILE_SIZE", default_value_t = 10 * (1 << 30))]
     pub max_file_size: u64,
     /// Most files one package may hold (the format allows 1000).
-    #[arg(long, global = true, env = "SEALDROP_MAX_FILES", default_value_t = 1000)]
+    #[arg(
+        long,
+        global = true,
+        env = "SEALDROP_MAX_FILES",
+        default_value_t = 1000
+    )]
     pub max_files: u32,
     /// Expiry of a new package when the request names none, in seconds (default 7 days).
     #[arg(long, global = true, env = "SEALDROP_DEFAULT_EXPIRY_SECS", default_value_t = 7 * 24 * 3600)]
@@ -102,10 +143,20 @@ pub struct ConfigArgs {
     #[arg(long, global = true, env = "SEALDROP_MAX_EXPIRY_SECS", default_value_t = 30 * 24 * 3600)]
     pub max_expiry_secs: u64,
     /// How often the purge task runs, in seconds.
-    #[arg(long, global = true, env = "SEALDROP_PURGE_INTERVAL_SECS", default_value_t = 3600)]
+    #[arg(
+        long,
+        global = true,
+        env = "SEALDROP_PURGE_INTERVAL_SECS",
+        default_value_t = 3600
+    )]
     pub purge_interval_secs: u64,
     /// On SIGTERM/SIGINT, how long in-flight requests may take to finish, in seconds.
-    #[arg(long, global = true, env = "SEALDROP_SHUTDOWN_TIMEOUT_SECS", default_value_t = 30)]
+    #[arg(
+        long,
+        global = true,
+        env = "SEALDROP_SHUTDOWN_TIMEOUT_SECS",
+        default_value_t = 30
+    )]
     pub shutdown_timeout_secs: u64,
 
     /// Zendesk integration: where Zendesk answers, the app key, OAuth client, server keys.
@@ -188,7 +239,10 @@ impl std::fmt::Debug for S3Config {
             .field("endpoint", &self.endpoint)
             .field("bucket", &self.bucket)
             .field("region", &self.region)
-            .field("access_key_id", &self.credentials.as_ref().map(|(id, _)| id))
+            .field(
+                "access_key_id",
+                &self.credentials.as_ref().map(|(id, _)| id),
+            )
             .field("path_style", &self.path_style)
             .field("prefix", &self.prefix)
             .finish()
@@ -259,15 +313,25 @@ impl ConfigArgs {
         }
         let database_url = match self.database_url {
             Some(url) => url,
-            None => format!("sqlite://{}?mode=rwc", self.data_dir.join("sealdrop.db").display()),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("sealdrop.db").display()
+            ),
         };
-        if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres:") || database_url.starts_with("postgresql:")) {
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres:")
+            || database_url.starts_with("postgresql:"))
+        {
             bail!("DATABASE_URL must start with sqlite: or postgres:");
         }
         let storage = match self.storage {
-            StorageKind::Folder => StorageConfig::Folder { root: self.data_dir.join("blobs") },
+            StorageKind::Folder => StorageConfig::Folder {
+                root: self.data_dir.join("blobs"),
+            },
             StorageKind::S3 => {
-                let bucket = self.s3_bucket.context("SEALDROP_STORAGE=s3 needs SEALDROP_S3_BUCKET")?;
+                let bucket = self
+                    .s3_bucket
+                    .context("SEALDROP_STORAGE=s3 needs SEALDROP_S3_BUCKET")?;
                 let credentials = match (self.s3_access_key_id, self.s3_secret_access_key) {
                     (Some(id), Some(secret)) => Some((id, secret)),
                     (None, None) => None,
@@ -315,9 +379,9 @@ impl ConfigArgs {
             web_dir: self
                 .web_dir
                 .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../web"))),
-            wasm_dir: self
-                .wasm_dir
-                .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../widget-wasm/pkg"))),
+            wasm_dir: self.wasm_dir.unwrap_or_else(|| {
+                PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../widget-wasm/pkg"))
+            }),
             verification: VerificationConfig {
                 key: self.verification_key,
                 key_file,

@@ -36,7 +36,9 @@ pub struct Database {
 
 impl fmt::Debug for Database {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Database").field("backend", &self.backend).finish_non_exhaustive()
+        f.debug_struct("Database")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
     }
 }
 
@@ -235,7 +237,8 @@ pub enum ManifestOutcome {
     NotUploading,
 }
 
-const PACKAGE_COLUMNS: &str = "id, tenant_id, state, created_by, server_secret, upload_token_hash, \
+const PACKAGE_COLUMNS: &str =
+    "id, tenant_id, state, created_by, server_secret, upload_token_hash, \
      link_verifier, require_auth, notify_sender, expires_at, max_downloads, downloads_used, \
      created_at, finalized_at, revoked_at";
 
@@ -262,9 +265,15 @@ impl Database {
                     if backend == Backend::Sqlite {
                         // WAL lets readers run beside the one writer; wait instead of failing
                         // on a busy database; enforce foreign keys (cascading deletes).
-                        sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *conn).await?;
-                        sqlx::query("PRAGMA busy_timeout = 10000").execute(&mut *conn).await?;
-                        sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA journal_mode = WAL")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA busy_timeout = 10000")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA foreign_keys = ON")
+                            .execute(&mut *conn)
+                            .await?;
                     }
                     Ok(())
                 })
@@ -276,7 +285,10 @@ impl Database {
             Backend::Sqlite => &SQLITE_MIGRATOR,
             Backend::Postgres => &POSTGRES_MIGRATOR,
         };
-        migrator.run(&pool).await.context("applying database migrations")?;
+        migrator
+            .run(&pool)
+            .await
+            .context("applying database migrations")?;
         Ok(Self { pool, backend })
     }
 
@@ -297,7 +309,10 @@ impl Database {
 
     /// A trivial query, for `/readyz`.
     pub async fn ping(&self) -> sqlx::Result<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
     }
 
     // ---- tenants -------------------------------------------------------------------------
@@ -323,12 +338,14 @@ impl Database {
         if inserted.rows_affected() == 0 {
             return Ok(None);
         }
-        sqlx::query("INSERT INTO api_tokens (token_hash, tenant_id, created_at) VALUES ($1, $2, $3)")
-            .bind(token_hash)
-            .bind(id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO api_tokens (token_hash, tenant_id, created_at) VALUES ($1, $2, $3)",
+        )
+        .bind(token_hash)
+        .bind(id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(Some(Tenant {
             id: id.to_owned(),
@@ -397,10 +414,12 @@ impl Database {
 
     /// A package by id (without the manifest).
     pub async fn package(&self, id: &str) -> sqlx::Result<Option<PackageRow>> {
-        sqlx::query_as(&format!("SELECT {PACKAGE_COLUMNS} FROM packages WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
+        sqlx::query_as(&format!(
+            "SELECT {PACKAGE_COLUMNS} FROM packages WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
     }
 
     /// The stored manifest bytes, if any.
@@ -439,7 +458,9 @@ impl Database {
         }
         let old_manifest: Option<Vec<u8>> = row.try_get(1)?;
         let old_verifier: Option<Vec<u8>> = row.try_get(2)?;
-        if old_manifest.as_deref() == Some(manifest) && old_verifier.as_deref() == Some(link_verifier) {
+        if old_manifest.as_deref() == Some(manifest)
+            && old_verifier.as_deref() == Some(link_verifier)
+        {
             return Ok(ManifestOutcome::Unchanged);
         }
         if old_manifest.is_some() {
@@ -589,10 +610,11 @@ impl Database {
 
     /// The package id and expiry of a download token.
     pub async fn download_token(&self, token_hash: &[u8]) -> sqlx::Result<Option<(String, i64)>> {
-        let row = sqlx::query("SELECT package_id, expires_at FROM download_tokens WHERE token_hash = $1")
-            .bind(token_hash)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT package_id, expires_at FROM download_tokens WHERE token_hash = $1")
+                .bind(token_hash)
+                .fetch_optional(&self.pool)
+                .await?;
         row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
     }
 
@@ -600,13 +622,18 @@ impl Database {
     /// Returns `false` if it was already revoked.
     pub async fn revoke(&self, id: &str, now: i64) -> sqlx::Result<bool> {
         let mut tx = self.pool.begin().await?;
-        let done = sqlx::query("UPDATE packages SET state = $1, revoked_at = $2 WHERE id = $3 AND state <> $1")
-            .bind(state::REVOKED)
-            .bind(now)
+        let done = sqlx::query(
+            "UPDATE packages SET state = $1, revoked_at = $2 WHERE id = $3 AND state <> $1",
+        )
+        .bind(state::REVOKED)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM parts WHERE package_id = $1")
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM parts WHERE package_id = $1").bind(id).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM download_tokens WHERE package_id = $1")
             .bind(id)
             .execute(&mut *tx)
@@ -647,7 +674,11 @@ impl Database {
                 } else {
                     PurgeReason::Abandoned
                 };
-                Ok(PurgeCandidate { id: r.try_get(0)?, tenant_id: r.try_get(1)?, reason })
+                Ok(PurgeCandidate {
+                    id: r.try_get(0)?,
+                    tenant_id: r.try_get(1)?,
+                    reason,
+                })
             })
             .collect()
     }
@@ -661,7 +692,10 @@ impl Database {
                 .execute(&mut *tx)
                 .await?;
         }
-        sqlx::query("DELETE FROM packages WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM packages WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await
     }
 

@@ -50,7 +50,9 @@ impl Metrics {
     pub fn render(&self) -> String {
         let mut out = String::new();
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        out.push_str("# HELP sealdrop_http_requests_total HTTP requests answered, by status class.\n");
+        out.push_str(
+            "# HELP sealdrop_http_requests_total HTTP requests answered, by status class.\n",
+        );
         out.push_str("# TYPE sealdrop_http_requests_total counter\n");
         for (class, counter) in [
             ("2xx", &self.requests_2xx),
@@ -58,19 +60,59 @@ impl Metrics {
             ("4xx", &self.requests_4xx),
             ("5xx", &self.requests_5xx),
         ] {
-            let _ = writeln!(out, "sealdrop_http_requests_total{{class=\"{class}\"}} {}", get(counter));
+            let _ = writeln!(
+                out,
+                "sealdrop_http_requests_total{{class=\"{class}\"}} {}",
+                get(counter)
+            );
         }
         for (name, help, counter) in [
-            ("sealdrop_packages_created_total", "Packages created.", &self.packages_created),
-            ("sealdrop_packages_finalized_total", "Packages finalized.", &self.packages_finalized),
-            ("sealdrop_packages_revoked_total", "Packages revoked.", &self.packages_revoked),
-            ("sealdrop_packages_purged_total", "Packages removed by the purge task.", &self.packages_purged),
-            ("sealdrop_parts_stored_total", "Upload parts newly stored.", &self.parts_stored),
-            ("sealdrop_upload_bytes_total", "Ciphertext bytes newly stored.", &self.bytes_uploaded),
-            ("sealdrop_downloads_started_total", "Downloads started.", &self.downloads_started),
-            ("sealdrop_download_bytes_total", "Ciphertext bytes served.", &self.bytes_downloaded),
+            (
+                "sealdrop_packages_created_total",
+                "Packages created.",
+                &self.packages_created,
+            ),
+            (
+                "sealdrop_packages_finalized_total",
+                "Packages finalized.",
+                &self.packages_finalized,
+            ),
+            (
+                "sealdrop_packages_revoked_total",
+                "Packages revoked.",
+                &self.packages_revoked,
+            ),
+            (
+                "sealdrop_packages_purged_total",
+                "Packages removed by the purge task.",
+                &self.packages_purged,
+            ),
+            (
+                "sealdrop_parts_stored_total",
+                "Upload parts newly stored.",
+                &self.parts_stored,
+            ),
+            (
+                "sealdrop_upload_bytes_total",
+                "Ciphertext bytes newly stored.",
+                &self.bytes_uploaded,
+            ),
+            (
+                "sealdrop_downloads_started_total",
+                "Downloads started.",
+                &self.downloads_started,
+            ),
+            (
+                "sealdrop_download_bytes_total",
+                "Ciphertext bytes served.",
+                &self.bytes_downloaded,
+            ),
         ] {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", get(counter));
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+                get(counter)
+            );
         }
         out
     }

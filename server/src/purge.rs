@@ -37,14 +37,24 @@ pub async fn run_once(state: &AppState) -> anyhow::Result<PurgeReport> {
     // Help Center uploads left unfinalized go sooner than the others (crate::widget).
     report.abandoned += crate::widget::purge_abandoned(state, now).await?;
     loop {
-        let candidates = state.db.purge_candidates(now, abandoned_before, BATCH + skipped.len() as i64).await?;
-        let fresh: Vec<_> = candidates.into_iter().filter(|c| !skipped.contains(&c.id)).collect();
+        let candidates = state
+            .db
+            .purge_candidates(now, abandoned_before, BATCH + skipped.len() as i64)
+            .await?;
+        let fresh: Vec<_> = candidates
+            .into_iter()
+            .filter(|c| !skipped.contains(&c.id))
+            .collect();
         if fresh.is_empty() {
             break;
         }
         for candidate in fresh {
             let deleted = match BlobKey::package(&candidate.id) {
-                Ok(prefix) => state.storage.delete_prefix(&prefix).await.map_err(anyhow::Error::from),
+                Ok(prefix) => state
+                    .storage
+                    .delete_prefix(&prefix)
+                    .await
+                    .map_err(anyhow::Error::from),
                 Err(e) => Err(e.into()),
             };
             if let Err(e) = deleted {

@@ -114,7 +114,10 @@ mod tests {
         assert_eq!(token.text().len(), 4 + 43);
         let parsed = TokenHash::parse(TokenKind::Upload, token.text()).expect("parses");
         assert!(parsed.matches(token.hash().as_bytes()));
-        assert!(TokenHash::parse(TokenKind::Tenant, token.text()).is_none(), "wrong kind");
+        assert!(
+            TokenHash::parse(TokenKind::Tenant, token.text()).is_none(),
+            "wrong kind"
+        );
         assert!(TokenHash::parse(TokenKind::Upload, "sdu_short").is_none());
         assert!(!format!("{token:?}").contains(&token.text()[4..]));
     }

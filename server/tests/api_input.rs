@@ -24,33 +24,67 @@ async fn a_wrong_checksum_or_length_stores_nothing() {
     let app = spawn_app().await;
     let prepared = app.prepare(&no_options(), &[test_bytes(70_000, 1)]).await;
     let sent = &prepared.sent;
-    assert_eq!(app.put_manifest(&sent.id, &sent.upload_token, &prepared.verifier, &sent.manifest).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.put_manifest(
+            &sent.id,
+            &sent.upload_token,
+            &prepared.verifier,
+            &sent.manifest
+        )
+        .await
+        .status(),
+        StatusCode::OK
+    );
     let part = &sent.ciphertexts[0];
 
     let wrong_sha = sha256_hex(b"something else");
-    let response = app.put_part_with_sha(&sent.id, &sent.upload_token, 0, 0, part, &wrong_sha).await;
+    let response = app
+        .put_part_with_sha(&sent.id, &sent.upload_token, 0, 0, part, &wrong_sha)
+        .await;
     let (code, message) = TestApp::expect_error(response, StatusCode::UNPROCESSABLE_ENTITY).await;
     assert_eq!(code, "checksum_mismatch");
     assert!(message.contains("nothing was stored"), "{message}");
 
     let short = &part[..part.len() - 1];
-    let response = app.put_part(&sent.id, &sent.upload_token, 0, 0, short).await;
+    let response = app
+        .put_part(&sent.id, &sent.upload_token, 0, 0, short)
+        .await;
     let (code, message) = TestApp::expect_error(response, StatusCode::BAD_REQUEST).await;
     assert_eq!(code, "bad_request");
-    assert!(message.contains(&format!("exactly {} bytes", part.len())), "{message}");
+    assert!(
+        message.contains(&format!("exactly {} bytes", part.len())),
+        "{message}"
+    );
 
     let mut long = part.clone();
     long.push(0);
-    let response = app.put_part(&sent.id, &sent.upload_token, 0, 0, &long).await;
-    assert_eq!(TestApp::expect_error(response, StatusCode::BAD_REQUEST).await.0, "bad_request");
+    let response = app
+        .put_part(&sent.id, &sent.upload_token, 0, 0, &long)
+        .await;
+    assert_eq!(
+        TestApp::expect_error(response, StatusCode::BAD_REQUEST)
+            .await
+            .0,
+        "bad_request"
+    );
 
     assert!(app.blob_keys(&sent.id).await.is_empty(), "no blob written");
-    assert_eq!(parts_listing(&app, &sent.id, &sent.upload_token).await["files"], json!([{ "file": 0, "parts": [], "expected": 1 }]));
-    let spool: Vec<_> = std::fs::read_dir(app.data_dir.path().join("spool")).unwrap().collect();
+    assert_eq!(
+        parts_listing(&app, &sent.id, &sent.upload_token).await["files"],
+        json!([{ "file": 0, "parts": [], "expected": 1 }])
+    );
+    let spool: Vec<_> = std::fs::read_dir(app.data_dir.path().join("spool"))
+        .unwrap()
+        .collect();
     assert!(spool.is_empty(), "spool files are cleaned up");
 
     // Then the right bytes go in.
-    assert_eq!(app.put_part(&sent.id, &sent.upload_token, 0, 0, part).await.status(), StatusCode::CREATED);
+    assert_eq!(
+        app.put_part(&sent.id, &sent.upload_token, 0, 0, part)
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
 }
 
 #[tokio::test]
@@ -61,13 +95,32 @@ async fn malformed_part_requests_are_refused_with_a_reason() {
     let part = &sent.ciphertexts[0];
 
     // Before the manifest.
-    let (code, message) = TestApp::expect_error(app.put_part(&sent.id, &sent.upload_token, 0, 0, part).await, StatusCode::CONFLICT).await;
+    let (code, message) = TestApp::expect_error(
+        app.put_part(&sent.id, &sent.upload_token, 0, 0, part).await,
+        StatusCode::CONFLICT,
+    )
+    .await;
     assert_eq!(code, "conflict");
     assert!(message.contains("manifest"), "{message}");
-    assert_eq!(app.put_manifest(&sent.id, &sent.upload_token, &prepared.verifier, &sent.manifest).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.put_manifest(
+            &sent.id,
+            &sent.upload_token,
+            &prepared.verifier,
+            &sent.manifest
+        )
+        .await
+        .status(),
+        StatusCode::OK
+    );
 
-    for (file, part_index, needle) in [(1usize, 0u64, "File 1 is not in"), (0, 1, "Part 1 is past the end")] {
-        let response = app.put_part(&sent.id, &sent.upload_token, file, part_index, part).await;
+    for (file, part_index, needle) in [
+        (1usize, 0u64, "File 1 is not in"),
+        (0, 1, "Part 1 is past the end"),
+    ] {
+        let response = app
+            .put_part(&sent.id, &sent.upload_token, file, part_index, part)
+            .await;
         let (_, message) = TestApp::expect_error(response, StatusCode::BAD_REQUEST).await;
         assert!(message.contains(needle), "{message}");
     }
@@ -80,16 +133,34 @@ async fn malformed_part_requests_are_refused_with_a_reason() {
         .send()
         .await
         .unwrap();
-    assert!(TestApp::expect_error(response, StatusCode::BAD_REQUEST).await.1.contains("not a number"));
+    assert!(TestApp::expect_error(response, StatusCode::BAD_REQUEST)
+        .await
+        .1
+        .contains("not a number"));
     for sha in ["", "zz", &"a".repeat(63)] {
-        let response = app.put_part_with_sha(&sent.id, &sent.upload_token, 0, 0, part, sha).await;
-        assert!(TestApp::expect_error(response, StatusCode::BAD_REQUEST).await.1.contains("X-Sealdrop-Sha256"));
+        let response = app
+            .put_part_with_sha(&sent.id, &sent.upload_token, 0, 0, part, sha)
+            .await;
+        assert!(TestApp::expect_error(response, StatusCode::BAD_REQUEST)
+            .await
+            .1
+            .contains("X-Sealdrop-Sha256"));
     }
     let response = app.put_part(&sent.id, "sdu_nonsense", 0, 0, part).await;
-    assert_eq!(TestApp::expect_error(response, StatusCode::UNAUTHORIZED).await.0, "unauthorized");
+    assert_eq!(
+        TestApp::expect_error(response, StatusCode::UNAUTHORIZED)
+            .await
+            .0,
+        "unauthorized"
+    );
     let unknown = sealdrop_crypto::PackageId::from_bytes([9; 16]).to_b64u();
     let response = app.put_part(&unknown, &sent.upload_token, 0, 0, part).await;
-    assert_eq!(TestApp::expect_error(response, StatusCode::NOT_FOUND).await.0, "not_found");
+    assert_eq!(
+        TestApp::expect_error(response, StatusCode::NOT_FOUND)
+            .await
+            .0,
+        "not_found"
+    );
     assert!(app.blob_keys(&sent.id).await.is_empty());
 }
 
@@ -106,38 +177,82 @@ async fn bad_manifests_are_refused_and_a_held_one_cannot_change() {
     };
 
     let response = put(vec![0u8; (1 << 20) + 1], prepared.verifier.clone()).await;
-    assert_eq!(TestApp::expect_error(response, StatusCode::PAYLOAD_TOO_LARGE).await.0, "payload_too_large");
+    assert_eq!(
+        TestApp::expect_error(response, StatusCode::PAYLOAD_TOO_LARGE)
+            .await
+            .0,
+        "payload_too_large"
+    );
     let response = put(b"SEALDROP-not-really".to_vec(), prepared.verifier.clone()).await;
     let (code, message) = TestApp::expect_error(response, StatusCode::BAD_REQUEST).await;
     assert_eq!(code, "bad_request");
-    assert!(message.starts_with("The manifest is not valid"), "{message}");
+    assert!(
+        message.starts_with("The manifest is not valid"),
+        "{message}"
+    );
     let response = put(sent.manifest.clone(), "not-a-verifier".into()).await;
-    assert!(TestApp::expect_error(response, StatusCode::BAD_REQUEST).await.1.contains("X-Sealdrop-Link-Verifier"));
+    assert!(TestApp::expect_error(response, StatusCode::BAD_REQUEST)
+        .await
+        .1
+        .contains("X-Sealdrop-Link-Verifier"));
 
     // A manifest made for another package.
     let other = app.prepare(&no_options(), &[test_bytes(10, 4)]).await;
     let response = put(other.sent.manifest.clone(), prepared.verifier.clone()).await;
-    assert!(TestApp::expect_error(response, StatusCode::BAD_REQUEST).await.1.contains("different package"));
+    assert!(TestApp::expect_error(response, StatusCode::BAD_REQUEST)
+        .await
+        .1
+        .contains("different package"));
 
     // A file over the server's limit.
     let big = app.prepare(&no_options(), &[test_bytes(200_000, 5)]).await;
-    let response = app.put_manifest(&big.sent.id, &big.sent.upload_token, &big.verifier, &big.sent.manifest).await;
+    let response = app
+        .put_manifest(
+            &big.sent.id,
+            &big.sent.upload_token,
+            &big.verifier,
+            &big.sent.manifest,
+        )
+        .await;
     let (code, message) = TestApp::expect_error(response, StatusCode::PAYLOAD_TOO_LARGE).await;
     assert_eq!(code, "payload_too_large");
     assert!(message.contains("at most 100000"), "{message}");
 
     // Nothing was stored by the failures.
-    assert_eq!(parts_listing(&app, &sent.id, &sent.upload_token).await["files"], json!([]));
+    assert_eq!(
+        parts_listing(&app, &sent.id, &sent.upload_token).await["files"],
+        json!([])
+    );
 
     // The right manifest; the same again is a no-op; a different one after a part is held is a conflict.
-    assert_eq!(put(sent.manifest.clone(), prepared.verifier.clone()).await.status(), StatusCode::OK);
-    assert_eq!(put(sent.manifest.clone(), prepared.verifier.clone()).await.status(), StatusCode::OK);
-    assert_eq!(app.put_part(&sent.id, &sent.upload_token, 0, 0, &sent.ciphertexts[0]).await.status(), StatusCode::CREATED);
+    assert_eq!(
+        put(sent.manifest.clone(), prepared.verifier.clone())
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        put(sent.manifest.clone(), prepared.verifier.clone())
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.put_part(&sent.id, &sent.upload_token, 0, 0, &sent.ciphertexts[0])
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
     let mut changed = sent.manifest.clone();
     let last = changed.len() - 1;
     changed[last] ^= 1; // still parses (metadata ciphertext), but differs
     let response = put(changed, prepared.verifier.clone()).await;
-    assert_eq!(TestApp::expect_error(response, StatusCode::CONFLICT).await.0, "conflict");
+    assert_eq!(
+        TestApp::expect_error(response, StatusCode::CONFLICT)
+            .await
+            .0,
+        "conflict"
+    );
 }
 
 #[tokio::test]
@@ -159,7 +274,8 @@ async fn malformed_json_is_refused_and_creates_nothing() {
         (r#"{"expires_in_secs": 0}"#, "expires_in_secs"),
         (r#"{"recipients": ["not an address"]}"#, "email"),
     ] {
-        let (code, message) = TestApp::expect_error(send(body).await.unwrap(), StatusCode::BAD_REQUEST).await;
+        let (code, message) =
+            TestApp::expect_error(send(body).await.unwrap(), StatusCode::BAD_REQUEST).await;
         assert_eq!(code, "bad_request", "{body}");
         assert!(message.contains(needle), "{body}: {message}");
     }
@@ -171,19 +287,51 @@ async fn malformed_json_is_refused_and_creates_nothing() {
         .send()
         .await
         .unwrap();
-    assert_eq!(TestApp::expect_error(response, StatusCode::PAYLOAD_TOO_LARGE).await.0, "payload_too_large");
+    assert_eq!(
+        TestApp::expect_error(response, StatusCode::PAYLOAD_TOO_LARGE)
+            .await
+            .0,
+        "payload_too_large"
+    );
 
-    let audit: Value = app.client.get(app.url("/api/v1/audit")).bearer_auth(&app.token).send().await.unwrap().json().await.unwrap();
-    assert_eq!(audit["events"].as_array().unwrap().len(), 0, "no package was created");
+    let audit: Value = app
+        .client
+        .get(app.url("/api/v1/audit"))
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        audit["events"].as_array().unwrap().len(),
+        0,
+        "no package was created"
+    );
     // An empty body is a request with every option at its default.
-    let response = app.client.post(app.url("/api/v1/packages")).bearer_auth(&app.token).send().await.unwrap();
+    let response = app
+        .client
+        .post(app.url("/api/v1/packages"))
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::CREATED);
 }
 
 #[tokio::test]
 async fn unknown_endpoints_answer_json() {
     let app = spawn_app().await;
-    let response = app.client.get(app.url("/api/v1/nothing-here")).send().await.unwrap();
+    let response = app
+        .client
+        .get(app.url("/api/v1/nothing-here"))
+        .send()
+        .await
+        .unwrap();
     let (code, message) = TestApp::expect_error(response, StatusCode::NOT_FOUND).await;
-    assert_eq!((code.as_str(), message.as_str()), ("not_found", "No such endpoint."));
+    assert_eq!(
+        (code.as_str(), message.as_str()),
+        ("not_found", "No such endpoint.")
+    );
 }

@@ -51,7 +51,11 @@ fn parse_since(raw: &str) -> Result<i64, HttpError> {
     }
     chrono::DateTime::parse_from_rfc3339(raw)
         .map(|t| t.timestamp())
-        .map_err(|_| HttpError::bad_request("since must be an RFC 3339 time (2026-01-02T03:04:05Z) or Unix seconds."))
+        .map_err(|_| {
+            HttpError::bad_request(
+                "since must be an RFC 3339 time (2026-01-02T03:04:05Z) or Unix seconds.",
+            )
+        })
 }
 
 async fn list(
@@ -59,10 +63,13 @@ async fn list(
     principal: Principal,
     query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, HttpError> {
-    let Query(query) = query.map_err(|e| HttpError::bad_request(format!("Bad query string: {}.", e.body_text())))?;
+    let Query(query) = query
+        .map_err(|e| HttpError::bad_request(format!("Bad query string: {}.", e.body_text())))?;
     if let Principal::Agent { role, .. } = &principal {
         if *role != ConfirmedRole::Admin {
-            return Err(HttpError::Forbidden("Only Zendesk admins can read sealdrop's audit log.".into()));
+            return Err(HttpError::Forbidden(
+                "Only Zendesk admins can read sealdrop's audit log.".into(),
+            ));
         }
     }
     let csv = match query.format.as_deref() {
@@ -71,23 +78,35 @@ async fn list(
         Some(_) => return Err(HttpError::bad_request("format must be json or csv.")),
     };
     let limit = match (query.limit, csv) {
-        (Some(n), false) if !(1..=500).contains(&n) => return Err(HttpError::bad_request("limit must be between 1 and 500.")),
+        (Some(n), false) if !(1..=500).contains(&n) => {
+            return Err(HttpError::bad_request("limit must be between 1 and 500."))
+        }
         (Some(n), true) if !(1..=MAX_CSV_ROWS).contains(&n) => {
-            return Err(HttpError::bad_request(format!("limit must be between 1 and {MAX_CSV_ROWS} for a CSV export.")))
+            return Err(HttpError::bad_request(format!(
+                "limit must be between 1 and {MAX_CSV_ROWS} for a CSV export."
+            )))
         }
         (Some(n), _) => n,
         (None, false) => 100,
         (None, true) => MAX_CSV_ROWS,
     };
-    if query.event.as_ref().is_some_and(|e| e.is_empty() || e.len() > 64) {
-        return Err(HttpError::bad_request("event must be an event name such as downloaded."));
+    if query
+        .event
+        .as_ref()
+        .is_some_and(|e| e.is_empty() || e.len() > 64)
+    {
+        return Err(HttpError::bad_request(
+            "event must be an event name such as downloaded.",
+        ));
     }
     let since = query.since.as_deref().map(parse_since).transpose()?;
     let events = filtered_events(&state, &principal.tenant().id, &query, since, limit).await?;
     if csv {
         return Ok(csv_response(&events));
     }
-    let next_before = (events.len() as i64 == limit).then(|| events.last().map(|e| e.id)).flatten();
+    let next_before = (events.len() as i64 == limit)
+        .then(|| events.last().map(|e| e.id))
+        .flatten();
     let events: Vec<_> = events
         .into_iter()
         .map(|e| {
@@ -124,7 +143,11 @@ async fn filtered_events(
 /// One CSV field (RFC 4180 quoting). Cells a spreadsheet would run as a formula get a
 /// leading `'`.
 fn csv_field(value: &str) -> String {
-    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{value}") } else { value.to_owned() };
+    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    };
     if value.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", value.replace('"', "\"\""))
     } else {
@@ -142,13 +165,24 @@ fn csv_response(events: &[AuditEvent]) -> Response {
             e.package_id.clone().unwrap_or_default(),
             e.detail.clone().unwrap_or_default(),
         ];
-        out.push_str(&row.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+        out.push_str(
+            &row.iter()
+                .map(|f| csv_field(f))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
         out.push_str("\r\n");
     }
     let mut response = out.into_response();
     let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
-    h.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"sealdrop-audit.csv\""));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"sealdrop-audit.csv\""),
+    );
     response
 }
 
@@ -159,14 +193,20 @@ mod tests {
     #[test]
     fn csv_fields_are_quoted_and_defused() {
         assert_eq!(csv_field("plain"), "plain");
-        assert_eq!(csv_field(r#"{"a":1,"b":"x"}"#), r#""{""a"":1,""b"":""x""}""#);
+        assert_eq!(
+            csv_field(r#"{"a":1,"b":"x"}"#),
+            r#""{""a"":1,""b"":""x""}""#
+        );
         assert_eq!(csv_field("=HYPERLINK(1)"), "'=HYPERLINK(1)");
         assert_eq!(csv_field("line\nbreak"), "\"line\nbreak\"");
     }
 
     #[test]
     fn since_reads_rfc3339_and_unix_seconds() {
-        assert_eq!(parse_since("2026-01-02T03:04:05Z").ok(), Some(1_767_323_045));
+        assert_eq!(
+            parse_since("2026-01-02T03:04:05Z").ok(),
+            Some(1_767_323_045)
+        );
         assert_eq!(parse_since("1767323045").ok(), Some(1_767_323_045));
         assert!(parse_since("yesterday").is_err());
     }

@@ -26,14 +26,15 @@ use tokio::io::AsyncWriteExt;
 use super::{content_length, read_limited, ApiJson};
 use crate::app::AppState;
 use crate::auth::{
-    link_proof_matches, DownloadToken, LinkProofHeader, PackageCreator, Principal, RevokeAuth, UploadToken,
+    link_proof_matches, DownloadToken, LinkProofHeader, PackageCreator, Principal, RevokeAuth,
+    UploadToken,
 };
 use crate::clock::rfc3339;
 use crate::config::DOWNLOAD_TOKEN_TTL;
 use crate::db::{state, FileRow, ManifestOutcome, NewPackage, PackageRow, PartRow};
 use crate::error::{HttpError, MissingParts};
 use crate::metrics::Metrics;
-use crate::storage::{part_count, part_ranges, part_size, BlobKey, PART_SIZE};
+use crate::storage::{part_count, part_ranges, part_size, BlobKey};
 use crate::tokens::{NewToken, TokenKind};
 
 /// Header naming the SHA-256 of a part.
@@ -53,7 +54,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/packages", post(create))
         .route("/api/v1/packages/{id}", get(info).delete(revoke))
         .route("/api/v1/packages/{id}/manifest", put(put_manifest))
-        .route("/api/v1/packages/{id}/files/{file}/parts/{part}", put(put_part))
+        .route(
+            "/api/v1/packages/{id}/files/{file}/parts/{part}",
+            put(put_part),
+        )
         .route("/api/v1/packages/{id}/parts", get(list_parts))
         .route("/api/v1/packages/{id}/finalize", post(finalize))
         .route("/api/v1/packages/{id}/open", post(open))
@@ -85,7 +89,8 @@ async fn create(
     if let Principal::Widget { .. } = &principal {
         // Anonymous Help Center upload (crate::widget): no mail to anyone, and only the
         // tenant's allowed agents may open it.
-        if !req.recipients.is_empty() || req.notify_sender.is_some() || req.max_downloads.is_some() {
+        if !req.recipients.is_empty() || req.notify_sender.is_some() || req.max_downloads.is_some()
+        {
             return Err(HttpError::bad_request(
                 "A Help Center upload cannot name recipients, a sender to notify or a download limit.",
             ));
@@ -93,26 +98,46 @@ async fn create(
         req.require_auth = true;
     }
     if req.recipients.len() > MAX_RECIPIENTS {
-        return Err(HttpError::bad_request(format!("At most {MAX_RECIPIENTS} recipients per package.")));
+        return Err(HttpError::bad_request(format!(
+            "At most {MAX_RECIPIENTS} recipients per package."
+        )));
     }
     for address in req.recipients.iter().chain(req.notify_sender.iter()) {
         check_email(address)?;
     }
-    if req.recipients.iter().any(|r| crate::verification::EmailAddress::parse(r).is_none()) {
+    if req
+        .recipients
+        .iter()
+        .any(|r| crate::verification::EmailAddress::parse(r).is_none())
+    {
         return Err(HttpError::bad_request("A recipient address is not valid."));
     }
     let limits = &state.config.limits;
-    let max_expiry = tenant.max_expiry_secs.map_or(limits.max_expiry.as_secs(), |s| s.max(1) as u64);
-    let default_expiry = tenant.default_expiry_secs.map_or(limits.default_expiry.as_secs(), |s| s.max(1) as u64);
+    let max_expiry = tenant
+        .max_expiry_secs
+        .map_or(limits.max_expiry.as_secs(), |s| s.max(1) as u64);
+    let default_expiry = tenant
+        .default_expiry_secs
+        .map_or(limits.default_expiry.as_secs(), |s| s.max(1) as u64);
     let expires_in = match req.expires_in_secs {
-        Some(0) => return Err(HttpError::bad_request("expires_in_secs must be at least 1.")),
+        Some(0) => {
+            return Err(HttpError::bad_request(
+                "expires_in_secs must be at least 1.",
+            ))
+        }
         Some(secs) => secs.min(max_expiry),
         None => default_expiry.min(max_expiry),
     };
     let max_downloads = match req.max_downloads {
-        Some(0) => return Err(HttpError::bad_request("max_downloads must be at least 1 (omit it for no limit).")),
+        Some(0) => {
+            return Err(HttpError::bad_request(
+                "max_downloads must be at least 1 (omit it for no limit).",
+            ))
+        }
         Some(n) if n > MAX_DOWNLOAD_LIMIT => {
-            return Err(HttpError::bad_request(format!("max_downloads must be at most {MAX_DOWNLOAD_LIMIT}.")))
+            return Err(HttpError::bad_request(format!(
+                "max_downloads must be at most {MAX_DOWNLOAD_LIMIT}."
+            )))
         }
         other => other.map(i64::from),
     };
@@ -143,7 +168,12 @@ async fn create(
         })
         .await?;
     secret_bytes.fill(0);
-    crate::verification::store_recipients(&state.db, &id, &req.recipients).await.map_err(HttpError::Internal)?;
+    if let Principal::Agent { user_id, .. } = &principal {
+        crate::agents::record_sender(&state.db, &id, *user_id).await?;
+    }
+    crate::verification::store_recipients(&state.db, &id, &req.recipients)
+        .await
+        .map_err(HttpError::Internal)?;
     state
         .db
         .audit(
@@ -179,12 +209,17 @@ fn check_email(address: &str) -> Result<(), HttpError> {
     let ok = address.len() <= 254
         && !address.chars().any(|c| c.is_whitespace() || c.is_control())
         && address.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
         });
     if ok {
         Ok(())
     } else {
-        Err(HttpError::bad_request("An email address in the request is not valid."))
+        Err(HttpError::bad_request(
+            "An email address in the request is not valid.",
+        ))
     }
 }
 
@@ -200,7 +235,11 @@ fn no_upload_package() -> HttpError {
 }
 
 /// Loads the package an upload token belongs to; unknown id and wrong token look alike.
-async fn upload_package(state: &AppState, raw_id: &str, token: &UploadToken) -> Result<PackageRow, HttpError> {
+async fn upload_package(
+    state: &AppState,
+    raw_id: &str,
+    token: &UploadToken,
+) -> Result<PackageRow, HttpError> {
     let id = parse_id(raw_id).ok_or_else(no_upload_package)?;
     let row = state.db.package(&id).await?.ok_or_else(no_upload_package)?;
     if !token.0.matches(&row.upload_token_hash) {
@@ -214,7 +253,9 @@ fn require_uploading(row: &PackageRow, now: i64) -> Result<(), HttpError> {
     match row.state.as_str() {
         state::UPLOADING if row.expires_at <= now => Err(HttpError::Expired),
         state::UPLOADING => Ok(()),
-        state::READY => Err(HttpError::conflict("This package is finalized; it can no longer be changed.")),
+        state::READY => Err(HttpError::conflict(
+            "This package is finalized; it can no longer be changed.",
+        )),
         _ => Err(HttpError::Revoked),
     }
 }
@@ -230,17 +271,27 @@ async fn put_manifest(
     require_uploading(&row, state.clock.now())?;
     let verifier = headers
         .get(LINK_VERIFIER_HEADER)
-        .ok_or_else(|| HttpError::bad_request("The manifest needs the `X-Sealdrop-Link-Verifier` header (b64u(SHA-256(A)))."))?
+        .ok_or_else(|| {
+            HttpError::bad_request(
+                "The manifest needs the `X-Sealdrop-Link-Verifier` header (b64u(SHA-256(A))).",
+            )
+        })?
         .to_str()
         .ok()
         .and_then(|v| LinkVerifier::parse_b64u(v.trim()).ok())
-        .ok_or_else(|| HttpError::bad_request("The X-Sealdrop-Link-Verifier header is not 43 base64url characters."))?;
+        .ok_or_else(|| {
+            HttpError::bad_request(
+                "The X-Sealdrop-Link-Verifier header is not 43 base64url characters.",
+            )
+        })?;
     let limits = &state.config.limits;
     let bytes = read_limited(&headers, body, limits.max_manifest_size, "manifest").await?;
-    let manifest =
-        Manifest::parse(&bytes).map_err(|e| HttpError::bad_request(format!("The manifest is not valid: {e}.")))?;
+    let manifest = Manifest::parse(&bytes)
+        .map_err(|e| HttpError::bad_request(format!("The manifest is not valid: {e}.")))?;
     if manifest.package_id().to_b64u() != row.id {
-        return Err(HttpError::bad_request("The manifest belongs to a different package id."));
+        return Err(HttpError::bad_request(
+            "The manifest belongs to a different package id.",
+        ));
     }
     let entries = manifest.files();
     if entries.len() > limits.max_files as usize {
@@ -254,7 +305,9 @@ async fn put_manifest(
     for (index, entry) in entries.iter().enumerate() {
         let size = entry.ciphertext_size;
         if sealdrop_crypto::stream::plaintext_size(size).is_err() {
-            return Err(HttpError::bad_request(format!("File {index}: {size} is not a possible ciphertext size.")));
+            return Err(HttpError::bad_request(format!(
+                "File {index}: {size} is not a possible ciphertext size."
+            )));
         }
         if size > limits.max_file_size {
             return Err(HttpError::PayloadTooLarge(format!(
@@ -262,10 +315,17 @@ async fn put_manifest(
                 limits.max_file_size
             )));
         }
-        files.push(FileRow { file: index as i64, ciphertext_size: size as i64, part_count: part_count(size) as i64 });
+        files.push(FileRow {
+            file: index as i64,
+            ciphertext_size: size as i64,
+            part_count: part_count(size) as i64,
+        });
     }
     crate::widget::check_manifest(&state, &row, &files).await?;
-    let outcome = state.db.set_manifest(&row.id, &bytes, verifier.as_bytes(), &files).await?;
+    let outcome = state
+        .db
+        .set_manifest(&row.id, &bytes, verifier.as_bytes(), &files)
+        .await?;
     match outcome {
         ManifestOutcome::Stored | ManifestOutcome::Unchanged => {
             let parts: i64 = files.iter().map(|f| f.part_count).sum();
@@ -298,15 +358,17 @@ fn parse_index(raw: &str, what: &str) -> Result<u64, HttpError> {
 }
 
 fn parse_sha256(headers: &HeaderMap) -> Result<[u8; 32], HttpError> {
-    let value = headers
-        .get(SHA256_HEADER)
-        .ok_or_else(|| HttpError::bad_request("A part needs the `X-Sealdrop-Sha256` header: hex(SHA-256(body))."))?;
+    let value = headers.get(SHA256_HEADER).ok_or_else(|| {
+        HttpError::bad_request("A part needs the `X-Sealdrop-Sha256` header: hex(SHA-256(body)).")
+    })?;
     value
         .to_str()
         .ok()
         .and_then(|v| hex::decode(v.trim()).ok())
         .and_then(|v| <[u8; 32]>::try_from(v).ok())
-        .ok_or_else(|| HttpError::bad_request("The X-Sealdrop-Sha256 header is not 64 hexadecimal characters."))
+        .ok_or_else(|| {
+            HttpError::bad_request("The X-Sealdrop-Sha256 header is not 64 hexadecimal characters.")
+        })
 }
 
 async fn put_part(
@@ -321,7 +383,9 @@ async fn put_part(
     let row = upload_package(&state, &raw_id, &token).await?;
     require_uploading(&row, state.clock.now())?;
     if row.link_verifier.is_none() {
-        return Err(HttpError::conflict("Send the manifest (PUT …/manifest) before any part."));
+        return Err(HttpError::conflict(
+            "Send the manifest (PUT …/manifest) before any part.",
+        ));
     }
     let Some(file_row) = state.db.file(&row.id, file as i64).await? else {
         let count = state.db.files(&row.id).await?.len();
@@ -331,7 +395,10 @@ async fn put_part(
     };
     let file_size = file_row.ciphertext_size as u64;
     let expected = part_size(file_size, part).ok_or_else(|| {
-        HttpError::bad_request(format!("Part {part} is past the end of file {file} ({} parts).", file_row.part_count))
+        HttpError::bad_request(format!(
+            "Part {part} is past the end of file {file} ({} parts).",
+            file_row.part_count
+        ))
     })?;
     let claimed = parse_sha256(&headers)?;
     if let Some(declared) = content_length(&headers)? {
@@ -343,13 +410,19 @@ async fn put_part(
     }
 
     // Spool to disk while hashing and counting; nothing reaches the store unless it checks out.
-    let spool = Spool { path: state.config.spool_dir().join(format!("part-{:016x}", rand::random::<u64>())) };
+    let spool = Spool {
+        path: state
+            .config
+            .spool_dir()
+            .join(format!("part-{:016x}", rand::random::<u64>())),
+    };
     let mut out = tokio::fs::File::create(&spool.path).await?;
     let mut hasher = Sha256::new();
     let mut received: u64 = 0;
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|_| HttpError::bad_request("The part's body could not be read completely."))?;
+        let chunk = chunk
+            .map_err(|_| HttpError::bad_request("The part's body could not be read completely."))?;
         received += chunk.len() as u64;
         if received > expected {
             return Err(HttpError::bad_request(format!(
@@ -370,7 +443,8 @@ async fn put_part(
     if !bool::from(digest.ct_eq(&claimed)) {
         return Err(HttpError::ChecksumMismatch);
     }
-    let answer = json!({ "file": file, "part": part, "size": expected, "sha256": hex::encode(digest) });
+    let answer =
+        json!({ "file": file, "part": part, "size": expected, "sha256": hex::encode(digest) });
 
     if let Some(held) = state.db.part(&row.id, file as i64, part as i64).await? {
         return if held.sha256 == digest && held.size as u64 == expected {
@@ -384,12 +458,23 @@ async fn put_part(
     let key = BlobKey::part(&row.id, file, part)?;
     state.storage.put_file(&key, &spool.path, expected).await?;
     let now = state.clock.now();
-    let part_row = PartRow { file: file as i64, part: part as i64, size: expected as i64, sha256: digest.to_vec() };
+    let part_row = PartRow {
+        file: file as i64,
+        part: part as i64,
+        size: expected as i64,
+        sha256: digest.to_vec(),
+    };
     let inserted = state.db.insert_part(&row.id, &part_row, now).await?;
     if inserted {
         Metrics::add(&state.metrics.parts_stored, 1);
         Metrics::add(&state.metrics.bytes_uploaded, expected);
-        let held = state.db.parts(&row.id).await?.iter().filter(|p| p.file == file as i64).count() as i64;
+        let held = state
+            .db
+            .parts(&row.id)
+            .await?
+            .iter()
+            .filter(|p| p.file == file as i64)
+            .count() as i64;
         if held == file_row.part_count {
             state
                 .db
@@ -403,7 +488,15 @@ async fn put_part(
                 .await?;
         }
     }
-    Ok((if inserted { StatusCode::CREATED } else { StatusCode::OK }, Json(answer)).into_response())
+    Ok((
+        if inserted {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        },
+        Json(answer),
+    )
+        .into_response())
 }
 
 /// Held parts per file, and what is missing (by the size the manifest implies).
@@ -412,12 +505,20 @@ fn missing_parts(files: &[FileRow], parts: &[PartRow]) -> Vec<MissingParts> {
     for f in files {
         let held: BTreeSet<u64> = parts
             .iter()
-            .filter(|p| p.file == f.file && part_size(f.ciphertext_size as u64, p.part as u64) == Some(p.size as u64))
+            .filter(|p| {
+                p.file == f.file
+                    && part_size(f.ciphertext_size as u64, p.part as u64) == Some(p.size as u64)
+            })
             .map(|p| p.part as u64)
             .collect();
-        let absent: Vec<u64> = (0..f.part_count as u64).filter(|p| !held.contains(p)).collect();
+        let absent: Vec<u64> = (0..f.part_count as u64)
+            .filter(|p| !held.contains(p))
+            .collect();
         if !absent.is_empty() {
-            missing.push(MissingParts { file: f.file as u64, parts: absent });
+            missing.push(MissingParts {
+                file: f.file as u64,
+                parts: absent,
+            });
         }
     }
     missing
@@ -434,7 +535,11 @@ async fn list_parts(
     let listing: Vec<_> = files
         .iter()
         .map(|f| {
-            let held: Vec<i64> = parts.iter().filter(|p| p.file == f.file).map(|p| p.part).collect();
+            let held: Vec<i64> = parts
+                .iter()
+                .filter(|p| p.file == f.file)
+                .map(|p| p.part)
+                .collect();
             json!({ "file": f.file, "parts": held, "expected": f.part_count })
         })
         .collect();
@@ -447,14 +552,17 @@ async fn finalize(
     token: UploadToken,
 ) -> Result<Response, HttpError> {
     let row = upload_package(&state, &raw_id, &token).await?;
-    let answer = || Json(json!({ "id": row.id, "expires_at": rfc3339(row.expires_at) })).into_response();
+    let answer =
+        || Json(json!({ "id": row.id, "expires_at": rfc3339(row.expires_at) })).into_response();
     if row.state == state::READY {
         return Ok(answer()); // a retried finalize whose first answer was lost
     }
     let now = state.clock.now();
     require_uploading(&row, now)?;
     if row.link_verifier.is_none() {
-        return Err(HttpError::conflict("Send the manifest (PUT …/manifest) before finalizing."));
+        return Err(HttpError::conflict(
+            "Send the manifest (PUT …/manifest) before finalizing.",
+        ));
     }
     let files = state.db.files(&row.id).await?;
     let parts = state.db.parts(&row.id).await?;
@@ -466,7 +574,13 @@ async fn finalize(
         let bytes: i64 = files.iter().map(|f| f.ciphertext_size).sum();
         state
             .db
-            .audit(&row.tenant_id, Some(&row.id), "finalized", Some(&json!({ "files": files.len(), "ciphertext_bytes": bytes })), now)
+            .audit(
+                &row.tenant_id,
+                Some(&row.id),
+                "finalized",
+                Some(&json!({ "files": files.len(), "ciphertext_bytes": bytes })),
+                now,
+            )
             .await?;
         Metrics::add(&state.metrics.packages_finalized, 1);
         tracing::info!(package = %row.id, files = files.len(), "package finalized");
@@ -479,7 +593,11 @@ async fn finalize(
 /// Loads a package for a link-proof holder: unknown ids, wrong proofs and unfinalized
 /// packages are all [`HttpError::NoPackageAtLink`]; then expiry, revocation and the download
 /// limit are reported (`410`).
-pub(crate) async fn linked_package(state: &AppState, raw_id: &str, proof: &LinkProofHeader) -> Result<PackageRow, HttpError> {
+pub(crate) async fn linked_package(
+    state: &AppState,
+    raw_id: &str,
+    proof: &LinkProofHeader,
+) -> Result<PackageRow, HttpError> {
     let row = match parse_id(raw_id) {
         Some(id) => state.db.package(&id).await?,
         None => None,
@@ -497,7 +615,10 @@ pub(crate) async fn linked_package(state: &AppState, raw_id: &str, proof: &LinkP
     if row.expires_at <= state.clock.now() {
         return Err(HttpError::Expired);
     }
-    if row.max_downloads.is_some_and(|max| row.downloads_used >= max) {
+    if row
+        .max_downloads
+        .is_some_and(|max| row.downloads_used >= max)
+    {
         return Err(HttpError::DownloadLimitReached);
     }
     Ok(row)
@@ -507,7 +628,11 @@ pub(crate) async fn linked_package(state: &AppState, raw_id: &str, proof: &LinkP
 /// (`X-Sealdrop-Recipient-Session`, from an email code), or an agent session of its tenant
 /// whose role is allowed now (`Authorization: Bearer sda_…`). Otherwise `401
 /// verification_required` (also for another tenant's agent).
-async fn check_recipient_auth(state: &AppState, row: &PackageRow, headers: &HeaderMap) -> Result<(), HttpError> {
+async fn check_recipient_auth(
+    state: &AppState,
+    row: &PackageRow,
+    headers: &HeaderMap,
+) -> Result<(), HttpError> {
     if row.require_auth == 0 {
         return Ok(());
     }
@@ -558,14 +683,25 @@ async fn open(
 ) -> Result<Response, HttpError> {
     let row = linked_package(&state, &raw_id, &proof).await?;
     check_recipient_auth(&state, &row, &headers).await?;
-    let manifest = state
+    let manifest = state.db.manifest(&row.id).await?.ok_or_else(|| {
+        HttpError::Internal(anyhow::anyhow!("ready package {} has no manifest", row.id))
+    })?;
+    let secret = <[u8; 32]>::try_from(row.server_secret.as_slice()).map_err(|_| {
+        HttpError::Internal(anyhow::anyhow!(
+            "package {} has a malformed server secret",
+            row.id
+        ))
+    })?;
+    state
         .db
-        .manifest(&row.id)
-        .await?
-        .ok_or_else(|| HttpError::Internal(anyhow::anyhow!("ready package {} has no manifest", row.id)))?;
-    let secret = <[u8; 32]>::try_from(row.server_secret.as_slice())
-        .map_err(|_| HttpError::Internal(anyhow::anyhow!("package {} has a malformed server secret", row.id)))?;
-    state.db.audit(&row.tenant_id, Some(&row.id), "opened", None, state.clock.now()).await?;
+        .audit(
+            &row.tenant_id,
+            Some(&row.id),
+            "opened",
+            None,
+            state.clock.now(),
+        )
+        .await?;
     Ok(Json(json!({
         "server_secret": ServerSecret::from_bytes(secret).to_b64u(),
         "manifest": STANDARD.encode(&manifest),
@@ -584,7 +720,11 @@ async fn start_download(
     let now = state.clock.now();
     if !state.db.take_download(&row.id, now).await? {
         // Lost a race: say why, as the checks above would now.
-        let row = state.db.package(&row.id).await?.ok_or(HttpError::NoPackageAtLink)?;
+        let row = state
+            .db
+            .package(&row.id)
+            .await?
+            .ok_or(HttpError::NoPackageAtLink)?;
         return Err(match row.state.as_str() {
             state::REVOKED => HttpError::Revoked,
             _ if row.expires_at <= now => HttpError::Expired,
@@ -592,18 +732,35 @@ async fn start_download(
         });
     }
     let token = NewToken::generate(TokenKind::Download);
-    let expires_at = row.expires_at.min(now + DOWNLOAD_TOKEN_TTL.as_secs() as i64);
-    state.db.insert_download_token(token.hash().as_bytes(), &row.id, expires_at, now).await?;
+    let expires_at = row
+        .expires_at
+        .min(now + DOWNLOAD_TOKEN_TTL.as_secs() as i64);
+    state
+        .db
+        .insert_download_token(token.hash().as_bytes(), &row.id, expires_at, now)
+        .await?;
     let used = row.downloads_used + 1;
     state
         .db
-        .audit(&row.tenant_id, Some(&row.id), "downloaded", Some(&json!({ "downloads_used": used })), now)
+        .audit(
+            &row.tenant_id,
+            Some(&row.id),
+            "downloaded",
+            Some(&json!({ "downloads_used": used })),
+            now,
+        )
         .await?;
     Metrics::add(&state.metrics.downloads_started, 1);
     if let Some(address) = &row.notify_sender {
-        state.mailer.download_receipt(address, &row.id, used, row.max_downloads).await;
+        state
+            .mailer
+            .download_receipt(address, &row.id, used, row.max_downloads)
+            .await;
     }
-    Ok(Json(json!({ "download_token": token.text(), "expires_at": rfc3339(expires_at) })).into_response())
+    Ok(
+        Json(json!({ "download_token": token.text(), "expires_at": rfc3339(expires_at) }))
+            .into_response(),
+    )
 }
 
 // ---- ciphertext (download token) ---------------------------------------------------------
@@ -615,9 +772,15 @@ fn parse_range(headers: &HeaderMap, size: u64) -> Result<Option<Range<u64>>, Htt
         return Ok(None);
     };
     let unsupported = || {
-        HttpError::bad_request("Unsupported Range header: send one range, `bytes=a-b`, `bytes=a-` or `bytes=-n`.")
+        HttpError::bad_request(
+            "Unsupported Range header: send one range, `bytes=a-b`, `bytes=a-` or `bytes=-n`.",
+        )
     };
-    let spec = value.to_str().ok().and_then(|v| v.trim().strip_prefix("bytes=")).ok_or_else(unsupported)?;
+    let spec = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.trim().strip_prefix("bytes="))
+        .ok_or_else(unsupported)?;
     let (first, last) = spec.trim().split_once('-').ok_or_else(unsupported)?;
     let number = |s: &str| s.trim().parse::<u64>().map_err(|_| unsupported());
     let range = match (first.trim().is_empty(), last.trim().is_empty()) {
@@ -652,10 +815,15 @@ async fn ciphertext(
     headers: HeaderMap,
 ) -> Result<Response, HttpError> {
     let file = parse_index(&raw_file, "file")?;
-    let invalid = || HttpError::Unauthorized("The download token is not valid for this package.".into());
+    let invalid =
+        || HttpError::Unauthorized("The download token is not valid for this package.".into());
     let id = parse_id(&raw_id).ok_or_else(invalid)?;
     let now = state.clock.now();
-    let (token_package, token_expires) = state.db.download_token(token.0.as_bytes()).await?.ok_or_else(invalid)?;
+    let (token_package, token_expires) = state
+        .db
+        .download_token(token.0.as_bytes())
+        .await?
+        .ok_or_else(invalid)?;
     if token_package != id || token_expires <= now {
         return Err(invalid());
     }
@@ -679,17 +847,31 @@ async fn ciphertext(
     let mut response = if method == Method::HEAD {
         Response::new(Body::empty())
     } else {
-        Response::new(Body::from_stream(part_stream(&state, &id, file, span.clone())))
+        Response::new(Body::from_stream(part_stream(
+            &state,
+            &id,
+            file,
+            span.clone(),
+        )))
     };
     *response.status_mut() = status;
     let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(span.end - span.start));
+    h.insert(
+        header::CONTENT_LENGTH,
+        HeaderValue::from(span.end - span.start),
+    );
     if range.is_some() {
         let value = format!("bytes {}-{}/{}", span.start, span.end - 1, size);
-        h.insert(header::CONTENT_RANGE, HeaderValue::from_str(&value).map_err(|e| HttpError::Internal(e.into()))?);
+        h.insert(
+            header::CONTENT_RANGE,
+            HeaderValue::from_str(&value).map_err(|e| HttpError::Internal(e.into()))?,
+        );
     }
     Ok(response)
 }
@@ -701,7 +883,6 @@ fn part_stream(
     file: u64,
     span: Range<u64>,
 ) -> impl futures::Stream<Item = io::Result<bytes::Bytes>> + Send + 'static {
-    debug_assert!(PART_SIZE > 0);
     let storage = state.storage.clone();
     let metrics = state.metrics.clone();
     let id = id.to_owned();
@@ -744,7 +925,8 @@ async fn revoke(
             }
             if row.state == state::READY {
                 return Err(HttpError::Forbidden(
-                    "The upload token stops working at finalize; revoke with a tenant API token.".into(),
+                    "The upload token stops working at finalize; revoke with a tenant API token."
+                        .into(),
                 ));
             }
             "upload_token"
@@ -756,7 +938,16 @@ async fn revoke(
     let now = state.clock.now();
     state.db.revoke(&id, now).await?;
     state.storage.delete_prefix(&BlobKey::package(&id)?).await?;
-    state.db.audit(&row.tenant_id, Some(&id), "revoked", Some(&json!({ "by": by })), now).await?;
+    state
+        .db
+        .audit(
+            &row.tenant_id,
+            Some(&id),
+            "revoked",
+            Some(&json!({ "by": by })),
+            now,
+        )
+        .await?;
     Metrics::add(&state.metrics.packages_revoked, 1);
     tracing::info!(package = %id, by, "package revoked");
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -765,6 +956,7 @@ async fn revoke(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::PART_SIZE;
 
     fn range(value: &str, size: u64) -> Result<Option<Range<u64>>, HttpError> {
         let mut headers = HeaderMap::new();
@@ -779,20 +971,51 @@ mod tests {
         assert_eq!(range("bytes=-10", 100).ok().flatten(), Some(90..100));
         assert_eq!(range("bytes=-1000", 100).ok().flatten(), Some(0..100));
         assert_eq!(range("bytes=50-5000", 100).ok().flatten(), Some(50..100));
-        assert!(matches!(range("bytes=100-", 100), Err(HttpError::RangeNotSatisfiable(100))));
-        assert!(matches!(range("bytes=5-1", 100), Err(HttpError::BadRequest(_))));
-        assert!(matches!(range("bytes=0-1,5-6", 100), Err(HttpError::BadRequest(_))));
-        assert!(matches!(range("items=0-1", 100), Err(HttpError::BadRequest(_))));
+        assert!(matches!(
+            range("bytes=100-", 100),
+            Err(HttpError::RangeNotSatisfiable(100))
+        ));
+        assert!(matches!(
+            range("bytes=5-1", 100),
+            Err(HttpError::BadRequest(_))
+        ));
+        assert!(matches!(
+            range("bytes=0-1,5-6", 100),
+            Err(HttpError::BadRequest(_))
+        ));
+        assert!(matches!(
+            range("items=0-1", 100),
+            Err(HttpError::BadRequest(_))
+        ));
     }
 
     #[test]
     fn missing_parts_are_listed_per_file() {
         let files = [
-            FileRow { file: 0, ciphertext_size: (PART_SIZE * 2 + 16) as i64, part_count: 3 },
-            FileRow { file: 1, ciphertext_size: 16, part_count: 1 },
+            FileRow {
+                file: 0,
+                ciphertext_size: (PART_SIZE * 2 + 16) as i64,
+                part_count: 3,
+            },
+            FileRow {
+                file: 1,
+                ciphertext_size: 16,
+                part_count: 1,
+            },
         ];
-        let held = |file, part, size| PartRow { file, part, size, sha256: vec![] };
+        let held = |file, part, size| PartRow {
+            file,
+            part,
+            size,
+            sha256: vec![],
+        };
         let parts = [held(0, 0, PART_SIZE as i64), held(0, 2, 15), held(1, 0, 16)];
-        assert_eq!(missing_parts(&files, &parts), vec![MissingParts { file: 0, parts: vec![1, 2] }]);
+        assert_eq!(
+            missing_parts(&files, &parts),
+            vec![MissingParts {
+                file: 0,
+                parts: vec![1, 2]
+            }]
+        );
     }
 }

@@ -44,7 +44,10 @@ impl FolderStorage {
             // BlobKey guarantees plain segments; checked again because a path escaping the
             // root would be a security bug, not an error.
             assert!(
-                !segment.is_empty() && segment != "." && segment != ".." && !segment.contains(['/', '\\']),
+                !segment.is_empty()
+                    && segment != "."
+                    && segment != ".."
+                    && !segment.contains(['/', '\\']),
                 "BlobKey invariant broken"
             );
             path.push(segment);
@@ -54,19 +57,31 @@ impl FolderStorage {
 
     async fn put(&self, key: &BlobKey, source: &Path, len: u64) -> Result<(), StorageError> {
         let target = self.path(key);
-        let parent = target.parent().expect("a key path is below the root").to_owned();
+        let parent = target
+            .parent()
+            .expect("a key path is below the root")
+            .to_owned();
         tokio::fs::create_dir_all(&parent).await?;
-        let temp = self.root.join(".tmp").join(format!("put-{:016x}", rand::random::<u64>()));
+        let temp = self
+            .root
+            .join(".tmp")
+            .join(format!("put-{:016x}", rand::random::<u64>()));
         // Prefer moving the spool file (same file system); otherwise copy it.
         if tokio::fs::rename(source, &temp).await.is_err() {
             tokio::fs::copy(source, &temp).await?;
             let _ = tokio::fs::remove_file(source).await;
         }
         let result = async {
-            let file = tokio::fs::OpenOptions::new().read(true).write(true).open(&temp).await?;
+            let file = tokio::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&temp)
+                .await?;
             let actual = file.metadata().await?.len();
             if actual != len {
-                return Err(io::Error::other(format!("spooled part has {actual} bytes, expected {len}")));
+                return Err(io::Error::other(format!(
+                    "spooled part has {actual} bytes, expected {len}"
+                )));
             }
             file.sync_all().await?;
             drop(file);
@@ -84,7 +99,9 @@ impl FolderStorage {
         let path = self.path(key);
         let mut file = match tokio::fs::File::open(&path).await {
             Ok(file) => file,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(StorageError::NotFound(key.to_string())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(StorageError::NotFound(key.to_string()))
+            }
             Err(e) => return Err(e.into()),
         };
         let size = file.metadata().await?.len();
@@ -139,18 +156,29 @@ impl FolderStorage {
     async fn probe(&self) -> Result<(), StorageError> {
         let meta = tokio::fs::metadata(self.root.join(".tmp")).await?;
         if !meta.is_dir() {
-            return Err(StorageError::Io(io::Error::other("blob folder is not a directory")));
+            return Err(StorageError::Io(io::Error::other(
+                "blob folder is not a directory",
+            )));
         }
         Ok(())
     }
 }
 
 impl Storage for FolderStorage {
-    fn put_file<'a>(&'a self, key: &'a BlobKey, path: &'a Path, len: u64) -> BoxFuture<'a, Result<(), StorageError>> {
+    fn put_file<'a>(
+        &'a self,
+        key: &'a BlobKey,
+        path: &'a Path,
+        len: u64,
+    ) -> BoxFuture<'a, Result<(), StorageError>> {
         self.put(key, path, len).boxed()
     }
 
-    fn read_range<'a>(&'a self, key: &'a BlobKey, range: Range<u64>) -> BoxFuture<'a, Result<ByteStream, StorageError>> {
+    fn read_range<'a>(
+        &'a self,
+        key: &'a BlobKey,
+        range: Range<u64>,
+    ) -> BoxFuture<'a, Result<ByteStream, StorageError>> {
         self.read(key, range).boxed()
     }
 
@@ -184,7 +212,10 @@ mod tests {
         let storage = FolderStorage::open(dir.join("blobs")).await.expect("open");
         let spool = dir.join("spool-file");
         tokio::fs::write(&spool, bytes).await.expect("spool");
-        storage.put_file(key, &spool, bytes.len() as u64).await.expect("put");
+        storage
+            .put_file(key, &spool, bytes.len() as u64)
+            .await
+            .expect("put");
         storage
     }
 
@@ -203,7 +234,10 @@ mod tests {
             .await
             .expect("stream");
         assert_eq!(got, bytes[1000..150_000]);
-        assert!(!dir.path().join("spool-file").exists(), "the spool file is consumed");
+        assert!(
+            !dir.path().join("spool-file").exists(),
+            "the spool file is consumed"
+        );
     }
 
     #[tokio::test]
@@ -212,20 +246,32 @@ mod tests {
         let key = BlobKey::part("pkg", 3, 1).expect("key");
         let storage = store(dir.path(), &key, b"abc").await;
         let prefix = BlobKey::package("pkg").expect("key");
-        assert_eq!(storage.list(&prefix).await.expect("list"), vec!["packages/pkg/3/000001".to_owned()]);
+        assert_eq!(
+            storage.list(&prefix).await.expect("list"),
+            vec!["packages/pkg/3/000001".to_owned()]
+        );
         storage.delete_prefix(&prefix).await.expect("delete");
         assert!(storage.list(&prefix).await.expect("list").is_empty());
-        assert!(matches!(storage.read_range(&key, 0..1).await, Err(StorageError::NotFound(_))));
+        assert!(matches!(
+            storage.read_range(&key, 0..1).await,
+            Err(StorageError::NotFound(_))
+        ));
     }
 
     #[tokio::test]
     async fn wrong_length_is_not_stored() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let storage = FolderStorage::open(dir.path().join("blobs")).await.expect("open");
+        let storage = FolderStorage::open(dir.path().join("blobs"))
+            .await
+            .expect("open");
         let spool = dir.path().join("spool-file");
         tokio::fs::write(&spool, b"abcd").await.expect("spool");
         let key = BlobKey::part("pkg", 0, 0).expect("key");
         assert!(storage.put_file(&key, &spool, 5).await.is_err());
-        assert!(storage.list(&BlobKey::package("pkg").expect("key")).await.expect("list").is_empty());
+        assert!(storage
+            .list(&BlobKey::package("pkg").expect("key"))
+            .await
+            .expect("list")
+            .is_empty());
     }
 }

@@ -71,10 +71,19 @@ pub enum StorageError {
 pub trait Storage: Send + Sync + fmt::Debug {
     /// Stores the file at `path` (exactly `len` bytes) as `key`, replacing any object there.
     /// The file may be moved or consumed; the caller no longer uses it afterwards.
-    fn put_file<'a>(&'a self, key: &'a BlobKey, path: &'a Path, len: u64) -> BoxFuture<'a, Result<(), StorageError>>;
+    fn put_file<'a>(
+        &'a self,
+        key: &'a BlobKey,
+        path: &'a Path,
+        len: u64,
+    ) -> BoxFuture<'a, Result<(), StorageError>>;
 
     /// Streams bytes `range` (end exclusive, within the object) of `key`.
-    fn read_range<'a>(&'a self, key: &'a BlobKey, range: Range<u64>) -> BoxFuture<'a, Result<ByteStream, StorageError>>;
+    fn read_range<'a>(
+        &'a self,
+        key: &'a BlobKey,
+        range: Range<u64>,
+    ) -> BoxFuture<'a, Result<ByteStream, StorageError>>;
 
     /// Deletes every object whose key starts with `prefix` (missing objects are fine).
     fn delete_prefix<'a>(&'a self, prefix: &'a BlobKey) -> BoxFuture<'a, Result<(), StorageError>>;
@@ -99,7 +108,9 @@ impl BlobKey {
         }
         for segment in key.split('/') {
             let ok = !segment.is_empty()
-                && segment.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+                && segment
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
             if !ok {
                 return Err(InvalidKey);
             }
@@ -175,11 +186,20 @@ mod tests {
 
     #[test]
     fn keys_cannot_escape_the_root() {
-        for bad in ["", "..", "a/../b", "/abs", "a//b", "a/./b", "a\\b", "a b", "a/", "ü"] {
-            assert_eq!(BlobKey::parse(bad), Err(InvalidKey), "{bad:?} must be refused");
+        for bad in [
+            "", "..", "a/../b", "/abs", "a//b", "a/./b", "a\\b", "a b", "a/", "ü",
+        ] {
+            assert_eq!(
+                BlobKey::parse(bad),
+                Err(InvalidKey),
+                "{bad:?} must be refused"
+            );
         }
         assert!(BlobKey::parse("packages/AbC-_9/0/000001").is_ok());
-        assert_eq!(BlobKey::part("id", 2, 7).map(|k| k.0), Ok("packages/id/2/000007".to_owned()));
+        assert_eq!(
+            BlobKey::part("id", 2, 7).map(|k| k.0),
+            Ok("packages/id/2/000007".to_owned())
+        );
     }
 
     #[test]
@@ -201,6 +221,9 @@ mod tests {
             vec![(0, PART_SIZE - 2..PART_SIZE), (1, 0..3)]
         );
         assert_eq!(part_ranges(5..5), vec![]);
-        assert_eq!(part_ranges(2 * PART_SIZE..2 * PART_SIZE + 1), vec![(2, 0..1)]);
+        assert_eq!(
+            part_ranges(2 * PART_SIZE..2 * PART_SIZE + 1),
+            vec![(2, 0..1)]
+        );
     }
 }

@@ -10,7 +10,9 @@
 use std::ops::Range;
 use std::path::Path;
 
-use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation};
+use aws_sdk_s3::config::{
+    BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
+};
 use aws_sdk_s3::error::DisplayErrorContext;
 use aws_sdk_s3::primitives::ByteStream as S3ByteStream;
 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
@@ -46,7 +48,13 @@ impl S3Storage {
         }
         match &config.credentials {
             Some((id, secret)) => {
-                builder = builder.credentials_provider(Credentials::new(id, secret, None, None, "sealdrop-config"));
+                builder = builder.credentials_provider(Credentials::new(
+                    id,
+                    secret,
+                    None,
+                    None,
+                    "sealdrop-config",
+                ));
             }
             None => {
                 let shared = aws_config::defaults(BehaviorVersion::latest()).load().await;
@@ -55,7 +63,11 @@ impl S3Storage {
                 }
             }
         }
-        Self { client: Client::from_conf(builder.build()), bucket: config.bucket.clone(), prefix: config.prefix.clone() }
+        Self {
+            client: Client::from_conf(builder.build()),
+            bucket: config.bucket.clone(),
+            prefix: config.prefix.clone(),
+        }
     }
 
     fn object_key(&self, key: &BlobKey) -> String {
@@ -73,12 +85,16 @@ impl S3Storage {
             .put_object()
             .bucket(&self.bucket)
             .key(self.object_key(key))
-            .content_length(i64::try_from(len).map_err(|_| StorageError::S3("part too large".into()))?)
+            .content_length(
+                i64::try_from(len).map_err(|_| StorageError::S3("part too large".into()))?,
+            )
             .content_type("application/octet-stream")
             .body(body)
             .send()
             .await
-            .map_err(|e| StorageError::S3(format!("PutObject {key}: {}", DisplayErrorContext(e))))?;
+            .map_err(|e| {
+                StorageError::S3(format!("PutObject {key}: {}", DisplayErrorContext(e)))
+            })?;
         let _ = tokio::fs::remove_file(path).await;
         Ok(())
     }
@@ -119,10 +135,22 @@ impl S3Storage {
                 .set_continuation_token(continuation.take())
                 .send()
                 .await
-                .map_err(|e| StorageError::S3(format!("ListObjectsV2 {prefix}: {}", DisplayErrorContext(e))))?;
-            keys.extend(page.contents().iter().filter_map(|o| o.key()).map(str::to_owned));
+                .map_err(|e| {
+                    StorageError::S3(format!(
+                        "ListObjectsV2 {prefix}: {}",
+                        DisplayErrorContext(e)
+                    ))
+                })?;
+            keys.extend(
+                page.contents()
+                    .iter()
+                    .filter_map(|o| o.key())
+                    .map(str::to_owned),
+            );
             match page.next_continuation_token() {
-                Some(token) if page.is_truncated() == Some(true) => continuation = Some(token.to_owned()),
+                Some(token) if page.is_truncated() == Some(true) => {
+                    continuation = Some(token.to_owned())
+                }
                 _ => break,
             }
         }
@@ -150,7 +178,12 @@ impl S3Storage {
                 .delete(delete)
                 .send()
                 .await
-                .map_err(|e| StorageError::S3(format!("DeleteObjects {prefix}: {}", DisplayErrorContext(e))))?;
+                .map_err(|e| {
+                    StorageError::S3(format!(
+                        "DeleteObjects {prefix}: {}",
+                        DisplayErrorContext(e)
+                    ))
+                })?;
             if let Some(err) = out.errors().first() {
                 return Err(StorageError::S3(format!(
                     "DeleteObjects {prefix}: {} object(s) not deleted, first: {}",
@@ -174,11 +207,20 @@ impl S3Storage {
 }
 
 impl Storage for S3Storage {
-    fn put_file<'a>(&'a self, key: &'a BlobKey, path: &'a Path, len: u64) -> BoxFuture<'a, Result<(), StorageError>> {
+    fn put_file<'a>(
+        &'a self,
+        key: &'a BlobKey,
+        path: &'a Path,
+        len: u64,
+    ) -> BoxFuture<'a, Result<(), StorageError>> {
         self.put(key, path, len).boxed()
     }
 
-    fn read_range<'a>(&'a self, key: &'a BlobKey, range: Range<u64>) -> BoxFuture<'a, Result<ByteStream, StorageError>> {
+    fn read_range<'a>(
+        &'a self,
+        key: &'a BlobKey,
+        range: Range<u64>,
+    ) -> BoxFuture<'a, Result<ByteStream, StorageError>> {
         self.read(key, range).boxed()
     }
 
@@ -189,7 +231,12 @@ impl Storage for S3Storage {
     fn list<'a>(&'a self, prefix: &'a BlobKey) -> BoxFuture<'a, Result<Vec<String>, StorageError>> {
         async move {
             let strip = self.prefix.len();
-            Ok(self.keys(prefix).await?.into_iter().map(|k| k[strip..].to_owned()).collect())
+            Ok(self
+                .keys(prefix)
+                .await?
+                .into_iter()
+                .map(|k| k[strip..].to_owned())
+                .collect())
         }
         .boxed()
     }
