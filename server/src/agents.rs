@@ -819,6 +819,55 @@ pub async fn take_pending(state: &AppState, raw_state: &str) -> sqlx::Result<Opt
     }))
 }
 
+// ---- packages sent by agents --------------------------------------------------------------
+
+/// Records which Zendesk user created a package (`packages.created_by_user`).
+pub async fn record_sender(db: &Database, package_id: &str, user_id: u64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE packages SET created_by_user = $1 WHERE id = $2")
+        .bind(user_id.to_string())
+        .bind(package_id)
+        .execute(db.pool())
+        .await
+        .map(|_| ())
+}
+
+/// A package an agent sent, as `GET /api/v1/packages?mine=1` lists it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SentByAgent {
+    /// Package id.
+    pub id: String,
+    /// `uploading`, `ready` or `revoked`.
+    pub state: String,
+    /// 1 when opening needs a session.
+    pub require_auth: i64,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub expires_at: i64,
+    /// `None`: unlimited.
+    pub max_downloads: Option<i64>,
+    /// Downloads started.
+    pub downloads_used: i64,
+}
+
+/// The tenant's packages created by `user_id`, newest first (at most `limit`).
+pub async fn packages_sent_by(
+    db: &Database,
+    tenant_id: &str,
+    user_id: u64,
+    limit: i64,
+) -> sqlx::Result<Vec<SentByAgent>> {
+    sqlx::query_as(
+        "SELECT id, state, require_auth, created_at, expires_at, max_downloads, downloads_used FROM packages \
+         WHERE tenant_id = $1 AND created_by_user = $2 ORDER BY created_at DESC, id LIMIT $3",
+    )
+    .bind(tenant_id)
+    .bind(user_id.to_string())
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await
+}
+
 // ---- roles -------------------------------------------------------------------------------
 
 /// How a role is written in `zendesk_role_cache.role`: `admin`, `agent`, the custom role id,

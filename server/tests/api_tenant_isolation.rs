@@ -118,6 +118,13 @@ async fn tenant_b_credentials_never_reach_tenant_a() {
             body: Some(json!({})),
             proof: false,
         },
+        Case {
+            name: "list my packages",
+            method: Method::GET,
+            path: "/api/v1/packages?mine=1".into(),
+            body: None,
+            proof: false,
+        },
     ];
     let credentials = [
         ("B's admin", b_admin.as_str()),
@@ -209,6 +216,13 @@ async fn tenant_b_credentials_never_reach_tenant_a() {
                     assert_eq!(status, StatusCode::FORBIDDEN, "{what}")
                 }
                 "start a grant" => assert_eq!(status, StatusCode::UNAUTHORIZED, "{what}"),
+                "list my packages" if who == "another tenant's API token" => {
+                    assert_eq!(status, StatusCode::FORBIDDEN, "{what}")
+                }
+                "list my packages" => {
+                    assert_eq!(status, StatusCode::OK, "{what}");
+                    assert!(!text.contains(&id), "{what}");
+                }
                 "create a package" => {
                     assert_eq!(status, StatusCode::CREATED, "{what}");
                     let created = sealdrop_server::db::Database::package(

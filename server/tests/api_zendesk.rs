@@ -142,6 +142,21 @@ async fn an_admin_sets_up_the_tenant_then_agents_send_and_open_files() {
     let (status, _) = get_json(app, "/api/v1/audit", &agent).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 
+    // The agent's sent list shows it (the admin's does not).
+    let (status, mine) = get_json(app, "/api/v1/packages?mine=1", &agent).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(mine["packages"][0]["id"], sent.id.as_str());
+    assert_eq!(mine["packages"][0]["state"], "ready");
+    assert_eq!(mine["packages"][0]["require_auth"], true);
+    assert_eq!(
+        get_json(app, "/api/v1/packages?mine=1", &admin).await.1["packages"],
+        json!([])
+    );
+    assert_eq!(
+        get_json(app, "/api/v1/packages?mine=1", &app.token).await.0,
+        StatusCode::FORBIDDEN
+    );
+
     // The agent revokes it.
     let response = app
         .client
@@ -158,6 +173,8 @@ async fn an_admin_sets_up_the_tenant_then_agents_send_and_open_files() {
             .0,
         "revoked"
     );
+    let (_, mine) = get_json(app, "/api/v1/packages?mine=1", &agent).await;
+    assert_eq!(mine["packages"][0]["state"], "revoked");
 }
 
 #[tokio::test]

@@ -28,6 +28,67 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/me", get(me))
         .route("/api/v1/settings", get(read).put(update))
         .route("/api/v1/settings/widget-key", post(rotate_widget_key))
+        .route("/api/v1/packages", get(sent_packages))
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SentQuery {
+    /// Must be `1`: only the caller's own packages are listed.
+    mine: Option<String>,
+}
+
+/// `GET /api/v1/packages?mine=1` (agent session): the packages this agent sent, newest first
+/// (100 at most), for the sidebar's revoke list.
+async fn sent_packages(
+    State(state): State<AppState>,
+    principal: Principal,
+    query: Result<axum::extract::Query<SentQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, HttpError> {
+    let axum::extract::Query(query) = query
+        .map_err(|e| HttpError::bad_request(format!("Bad query string: {}.", e.body_text())))?;
+    if query.mine.as_deref() != Some("1") {
+        return Err(HttpError::bad_request(
+            "Only `?mine=1` is supported: the packages you sent.",
+        ));
+    }
+    let Principal::Agent {
+        tenant, user_id, ..
+    } = &principal
+    else {
+        return Err(HttpError::Forbidden(
+            "`?mine=1` lists an agent's own packages; use an agent session.".into(),
+        ));
+    };
+    let rows = agents::packages_sent_by(&state.db, &tenant.id, *user_id, 100).await?;
+    let now = state.clock.now();
+    let base = state
+        .config
+        .public_url
+        .as_str()
+        .trim_end_matches('/')
+        .to_owned();
+    let packages: Vec<_> = rows
+        .iter()
+        .map(|p| {
+            let state_name = if p.state == crate::db::state::READY && p.expires_at <= now {
+                "expired"
+            } else {
+                p.state.as_str()
+            };
+            json!({
+                "id": p.id,
+                "state": state_name,
+                "require_auth": p.require_auth != 0,
+                "created_at": crate::clock::rfc3339(p.created_at),
+                "expires_at": crate::clock::rfc3339(p.expires_at),
+                "downloads_left": p.max_downloads.map(|max| (max - p.downloads_used).max(0)),
+                "downloads_used": p.downloads_used,
+                "url": format!("{base}/p/{}", p.id),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "packages": packages })).into_response())
 }
 
 /// A caller allowed to read and change a tenant's settings: a Zendesk admin's agent session
