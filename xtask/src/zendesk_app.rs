@@ -22,9 +22,22 @@ const SERVED_VERSIONS: &[&str] = &["0.5", "1.0", "2.0"];
 /// `AppVersion::VALID_FOR_CREATE`: what a new app may target.
 const CREATE_VERSIONS: &[&str] = &["2.0"];
 /// `Manifest::Parameter::TYPES` (manifest/parameter.rb).
-const PARAMETER_TYPES: &[&str] = &["text", "password", "checkbox", "url", "number", "multiline", "hidden"];
+const PARAMETER_TYPES: &[&str] = &[
+    "text",
+    "password",
+    "checkbox",
+    "url",
+    "number",
+    "multiline",
+    "hidden",
+];
 /// `Validations::Manifest::OAUTH_REQUIRED_FIELDS`.
-const OAUTH_REQUIRED_FIELDS: &[&str] = &["client_id", "client_secret", "authorize_uri", "access_token_uri"];
+const OAUTH_REQUIRED_FIELDS: &[&str] = &[
+    "client_id",
+    "client_secret",
+    "authorize_uri",
+    "access_token_uri",
+];
 /// `SecureSettings::SECURABLE_KEYWORDS` (matched case-insensitively in parameter names).
 const SECURABLE_KEYWORDS: &[&str] = &["token", "key", "pwd", "password"];
 /// Locations per product host (location.rb `LOCATIONS_AVAILABLE`).
@@ -47,12 +60,31 @@ const LOCATIONS: &[(&str, &[&str])] = &[
     ),
     ("chat", &["chat_sidebar", "background"]),
     ("standalone_chat", &["nav_bar", "system_top_bar"]),
-    ("sell", &["top_bar", "note_editor", "call_log_editor", "email_editor", "person_card", "deal_card", "lead_card", "modal", "background", "dashboard"]),
+    (
+        "sell",
+        &[
+            "top_bar",
+            "note_editor",
+            "call_log_editor",
+            "email_editor",
+            "person_card",
+            "deal_card",
+            "lead_card",
+            "modal",
+            "background",
+            "dashboard",
+        ],
+    ),
 ];
 /// Translation keys a private app's `en.json` must have under `app` (translations.rb).
 const PRIVATE_APP_KEYS: &[&str] = &["name"];
 /// ... and a public (marketplace) app's.
-const PUBLIC_APP_KEYS: &[&str] = &["name", "short_description", "installation_instructions", "long_description"];
+const PUBLIC_APP_KEYS: &[&str] = &[
+    "name",
+    "short_description",
+    "installation_instructions",
+    "long_description",
+];
 
 /// What a check found: errors fail it; warnings are Zendesk's warnings, printed.
 #[derive(Debug, Default)]
@@ -73,8 +105,11 @@ impl Report {
     }
 
     /// Whether an error with this key was found.
-    pub fn has(&self, key: &str) -> bool {
-        self.errors.iter().any(|e| e.starts_with(&format!("{key}:")))
+    #[cfg(test)]
+    fn has(&self, key: &str) -> bool {
+        self.errors
+            .iter()
+            .any(|e| e.starts_with(&format!("{key}:")))
     }
 }
 
@@ -96,9 +131,17 @@ pub fn main(command: &str, args: &[String]) -> Result<()> {
         println!("error: {e}");
     }
     if !report.errors.is_empty() {
-        bail!("{}: {} problem(s) Zendesk would refuse the app for", dir.display(), report.errors.len());
+        bail!(
+            "{}: {} problem(s) Zendesk would refuse the app for",
+            dir.display(),
+            report.errors.len()
+        );
     }
-    println!("xtask: {} passes the Zendesk app checks ({} warning(s))", dir.display(), report.warnings.len());
+    println!(
+        "xtask: {} passes the Zendesk app checks ({} warning(s))",
+        dir.display(),
+        report.warnings.len()
+    );
     if command == "package-app" {
         let (zip, files) = package(&dir)?;
         println!("xtask: wrote {} ({files} files)", zip.display());
@@ -111,19 +154,30 @@ pub fn main(command: &str, args: &[String]) -> Result<()> {
 /// The app's files, relative with `/`, as zcli packages them: no dotfiles, no `tmp/`.
 fn app_files(dir: &Path) -> Result<Vec<String>> {
     fn walk(root: &Path, rel: &str, out: &mut Vec<String>) -> Result<()> {
-        let here = if rel.is_empty() { root.to_path_buf() } else { root.join(rel) };
+        let here = if rel.is_empty() {
+            root.to_path_buf()
+        } else {
+            root.join(rel)
+        };
         let mut entries: Vec<_> = std::fs::read_dir(&here)
             .with_context(|| format!("reading {}", here.display()))?
             .collect::<std::io::Result<_>>()?;
         entries.sort_by_key(|e| e.file_name());
         for entry in entries {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with('.') || (rel.is_empty() && (name == "tmp" || name == "node_modules")) {
+            if name.starts_with('.')
+                || (rel.is_empty() && (name == "tmp" || name == "node_modules"))
+            {
                 continue;
             }
-            let path = if rel.is_empty() { name.clone() } else { format!("{rel}/{name}") };
+            let path = if rel.is_empty() {
+                name.clone()
+            } else {
+                format!("{rel}/{name}")
+            };
             // `metadata` follows symlinks: a linked file is packaged as its content.
-            let meta = std::fs::metadata(entry.path()).with_context(|| format!("reading {}", entry.path().display()))?;
+            let meta = std::fs::metadata(entry.path())
+                .with_context(|| format!("reading {}", entry.path().display()))?;
             if meta.is_dir() {
                 walk(root, &path, out)?;
             } else {
@@ -147,8 +201,14 @@ pub fn check(dir: &Path) -> Result<Report> {
 
     // validations/manifest.rb `call`: the manifest at the root, not nested, and JSON.
     if !has("manifest.json") {
-        match files.iter().find(|f| f.matches('/').count() == 1 && f.ends_with("/manifest.json")) {
-            Some(nested) => r.error("nested_manifest", format!("manifest.json is in {nested}; it must be at the root")),
+        match files
+            .iter()
+            .find(|f| f.matches('/').count() == 1 && f.ends_with("/manifest.json"))
+        {
+            Some(nested) => r.error(
+                "nested_manifest",
+                format!("manifest.json is in {nested}; it must be at the root"),
+            ),
             None => r.error("missing_manifest", "there is no manifest.json"),
         }
         return Ok(r);
@@ -157,7 +217,10 @@ pub fn check(dir: &Path) -> Result<Report> {
     let manifest: Value = match serde_json::from_str(&text) {
         Ok(v) => v,
         Err(e) => {
-            r.error("manifest_not_json", format!("manifest.json is not JSON: {e}"));
+            r.error(
+                "manifest_not_json",
+                format!("manifest.json is not JSON: {e}"),
+            );
             return Ok(r);
         }
     };
@@ -174,11 +237,19 @@ pub fn check(dir: &Path) -> Result<Report> {
     check_urls(m, &mut r);
     let params = check_parameters(m, marketing_only, &mut r);
     if requirements_only || marketing_only {
-        if m.get("location").is_some_and(|l| l.as_object().is_some_and(|o| !o.is_empty())) {
-            r.error("no_location_required", "requirements-only and marketing-only apps have no location");
+        if m.get("location")
+            .is_some_and(|l| l.as_object().is_some_and(|o| !o.is_empty()))
+        {
+            r.error(
+                "no_location_required",
+                "requirements-only and marketing-only apps have no location",
+            );
         }
         if m.contains_key("frameworkVersion") {
-            r.error("no_framework_version_required", "requirements-only and marketing-only apps have no frameworkVersion");
+            r.error(
+                "no_framework_version_required",
+                "requirements-only and marketing-only apps have no frameworkVersion",
+            );
         }
     } else {
         check_locations(m, &files, &params, &mut r);
@@ -186,12 +257,18 @@ pub fn check(dir: &Path) -> Result<Report> {
     }
     // ban_no_template: iframe-only (v2) apps cannot use noTemplate.
     if m.contains_key("noTemplate") {
-        r.error("no_template_deprecated_in_v2", "noTemplate is not allowed in a v2 app");
+        r.error(
+            "no_template_deprecated_in_v2",
+            "noTemplate is not allowed in a v2 app",
+        );
     }
     // validations/source.rb: an iframe-only app has no app.js, templates or lib.
     for f in &files {
         if f == "app.js" || f.starts_with("templates/") || f.starts_with("lib/") {
-            r.error("no_app_js_required", format!("{f} is not allowed in an iframe-only (v2) app"));
+            r.error(
+                "no_app_js_required",
+                format!("{f} is not allowed in an iframe-only (v2) app"),
+            );
         }
     }
     check_secure_settings(m, &mut r);
@@ -208,14 +285,30 @@ pub fn check(dir: &Path) -> Result<Report> {
 
 /// manifest.rb `missing_keys_error`, `type_checks`, `string_error`, `boolean_error`.
 fn check_required_and_types(m: &Map<String, Value>, r: &mut Report) {
-    let missing: Vec<&str> = ["author", "defaultLocale"].into_iter().filter(|k| m.get(*k).is_none_or(Value::is_null)).collect();
+    let missing: Vec<&str> = ["author", "defaultLocale"]
+        .into_iter()
+        .filter(|k| m.get(*k).is_none_or(Value::is_null))
+        .collect();
     if !missing.is_empty() {
-        r.error("manifest_keys.missing", format!("missing required field(s): {}", missing.join(", ")));
+        r.error(
+            "manifest_keys.missing",
+            format!("missing required field(s): {}", missing.join(", ")),
+        );
     }
-    for field in ["defaultLocale", "version", "frameworkVersion", "remoteInstallationURL", "termsConditionsURL", "googleAnalyticsCode"] {
+    for field in [
+        "defaultLocale",
+        "version",
+        "frameworkVersion",
+        "remoteInstallationURL",
+        "termsConditionsURL",
+        "googleAnalyticsCode",
+    ] {
         if let Some(v) = m.get(field) {
             if !v.is_string() && !v.is_null() {
-                r.error("unacceptable_string", format!("{field} must be a string, not {v}"));
+                r.error(
+                    "unacceptable_string",
+                    format!("{field} must be a string, not {v}"),
+                );
             }
         }
     }
@@ -224,17 +317,32 @@ fn check_required_and_types(m: &Map<String, Value>, r: &mut Report) {
             Some(a) => {
                 for field in ["name", "email", "url"] {
                     if a.get(field).is_some_and(|v| !v.is_string() && !v.is_null()) {
-                        r.error("unacceptable_string", format!("author {field} must be a string"));
+                        r.error(
+                            "unacceptable_string",
+                            format!("author {field} must be a string"),
+                        );
                     }
                 }
             }
-            None => r.error("unacceptable_hash", "author must be an object with name, email and url"),
+            None => r.error(
+                "unacceptable_hash",
+                "author must be an object with name, email and url",
+            ),
         }
     }
-    for field in ["requirementsOnly", "marketingOnly", "singleInstall", "signedUrls", "private"] {
+    for field in [
+        "requirementsOnly",
+        "marketingOnly",
+        "singleInstall",
+        "signedUrls",
+        "private",
+    ] {
         if let Some(v) = m.get(field) {
             if !v.is_boolean() {
-                r.error("unacceptable_boolean", format!("{field} must be true or false, not {v}"));
+                r.error(
+                    "unacceptable_boolean",
+                    format!("{field} must be true or false, not {v}"),
+                );
             }
         }
     }
@@ -242,8 +350,14 @@ fn check_required_and_types(m: &Map<String, Value>, r: &mut Report) {
         r.error("unacceptable_hash", "experiments must be an object");
     }
     if let Some(list) = m.get("domainWhitelist") {
-        if !list.as_array().is_some_and(|a| a.iter().all(Value::is_string)) {
-            r.error("unacceptable_array_of_strings", "domainWhitelist must be an array of strings");
+        if !list
+            .as_array()
+            .is_some_and(|a| a.iter().all(Value::is_string))
+        {
+            r.error(
+                "unacceptable_array_of_strings",
+                "domainWhitelist must be an array of strings",
+            );
         }
     }
 }
@@ -254,17 +368,31 @@ fn check_oauth(m: &Map<String, Value>, r: &mut Report) {
     let missing: Vec<&str> = OAUTH_REQUIRED_FIELDS
         .iter()
         .copied()
-        .filter(|k| oauth.get(*k).and_then(Value::as_str).is_none_or(str::is_empty))
+        .filter(|k| {
+            oauth
+                .get(*k)
+                .and_then(Value::as_str)
+                .is_none_or(str::is_empty)
+        })
         .collect();
     if !missing.is_empty() {
-        r.error("oauth_keys.missing", format!("oauth lacks {}", missing.join(", ")));
+        r.error(
+            "oauth_keys.missing",
+            format!("oauth lacks {}", missing.join(", ")),
+        );
     }
     let has_oauth_param = m
         .get("parameters")
         .and_then(Value::as_array)
-        .is_some_and(|ps| ps.iter().any(|p| p.get("type").and_then(Value::as_str) == Some("oauth")));
+        .is_some_and(|ps| {
+            ps.iter()
+                .any(|p| p.get("type").and_then(Value::as_str) == Some("oauth"))
+        });
     if !has_oauth_param {
-        r.error("oauth_parameter_required", "an oauth section needs a parameter of type oauth");
+        r.error(
+            "oauth_parameter_required",
+            "an oauth section needs a parameter of type oauth",
+        );
     }
 }
 
@@ -276,16 +404,29 @@ fn valid_locale(locale: &str) -> bool {
     };
     lang.len() == 2
         && lang.bytes().all(|b| b.is_ascii_lowercase())
-        && region.is_none_or(|r| (2..=3).contains(&r.len()) && r.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        && region.is_none_or(|r| {
+            (2..=3).contains(&r.len()) && r.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        })
 }
 
 /// manifest.rb `default_locale_error`.
 fn check_default_locale(m: &Map<String, Value>, files: &[String], r: &mut Report) {
-    let Some(locale) = m.get("defaultLocale").and_then(Value::as_str) else { return };
+    let Some(locale) = m.get("defaultLocale").and_then(Value::as_str) else {
+        return;
+    };
     if !valid_locale(locale) {
-        r.error("invalid_default_locale", format!("defaultLocale {locale:?} is not a locale like en or pt-br"));
-    } else if !files.iter().any(|f| *f == format!("translations/{locale}.json")) {
-        r.error("missing_translation_file", format!("defaultLocale is {locale} but translations/{locale}.json is missing"));
+        r.error(
+            "invalid_default_locale",
+            format!("defaultLocale {locale:?} is not a locale like en or pt-br"),
+        );
+    } else if !files
+        .iter()
+        .any(|f| *f == format!("translations/{locale}.json"))
+    {
+        r.error(
+            "missing_translation_file",
+            format!("defaultLocale is {locale} but translations/{locale}.json is missing"),
+        );
     }
 }
 
@@ -293,9 +434,13 @@ fn check_default_locale(m: &Map<String, Value>, files: &[String], r: &mut Report
 fn check_urls(m: &Map<String, Value>, r: &mut Report) {
     let mut check = |label: &str, v: Option<&Value>| {
         if let Some(url) = v.and_then(Value::as_str) {
-            let ok = (url.starts_with("https://") || url.starts_with("http://")) && url.len() > "https://".len();
+            let ok = (url.starts_with("https://") || url.starts_with("http://"))
+                && url.len() > "https://".len();
             if !ok {
-                r.error("invalid_url", format!("{label} {url:?} is not an http(s) URL"));
+                r.error(
+                    "invalid_url",
+                    format!("{label} {url:?} is not an http(s) URL"),
+                );
             }
         }
     };
@@ -314,59 +459,112 @@ struct Parameter {
 }
 
 /// manifest.rb `validate_parameters`.
-fn check_parameters(m: &Map<String, Value>, marketing_only: bool, r: &mut Report) -> Vec<Parameter> {
+fn check_parameters(
+    m: &Map<String, Value>,
+    marketing_only: bool,
+    r: &mut Report,
+) -> Vec<Parameter> {
     let raw = match m.get("parameters") {
         None | Some(Value::Null) => return Vec::new(),
         Some(Value::Array(a)) => a,
         Some(other) => {
-            r.error("parameters_not_an_array", format!("parameters must be an array, not {other}"));
+            r.error(
+                "parameters_not_an_array",
+                format!("parameters must be an array, not {other}"),
+            );
             return Vec::new();
         }
     };
     if marketing_only && !raw.is_empty() {
-        r.error("no_parameters_required", "marketing-only apps have no parameters");
+        r.error(
+            "no_parameters_required",
+            "marketing-only apps have no parameters",
+        );
     }
     let mut params = Vec::new();
     for p in raw {
         let Some(o) = p.as_object() else {
-            r.error("unacceptable_hash", format!("parameter {p} is not an object"));
+            r.error(
+                "unacceptable_hash",
+                format!("parameter {p} is not an object"),
+            );
             continue;
         };
-        let name = o.get("name").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let name = o
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
         for flag in ["required", "secure"] {
             if o.get(flag).is_some_and(|v| !v.is_boolean()) {
-                r.error("unacceptable_boolean", format!("parameters.{name}.{flag} must be true or false"));
+                r.error(
+                    "unacceptable_boolean",
+                    format!("parameters.{name}.{flag} must be true or false"),
+                );
             }
         }
         params.push(Parameter {
-            kind: o.get("type").and_then(Value::as_str).unwrap_or("text").to_owned(),
+            kind: o
+                .get("type")
+                .and_then(Value::as_str)
+                .unwrap_or("text")
+                .to_owned(),
             secure: o.get("secure") == Some(&Value::Bool(true)),
             has_default: o.contains_key("default"),
-            has_scopes: o.get("scopes").and_then(Value::as_array).is_some_and(|s| !s.is_empty()),
+            has_scopes: o
+                .get("scopes")
+                .and_then(Value::as_array)
+                .is_some_and(|s| !s.is_empty()),
             name,
         });
         let last = params.last().expect("a parameter was just pushed");
         if o.get("required") == Some(&Value::Bool(true)) && last.kind == "hidden" {
-            r.error("invalid_hidden_parameter", format!("hidden parameter {} cannot be required", last.name));
+            r.error(
+                "invalid_hidden_parameter",
+                format!("hidden parameter {} cannot be required", last.name),
+            );
         }
     }
     let mut seen = BTreeSet::new();
-    let dups: BTreeSet<&str> = params.iter().filter(|p| !seen.insert(&p.name)).map(|p| p.name.as_str()).collect();
+    let dups: BTreeSet<&str> = params
+        .iter()
+        .filter(|p| !seen.insert(&p.name))
+        .map(|p| p.name.as_str())
+        .collect();
     if !dups.is_empty() {
-        r.error("duplicate_parameters", format!("parameters declared twice: {}", dups.into_iter().collect::<Vec<_>>().join(", ")));
+        r.error(
+            "duplicate_parameters",
+            format!(
+                "parameters declared twice: {}",
+                dups.into_iter().collect::<Vec<_>>().join(", ")
+            ),
+        );
     }
-    let bad: Vec<&str> = params.iter().filter(|p| !PARAMETER_TYPES.contains(&p.kind.as_str()) && p.kind != "oauth").map(|p| p.kind.as_str()).collect();
+    let bad: Vec<&str> = params
+        .iter()
+        .filter(|p| !PARAMETER_TYPES.contains(&p.kind.as_str()) && p.kind != "oauth")
+        .map(|p| p.kind.as_str())
+        .collect();
     if !bad.is_empty() {
-        r.error("invalid_type_parameter", format!("unknown parameter type(s): {}", bad.join(", ")));
+        r.error(
+            "invalid_type_parameter",
+            format!("unknown parameter type(s): {}", bad.join(", ")),
+        );
     }
     if params.iter().filter(|p| p.kind == "oauth").count() > 1 {
         r.error("too_many_oauth_parameters", "at most one oauth parameter");
     }
     if params.iter().any(|p| p.kind == "oauth" && p.secure) {
-        r.error("oauth_parameter_cannot_be_secure", "an oauth parameter cannot be secure");
+        r.error(
+            "oauth_parameter_cannot_be_secure",
+            "an oauth parameter cannot be secure",
+        );
     }
     if params.iter().any(|p| p.name == "name") {
-        r.error("name_as_parameter_name", "a parameter cannot be called name");
+        r.error(
+            "name_as_parameter_name",
+            "a parameter cannot be called name",
+        );
     }
     params
 }
@@ -374,33 +572,60 @@ fn check_parameters(m: &Map<String, Value>, marketing_only: bool, r: &mut Report
 /// manifest.rb `validate_location` (`missing_location_error`, `invalid_location_error`,
 /// `invalid_location_uri_error`, `invalid_v1_location`).
 fn check_locations(m: &Map<String, Value>, files: &[String], params: &[Parameter], r: &mut Report) {
-    let Some(hosts) = m.get("location").and_then(Value::as_object).filter(|o| !o.is_empty()) else {
-        r.error("manifest_keys.missing", "missing required field(s): location");
+    let Some(hosts) = m
+        .get("location")
+        .and_then(Value::as_object)
+        .filter(|o| !o.is_empty())
+    else {
+        r.error(
+            "manifest_keys.missing",
+            "missing required field(s): location",
+        );
         return;
     };
-    let v1 = m.get("frameworkVersion").and_then(Value::as_str).is_some_and(|v| v.starts_with("0.") || v.starts_with("1."));
+    let v1 = m
+        .get("frameworkVersion")
+        .and_then(Value::as_str)
+        .is_some_and(|v| v.starts_with("0.") || v.starts_with("1."));
     for (host, locations) in hosts {
         let Some(known) = LOCATIONS.iter().find(|(h, _)| h == host).map(|(_, l)| *l) else {
             r.error("invalid_host", format!("{host} is not a Zendesk product"));
             continue;
         };
         let Some(locations) = locations.as_object() else {
-            r.error("invalid_location", format!("location.{host} must map location names to options"));
+            r.error(
+                "invalid_location",
+                format!("location.{host} must map location names to options"),
+            );
             continue;
         };
         for (name, options) in locations {
             if !known.contains(&name.as_str()) {
-                r.error("invalid_location", format!("{name} is not a {host} location"));
+                r.error(
+                    "invalid_location",
+                    format!("{name} is not a {host} location"),
+                );
                 continue;
             }
-            if v1 && host == "support" && ["modal", "ticket_editor", "ticket_module"].contains(&name.as_str()) {
-                r.error("invalid_v1_location", format!("{name} needs frameworkVersion 2.0"));
+            if v1
+                && host == "support"
+                && ["modal", "ticket_editor", "ticket_module"].contains(&name.as_str())
+            {
+                r.error(
+                    "invalid_v1_location",
+                    format!("{name} needs frameworkVersion 2.0"),
+                );
             }
             let url = match options {
                 Value::String(s) => Some(s.as_str()),
                 Value::Object(o) => {
-                    if o.get("flexible").is_some_and(|v| !v.is_boolean() && !v.is_null()) {
-                        r.error("invalid_location_flexible_type", format!("{host}.{name}.flexible must be true or false"));
+                    if o.get("flexible")
+                        .is_some_and(|v| !v.is_boolean() && !v.is_null())
+                    {
+                        r.error(
+                            "invalid_location_flexible_type",
+                            format!("{host}.{name}.flexible must be true or false"),
+                        );
                     }
                     o.get("url").and_then(Value::as_str)
                 }
@@ -418,7 +643,10 @@ fn check_locations(m: &Map<String, Value>, files: &[String], params: &[Parameter
                     let ok = if u.contains("://") {
                         u.starts_with("https://") || u.starts_with("http://localhost")
                     } else {
-                        u.starts_with("assets/") && files.iter().any(|f| f == u.split(['?', '#']).next().unwrap_or(u))
+                        u.starts_with("assets/")
+                            && files
+                                .iter()
+                                .any(|f| f == u.split(['?', '#']).next().unwrap_or(u))
                     };
                     if !ok {
                         r.error(
@@ -439,12 +667,18 @@ fn check_setting_url(host: &str, name: &str, url: &str, params: &[Parameter], r:
     while let Some(at) = rest.find("{{setting.") {
         let after = &rest[at + "{{setting.".len()..];
         let Some(end) = after.find("}}") else {
-            r.error("sealdrop.setting_placeholder", format!("{host}.{name} url has an unclosed {{{{setting."));
+            r.error(
+                "sealdrop.setting_placeholder",
+                format!("{host}.{name} url has an unclosed {{{{setting."),
+            );
             return;
         };
         let setting = &after[..end];
         if !params.iter().any(|p| p.name == setting) {
-            r.error("sealdrop.setting_placeholder", format!("{host}.{name} url uses setting {setting:?}, which is no parameter"));
+            r.error(
+                "sealdrop.setting_placeholder",
+                format!("{host}.{name} url uses setting {setting:?}, which is no parameter"),
+            );
         }
         rest = &after[end..];
     }
@@ -453,52 +687,98 @@ fn check_setting_url(host: &str, name: &str, url: &str, params: &[Parameter], r:
 /// manifest.rb `missing_framework_version`, `invalid_version_error`, plus `VALID_FOR_CREATE`.
 fn check_framework_version(m: &Map<String, Value>, r: &mut Report) {
     match m.get("frameworkVersion").and_then(Value::as_str) {
-        None => r.error("manifest_keys.missing", "missing required field(s): frameworkVersion"),
+        None => r.error(
+            "manifest_keys.missing",
+            "missing required field(s): frameworkVersion",
+        ),
         Some(v) if !SERVED_VERSIONS.contains(&v) => r.error(
             "invalid_version",
-            format!("frameworkVersion {v:?} is not served; available: {}", SERVED_VERSIONS.join(", ")),
+            format!(
+                "frameworkVersion {v:?} is not served; available: {}",
+                SERVED_VERSIONS.join(", ")
+            ),
         ),
-        Some(v) if !CREATE_VERSIONS.contains(&v) => {
-            r.error("invalid_version", format!("frameworkVersion {v:?} cannot be used by a new app; use 2.0"))
-        }
+        Some(v) if !CREATE_VERSIONS.contains(&v) => r.error(
+            "invalid_version",
+            format!("frameworkVersion {v:?} cannot be used by a new app; use 2.0"),
+        ),
         Some(_) => {}
     }
 }
 
 /// validations/secure_settings.rb (Zendesk warns; so does this).
 fn check_secure_settings(m: &Map<String, Value>, r: &mut Report) {
-    let params = m.get("parameters").and_then(Value::as_array).cloned().unwrap_or_default();
+    let params = m
+        .get("parameters")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let parsed: Vec<Parameter> = params
         .iter()
         .filter_map(Value::as_object)
         .map(|o| Parameter {
-            name: o.get("name").and_then(Value::as_str).unwrap_or_default().to_owned(),
-            kind: o.get("type").and_then(Value::as_str).unwrap_or("text").to_owned(),
+            name: o
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            kind: o
+                .get("type")
+                .and_then(Value::as_str)
+                .unwrap_or("text")
+                .to_owned(),
             secure: o.get("secure") == Some(&Value::Bool(true)),
             has_default: o.contains_key("default"),
-            has_scopes: o.get("scopes").and_then(Value::as_array).is_some_and(|s| !s.is_empty()),
+            has_scopes: o
+                .get("scopes")
+                .and_then(Value::as_array)
+                .is_some_and(|s| !s.is_empty()),
         })
         .collect();
     for p in &parsed {
         let lower = p.name.to_lowercase();
-        if SECURABLE_KEYWORDS.iter().any(|k| lower.contains(k)) && (p.kind == "text" || p.kind == "password") && !p.secure {
-            r.warn("insecure_token_parameter_in_manifest", format!("parameter {} looks like a secret but is not secure", p.name));
+        if SECURABLE_KEYWORDS.iter().any(|k| lower.contains(k))
+            && (p.kind == "text" || p.kind == "password")
+            && !p.secure
+        {
+            r.warn(
+                "insecure_token_parameter_in_manifest",
+                format!("parameter {} looks like a secret but is not secure", p.name),
+            );
         }
         if p.has_default && (p.secure || p.kind == "hidden") {
-            r.warn("default_secure_or_hidden_parameter_in_manifest", format!("secure or hidden parameter {} has a default", p.name));
+            r.warn(
+                "default_secure_or_hidden_parameter_in_manifest",
+                format!("secure or hidden parameter {} has a default", p.name),
+            );
         }
         if p.secure && !p.has_scopes {
-            r.warn("secure_parameters_with_no_scopes_in_manifest", format!("secure parameter {} has no scopes", p.name));
+            r.warn(
+                "secure_parameters_with_no_scopes_in_manifest",
+                format!("secure parameter {} has no scopes", p.name),
+            );
         }
     }
 }
 
 /// validations/translations.rb, and labels for every parameter.
-fn check_translations(dir: &Path, files: &[String], m: &Map<String, Value>, params: &[Parameter], r: &mut Report) -> Result<()> {
-    for f in files.iter().filter(|f| f.starts_with("translations/") && f.ends_with(".json")) {
+fn check_translations(
+    dir: &Path,
+    files: &[String],
+    m: &Map<String, Value>,
+    params: &[Parameter],
+    r: &mut Report,
+) -> Result<()> {
+    for f in files
+        .iter()
+        .filter(|f| f.starts_with("translations/") && f.ends_with(".json"))
+    {
         let locale = &f["translations/".len()..f.len() - ".json".len()];
         if !valid_locale(locale) {
-            r.error("translation.invalid_locale", format!("{f} is not named after a locale"));
+            r.error(
+                "translation.invalid_locale",
+                format!("{f} is not named after a locale"),
+            );
             continue;
         }
         let text = std::fs::read_to_string(dir.join(f))?;
@@ -510,31 +790,67 @@ fn check_translations(dir: &Path, files: &[String], m: &Map<String, Value>, para
             }
         };
         let Some(obj) = json.as_object() else {
-            r.error("translation.not_json_object", format!("{f} is not a JSON object"));
+            r.error(
+                "translation.not_json_object",
+                format!("{f} is not a JSON object"),
+            );
             continue;
         };
         if let Err(field) = translation_format(obj) {
-            r.error("translation.invalid_format", format!("{f}: {field} must be a string or an object"));
+            r.error(
+                "translation.invalid_format",
+                format!("{f}: {field} must be a string or an object"),
+            );
             continue;
         }
         if f != "translations/en.json" {
             continue;
         }
         let Some(app) = obj.get("app").and_then(Value::as_object) else {
-            r.error("translation.missing_required_key", format!("{f} has no app object"));
+            r.error(
+                "translation.missing_required_key",
+                format!("{f} has no app object"),
+            );
             continue;
         };
         let private = m.get("private") != Some(&Value::Bool(false));
-        let required = if private { PRIVATE_APP_KEYS } else { PUBLIC_APP_KEYS };
-        let keys: BTreeSet<&str> = app.keys().map(|k| if k == "description" { "short_description" } else { k.as_str() }).collect();
-        let missing: Vec<&str> = required.iter().copied().filter(|k| !keys.contains(k)).collect();
+        let required = if private {
+            PRIVATE_APP_KEYS
+        } else {
+            PUBLIC_APP_KEYS
+        };
+        let keys: BTreeSet<&str> = app
+            .keys()
+            .map(|k| {
+                if k == "description" {
+                    "short_description"
+                } else {
+                    k.as_str()
+                }
+            })
+            .collect();
+        let missing: Vec<&str> = required
+            .iter()
+            .copied()
+            .filter(|k| !keys.contains(k))
+            .collect();
         if !missing.is_empty() {
-            r.error("translation.missing_required_key", format!("{f}: app lacks {}", missing.join(", ")));
+            r.error(
+                "translation.missing_required_key",
+                format!("{f}: app lacks {}", missing.join(", ")),
+            );
         }
         for p in params {
-            let label = app.get("parameters").and_then(|ps| ps.get(&p.name)).and_then(|p| p.get("label")).and_then(Value::as_str);
+            let label = app
+                .get("parameters")
+                .and_then(|ps| ps.get(&p.name))
+                .and_then(|p| p.get("label"))
+                .and_then(Value::as_str);
             if label.is_none_or(str::is_empty) {
-                r.error("translation.missing_parameter_label", format!("{f}: app.parameters.{}.label is missing", p.name));
+                r.error(
+                    "translation.missing_parameter_label",
+                    format!("{f}: app.parameters.{}.label is missing", p.name),
+                );
             }
         }
     }
@@ -561,13 +877,20 @@ fn check_sidebar_strings(dir: &Path, files: &[String], r: &mut Report) -> Result
     if !files.iter().any(|f| f == "translations/en.json") {
         return Ok(());
     }
-    let en: Value = match serde_json::from_str(&std::fs::read_to_string(dir.join("translations/en.json"))?) {
-        Ok(v) => v,
-        Err(_) => return Ok(()), // reported above
-    };
+    let en: Value =
+        match serde_json::from_str(&std::fs::read_to_string(dir.join("translations/en.json"))?) {
+            Ok(v) => v,
+            Err(_) => return Ok(()), // reported above
+        };
     let resolves = |key: &str| {
-        let path = if key.starts_with("app.") || key.starts_with("sidebar.") { key.to_owned() } else { format!("sidebar.{key}") };
-        path.split('.').try_fold(&en, |node, part| node.get(part)).is_some_and(Value::is_string)
+        let path = if key.starts_with("app.") || key.starts_with("sidebar.") {
+            key.to_owned()
+        } else {
+            format!("sidebar.{key}")
+        };
+        path.split('.')
+            .try_fold(&en, |node, part| node.get(part))
+            .is_some_and(Value::is_string)
     };
     let mut keys: BTreeMap<String, &str> = BTreeMap::new();
     if files.iter().any(|f| f == "assets/sidebar.html") {
@@ -584,10 +907,20 @@ fn check_sidebar_strings(dir: &Path, files: &[String], r: &mut Report) -> Result
             keys.insert(key, "assets/sidebar.js");
         }
         // Keys kept in tables (`STATE_KEYS`) and passed to t() later.
-        for prefix in ["\"inbox.", "\"send.", "\"admin.", "\"status.", "\"errors.", "\"tabs."] {
+        for prefix in [
+            "\"inbox.",
+            "\"send.",
+            "\"admin.",
+            "\"status.",
+            "\"errors.",
+            "\"tabs.",
+        ] {
             for rest in quoted_after(&js, prefix) {
                 let key = format!("{}{rest}", &prefix[1..]);
-                if key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'.') {
+                if key
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'.')
+                {
                     keys.insert(key, "assets/sidebar.js");
                 }
             }
@@ -595,7 +928,10 @@ fn check_sidebar_strings(dir: &Path, files: &[String], r: &mut Report) -> Result
     }
     for (key, file) in keys {
         if !resolves(&key) {
-            r.error("sealdrop.missing_string", format!("{file} uses {key:?}, which translations/en.json lacks"));
+            r.error(
+                "sealdrop.missing_string",
+                format!("{file} uses {key:?}, which translations/en.json lacks"),
+            );
         }
     }
     Ok(())
@@ -604,14 +940,20 @@ fn check_sidebar_strings(dir: &Path, files: &[String], r: &mut Report) -> Result
 /// The text between each `marker` and the next `"`. A marker that starts like an identifier
 /// (`t("`) counts only where no identifier character precedes it (not `split("`).
 fn quoted_after(haystack: &str, marker: &str) -> Vec<String> {
-    let word = marker.bytes().next().is_some_and(|b| b.is_ascii_alphabetic());
+    let word = marker
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic());
     let mut out = Vec::new();
     let mut pos = 0;
     while let Some(at) = haystack[pos..].find(marker) {
         let start = pos + at;
         pos = start + marker.len();
         let before = haystack[..start].bytes().last();
-        if word && before.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'$') {
+        if word
+            && before
+                .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'$')
+        {
             continue;
         }
         if let Some(end) = haystack[pos..].find('"') {
@@ -626,11 +968,20 @@ fn quoted_after(haystack: &str, marker: &str) -> Vec<String> {
 
 /// Writes `DIR/tmp/app-{version}.zip` with what `zcli apps:package` uploads.
 pub fn package(dir: &Path) -> Result<(PathBuf, usize)> {
-    let manifest: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json"))?)?;
-    let version = manifest.get("version").and_then(Value::as_str).unwrap_or("0.0.0");
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json"))?)?;
+    let version = manifest
+        .get("version")
+        .and_then(Value::as_str)
+        .unwrap_or("0.0.0");
     let files: Vec<String> = app_files(dir)?
         .into_iter()
-        .filter(|f| f == "manifest.json" || f == "requirements.json" || f.starts_with("translations/") || f.starts_with("assets/"))
+        .filter(|f| {
+            f == "manifest.json"
+                || f == "requirements.json"
+                || f.starts_with("translations/")
+                || f.starts_with("assets/")
+        })
         .collect();
     let mut zip = ZipWriter::default();
     for f in &files {
@@ -695,7 +1046,10 @@ impl ZipWriter {
         c.extend_from_slice(&(0o100_644u32 << 16).to_le_bytes()); // -rw-r--r--
         c.extend_from_slice(&offset.to_le_bytes());
         c.extend_from_slice(name.as_bytes());
-        self.count = self.count.checked_add(1).context("too many files for a zip without zip64")?;
+        self.count = self
+            .count
+            .checked_add(1)
+            .context("too many files for a zip without zip64")?;
         Ok(())
     }
 
@@ -721,7 +1075,11 @@ fn crc32(data: &[u8]) -> u32 {
     for &b in data {
         crc ^= u32::from(b);
         for _ in 0..8 {
-            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc
@@ -737,7 +1095,8 @@ mod tests {
 
     /// A copy of the real app in a temporary folder, with `change` applied to its manifest.
     fn broken(name: &str, change: impl FnOnce(&mut Map<String, Value>)) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("sealdrop-app-check-{}-{name}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("sealdrop-app-check-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         for f in app_files(&app_dir()).expect("the app's files") {
             let to = dir.join(&f);
@@ -745,7 +1104,8 @@ mod tests {
             std::fs::copy(app_dir().join(&f), &to).expect("copy");
         }
         let path = dir.join("manifest.json");
-        let mut m: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("manifest")).expect("json");
+        let mut m: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("manifest")).expect("json");
         change(m.as_object_mut().expect("an object"));
         std::fs::write(&path, serde_json::to_string_pretty(&m).expect("json")).expect("write");
         dir
@@ -762,7 +1122,11 @@ mod tests {
     fn the_agent_app_passes_every_check() {
         let report = check(&app_dir()).expect("the check runs");
         assert!(report.errors.is_empty(), "errors: {:#?}", report.errors);
-        assert!(report.warnings.is_empty(), "warnings: {:#?}", report.warnings);
+        assert!(
+            report.warnings.is_empty(),
+            "warnings: {:#?}",
+            report.warnings
+        );
     }
 
     #[test]
@@ -772,14 +1136,27 @@ mod tests {
             m.remove("defaultLocale");
         });
         assert!(r.has("manifest_keys.missing"), "{:?}", r.errors);
-        assert!(r.errors[0].contains("author") && r.errors[0].contains("defaultLocale"), "{:?}", r.errors);
+        assert!(
+            r.errors[0].contains("author") && r.errors[0].contains("defaultLocale"),
+            "{:?}",
+            r.errors
+        );
     }
 
     #[test]
     fn an_old_or_missing_framework_version_is_refused() {
-        assert!(errors_of("fw1", |m| { m.insert("frameworkVersion".into(), "1.0".into()); }).has("invalid_version"));
-        assert!(errors_of("fw3", |m| { m.insert("frameworkVersion".into(), "3.0".into()); }).has("invalid_version"));
-        assert!(errors_of("fw-", |m| { m.remove("frameworkVersion"); }).has("manifest_keys.missing"));
+        assert!(errors_of("fw1", |m| {
+            m.insert("frameworkVersion".into(), "1.0".into());
+        })
+        .has("invalid_version"));
+        assert!(errors_of("fw3", |m| {
+            m.insert("frameworkVersion".into(), "3.0".into());
+        })
+        .has("invalid_version"));
+        assert!(errors_of("fw-", |m| {
+            m.remove("frameworkVersion");
+        })
+        .has("manifest_keys.missing"));
     }
 
     #[test]
@@ -792,13 +1169,17 @@ mod tests {
             m.insert("location".into(), serde_json::json!({ "support": { "ticket_sidebar": { "url": "http://files.example/zendesk/sidebar" } } }));
         });
         assert!(r.has("invalid_location_uri"), "{:?}", r.errors);
-        let r = errors_of("noloc", |m| { m.remove("location"); });
+        let r = errors_of("noloc", |m| {
+            m.remove("location");
+        });
         assert!(r.has("manifest_keys.missing"), "{:?}", r.errors);
     }
 
     #[test]
     fn a_setting_placeholder_must_name_a_parameter() {
-        let r = errors_of("setting", |m| { m.insert("parameters".into(), serde_json::json!([])); });
+        let r = errors_of("setting", |m| {
+            m.insert("parameters".into(), serde_json::json!([]));
+        });
         assert!(r.has("sealdrop.setting_placeholder"), "{:?}", r.errors);
     }
 
@@ -815,7 +1196,13 @@ mod tests {
                 ]),
             );
         });
-        for key in ["duplicate_parameters", "invalid_type_parameter", "invalid_hidden_parameter", "name_as_parameter_name", "unacceptable_boolean"] {
+        for key in [
+            "duplicate_parameters",
+            "invalid_type_parameter",
+            "invalid_hidden_parameter",
+            "name_as_parameter_name",
+            "unacceptable_boolean",
+        ] {
             assert!(r.has(key), "{key} missing from {:?}", r.errors);
         }
     }
@@ -823,23 +1210,45 @@ mod tests {
     #[test]
     fn a_secret_looking_parameter_that_is_not_secure_is_warned_about() {
         let r = errors_of("secure", |m| {
-            let params = m.get_mut("parameters").and_then(Value::as_array_mut).expect("parameters");
+            let params = m
+                .get_mut("parameters")
+                .and_then(Value::as_array_mut)
+                .expect("parameters");
             params.push(serde_json::json!({ "name": "api_token", "type": "text" }));
         });
-        assert!(r.warnings.iter().any(|w| w.starts_with("insecure_token_parameter_in_manifest")), "{:?}", r.warnings);
+        assert!(
+            r.warnings
+                .iter()
+                .any(|w| w.starts_with("insecure_token_parameter_in_manifest")),
+            "{:?}",
+            r.warnings
+        );
         // ... and its label is missing from en.json.
-        assert!(r.has("translation.missing_parameter_label"), "{:?}", r.errors);
+        assert!(
+            r.has("translation.missing_parameter_label"),
+            "{:?}",
+            r.errors
+        );
     }
 
     #[test]
     fn signed_urls_must_be_a_boolean() {
-        assert!(errors_of("signed", |m| { m.insert("signedUrls".into(), "true".into()); }).has("unacceptable_boolean"));
+        assert!(errors_of("signed", |m| {
+            m.insert("signedUrls".into(), "true".into());
+        })
+        .has("unacceptable_boolean"));
     }
 
     #[test]
     fn a_default_locale_without_its_translation_file_is_refused() {
-        assert!(errors_of("fr", |m| { m.insert("defaultLocale".into(), "fr".into()); }).has("missing_translation_file"));
-        assert!(errors_of("FR", |m| { m.insert("defaultLocale".into(), "French".into()); }).has("invalid_default_locale"));
+        assert!(errors_of("fr", |m| {
+            m.insert("defaultLocale".into(), "fr".into());
+        })
+        .has("missing_translation_file"));
+        assert!(errors_of("FR", |m| {
+            m.insert("defaultLocale".into(), "French".into());
+        })
+        .has("invalid_default_locale"));
     }
 
     #[test]
@@ -859,11 +1268,19 @@ mod tests {
     fn a_sidebar_string_missing_from_the_translations_is_refused() {
         let dir = broken("strings", |_| {});
         let html = std::fs::read_to_string(dir.join("assets/sidebar.html")).expect("html");
-        std::fs::write(dir.join("assets/sidebar.html"), html.replace("</main>", "<p data-i18n=\"sidebar.nowhere\"></p></main>")).expect("write");
+        std::fs::write(
+            dir.join("assets/sidebar.html"),
+            html.replace("</main>", "<p data-i18n=\"sidebar.nowhere\"></p></main>"),
+        )
+        .expect("write");
         let r = check(&dir).expect("runs");
         let _ = std::fs::remove_dir_all(&dir);
         assert!(r.has("sealdrop.missing_string"), "{:?}", r.errors);
-        assert!(r.errors.iter().any(|e| e.contains("sidebar.nowhere")), "{:?}", r.errors);
+        assert!(
+            r.errors.iter().any(|e| e.contains("sidebar.nowhere")),
+            "{:?}",
+            r.errors
+        );
     }
 
     #[test]
@@ -875,12 +1292,24 @@ mod tests {
         // End of central directory: the entry count, then every central entry's name.
         let eocd = bytes.len() - 22;
         assert_eq!(&bytes[eocd..eocd + 4], &0x0605_4b50u32.to_le_bytes());
-        assert_eq!(usize::from(u16::from_le_bytes([bytes[eocd + 10], bytes[eocd + 11]])), count);
+        assert_eq!(
+            usize::from(u16::from_le_bytes([bytes[eocd + 10], bytes[eocd + 11]])),
+            count
+        );
         let text = String::from_utf8_lossy(&bytes);
-        for name in ["manifest.json", "translations/en.json", "assets/sidebar.html", "assets/zaf_sdk.js", "assets/logo.png"] {
+        for name in [
+            "manifest.json",
+            "translations/en.json",
+            "assets/sidebar.html",
+            "assets/zaf_sdk.js",
+            "assets/logo.png",
+        ] {
             assert!(text.contains(name), "{name} is in the zip");
         }
-        assert!(!text.contains("tmp/app-"), "the package does not hold itself");
+        assert!(
+            !text.contains("tmp/app-"),
+            "the package does not hold itself"
+        );
     }
 
     #[test]
