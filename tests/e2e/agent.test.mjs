@@ -16,7 +16,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open as openFile, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -354,6 +354,44 @@ test('an expired and a revoked package show as such in the inbox', async (t) => 
     await shot(page, '6-expired-revoked');
   });
 });
+
+test('a tampered file shows as tampered and nothing is saved', async (t) => {
+  const files = await makeFiles([{ name: 'forged.bin', size: 300 * 1024 }]);
+  const link = await helpCenterUpload(files);
+  const { packageId } = wasm.parseLink(link);
+  const blob = (await listFiles(path.join(server.dataDir, 'blobs'))).find((p) => p.includes(packageId));
+  assert.ok(blob, 'the package has a blob in the data folder');
+  const handle = await openFile(blob, 'r+');
+  const at = Math.floor((await handle.stat()).size / 2);
+  const byte = Buffer.alloc(1);
+  await handle.read(byte, 0, 1, at);
+  byte[0] ^= 0x01;
+  await handle.write(byte, 0, 1, at);
+  await handle.close();
+  const ticket = await newTicket(`Here: ${link}`);
+  await withBrowser(t, async ({ page }) => {
+    const downloads = [];
+    page.on('download', (d) => downloads.push(d));
+    const frame = await openTicket(page, ticket.id, 'agent');
+    await frame.waitForSelector('#links li[data-state="ready"]', { timeout: 30_000 });
+    await frame.click('#links li[data-file="0"] button.download');
+    await frame.waitForSelector('#links li[data-state="tampered"]', { timeout: 30_000 });
+    assert.match(await frame.textContent('#links li[data-file="0"] .file-status'), /Tampered/);
+    await shot(page, '8-tampered');
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(downloads.length, 0, 'no file is handed to the browser');
+  });
+});
+
+async function listFiles(dir) {
+  const out = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await listFiles(p)));
+    else out.push(p);
+  }
+  return out;
+}
 
 test('an agent whose role is not allowed sees a clear refusal', async (t) => {
   await withBrowser(t, async ({ page }) => {
