@@ -230,8 +230,28 @@ test('the admin sets sealdrop up from the sidebar: grant, Help Center origin, wi
     widgetKey = snippet.match(/data-key="(sdw_[^"]+)"/)?.[1];
     assert.ok(widgetKey, `the snippet holds the widget key: ${snippet}`);
     assert.ok(snippet.includes(`${server.url}/widget/v1/loader.js`));
+    // Rotating the widget key changes the snippet; the old key stops working.
+    page.on('dialog', (d) => d.accept());
+    await frame.click('#rotate-key');
+    await frame.waitForSelector('#rotate-status:not([hidden])');
+    const rotated = (await frame.inputValue('#snippet')).match(/data-key="(sdw_[^"]+)"/)?.[1];
+    assert.ok(rotated && rotated !== widgetKey, 'a new widget key');
+    const old = await fetch(`${server.url}/api/v1/packages`, {
+      method: 'POST', headers: { 'X-Sealdrop-Widget-Key': widgetKey, Origin: sim.url, 'Content-Type': 'application/json' }, body: '{}',
+    });
+    assert.equal(old.status, 401, 'the old key stops working');
+    widgetKey = rotated;
+    // The audit log, filtered, and its CSV export.
+    await frame.selectOption('#audit-event', 'settings_changed');
     await frame.click('#audit-form button[type="submit"]');
     await frame.waitForSelector('#audit-table tr[data-event="settings_changed"]');
+    assert.equal(await frame.$$eval('#audit-table tr', (rows) => rows.filter((r) => r.dataset.event !== 'settings_changed').length), 0,
+      'the filter keeps only that event');
+    const [csv] = await Promise.all([page.waitForEvent('download'), frame.click('#audit-csv')]);
+    const text = await readFile(await csv.path(), 'utf8');
+    assert.match(text.split('\n')[0], /event/, 'a CSV header');
+    assert.match(text, /settings_changed/);
+    assert.doesNotMatch(text, /zendesk_granted/, 'the export follows the filter');
     await shot(page, '1-admin-settings');
   });
 });
