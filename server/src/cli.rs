@@ -121,7 +121,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { config } => {
             crate::telemetry::init("info,sqlx=warn,aws=warn,tower_http=info");
             let config = config.into_config()?;
-            tracing::info!(?config, "starting");
+            // Selected fields only: the database URL, SMTP URL and keys may hold secrets.
+            tracing::info!(
+                listen = %config.listen,
+                public_url = %config.public_url,
+                data_dir = %config.data_dir.display(),
+                database = config.database_url.split(':').next().unwrap_or("?"),
+                storage = match &config.storage {
+                    crate::config::StorageConfig::Folder { .. } => "folder",
+                    crate::config::StorageConfig::S3(_) => "s3",
+                },
+                "starting"
+            );
             let app = Application::build(config).await?;
             tracing::info!(address = %app.local_addr()?, "listening");
             app.run_until_stopped().await

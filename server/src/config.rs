@@ -173,8 +173,9 @@ pub enum StorageKind {
     S3,
 }
 
-/// The resolved server configuration.
-#[derive(Debug, Clone)]
+/// The resolved server configuration. `Debug` leaves out the database URL (it may hold a
+/// password) and everything that may hold a key.
+#[derive(Clone)]
 pub struct Config {
     /// Socket address to bind (`127.0.0.1:0` in tests picks a free port).
     pub listen: SocketAddr,
@@ -202,6 +203,23 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     /// Zendesk integration settings.
     pub zendesk: crate::agents::ZendeskConfig,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("public_url", &self.public_url.as_str())
+            .field("data_dir", &self.data_dir)
+            .field(
+                "database",
+                &self.database_url.split(':').next().unwrap_or("?"),
+            )
+            .field("storage", &self.storage)
+            .field("mail", &self.mail)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Blob store settings.
