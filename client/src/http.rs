@@ -170,6 +170,15 @@ pub(crate) fn is_transient_status(status: StatusCode) -> bool {
         || status == StatusCode::REQUEST_TIMEOUT
 }
 
+/// A `429 rate_limited` from sealdrop without `Retry-After` is one of its hourly caps (for
+/// example on verification codes): retrying within minutes cannot help, so it is final.
+/// Other 429s (with `Retry-After`, or from a proxy) are retried.
+fn is_final_rate_limit(status: StatusCode, retry_after: Option<Duration>, body: &[u8]) -> bool {
+    status == StatusCode::TOO_MANY_REQUESTS
+        && retry_after.is_none()
+        && serde_json::from_slice::<ApiErrorBody>(body).is_ok_and(|b| b.error == "rate_limited")
+}
+
 /// Whether a transport error is worth retrying (everything but a malformed request).
 pub(crate) fn is_transient_error(error: &reqwest::Error) -> bool {
     !(error.is_builder() || error.is_redirect())
@@ -222,7 +231,10 @@ pub(crate) async fn send(
                 let status = response.status();
                 let at_least = retry_after(response.headers());
                 match response.bytes().await {
-                    Ok(body) if !is_transient_status(status) => {
+                    Ok(body)
+                        if !is_transient_status(status)
+                            || is_final_rate_limit(status, at_least, &body) =>
+                    {
                         return Ok(Answer { status, body });
                     }
                     Ok(body) => {
@@ -244,5 +256,39 @@ pub(crate) async fn send(
         backoff
             .wait(reason.trim_end().to_owned(), at_least, progress)
             .await?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hourly_caps_are_final_but_other_429s_are_retried() {
+        let body = br#"{"error":"rate_limited","message":"Too many codes; try again in an hour."}"#;
+        let status = StatusCode::TOO_MANY_REQUESTS;
+        assert!(is_final_rate_limit(status, None, body));
+        assert!(!is_final_rate_limit(
+            status,
+            Some(Duration::from_secs(2)),
+            body
+        ));
+        assert!(!is_final_rate_limit(status, None, b"slow down"));
+        assert!(is_transient_status(status));
+        assert!(is_transient_status(StatusCode::BAD_GATEWAY));
+        assert!(!is_transient_status(StatusCode::CONFLICT));
+    }
+
+    #[test]
+    fn api_errors_become_sentences() {
+        let body = ApiErrorBody {
+            error: "download_limit_reached".into(),
+            message: String::new(),
+        };
+        let error = api_error(StatusCode::GONE, body);
+        assert_eq!(
+            error.to_string(),
+            "this link has reached its download limit"
+        );
     }
 }
