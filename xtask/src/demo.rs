@@ -137,8 +137,7 @@ pub fn main(args: &[String]) -> Result<()> {
         Some((_, sim_port)) => {
             let sim_url = format!("http://127.0.0.1:{sim_port}");
             println!("  Help Center    {sim_url}/hc/en-us/requests/new   (customer: attach files to a request)");
-            println!("  agent sidebar  {sim_url}/agent/tickets/1   (agent: open the files, send files back)");
-            println!("  simulator      {sim_url}/   (the simulated Zendesk account)");
+            println!("  agent sidebar  {sim_url}/   (open the demo ticket listed there: the sidebar runs the agent app)");
         }
         None => println!(
             "  (the Zendesk simulator is not in the workspace yet: when zendesk-sim/ exists,\n   \
