@@ -119,6 +119,7 @@ async function main() {
   state.zaf.on("ticket.comments.changed", () => refreshInbox());
   await loadTicket();
   await refreshInbox();
+  loadSent();
   if (state.me.is_admin) loadAdmin();
 }
 
@@ -518,8 +519,10 @@ $("send-button").addEventListener("click", async () => {
     }
     $("send-progress").value = 1;
     text("send-status", t("send.sent"));
-    state.sent.push({ id, names: files.map((f) => f.name), requireAuth: $("require-auth").checked });
+    sentNames.set(id, files.map((f) => f.name));
+    state.sent.unshift({ id, state: "ready", createdAt: new Date().toISOString(), expiresAt: upload.expiresAt });
     renderSent();
+    loadSent();
     picked.length = 0;
     $("send-message").value = "";
     renderPicked();
@@ -530,12 +533,31 @@ $("send-button").addEventListener("click", async () => {
   }
 });
 
+/** Names of what this page sent (the server only knows ciphertext): id -> names. */
+const sentNames = new Map();
+
+/** The agent's own packages (`GET /api/v1/packages?mine=1`), newest first, with revoke. */
+async function loadSent() {
+  try {
+    const { packages } = await api.json("GET", "/api/v1/packages?mine=1");
+    state.sent = packages.map((p) => ({ id: p.id, state: p.state, createdAt: p.created_at, expiresAt: p.expires_at }));
+  } catch {
+    // An older server without the list: keep what this page sent.
+  }
+  renderSent();
+}
+
 function renderSent() {
   show("sent-heading", state.sent.length > 0);
   $("sent").replaceChildren(...state.sent.map((s) => {
-    const li = el("li", { dataset: { package: s.id } }, el("span", {}, s.names.join(", ")));
-    if (s.revoked) li.append(el("span", { class: "note" }, t("inbox.revoked_ok")));
-    else li.append(el("button", { type: "button", class: "danger small revoke", onclick: () => revoke(s.id, async () => { s.revoked = true; renderSent(); }) }, t("inbox.revoke")));
+    const names = sentNames.get(s.id);
+    const label = names
+      ? t("send.sent_names", { names: names.join(", "), date: when(s.createdAt) })
+      : t("send.sent_item", { date: when(s.createdAt), expires: when(s.expiresAt) });
+    const li = el("li", { dataset: { package: s.id, state: s.state } }, el("span", {}, label));
+    if (s.state === "revoked") li.append(el("span", { class: "note" }, t("inbox.state_revoked")));
+    else if (s.state === "expired") li.append(el("span", { class: "note" }, t("inbox.state_expired")));
+    else li.append(el("button", { type: "button", class: "danger small revoke", onclick: () => revoke(s.id, async () => { s.state = "revoked"; renderSent(); }) }, t("inbox.revoke")));
     return li;
   }));
 }

@@ -336,6 +336,9 @@ test('admin settings change what agents see: no authentication by default, hyper
     const href = reply.html.match(/<a href="([^"]+)"/)?.[1]?.replaceAll('&amp;', '&');
     assert.ok(href && linkIn(href), `the reply holds a hyperlink: ${reply.html}`);
     link = href;
+    // The agent's sent list comes from the server: this send and the one of the test before.
+    await frame.waitForFunction(() => document.querySelectorAll('#sent li[data-state="ready"] button.revoke').length >= 2);
+    assert.match(await frame.textContent('#sent li:first-child'), /open\.txt/);
     await shot(page, '5-sent-hyperlink');
   });
   await withBrowser(t, async ({ page, browser }) => {
