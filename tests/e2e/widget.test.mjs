@@ -84,15 +84,6 @@ async function makeFile(file, size, seed) {
 
 const panel = '[data-sealdrop="widget"]';
 
-/**
- * The simulator's `POST /hc/en-us/requests` reads only urlencoded forms, while its classic
- * markup declares `multipart/form-data` (as Zendesk's does); until the simulator reads both,
- * send the classic form urlencoded. The widget does not care either way.
- */
-async function urlencodedClassicForm(page) {
-  await page.evaluate(() => { document.querySelector('form#new_request').enctype = 'application/x-www-form-urlencoded'; });
-}
-
 /** Everything one test needs: server, simulator, tenant, files. */
 async function setup(t, { forms = [], withFiles = false } = {}) {
   const server = await startServer();
@@ -207,7 +198,6 @@ for (const [markup, sel] of Object.entries(markups)) {
       t.diagnostic(`${markup}: ${(files.reduce((s, f) => s + f.size, 0) / 1e6 / seconds).toFixed(0)} MB/s encrypt+upload; longest event-loop gap ${lag.toFixed(0)} ms; typed while encrypting: ${typedWhileBusy}`);
       assert.ok(lag < 500, `the page stalled for ${lag.toFixed(0)} ms while encrypting`);
 
-      if (markup === 'classic') await urlencodedClassicForm(page);
       await Promise.all([page.waitForURL(/\/hc\/en-us\/requests\/\d+$/, { timeout: 60_000 }), page.click(markup === 'react' ? 'button[type=submit]' : 'input[type=submit]')]);
       const id = Number(page.url().split('/').pop());
       const ticket = (await sim.tickets()).find((tk) => tk.id === id);
@@ -263,7 +253,6 @@ test('a ticket form outside the tenant\'s list is left alone, and switching form
     await page.fill('#request_anonymous_requester_email', 'dan@customer.example');
     await page.fill('#request_subject', 'No files');
     await page.fill('#request_description', 'Just a question.');
-    await urlencodedClassicForm(page);
     await Promise.all([page.waitForURL(/requests\/\d+$/), page.click('input[type=submit]')]);
     const ticket = (await sim.tickets()).find((tk) => tk.id === Number(page.url().split('/').pop()));
     assert.equal(ticket.description, 'Just a question.');

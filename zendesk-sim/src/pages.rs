@@ -28,7 +28,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Form, FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -341,10 +341,48 @@ async fn form_bundle() -> Response {
         .into_response()
 }
 
-async fn submit_request(
-    State(sim): State<Sim>,
-    Form(f): Form<HashMap<String, String>>,
-) -> Response {
+/// The fields of a submitted request form. Browsers send the classic template's form (which
+/// has a file field) as `multipart/form-data` and script-built submissions urlencoded; Zendesk
+/// takes both, so the simulator does too.
+async fn request_fields(request: Request) -> Result<HashMap<String, String>, Response> {
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !content_type.starts_with("multipart/form-data") {
+        let Form(fields) = Form::<HashMap<String, String>>::from_request(request, &())
+            .await
+            .map_err(IntoResponse::into_response)?;
+        return Ok(fields);
+    }
+    let mut multipart = Multipart::from_request(request, &())
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let mut fields = HashMap::new();
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(IntoResponse::into_response)?
+    {
+        // File fields (plain attachments) are not kept: the simulator stores text tickets.
+        if field.file_name().is_some() {
+            continue;
+        }
+        let Some(name) = field.name().map(str::to_string) else {
+            continue;
+        };
+        let value = field.text().await.map_err(IntoResponse::into_response)?;
+        fields.insert(name, value);
+    }
+    Ok(fields)
+}
+
+async fn submit_request(State(sim): State<Sim>, request: Request) -> Response {
+    let f = match request_fields(request).await {
+        Ok(fields) => fields,
+        Err(rejection) => return rejection,
+    };
     let get = |k: &str| f.get(k).map(|s| s.trim().to_string()).unwrap_or_default();
     let email = get("request[anonymous_requester_email]");
     let description = get("request[description]");
