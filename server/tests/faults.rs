@@ -227,7 +227,11 @@ async fn an_upload_cut_mid_part_resumes_and_the_bytes_match() {
         .expect("client")
         .with_state_dir(Some(work.path().join("state")))
         .with_retry(retry_for(30))
-        .send(std::slice::from_ref(&input), SendOptions::default(), &recorder)
+        .send(
+            std::slice::from_ref(&input),
+            SendOptions::default(),
+            &recorder,
+        )
         .await
         .expect("the upload survives a cut connection");
     assert_eq!(
@@ -256,7 +260,11 @@ async fn a_download_cut_mid_file_resumes_with_a_range_and_the_bytes_match() {
     let link = Client::new(&app.address, Credential::ApiToken(app.token.clone()))
         .expect("client")
         .with_state_dir(None)
-        .send(std::slice::from_ref(&input), SendOptions::default(), &NoProgress)
+        .send(
+            std::slice::from_ref(&input),
+            SendOptions::default(),
+            &NoProgress,
+        )
         .await
         .expect("send");
 
@@ -344,7 +352,11 @@ async fn a_new_process_resumes_an_interrupted_upload_from_its_state_file() {
         .expect("client")
         .with_state_dir(Some(state.clone()))
         .with_retry(retry_for(30))
-        .send(std::slice::from_ref(&input), SendOptions::default(), &recorder)
+        .send(
+            std::slice::from_ref(&input),
+            SendOptions::default(),
+            &recorder,
+        )
         .await
         .expect("the second run finishes the upload");
     let notes = recorder.notes.lock().expect("notes").join("\n");

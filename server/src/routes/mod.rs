@@ -21,8 +21,17 @@ use crate::error::HttpError;
 
 /// Reads a whole request body, refusing (`413`) more than `limit` bytes, by the
 /// `Content-Length` header when there is one and by counting otherwise.
-pub async fn read_limited(headers: &http::HeaderMap, body: Body, limit: usize, what: &str) -> Result<Bytes, HttpError> {
-    let too_large = || HttpError::PayloadTooLarge(format!("The {what} is larger than the limit of {limit} bytes."));
+pub async fn read_limited(
+    headers: &http::HeaderMap,
+    body: Body,
+    limit: usize,
+    what: &str,
+) -> Result<Bytes, HttpError> {
+    let too_large = || {
+        HttpError::PayloadTooLarge(format!(
+            "The {what} is larger than the limit of {limit} bytes."
+        ))
+    };
     if let Some(declared) = content_length(headers)? {
         if declared > limit as u64 {
             return Err(too_large());
@@ -31,7 +40,9 @@ pub async fn read_limited(headers: &http::HeaderMap, body: Body, limit: usize, w
     let mut out = BytesMut::new();
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|_| HttpError::bad_request(format!("The {what} could not be read completely.")))?;
+        let chunk = chunk.map_err(|_| {
+            HttpError::bad_request(format!("The {what} could not be read completely."))
+        })?;
         if out.len() + chunk.len() > limit {
             return Err(too_large());
         }
@@ -64,9 +75,15 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
         let (parts, body) = req.into_parts();
         let bytes = read_limited(&parts.headers, body, MAX_JSON_BODY, "JSON body").await?;
-        let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &bytes };
-        serde_json::from_slice(bytes)
-            .map(Self)
-            .map_err(|e| HttpError::bad_request(format!("The request body is not valid JSON for this endpoint: {e}.")))
+        let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+            b"{}"
+        } else {
+            &bytes
+        };
+        serde_json::from_slice(bytes).map(Self).map_err(|e| {
+            HttpError::bad_request(format!(
+                "The request body is not valid JSON for this endpoint: {e}."
+            ))
+        })
     }
 }
