@@ -160,7 +160,9 @@ impl GarageCli {
     /// Lays out the single node, creates the key and the bucket; returns the key's id and secret.
     fn configure(&self) -> Result<(String, String)> {
         let node_id = self.wait_for_node_id()?;
-        self.run(&["layout", "assign", "-z", "dc1", "-c", "1G", &node_id])?;
+        // `node id` reads the key from disk, so it can answer before the RPC port listens:
+        // the first command that needs RPC waits for it.
+        self.run_once_rpc_answers(&["layout", "assign", "-z", "dc1", "-c", "1G", &node_id])?;
         self.run(&["layout", "apply", "--version", "1"])?;
         self.wait_until_healthy()?;
         let created = self.run(&["key", "create", KEY_NAME])?;
@@ -173,6 +175,27 @@ impl GarageCli {
             "bucket", "allow", "--read", "--write", "--owner", BUCKET, "--key", KEY_NAME,
         ])?;
         Ok((access_key_id, secret))
+    }
+
+    /// Runs a command that needs Garage's RPC, retrying for up to 30 s while the server is
+    /// still starting (connection refused).
+    fn run_once_rpc_answers(&self, args: &[&str]) -> Result<String> {
+        let start = Instant::now();
+        loop {
+            match self.run(args) {
+                Ok(out) => return Ok(out),
+                Err(err) => {
+                    if let Some(died) = self.server_died() {
+                        bail!(died);
+                    }
+                    let starting = format!("{err:#}").contains("Connection refused");
+                    if !starting || start.elapsed() > Duration::from_secs(30) {
+                        return Err(err);
+                    }
+                }
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
     }
 
     fn wait_for_node_id(&self) -> Result<String> {
