@@ -335,3 +335,53 @@ async fn unknown_endpoints_answer_json() {
         ("not_found", "No such endpoint.")
     );
 }
+
+#[tokio::test]
+async fn files_over_the_tenants_own_size_limit_are_refused_for_every_sender() {
+    let app = spawn_app().await;
+    // The tenant's settings (as an admin would set them) lower the server's per-file limit.
+    let tenant: (String,) = sqlx::query_as("SELECT id FROM tenants WHERE name = 'Test Tenant'")
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO tenant_settings (tenant_id, widget_key, max_file_size, updated_at) \
+         VALUES ($1, 'sdw_size_limit_test', 50000, 0)",
+    )
+    .bind(&tenant.0)
+    .execute(app.state.db.pool())
+    .await
+    .unwrap();
+
+    // A tenant API token's upload is held to it, and nothing is stored.
+    let too_big = app.prepare(&no_options(), &[test_bytes(60_000, 7)]).await;
+    let response = app
+        .put_manifest(
+            &too_big.sent.id,
+            &too_big.sent.upload_token,
+            &too_big.verifier,
+            &too_big.sent.manifest,
+        )
+        .await;
+    let (code, message) = TestApp::expect_error(response, StatusCode::PAYLOAD_TOO_LARGE).await;
+    assert_eq!(code, "payload_too_large");
+    assert!(message.contains("at most 50000"), "{message}");
+    let stored: (Option<Vec<u8>>,) = sqlx::query_as("SELECT manifest FROM packages WHERE id = $1")
+        .bind(&too_big.sent.id)
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(stored.0, None, "the refused manifest was not stored");
+
+    // Within the limit, the same tenant uploads as usual.
+    let fits = app.prepare(&no_options(), &[test_bytes(40_000, 8)]).await;
+    let response = app
+        .put_manifest(
+            &fits.sent.id,
+            &fits.sent.upload_token,
+            &fits.verifier,
+            &fits.sent.manifest,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+}

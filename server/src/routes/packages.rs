@@ -301,6 +301,11 @@ async fn put_manifest(
             limits.max_files
         )));
     }
+    // The tenant's own file-size setting applies to every package, whoever uploads it.
+    let max_file_size = match crate::settings::load(&state.db, &row.tenant_id).await? {
+        Some(settings) => settings.effective_max_file_size(limits),
+        None => limits.max_file_size,
+    };
     let mut files = Vec::with_capacity(entries.len());
     for (index, entry) in entries.iter().enumerate() {
         let size = entry.ciphertext_size;
@@ -309,10 +314,9 @@ async fn put_manifest(
                 "File {index}: {size} is not a possible ciphertext size."
             )));
         }
-        if size > limits.max_file_size {
+        if size > max_file_size {
             return Err(HttpError::PayloadTooLarge(format!(
-                "File {index} is {size} bytes of ciphertext; this server allows at most {} per file.",
-                limits.max_file_size
+                "File {index} is {size} bytes of ciphertext; at most {max_file_size} bytes are allowed per file."
             )));
         }
         files.push(FileRow {
