@@ -445,7 +445,7 @@ pub async fn create_tenant(
     rand::rngs::OsRng.fill_bytes(&mut id_bytes);
     let id = URL_SAFE_NO_PAD.encode(id_bytes);
     let mut name = format!("{subdomain}.zendesk.com");
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     // `name` is unique too: a tenant made by hand may already carry it.
     let taken = sqlx::query("SELECT 1 FROM tenants WHERE name = $1")
         .bind(&name)
@@ -597,7 +597,7 @@ pub async fn store_grant(
     let expires_at = grant
         .expires_at
         .map(|e| i64::try_from(e).unwrap_or(i64::MAX));
-    let mut tx = state.db.pool().begin().await?;
+    let mut tx = state.db.begin_write().await?;
     sqlx::query(
         "INSERT INTO zendesk_grants (tenant_id, access_token_enc, refresh_token_enc, expires_at, granted_by, status, updated_at) \
          VALUES ($1, $2, NULL, $3, $4, 'active', $5) \

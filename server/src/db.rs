@@ -292,6 +292,17 @@ impl Database {
         Ok(Self { pool, backend })
     }
 
+    /// Begins a transaction that writes. On SQLite it takes the write lock at once (`BEGIN
+    /// IMMEDIATE`): a deferred transaction that reads first and writes later fails at once with
+    /// "database is locked" when another connection wrote in between (WAL mode refuses that lock
+    /// upgrade without waiting for the busy timeout). On Postgres it is a plain `BEGIN`.
+    pub async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Any>> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
     /// The connection pool, for modules that keep their own queries (`verification`).
     pub fn pool(&self) -> &AnyPool {
         &self.pool
@@ -326,7 +337,7 @@ impl Database {
         token_hash: &[u8],
         now: i64,
     ) -> sqlx::Result<Option<Tenant>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let inserted = sqlx::query(
             "INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
         )
@@ -444,7 +455,7 @@ impl Database {
         link_verifier: &[u8],
         files: &[FileRow],
     ) -> sqlx::Result<ManifestOutcome> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query("SELECT state, manifest, link_verifier FROM packages WHERE id = $1")
             .bind(id)
             .fetch_optional(&mut *tx)
@@ -621,7 +632,7 @@ impl Database {
     /// Marks a package revoked and forgets its parts (the caller deletes the blobs).
     /// Returns `false` if it was already revoked.
     pub async fn revoke(&self, id: &str, now: i64) -> sqlx::Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE packages SET state = $1, revoked_at = $2 WHERE id = $3 AND state <> $1",
         )
@@ -685,7 +696,7 @@ impl Database {
 
     /// Deletes a package row and everything that hangs off it.
     pub async fn delete_package(&self, id: &str) -> sqlx::Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for table in ["download_tokens", "parts", "package_files"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE package_id = $1"))
                 .bind(id)

@@ -439,7 +439,7 @@ pub async fn store(db: &Database, settings: &TenantSettings, now: i64) -> sqlx::
         .iter()
         .map(AllowedRole::as_setting)
         .collect();
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query(
         "UPDATE tenant_settings SET allowed_roles = $1, require_auth_default = $2, max_file_size = $3, \
          help_center_origins = $4, widget_forms = $5, reply_link_style = $6, updated_at = $7 WHERE tenant_id = $8",

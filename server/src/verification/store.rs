@@ -18,7 +18,7 @@ pub(super) async fn insert_recipients(
     if emails.is_empty() {
         return Ok(());
     }
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     for email in emails {
         sqlx::query("INSERT INTO package_recipients (package_id, email) VALUES ($1, $2) ON CONFLICT DO NOTHING")
             .bind(package_id)
@@ -52,7 +52,7 @@ pub(super) async fn take_rate_slots(
     now: i64,
 ) -> sqlx::Result<bool> {
     let window = now - now.rem_euclid(WINDOW_SECS);
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     // Address first, then package: every request locks in the same order (no deadlock).
     for (scope, subject, cap) in [
         ("code_per_address", email_hash, CODES_PER_ADDRESS_PER_HOUR),
@@ -91,7 +91,7 @@ pub(super) async fn replace_code(
     expires_at: i64,
     now: i64,
 ) -> sqlx::Result<()> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query(
         "UPDATE verification_codes SET used_at = $1 WHERE package_id = $2 AND email_hash = $3 AND used_at IS NULL",
     )

@@ -126,7 +126,7 @@ pub async fn take_package_slot(
 ) -> sqlx::Result<Result<(), RateScope>> {
     let window = window_start(now);
     let address = address_subject(tenant_id, ip);
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     // Address first, then tenant: every request locks in the same order.
     for (scope, subject, cap) in [
         (
