@@ -87,39 +87,60 @@ pub fn main(args: &[String]) -> Result<()> {
         None => preferred_port(8080)?,
     };
     let server_url = format!("http://127.0.0.1:{port}");
-    let server = spawn(
-        "the sealdrop server",
-        Command::new(bin_dir.join("sealdrop"))
-            .arg("serve")
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .arg("--data-dir")
-            .arg(&data_dir)
-            .args(["--public-url", &format!("{server_url}/")])
-            .env_remove("DATABASE_URL")
-            .env(
-                "RUST_LOG",
-                std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
-            ),
-        None,
-    )?;
-    wait_healthy(&server, port)?;
 
+    // The simulator starts first: it makes the ZAF signing key the server must trust.
     let sim = if with_sim {
         let sim_port = preferred_port(8090)?;
+        let key_file = demo_dir.join("zendesk-sim-public-key.pem");
+        let _ = std::fs::remove_file(&key_file);
         let sim = spawn(
             "the Zendesk simulator",
             Command::new(bin_dir.join("zendesk-sim"))
                 .args(["--listen", &format!("127.0.0.1:{sim_port}")])
                 .args(["--sealdrop-url", &format!("{server_url}/")])
                 .arg("--auto-approve"),
-            // It prints its ZAF public key on stdout; keep it for the server's tenant setup.
-            Some(&demo_dir.join("zendesk-sim-public-key.pem")),
+            // It prints its ZAF public key on stdout; the server verifies sign-ins with it.
+            Some(&key_file),
         )?;
         proc::wait_for_port(sim_port, Duration::from_secs(30), "the Zendesk simulator")?;
-        Some((sim, sim_port))
+        wait_for_key(&key_file)?;
+        Some((sim, sim_port, key_file))
     } else {
         None
     };
+
+    let mut serve = Command::new(bin_dir.join("sealdrop"));
+    serve
+        .arg("serve")
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .arg("--data-dir")
+        .arg(&data_dir)
+        .args(["--public-url", &format!("{server_url}/")])
+        .env_remove("DATABASE_URL")
+        .env(
+            "RUST_LOG",
+            std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
+        );
+    if let Some((_, sim_port, key_file)) = &sim {
+        serve
+            .env(
+                "SEALDROP_ZENDESK_BASE_URL",
+                format!("http://127.0.0.1:{sim_port}/"),
+            )
+            .env("SEALDROP_ZENDESK_APP_PUBLIC_KEY", key_file);
+    }
+    let server = spawn("the sealdrop server", &mut serve, None)?;
+    wait_healthy(&server, port)?;
+
+    // Play the admin's first visit (tenant, API grant, Help Center origin, widget key), so the
+    // Help Center page works at once.
+    if let Some((_, sim_port, _)) = &sim {
+        let sim_url = format!("http://127.0.0.1:{sim_port}");
+        match crate::demo_setup::connect(&server_url, &sim_url) {
+            Ok(_) => println!("xtask: the simulated Zendesk account is connected (API access granted, Help Center origin {sim_url} allowed)"),
+            Err(err) => println!("xtask: warning: could not connect the simulated Zendesk account ({err:#}); open the ticket as the admin and follow the sidebar's set-up steps"),
+        }
+    }
 
     println!("\n{}", "=".repeat(78));
     println!("sealdrop demo is running (Ctrl-C stops it)\n");
@@ -134,7 +155,7 @@ pub fn main(args: &[String]) -> Result<()> {
         data_dir.join("outbox").display()
     );
     match &sim {
-        Some((_, sim_port)) => {
+        Some((_, sim_port, _)) => {
             let sim_url = format!("http://127.0.0.1:{sim_port}");
             println!("  Help Center    {sim_url}/hc/en-us/requests/new   (customer: attach files to a request)");
             println!("  agent sidebar  {sim_url}/   (open the demo ticket listed there: the sidebar runs the agent app)");
@@ -154,7 +175,7 @@ pub fn main(args: &[String]) -> Result<()> {
         if let Some(status) = exited(&server) {
             bail!("the sealdrop server exited ({status}); its log is above");
         }
-        if let Some((sim, _)) = &sim {
+        if let Some((sim, _, _)) = &sim {
             if let Some(status) = exited(sim) {
                 bail!("the Zendesk simulator exited ({status}); its log is above");
             }
@@ -213,6 +234,20 @@ struct Running {
 
 /// Starts `cmd` in its own process group (so Ctrl-C reaches xtask, which stops it with
 /// SIGTERM), logs to our terminal, stdout optionally into a file.
+/// Waits until the simulator has written its public key (it prints it right after binding).
+fn wait_for_key(key_file: &Path) -> Result<()> {
+    for _ in 0..100 {
+        if std::fs::read_to_string(key_file).is_ok_and(|pem| pem.contains("END PUBLIC KEY")) {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    bail!(
+        "the Zendesk simulator did not print its public key to {}",
+        key_file.display()
+    )
+}
+
 fn spawn(what: &str, cmd: &mut Command, stdout_to: Option<&Path>) -> Result<Running> {
     println!("$ {}", proc::display(cmd));
     if let Some(path) = stdout_to {

@@ -10,6 +10,7 @@
 mod bench;
 mod cleanup;
 mod demo;
+mod demo_setup;
 mod proc;
 mod services;
 mod setup;
