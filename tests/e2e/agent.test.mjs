@@ -204,6 +204,10 @@ async function sendFromSidebar(page, frame, files, { requireAuth }) {
   await frame.click('#send-button');
   await frame.waitForFunction(() => !document.getElementById('send-status').hidden
     && document.getElementById('send-progress').value === 1, null, { timeout: 60_000 });
+  // The link reaches the reply through a ZAF invoke (a postMessage round trip to the ticket
+  // page) that may land just after the sidebar says "sent": wait for what the agent sees.
+  await page.waitForFunction(() => /\/p\/[A-Za-z0-9_-]+#/.test(document.getElementById('ticket-reply').innerHTML),
+    null, { timeout: 10_000 });
   return page.$eval('#ticket-reply', (e) => ({ text: e.innerText, html: e.innerHTML }));
 }
 
