@@ -15,7 +15,8 @@ USAGE
     crypto   cargo bench -p sealdrop-crypto --bench throughput (native AEAD and STREAM)
     wasm     node widget-wasm/bench/run.mjs: the browser package in headless Chromium
              (WebCrypto and the pure-wasm fallback)
-    server   starts Postgres, Garage and SMTP, then cargo bench -p sealdrop-server
+    server   starts Garage, then cargo bench -p sealdrop-server --bench transfer (client
+             upload/download and server peak RSS, folder and S3, against direct writes)
 
 With no name, runs all three. A benchmark that does not exist yet says so and is skipped.
 ";
@@ -83,17 +84,16 @@ fn wasm_bench() -> Result<()> {
 }
 
 fn server() -> Result<()> {
-    if !repo_root().join("server/benches").is_dir() {
-        println!("xtask: not yet: sealdrop-server has no benches/ folder");
+    if !repo_root().join("server/benches/transfer.rs").is_file() {
+        println!("xtask: not yet: server/benches/transfer.rs does not exist");
         return Ok(());
     }
+    // The transfer bench runs its own server (SQLite) and compares folder and Garage storage.
     let mut services = Services::default();
-    services.postgres()?;
     services.garage()?;
-    services.smtp()?;
     proc::run(
         cargo()
-            .args(["bench", "-p", "sealdrop-server"])
+            .args(["bench", "-p", "sealdrop-server", "--bench", "transfer"])
             .envs(services.env()),
     )
 }
