@@ -298,7 +298,19 @@ impl TestApp {
 
     /// Creates a package (`create` options) and encrypts `files` for it, uploading nothing.
     pub async fn prepare(&self, create: &Value, files: &[Vec<u8>]) -> PreparedPackage {
-        let created = self.create_package(create).await;
+        self.prepare_as(&self.token, create, files).await
+    }
+
+    /// [`Self::prepare`] with `bearer` (a tenant token or an agent session) as the credential.
+    pub async fn prepare_as(
+        &self,
+        bearer: &str,
+        create: &Value,
+        files: &[Vec<u8>],
+    ) -> PreparedPackage {
+        let response = self.create_package_raw(bearer, create).await;
+        assert_eq!(response.status(), StatusCode::CREATED, "create package");
+        let created: Value = response.json().await.expect("json");
         let id = PackageId::parse_b64u(created["id"].as_str().unwrap()).unwrap();
         let server_secret =
             ServerSecret::parse_b64u(created["server_secret"].as_str().unwrap()).unwrap();

@@ -9,16 +9,13 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
-use sealdrop_crypto::{
-    default_aead, encrypt_file, FileInfo, LinkProof, LinkSecret, Manifest, Metadata, OsRandom,
-    PackageBuilder, PackageId, ServerSecret,
-};
+use sealdrop_crypto::{default_aead, Manifest, ServerSecret};
 use sealdrop_server::config::ConfigArgs;
 use serde_json::{json, Value};
 use url::Url;
 use zendesk_sim::{NewUser, OAuthClient, RunningSim, SimConfig, ZafSigner};
 
-use crate::common::{spawn_app_with, PreparedPackage, SentPackage, TestApp};
+use crate::common::{spawn_app_with, SentPackage, TestApp};
 
 /// The app's RSA key pair (PKCS#8 PEM), made once per test binary.
 fn app_private_pem() -> &'static str {
@@ -295,52 +292,7 @@ pub async fn send_as(
     create: &Value,
     files: &[Vec<u8>],
 ) -> SentPackage {
-    let response = app.create_package_raw(bearer, create).await;
-    assert_eq!(response.status(), StatusCode::CREATED, "create package");
-    let created: Value = response.json().await.unwrap();
-    let id = PackageId::parse_b64u(created["id"].as_str().unwrap()).unwrap();
-    let server_secret =
-        ServerSecret::parse_b64u(created["server_secret"].as_str().unwrap()).unwrap();
-    let link_secret = LinkSecret::generate(&OsRandom).unwrap();
-    let aead = default_aead();
-    let mut builder = PackageBuilder::new(id, &OsRandom).unwrap();
-    let mut ciphertexts = Vec::new();
-    let mut infos = Vec::new();
-    for (i, plaintext) in files.iter().enumerate() {
-        let (_, key) = builder.add_file(plaintext.len() as u64).unwrap();
-        ciphertexts.push(encrypt_file(aead, &key, plaintext));
-        infos.push(FileInfo {
-            name: format!("file-{i}.bin"),
-            size: plaintext.len() as u64,
-            media_type: "application/octet-stream".into(),
-        });
-    }
-    builder.link_stanza(&link_secret, &server_secret);
-    let manifest = builder
-        .build(
-            aead,
-            &Metadata {
-                files: infos,
-                message: None,
-                sender: None,
-            },
-        )
-        .unwrap();
-    let proof = LinkProof::derive(&link_secret, &id);
-    let prepared = PreparedPackage {
-        verifier: proof.verifier().to_b64u(),
-        sent: SentPackage {
-            id: id.to_b64u(),
-            link_secret,
-            proof: proof.to_b64u(),
-            upload_token: created["upload_token"].as_str().unwrap().to_owned(),
-            server_secret: created["server_secret"].as_str().unwrap().to_owned(),
-            plaintexts: files.to_vec(),
-            ciphertexts,
-            manifest,
-            created,
-        },
-    };
+    let prepared = app.prepare_as(bearer, create, files).await;
     app.upload(&prepared).await;
     let response = app
         .finalize(&prepared.sent.id, &prepared.sent.upload_token)
