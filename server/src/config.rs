@@ -12,6 +12,9 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use url::Url;
 
+use crate::widget::limits as widget_limits;
+use crate::widget::WidgetLimits;
+
 /// The largest manifest the server accepts (docs/API.md: `413` beyond 1 MiB).
 pub const MAX_MANIFEST_SIZE: usize = 1 << 20;
 /// Largest JSON request body accepted by any endpoint.
@@ -159,9 +162,69 @@ pub struct ConfigArgs {
     )]
     pub shutdown_timeout_secs: u64,
 
+    /// Help Center widget: new widget packages one client address may start per hour (every
+    /// change of the attached files starts one). Counted per tenant.
+    #[arg(
+        long,
+        global = true,
+        env = "SEALDROP_WIDGET_PACKAGES_PER_IP_HOUR",
+        value_name = "N",
+        default_value_t = widget_limits::DEFAULT_PACKAGES_PER_IP_HOUR,
+        value_parser = positive_integer("SEALDROP_WIDGET_PACKAGES_PER_IP_HOUR")
+    )]
+    pub widget_packages_per_ip_hour: u64,
+    /// Help Center widget: new widget packages one tenant may get per hour, from all addresses.
+    #[arg(
+        long,
+        global = true,
+        env = "SEALDROP_WIDGET_PACKAGES_PER_TENANT_HOUR",
+        value_name = "N",
+        default_value_t = widget_limits::DEFAULT_PACKAGES_PER_TENANT_HOUR,
+        value_parser = positive_integer("SEALDROP_WIDGET_PACKAGES_PER_TENANT_HOUR")
+    )]
+    pub widget_packages_per_tenant_hour: u64,
+    /// Help Center widget: ciphertext bytes a tenant's live widget packages may hold, unless
+    /// the tenant's settings name their own quota (default 100 GiB).
+    #[arg(
+        long,
+        global = true,
+        env = "SEALDROP_WIDGET_QUOTA_BYTES",
+        value_name = "BYTES",
+        default_value_t = widget_limits::DEFAULT_QUOTA_BYTES,
+        value_parser = positive_integer("SEALDROP_WIDGET_QUOTA_BYTES")
+    )]
+    pub widget_quota_bytes: u64,
+    /// Help Center widget: seconds after which an unfinalized widget upload is purged (a form
+    /// left open without submitting; other uploads get 24 hours).
+    #[arg(
+        long,
+        global = true,
+        env = "SEALDROP_WIDGET_ABANDONED_SECS",
+        value_name = "SECS",
+        default_value_t = widget_limits::DEFAULT_ABANDONED_SECS,
+        value_parser = positive_integer("SEALDROP_WIDGET_ABANDONED_SECS")
+    )]
+    pub widget_abandoned_secs: u64,
+
     /// Zendesk integration: where Zendesk answers, the app key, OAuth client, server keys.
     #[command(flatten)]
     pub zendesk: crate::agents::ZendeskArgs,
+}
+
+/// A parser for a setting that must be a whole number of at least 1. clap puts the flag and
+/// the value in front of its message; the message names the environment variable, since the
+/// value may have come from there.
+fn positive_integer(
+    variable: &'static str,
+) -> impl Fn(&str) -> Result<u64, String> + Clone + Send + Sync + 'static {
+    move |text| {
+        match text.trim().parse::<u64>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!(
+            "must be a positive integer (a whole number of at least 1), given as this flag or as {variable}"
+        )),
+    }
+    }
 }
 
 /// Which blob store backend to use.
@@ -201,6 +264,8 @@ pub struct Config {
     pub purge_interval: Duration,
     /// Grace period for in-flight requests at shutdown.
     pub shutdown_timeout: Duration,
+    /// Help Center widget limits (hourly caps, default quota, abandoned-upload age).
+    pub widget: WidgetLimits,
     /// Zendesk integration settings.
     pub zendesk: crate::agents::ZendeskConfig,
 }
@@ -218,6 +283,7 @@ impl std::fmt::Debug for Config {
             .field("storage", &self.storage)
             .field("mail", &self.mail)
             .field("limits", &self.limits)
+            .field("widget", &self.widget)
             .finish_non_exhaustive()
     }
 }
@@ -385,6 +451,35 @@ impl ConfigArgs {
         if self.purge_interval_secs == 0 {
             bail!("SEALDROP_PURGE_INTERVAL_SECS must be at least 1");
         }
+        // The flags' parser refuses these already; this covers settings built in code.
+        for (value, flag) in [
+            (
+                self.widget_packages_per_ip_hour,
+                "--widget-packages-per-ip-hour (SEALDROP_WIDGET_PACKAGES_PER_IP_HOUR)",
+            ),
+            (
+                self.widget_packages_per_tenant_hour,
+                "--widget-packages-per-tenant-hour (SEALDROP_WIDGET_PACKAGES_PER_TENANT_HOUR)",
+            ),
+            (
+                self.widget_quota_bytes,
+                "--widget-quota-bytes (SEALDROP_WIDGET_QUOTA_BYTES)",
+            ),
+            (
+                self.widget_abandoned_secs,
+                "--widget-abandoned-secs (SEALDROP_WIDGET_ABANDONED_SECS)",
+            ),
+        ] {
+            if value == 0 {
+                bail!("{flag} must be a positive integer, not 0");
+            }
+        }
+        let widget = WidgetLimits::new(
+            self.widget_packages_per_ip_hour,
+            self.widget_packages_per_tenant_hour,
+            self.widget_quota_bytes,
+            self.widget_abandoned_secs,
+        );
         let key_file = self.data_dir.join("verification.key");
         let zendesk = self.zendesk.into_config(&self.data_dir)?;
         Ok(Config {
@@ -413,6 +508,7 @@ impl ConfigArgs {
             },
             purge_interval: Duration::from_secs(self.purge_interval_secs),
             shutdown_timeout: Duration::from_secs(self.shutdown_timeout_secs),
+            widget,
             zendesk,
         })
     }
@@ -422,5 +518,88 @@ impl Config {
     /// Folder where part uploads are spooled (and hashed) before they reach the blob store.
     pub fn spool_dir(&self) -> PathBuf {
         self.data_dir.join("spool")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Args {
+        #[command(flatten)]
+        config: ConfigArgs,
+    }
+
+    const WIDGET_FLAGS: [&str; 4] = [
+        "--widget-packages-per-ip-hour",
+        "--widget-packages-per-tenant-hour",
+        "--widget-quota-bytes",
+        "--widget-abandoned-secs",
+    ];
+
+    /// Parses a command line with the settings that would otherwise come from the
+    /// environment given as flags.
+    fn parse(extra: &[String]) -> Result<ConfigArgs, clap::Error> {
+        let base = [
+            "sealdrop",
+            "--data-dir",
+            "/nonexistent/sealdrop-config-test",
+            "--database-url",
+            "sqlite:///nonexistent/sealdrop-config-test/sealdrop.db",
+            "--storage",
+            "folder",
+        ];
+        let args = base
+            .iter()
+            .map(|s| s.to_string())
+            .chain(extra.iter().cloned());
+        Args::try_parse_from(args).map(|a| a.config)
+    }
+
+    #[test]
+    fn widget_limits_come_from_their_flags() {
+        let extra: Vec<String> = WIDGET_FLAGS
+            .iter()
+            .zip(["5", "7", "1000", "90"])
+            .map(|(flag, value)| format!("{flag}={value}"))
+            .collect();
+        let config = parse(&extra)
+            .expect("flags parse")
+            .into_config()
+            .expect("valid settings");
+        assert_eq!(config.widget, WidgetLimits::new(5, 7, 1000, 90));
+        assert_eq!(config.widget.abandoned_after, Duration::from_secs(90));
+    }
+
+    #[test]
+    fn a_widget_limit_that_is_not_a_positive_integer_is_refused_naming_its_flag() {
+        for flag in WIDGET_FLAGS {
+            for bad in ["0", "-3", "ten", "1.5", ""] {
+                let error = match parse(&[format!("{flag}={bad}")]) {
+                    Ok(_) => panic!("{flag}={bad:?} was accepted"),
+                    Err(e) => e.to_string(),
+                };
+                assert!(
+                    error.contains(flag) && error.contains("positive integer"),
+                    "{flag}={bad:?}: {error}"
+                );
+            }
+            // Settings built in code go through the same check in `into_config`.
+            let mut args = parse(&[]).expect("defaults parse");
+            match flag {
+                "--widget-packages-per-ip-hour" => args.widget_packages_per_ip_hour = 0,
+                "--widget-packages-per-tenant-hour" => args.widget_packages_per_tenant_hour = 0,
+                "--widget-quota-bytes" => args.widget_quota_bytes = 0,
+                _ => args.widget_abandoned_secs = 0,
+            }
+            let error = args.into_config().expect_err("0 is refused").to_string();
+            assert!(
+                error.contains(flag) && error.contains("positive integer"),
+                "{flag}: {error}"
+            );
+        }
     }
 }

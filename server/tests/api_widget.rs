@@ -5,9 +5,10 @@
 
 mod common;
 
-use std::time::Duration;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
-use common::{spawn_app, TestApp};
+use common::{spawn_app, spawn_app_with, TestApp};
 use reqwest::{Method, StatusCode};
 use sealdrop_crypto::{
     default_aead, encrypt_file, FileInfo, LinkProof, LinkSecret, Metadata, OsRandom,
@@ -263,9 +264,10 @@ async fn a_widget_key_does_nothing_but_create_help_center_packages() {
 
 #[tokio::test]
 async fn each_client_address_gets_an_hourly_cap_of_new_packages() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(|args| args.widget_packages_per_ip_hour = 3).await;
     enable_widget(&app, "").await;
-    let cap = sealdrop_server::widget::WidgetLimits::from_env().packages_per_ip_hour;
+    let cap = app.state.config.widget.packages_per_ip_hour;
+    assert_eq!(cap, 3, "the configured cap reaches the widget code");
     for _ in 0..cap {
         assert_eq!(
             widget_create(&app, KEY, Some(ORIGIN), &json!({}))
@@ -297,12 +299,86 @@ async fn each_client_address_gets_an_hourly_cap_of_new_packages() {
     );
 }
 
+/// Runs `sealdrop serve` with only `env` and `args` (and a free port in a temporary data
+/// folder) and returns its error output once it has exited unsuccessfully; fails if it is
+/// still running after 60 seconds, i.e. if it accepted the settings.
+fn serve_refuses(env: &[(&str, &str)], args: &[&str]) -> String {
+    let data = tempfile::tempdir().expect("temporary data folder");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sealdrop"))
+        .arg("serve")
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("SEALDROP_LISTEN", "127.0.0.1:0")
+        .env("SEALDROP_DATA_DIR", data.path())
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run sealdrop serve");
+    let started = Instant::now();
+    while child.try_wait().expect("wait for sealdrop").is_none() {
+        if started.elapsed() > Duration::from_secs(60) {
+            child.kill().expect("stop sealdrop");
+            let _ = child.wait();
+            panic!("sealdrop serve started with {env:?} {args:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().expect("sealdrop output");
+    assert!(!out.status.success(), "{env:?} {args:?}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn widget_limits_are_server_settings_under_their_environment_names() {
+    let out = Command::new(env!("CARGO_BIN_EXE_sealdrop"))
+        .args(["serve", "--help"])
+        .output()
+        .expect("run sealdrop serve --help");
+    let help = String::from_utf8_lossy(&out.stdout);
+    let settings = [
+        (
+            "--widget-packages-per-ip-hour",
+            "SEALDROP_WIDGET_PACKAGES_PER_IP_HOUR",
+        ),
+        (
+            "--widget-packages-per-tenant-hour",
+            "SEALDROP_WIDGET_PACKAGES_PER_TENANT_HOUR",
+        ),
+        ("--widget-quota-bytes", "SEALDROP_WIDGET_QUOTA_BYTES"),
+        ("--widget-abandoned-secs", "SEALDROP_WIDGET_ABANDONED_SECS"),
+    ];
+    for (flag, variable) in settings {
+        assert!(
+            help.contains(flag) && help.contains(variable),
+            "serve --help lists {flag} and {variable}:\n{help}"
+        );
+        // A bad value in the environment stops the server with a message naming the setting,
+        // where it used to be ignored with a warning.
+        for bad in ["0", "lots"] {
+            let error = serve_refuses(&[(variable, bad)], &[]);
+            assert!(
+                error.contains(flag)
+                    && error.contains(variable)
+                    && error.contains("positive integer"),
+                "{variable}={bad}: {error}"
+            );
+        }
+    }
+    let error = serve_refuses(&[], &["--widget-quota-bytes", "100GiB"]);
+    assert!(
+        error.contains("--widget-quota-bytes") && error.contains("positive integer"),
+        "{error}"
+    );
+}
+
 #[tokio::test]
 async fn a_tenant_whose_hourly_cap_is_used_up_is_refused() {
     let app = spawn_app().await;
     let tenant = enable_widget(&app, "").await;
     let now = app.clock.now();
-    let cap = sealdrop_server::widget::WidgetLimits::from_env().packages_per_tenant_hour;
+    let cap = app.state.config.widget.packages_per_tenant_hour;
     sqlx::query("INSERT INTO rate_counters (scope, subject, window_start, hits) VALUES ('widget_package_per_tenant', $1, $2, $3)")
         .bind(tenant.as_bytes())
         .bind(sealdrop_server::widget::limits::window_start(now))

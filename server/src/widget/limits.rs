@@ -14,64 +14,60 @@ use crate::db::{state, Database};
 /// Length of a rate-limit window.
 const WINDOW_SECS: i64 = 3600;
 
-/// The widget's limits. Read from the environment ([`WidgetLimits::from_env`]) so that an
-/// operator can tune them without a new flag on every command; each has a default that suits
-/// one Help Center.
+/// Default of [`WidgetLimits::packages_per_ip_hour`] (`--widget-packages-per-ip-hour`).
+pub const DEFAULT_PACKAGES_PER_IP_HOUR: u64 = 60;
+/// Default of [`WidgetLimits::packages_per_tenant_hour`] (`--widget-packages-per-tenant-hour`).
+pub const DEFAULT_PACKAGES_PER_TENANT_HOUR: u64 = 2000;
+/// Default of [`WidgetLimits::default_quota_bytes`] (`--widget-quota-bytes`): 100 GiB.
+pub const DEFAULT_QUOTA_BYTES: u64 = 100 << 30;
+/// Default of [`WidgetLimits::abandoned_after`] (`--widget-abandoned-secs`): 6 hours.
+pub const DEFAULT_ABANDONED_SECS: u64 = 6 * 3600;
+
+/// The widget's limits, part of the server's [`Config`](crate::config::Config)
+/// (`Config::widget`, from the `--widget-*` flags or their `SEALDROP_WIDGET_*` variables).
+/// Each default suits one Help Center.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WidgetLimits {
-    /// New widget packages per client address per hour (`SEALDROP_WIDGET_PACKAGES_PER_IP_HOUR`).
+    /// New widget packages per client address per hour (`--widget-packages-per-ip-hour`).
     /// Every change of the attached files starts a new package, so this is not "tickets".
     pub packages_per_ip_hour: i64,
-    /// New widget packages per tenant per hour (`SEALDROP_WIDGET_PACKAGES_PER_TENANT_HOUR`).
+    /// New widget packages per tenant per hour (`--widget-packages-per-tenant-hour`).
     pub packages_per_tenant_hour: i64,
     /// Ciphertext bytes a tenant's live widget packages may hold when its settings name no
-    /// quota (`SEALDROP_WIDGET_QUOTA_BYTES`).
+    /// quota (`--widget-quota-bytes`).
     pub default_quota_bytes: u64,
     /// How long a widget package may stay unfinalized before the purge task removes it
-    /// (`SEALDROP_WIDGET_ABANDONED_SECS`). Shorter than for other uploads: a Help Center form
-    /// left open without submitting should not hold storage for a day.
+    /// (`--widget-abandoned-secs`). Shorter than for other uploads: a Help Center form left
+    /// open without submitting should not hold storage for a day.
     pub abandoned_after: Duration,
 }
 
 impl Default for WidgetLimits {
     fn default() -> Self {
-        Self {
-            packages_per_ip_hour: 60,
-            packages_per_tenant_hour: 2000,
-            default_quota_bytes: 100 << 30,
-            abandoned_after: Duration::from_secs(6 * 3600),
-        }
+        Self::new(
+            DEFAULT_PACKAGES_PER_IP_HOUR,
+            DEFAULT_PACKAGES_PER_TENANT_HOUR,
+            DEFAULT_QUOTA_BYTES,
+            DEFAULT_ABANDONED_SECS,
+        )
     }
 }
 
 impl WidgetLimits {
-    /// The defaults, overridden by `SEALDROP_WIDGET_*` variables that hold a positive integer
-    /// (others are ignored with a warning).
-    pub fn from_env() -> Self {
-        fn var(name: &str) -> Option<u64> {
-            let raw = std::env::var(name).ok()?;
-            match raw.trim().parse::<u64>() {
-                Ok(n) if n > 0 => Some(n),
-                _ => {
-                    tracing::warn!(
-                        variable = name,
-                        "ignoring a widget limit that is not a positive integer"
-                    );
-                    None
-                }
-            }
-        }
-        let d = Self::default();
+    /// The limits from the configured numbers (already checked to be positive by
+    /// [`crate::config::ConfigArgs::into_config`]); hourly caps beyond `i64::MAX` are capped.
+    pub fn new(
+        packages_per_ip_hour: u64,
+        packages_per_tenant_hour: u64,
+        default_quota_bytes: u64,
+        abandoned_secs: u64,
+    ) -> Self {
         let cap = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
         Self {
-            packages_per_ip_hour: var("SEALDROP_WIDGET_PACKAGES_PER_IP_HOUR")
-                .map_or(d.packages_per_ip_hour, cap),
-            packages_per_tenant_hour: var("SEALDROP_WIDGET_PACKAGES_PER_TENANT_HOUR")
-                .map_or(d.packages_per_tenant_hour, cap),
-            default_quota_bytes: var("SEALDROP_WIDGET_QUOTA_BYTES")
-                .unwrap_or(d.default_quota_bytes),
-            abandoned_after: var("SEALDROP_WIDGET_ABANDONED_SECS")
-                .map_or(d.abandoned_after, Duration::from_secs),
+            packages_per_ip_hour: cap(packages_per_ip_hour),
+            packages_per_tenant_hour: cap(packages_per_tenant_hour),
+            default_quota_bytes,
+            abandoned_after: Duration::from_secs(abandoned_secs),
         }
     }
 }

@@ -274,7 +274,7 @@ pub async fn admit_new_package(
 ) -> Result<(WidgetTenant, WebOrigin), HttpError> {
     let tenant = tenant_for_request(state, &parts.headers).await?;
     let origin = check_origin(&tenant, &parts.headers)?;
-    let limits = WidgetLimits::from_env();
+    let limits = state.config.widget;
     let now = state.clock.now();
     let in_use = limits::widget_bytes_in_use(&state.db, &tenant.tenant.id, None).await?;
     if in_use >= tenant.quota(&limits) {
@@ -326,7 +326,7 @@ pub async fn check_manifest(
             )));
         }
     }
-    let limits = WidgetLimits::from_env();
+    let limits = state.config.widget;
     let wanted: u64 = files
         .iter()
         .map(|f| u64::try_from(f.ciphertext_size).unwrap_or(u64::MAX))
@@ -355,7 +355,7 @@ pub fn config_answer(state: &AppState, tenant: &WidgetTenant) -> serde_json::Val
 /// [`WidgetLimits::abandoned_after`] (blobs, then rows, with a `purged` audit event), ahead of
 /// the general purge's 24 hours. Returns how many were removed.
 pub async fn purge_abandoned(state: &AppState, now: i64) -> anyhow::Result<u64> {
-    let limits = WidgetLimits::from_env();
+    let limits = state.config.widget;
     let before = now - i64::try_from(limits.abandoned_after.as_secs()).unwrap_or(i64::MAX);
     let rows = sqlx::query(
         "SELECT id, tenant_id FROM packages WHERE created_by = $1 AND state = $2 AND created_at <= $3 \
