@@ -346,11 +346,21 @@ function base64Decode(b64) {
   return out;
 }
 
+/** 16 random bytes in base64url: the Idempotency-Key of one download start. */
+function newIdempotencyKey() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
 async function downloadToken(entry) {
   if (entry.download && Date.parse(entry.download.expiresAt) > Date.now() + 60_000) return entry.download.token;
+  // The key makes retries safe: a retry after a lost answer does not use up another download
+  // of the package's limit (docs/API.md). Kept until a start succeeds; a later start gets a new one.
+  entry.downloadKey ??= newIdempotencyKey();
   const answer = await api.json("POST", `/api/v1/packages/${entry.parsed.packageId}/download`, {
-    headers: entryHeaders(entry), ok: [200, 201], retries: 0,
+    headers: { ...entryHeaders(entry), "Idempotency-Key": entry.downloadKey }, ok: [200, 201],
   });
+  entry.downloadKey = null;
   entry.download = { token: answer.download_token, expiresAt: answer.expires_at };
   if (typeof entry.info.downloads_left === "number") {
     entry.info.downloads_left = Math.max(0, entry.info.downloads_left - 1);

@@ -32,6 +32,7 @@ use crate::{http_client, GetOptions, RetryPolicy};
 const LINK_PROOF: &str = "X-Sealdrop-Link-Proof";
 const RECIPIENT_SESSION: &str = "X-Sealdrop-Recipient-Session";
 const DOWNLOAD_TOKEN: &str = "X-Sealdrop-Download-Token";
+const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
 
 /// A stream that ends early at the same place this many times in a row means the stored
 /// ciphertext itself is short.
@@ -91,9 +92,14 @@ pub(crate) async fn get(
     let names = local_names(out_dir, &opened)?;
     progress.start(opened.metadata().files.iter().map(|f| f.size).sum());
 
+    // One key for this run's download start, sent again on every retry: a retry after a lost
+    // answer then gets a token without using up another download of the package's limit.
+    let idempotency_key = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 16]>());
     let started = remote
         .send("start the download", progress, |r| {
-            r.http.post(format!("{}/download", r.url))
+            r.http
+                .post(format!("{}/download", r.url))
+                .header(IDEMPOTENCY_KEY, idempotency_key.as_str())
         })
         .await?;
     if !started.is_success() {

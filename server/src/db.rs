@@ -224,6 +224,21 @@ pub struct PurgeCandidate {
     pub reason: PurgeReason,
 }
 
+/// The outcome of [`Database::take_download`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DownloadStart {
+    /// One download was taken from the package's limit.
+    Counted,
+    /// The idempotency key already started a download of this package: nothing was taken.
+    /// `expires_at` is when that first download's token expires (and the key is forgotten).
+    Repeated {
+        /// Unix seconds.
+        expires_at: i64,
+    },
+    /// The package is not ready, expired, or its limit is used up.
+    Refused,
+}
+
 /// The outcome of storing a manifest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ManifestOutcome {
@@ -584,9 +599,53 @@ impl Database {
     }
 
     /// Atomically takes one download from a ready, unexpired package whose limit is not used
-    /// up. Returns `false` when none could be taken.
-    pub async fn take_download(&self, id: &str, now: i64) -> sqlx::Result<bool> {
-        let done = sqlx::query(
+    /// up, remembering the SHA-256 of its idempotency key (if any) until `expires_at`, the
+    /// expiry of the download token the caller is about to issue.
+    ///
+    /// A key already remembered for this package (and not expired) takes nothing: the answer is
+    /// [`DownloadStart::Repeated`] with the expiry recorded the first time. Key and download are
+    /// taken in one transaction, so two requests racing with the same key count once, and a
+    /// refused download (limit used up) leaves no key behind.
+    pub async fn take_download(
+        &self,
+        id: &str,
+        key_hash: Option<&[u8]>,
+        expires_at: i64,
+        now: i64,
+    ) -> sqlx::Result<DownloadStart> {
+        let mut tx = self.begin_write().await?;
+        if let Some(key_hash) = key_hash {
+            // Keys outlive their download token by no more than until the next start.
+            sqlx::query("DELETE FROM download_keys WHERE package_id = $1 AND expires_at <= $2")
+                .bind(id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            let inserted = sqlx::query(
+                "INSERT INTO download_keys (package_id, key_hash, expires_at, created_at) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (package_id, key_hash) DO NOTHING",
+            )
+            .bind(id)
+            .bind(key_hash)
+            .bind(expires_at)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            if inserted.rows_affected() == 0 {
+                let first: i64 = sqlx::query_scalar(
+                    "SELECT expires_at FROM download_keys WHERE package_id = $1 AND key_hash = $2",
+                )
+                .bind(id)
+                .bind(key_hash)
+                .fetch_one(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                return Ok(DownloadStart::Repeated {
+                    expires_at: first.min(expires_at),
+                });
+            }
+        }
+        let taken = sqlx::query(
             "UPDATE packages SET downloads_used = downloads_used + 1 \
              WHERE id = $1 AND state = $2 AND expires_at > $3 \
              AND (max_downloads IS NULL OR downloads_used < max_downloads)",
@@ -594,9 +653,32 @@ impl Database {
         .bind(id)
         .bind(state::READY)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(done.rows_affected() == 1)
+        if taken.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(DownloadStart::Refused);
+        }
+        tx.commit().await?;
+        Ok(DownloadStart::Counted)
+    }
+
+    /// Whether this package remembers idempotency key `key_hash` (not yet expired).
+    pub async fn download_key_known(
+        &self,
+        id: &str,
+        key_hash: &[u8],
+        now: i64,
+    ) -> sqlx::Result<bool> {
+        let row = sqlx::query(
+            "SELECT 1 FROM download_keys WHERE package_id = $1 AND key_hash = $2 AND expires_at > $3",
+        )
+        .bind(id)
+        .bind(key_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.is_some())
     }
 
     /// Stores a download token (as a hash) bound to a package.
@@ -697,7 +779,7 @@ impl Database {
     /// Deletes a package row and everything that hangs off it.
     pub async fn delete_package(&self, id: &str) -> sqlx::Result<()> {
         let mut tx = self.begin_write().await?;
-        for table in ["download_tokens", "parts", "package_files"] {
+        for table in ["download_tokens", "download_keys", "parts", "package_files"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE package_id = $1"))
                 .bind(id)
                 .execute(&mut *tx)
@@ -710,8 +792,13 @@ impl Database {
         tx.commit().await
     }
 
-    /// Deletes expired download tokens; returns how many.
+    /// Deletes expired download tokens, and the idempotency keys of downloads whose token
+    /// lifetime is over; returns how many tokens.
     pub async fn delete_expired_download_tokens(&self, now: i64) -> sqlx::Result<u64> {
+        sqlx::query("DELETE FROM download_keys WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
         let done = sqlx::query("DELETE FROM download_tokens WHERE expires_at <= $1")
             .bind(now)
             .execute(&self.pool)

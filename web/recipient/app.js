@@ -56,8 +56,8 @@ class ApiError extends Error {
   }
 }
 
-async function api(method, path, { body, auth = true } = {}) {
-  const headers = { "X-Sealdrop-Link-Proof": state.link.linkProof };
+async function api(method, path, { body, auth = true, extraHeaders = {} } = {}) {
+  const headers = { "X-Sealdrop-Link-Proof": state.link.linkProof, ...extraHeaders };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const session = auth ? loadSession() : null;
   if (session) headers["X-Sealdrop-Recipient-Session"] = session;
@@ -286,9 +286,21 @@ $("download-all").addEventListener("click", () => downloadFiles(state.files.map(
 
 // ---- download ------------------------------------------------------------------------------
 
+/** 16 random bytes in base64url: the Idempotency-Key of one download start. */
+function newIdempotencyKey() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
 async function downloadToken() {
   if (state.download && Date.parse(state.download.expiresAt) > Date.now() + 60_000) return state.download.token;
-  const answer = await api("POST", `/api/v1/packages/${state.link.packageId}/download`);
+  // Kept until a start succeeds: trying again after a lost answer does not use up another
+  // download of the package's limit (docs/API.md). A later, new start gets a new key.
+  state.downloadKey ??= newIdempotencyKey();
+  const answer = await api("POST", `/api/v1/packages/${state.link.packageId}/download`, {
+    extraHeaders: { "Idempotency-Key": state.downloadKey },
+  });
+  state.downloadKey = null;
   state.download = { token: answer.download_token, expiresAt: answer.expires_at };
   if (state.info.downloads_left !== null && state.info.downloads_left !== undefined) {
     state.info.downloads_left = Math.max(0, state.info.downloads_left - 1);

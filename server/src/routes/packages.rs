@@ -31,7 +31,7 @@ use crate::auth::{
 };
 use crate::clock::rfc3339;
 use crate::config::DOWNLOAD_TOKEN_TTL;
-use crate::db::{state, FileRow, ManifestOutcome, NewPackage, PackageRow, PartRow};
+use crate::db::{state, DownloadStart, FileRow, ManifestOutcome, NewPackage, PackageRow, PartRow};
 use crate::error::{HttpError, MissingParts};
 use crate::metrics::Metrics;
 use crate::storage::{part_count, part_ranges, part_size, BlobKey};
@@ -602,6 +602,26 @@ pub(crate) async fn linked_package(
     raw_id: &str,
     proof: &LinkProofHeader,
 ) -> Result<PackageRow, HttpError> {
+    let row = linked_package_within_limit_or_not(state, raw_id, proof).await?;
+    if downloads_used_up(&row) {
+        return Err(HttpError::DownloadLimitReached);
+    }
+    Ok(row)
+}
+
+/// Whether the package's download limit is used up.
+fn downloads_used_up(row: &PackageRow) -> bool {
+    row.max_downloads
+        .is_some_and(|max| row.downloads_used >= max)
+}
+
+/// [`linked_package`] without the download-limit check: a download repeated with its
+/// idempotency key is answered even when it took the last download.
+async fn linked_package_within_limit_or_not(
+    state: &AppState,
+    raw_id: &str,
+    proof: &LinkProofHeader,
+) -> Result<PackageRow, HttpError> {
     let row = match parse_id(raw_id) {
         Some(id) => state.db.package(&id).await?,
         None => None,
@@ -618,12 +638,6 @@ pub(crate) async fn linked_package(
     }
     if row.expires_at <= state.clock.now() {
         return Err(HttpError::Expired);
-    }
-    if row
-        .max_downloads
-        .is_some_and(|max| row.downloads_used >= max)
-    {
-        return Err(HttpError::DownloadLimitReached);
     }
     Ok(row)
 }
@@ -713,36 +727,90 @@ async fn open(
     .into_response())
 }
 
+/// Header naming a download start, so that a retry does not count another download.
+pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
+/// Shortest accepted idempotency key (16 random bytes in base64url are 22 characters).
+const MIN_IDEMPOTENCY_KEY: usize = 22;
+/// Longest accepted idempotency key.
+const MAX_IDEMPOTENCY_KEY: usize = 64;
+
+/// SHA-256 of the request's `Idempotency-Key` header, if it has one: 22 to 64 base64url
+/// characters (a UUID fits too), optionally in double quotes (the structured-field string of
+/// the IETF draft). Anything else is a `400`, so a client bug cannot silently count downloads.
+fn idempotency_key_hash(headers: &HeaderMap) -> Result<Option<[u8; 32]>, HttpError> {
+    let Some(value) = headers.get(IDEMPOTENCY_KEY_HEADER) else {
+        return Ok(None);
+    };
+    let text = value.to_str().unwrap_or_default();
+    let key = text
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .unwrap_or(text);
+    let well_formed = (MIN_IDEMPOTENCY_KEY..=MAX_IDEMPOTENCY_KEY).contains(&key.len())
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !well_formed {
+        return Err(HttpError::bad_request(format!(
+            "The Idempotency-Key header must be {MIN_IDEMPOTENCY_KEY} to {MAX_IDEMPOTENCY_KEY} base64url characters \
+             (A-Z, a-z, 0-9, - and _), e.g. 16 random bytes in base64url, made once per download and sent again \
+             on its retries."
+        )));
+    }
+    Ok(Some(Sha256::digest(key.as_bytes()).into()))
+}
+
+/// `POST …/download`: takes one download and answers a download token. With an
+/// `Idempotency-Key` this package has seen within that download's token lifetime, it answers a
+/// new token (expiring with the first) and takes nothing: a client whose answer was lost
+/// retries with the same key without using up the limit.
 async fn start_download(
     State(state): State<AppState>,
     Path(raw_id): Path<String>,
     proof: LinkProofHeader,
     headers: HeaderMap,
 ) -> Result<Response, HttpError> {
-    let row = linked_package(&state, &raw_id, &proof).await?;
-    check_recipient_auth(&state, &row, &headers).await?;
+    let key_hash = idempotency_key_hash(&headers)?;
+    let row = linked_package_within_limit_or_not(&state, &raw_id, &proof).await?;
     let now = state.clock.now();
-    if !state.db.take_download(&row.id, now).await? {
-        // Lost a race: say why, as the checks above would now.
-        let row = state
-            .db
-            .package(&row.id)
-            .await?
-            .ok_or(HttpError::NoPackageAtLink)?;
-        return Err(match row.state.as_str() {
-            state::REVOKED => HttpError::Revoked,
-            _ if row.expires_at <= now => HttpError::Expired,
-            _ => HttpError::DownloadLimitReached,
-        });
+    // The limit is final for a new download only; the transaction below decides for good.
+    let repeated = match &key_hash {
+        Some(hash) => state.db.download_key_known(&row.id, hash, now).await?,
+        None => false,
+    };
+    if !repeated && downloads_used_up(&row) {
+        return Err(HttpError::DownloadLimitReached);
     }
-    let token = NewToken::generate(TokenKind::Download);
+    check_recipient_auth(&state, &row, &headers).await?;
     let expires_at = row
         .expires_at
         .min(now + DOWNLOAD_TOKEN_TTL.as_secs() as i64);
-    state
+    let outcome = state
         .db
-        .insert_download_token(token.hash().as_bytes(), &row.id, expires_at, now)
+        .take_download(&row.id, key_hash.as_ref().map(|h| &h[..]), expires_at, now)
         .await?;
+    let expires_at = match outcome {
+        DownloadStart::Counted => expires_at,
+        DownloadStart::Repeated { expires_at } => {
+            let token = issue_download_token(&state, &row.id, expires_at, now).await?;
+            tracing::info!(package = %row.id, "download start repeated with its idempotency key; not counted again");
+            return Ok(token);
+        }
+        DownloadStart::Refused => {
+            // Lost a race: say why, as the checks above would now.
+            let row = state
+                .db
+                .package(&row.id)
+                .await?
+                .ok_or(HttpError::NoPackageAtLink)?;
+            return Err(match row.state.as_str() {
+                state::REVOKED => HttpError::Revoked,
+                _ if row.expires_at <= now => HttpError::Expired,
+                _ => HttpError::DownloadLimitReached,
+            });
+        }
+    };
+    let answer = issue_download_token(&state, &row.id, expires_at, now).await?;
     let used = row.downloads_used + 1;
     state
         .db
@@ -761,6 +829,21 @@ async fn start_download(
             .download_receipt(address, &row.id, used, row.max_downloads)
             .await;
     }
+    Ok(answer)
+}
+
+/// Stores a new download token for package `id` and answers it.
+async fn issue_download_token(
+    state: &AppState,
+    id: &str,
+    expires_at: i64,
+    now: i64,
+) -> Result<Response, HttpError> {
+    let token = NewToken::generate(TokenKind::Download);
+    state
+        .db
+        .insert_download_token(token.hash().as_bytes(), id, expires_at, now)
+        .await?;
     Ok(
         Json(json!({ "download_token": token.text(), "expires_at": rfc3339(expires_at) }))
             .into_response(),
