@@ -13,7 +13,8 @@
 //      errors, and the browser marks the download failed.
 //   3. "blob": everything in memory, then one Blob. Last resort: memory grows with the file.
 //
-// Memory stays flat in 1 and 2: at most DEPTH chunks in flight plus one batch being written.
+// Memory stays flat in 1 and 2: at most DEPTH chunks in flight, one batch being gathered and
+// one being written.
 // Network errors resume with an HTTP Range from the first chunk not yet decrypted.
 
 /** Plaintext chunk size of format v1; ciphertext chunks are 16 bytes longer. */
@@ -179,6 +180,7 @@ export async function downloadToSink({ url, headers = {}, decryptor, sink, onPro
   let batch = [];
   let batchBytes = 0;
   const inflight = [];
+  let writing = Promise.resolve();
   let lastReport = 0;
 
   const report = (force) => {
@@ -200,7 +202,11 @@ export async function downloadToSink({ url, headers = {}, decryptor, sink, onPro
     }
     batch = [];
     batchBytes = 0;
-    await sink.write(out);
+    // One write in flight while the next batch is fetched and decrypted: awaiting each
+    // write would stall the network stream for the time the disk takes.
+    await writing;
+    writing = sink.write(out);
+    writing.catch(() => {}); // observed by the next await; keeps it from being "unhandled"
   };
   const settle = async () => {
     const { index, promise } = inflight.shift();
@@ -277,6 +283,7 @@ export async function downloadToSink({ url, headers = {}, decryptor, sink, onPro
     }
     while (inflight.length) await settle();
     await flush();
+    await writing;
     await sink.close();
     report(true);
     return { bytes: written, seconds: (performance.now() - started) / 1000 };
@@ -285,6 +292,7 @@ export async function downloadToSink({ url, headers = {}, decryptor, sink, onPro
     for (const { promise } of inflight) promise.catch(() => {});
     inflight.length = 0;
     batch = [];
+    await writing.catch(() => {});
     try { await sink.abort(err && err.kind); } catch { /* best effort */ }
     if (err instanceof DownloadError) throw err;
     if (err && err.name === "AbortError") throw new DownloadError("cancelled", "The download was cancelled.");

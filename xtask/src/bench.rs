@@ -1,4 +1,4 @@
-//! `cargo xtask bench [crypto|wasm|server]`: the benchmarks, each where it lives.
+//! `cargo xtask bench [crypto|wasm|server|browser]`: the benchmarks, each where it lives.
 
 use std::process::Command;
 
@@ -10,15 +10,22 @@ use crate::setup;
 
 const USAGE: &str = "\
 USAGE
-    cargo xtask bench [crypto|wasm|server]...
+    cargo xtask bench [crypto|wasm|server|download|upload]... [-- ARGS]
 
     crypto   cargo bench -p sealdrop-crypto --bench throughput (native AEAD and STREAM)
     wasm     node widget-wasm/bench/run.mjs: the browser package in headless Chromium
              (WebCrypto and the pure-wasm fallback)
     server   starts Garage, then cargo bench -p sealdrop-server --bench transfer (client
              upload/download and server peak RSS, folder and S3, against direct writes)
+    download tests/e2e/bench/download.mjs: the recipient page downloads and decrypts a
+             package to disk in headless Chromium (throughput, renderer memory)
+    upload   tests/e2e/bench/upload.mjs: the Help Center widget encrypts and uploads a file
+             in headless Chromium (throughput, browser and server memory)
+             Both build and use the release server and Zendesk simulator. ARGS after `--`
+             go to the script (with one of them named), e.g.
+             `cargo xtask bench upload -- --size-mib 256`; `--help` lists them.
 
-With no name, runs all three. A benchmark that does not exist yet says so and is skipped.
+With no name, runs all five. A benchmark that does not exist yet says so and is skipped.
 ";
 
 pub fn main(args: &[String]) -> Result<()> {
@@ -26,11 +33,15 @@ pub fn main(args: &[String]) -> Result<()> {
         print!("{USAGE}");
         return Ok(());
     }
-    let all = ["crypto", "wasm", "server"];
-    let names: Vec<&str> = if args.is_empty() {
+    let all = ["crypto", "wasm", "server", "download", "upload"];
+    let (names, extra) = match args.iter().position(|a| a == "--") {
+        Some(at) => (&args[..at], &args[at + 1..]),
+        None => (args, &[][..]),
+    };
+    let names: Vec<&str> = if names.is_empty() {
         all.to_vec()
     } else {
-        args.iter().map(String::as_str).collect()
+        names.iter().map(String::as_str).collect()
     };
     for name in &names {
         if !all.contains(name) {
@@ -43,6 +54,7 @@ pub fn main(args: &[String]) -> Result<()> {
         match name {
             "crypto" => crypto()?,
             "wasm" => wasm_bench()?,
+            "download" | "upload" => browser(name, extra)?,
             _ => server()?,
         }
     }
@@ -95,5 +107,33 @@ fn server() -> Result<()> {
         cargo()
             .args(["bench", "-p", "sealdrop-server", "--bench", "transfer"])
             .envs(services.env()),
+    )
+}
+
+fn browser(name: &str, extra: &[String]) -> Result<()> {
+    let dir = repo_root().join("tests/e2e");
+    setup::npm_packages(&dir)?;
+    setup::chromium()?;
+    // Figures against a debug server measure the debug build; build the real thing.
+    proc::run(cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "sealdrop-server",
+        "-p",
+        "zendesk-sim",
+        "--bins",
+    ]))?;
+    crate::wasm::build()?;
+    let bin_dir = target_dir().join("release");
+    proc::run(
+        Command::new("node")
+            .current_dir(&dir)
+            .arg(format!("bench/{name}.mjs"))
+            .args(extra)
+            .env("SEALDROP_BIN", bin_dir.join("sealdrop"))
+            .env("SEALDROP_BIN_DIR", &bin_dir)
+            .env("SEALDROP_REPO_ROOT", repo_root())
+            .env("CHROMIUM", setup::CHROMIUM),
     )
 }

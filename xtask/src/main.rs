@@ -41,8 +41,9 @@ COMMANDS
                           services, e.g. `cargo test -p sealdrop-server NAME`.
     wasm                  Build the browser package into widget-wasm/pkg
                           (cargo build --target wasm32-unknown-unknown --release + wasm-bindgen).
-    bench [crypto|wasm|server]
-                          Run the benchmarks (all three when no name is given).
+    bench [crypto|wasm|server|download|upload]... [-- ARGS]
+                          Run the benchmarks, each printing a table (all when no name is
+                          given; `cargo xtask bench --help` says what each measures).
     check-app [DIR]       Check the Zendesk app (agent-app/) with Zendesk's own manifest,
                           location, parameter and translation rules (zcli needs a login).
     package-app [DIR]     Check, then write the upload zip (agent-app/tmp/app-VERSION.zip).

@@ -34,7 +34,7 @@ use crate::config::DOWNLOAD_TOKEN_TTL;
 use crate::db::{state, DownloadStart, FileRow, ManifestOutcome, NewPackage, PackageRow, PartRow};
 use crate::error::{HttpError, MissingParts};
 use crate::metrics::Metrics;
-use crate::storage::{part_count, part_ranges, part_size, BlobKey};
+use crate::storage::{self, part_count, part_size, BlobKey};
 use crate::tokens::{NewToken, TokenKind};
 
 /// Header naming the SHA-256 of a part.
@@ -963,29 +963,16 @@ async fn ciphertext(
     Ok(response)
 }
 
-/// Streams bytes `span` of a file by reading the parts it covers one after the other.
+/// Streams bytes `span` of a file from the parts it covers ([`storage::file_stream`]),
+/// counting them in the metrics.
 fn part_stream(
     state: &AppState,
     id: &str,
     file: u64,
     span: Range<u64>,
 ) -> impl futures::Stream<Item = io::Result<bytes::Bytes>> + Send + 'static {
-    let storage = state.storage.clone();
     let metrics = state.metrics.clone();
-    let id = id.to_owned();
-    futures::stream::iter(part_ranges(span))
-        .then(move |(part, range)| {
-            let storage = storage.clone();
-            let key = BlobKey::part(&id, file, part);
-            async move {
-                let key = key.map_err(io::Error::other)?;
-                storage.read_range(&key, range).await.map_err(|e| {
-                    tracing::error!(error = %e, key = %key, "reading a part for download failed");
-                    io::Error::other(e)
-                })
-            }
-        })
-        .try_flatten()
+    storage::file_stream(state.storage.clone(), id, file, span)
         .inspect_ok(move |chunk| Metrics::add(&metrics.bytes_downloaded, chunk.len() as u64))
 }
 

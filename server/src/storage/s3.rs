@@ -244,4 +244,8 @@ impl Storage for S3Storage {
     fn check(&self) -> BoxFuture<'_, Result<(), StorageError>> {
         self.probe().boxed()
     }
+
+    fn read_ahead_parts(&self) -> usize {
+        super::S3_READ_AHEAD
+    }
 }

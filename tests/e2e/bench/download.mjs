@@ -3,12 +3,16 @@
 // and the renderer's peak memory (JS heap from CDP Performance.getMetrics, and the resident
 // memory of the renderer processes from /proc), to show that memory does not grow with size.
 //
-//   node tests/e2e/bench/download.mjs [--sizes 256,1024] [--strategies fs,sw]
+//   node tests/e2e/bench/download.mjs [--sizes 256,1024] [--strategies raw,fs,sw]
+//   (or `cargo xtask bench download [-- ARGS]`, which builds and uses the release server)
 //
 // Needs the `sealdrop` binary (cargo build -p sealdrop-server) and the wasm package
 // (cargo xtask wasm). "fs" is the File System Access writer (save pickers replaced by the
 // origin-private file system, which the same writer API writes to disk); "sw" is the service
-// worker stream, saved by Chromium's download manager.
+// worker stream, saved by Chromium's download manager. "raw" is the baseline, measured in the
+// same run: the same page fetches the same ciphertext and writes it to the origin-private file
+// system with the same 4 MiB batches, without decrypting, so the row shows what the browser,
+// the loopback and the disk allow on this machine.
 
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
@@ -26,7 +30,7 @@ const opt = (name, dflt) => {
   return i >= 0 ? argv[i + 1] : dflt;
 };
 const sizes = opt('sizes', '256,1024').split(',').map((s) => Number(s) * MiB);
-const strategies = opt('strategies', 'fs,sw').split(',');
+const strategies = opt('strategies', 'raw,fs,sw').split(',');
 
 const server = await startServer({ args: ['--max-file-size', String(4 * 2 ** 30)] });
 const token = await server.admin(['tenant', 'create', 'Bench']);
@@ -68,7 +72,56 @@ async function sendRandom(size) {
   if (part.length) await flush();
   res = await fetch(`${server.url}/api/v1/packages/${created.id}/finalize`, { method: 'POST', headers: up });
   if (res.status !== 200) throw new Error(`finalize: ${await res.text()}`);
-  return { link: sealer.link(server.url), sha256: plain.digest('hex'), name: `bench-${size / MiB}MiB.bin` };
+  return {
+    link: sealer.link(server.url), sha256: plain.digest('hex'), name: `bench-${size / MiB}MiB.bin`,
+    id: created.id, linkProof: sealer.linkProof,
+  };
+}
+
+/** A download token for `pkg` (as the page gets one), for the raw baseline. */
+async function downloadToken(pkg) {
+  const res = await fetch(`${server.url}/api/v1/packages/${pkg.id}/download`, {
+    method: 'POST', headers: { 'X-Sealdrop-Link-Proof': pkg.linkProof },
+  });
+  if (res.status !== 200) throw new Error(`download: ${await res.text()}`);
+  return (await res.json()).download_token;
+}
+
+/** The baseline in the page: fetch the ciphertext and write it to OPFS, no decryption. */
+async function rawFetchToDisk(page, pkg) {
+  const token = await downloadToken(pkg);
+  return page.evaluate(async ({ url, token, name }) => {
+    const started = performance.now();
+    const root = await navigator.storage.getDirectory();
+    const writable = await (await root.getFileHandle(name, { create: true })).createWritable();
+    const response = await fetch(url, { headers: { 'X-Sealdrop-Download-Token': token }, cache: 'no-store' });
+    const reader = response.body.getReader();
+    let batch = [];
+    let pending = 0;
+    let total = 0;
+    let writing = Promise.resolve();
+    const flush = async () => {
+      const out = new Uint8Array(pending);
+      let at = 0;
+      for (const b of batch) { out.set(b, at); at += b.length; }
+      batch = [];
+      pending = 0;
+      await writing;
+      writing = writable.write(out);
+    };
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      batch.push(value);
+      pending += value.length;
+      total += value.length;
+      if (pending >= 4 << 20) await flush();
+    }
+    if (pending) await flush();
+    await writing;
+    await writable.close();
+    return { total, seconds: (performance.now() - started) / 1000 };
+  }, { url: `${server.url}/api/v1/packages/${pkg.id}/files/0`, token, name: pkg.name });
 }
 
 /** PIDs of the renderer processes below the Chromium whose profile is `userDataDir`. */
@@ -134,6 +187,12 @@ async function run(size, strategy, pkg) {
         await new Promise((r) => setTimeout(r, 100));
       }
     })();
+    if (strategy === 'raw') {
+      const raw = await rawFetchToDisk(page, pkg);
+      sampling = false;
+      await sampler;
+      return { seconds: raw.seconds, peakHeap, peakRss, verified: raw.total === ciphertextSize(size) };
+    }
     const download = strategy === 'sw' ? page.waitForEvent('download', { timeout: 600_000 }) : null;
     const started = performance.now();
     await page.click('#download-all');
@@ -168,6 +227,11 @@ async function run(size, strategy, pkg) {
   }
 }
 
+/** Format v1: every 64 KiB chunk gains a 16-byte tag. */
+function ciphertextSize(size) {
+  return size + Math.max(1, Math.ceil(size / 65536)) * 16;
+}
+
 async function hashFile(file) {
   const hash = createHash('sha256');
   const { createReadStream } = await import('node:fs');
@@ -191,11 +255,15 @@ try {
 }
 
 const fmt = (n) => (n / MiB).toFixed(0).padStart(8);
-console.log('\nbrowser download + decrypt to disk (headless Chromium, loopback)');
-console.log('    size | sink | seconds |    MB/s | peak JS heap MiB | peak renderer RSS MiB | bytes ok');
-console.log('---------|------|---------|---------|------------------|-----------------------|---------');
+const rate = (r) => r.size / r.seconds / 1e6;
+console.log('\nbrowser download + decrypt to disk (headless Chromium, loopback; raw = fetch + write, no crypto)');
+console.log('    size | sink | seconds |    MB/s | % of raw | peak JS heap MiB | peak renderer RSS MiB | bytes ok');
+console.log('---------|------|---------|---------|----------|------------------|-----------------------|---------');
 for (const r of rows) {
+  const raw = rows.find((x) => x.size === r.size && x.strategy === 'raw');
+  const share = raw && r !== raw ? `${((100 * rate(r)) / rate(raw)).toFixed(0)} %` : '-';
   console.log(
-    `${fmt(r.size)} | ${r.strategy.padEnd(4)} | ${r.seconds.toFixed(2).padStart(7)} | ${(r.size / r.seconds / 1e6).toFixed(0).padStart(7)} | ${fmt(r.peakHeap).padStart(16)} | ${fmt(r.peakRss).padStart(21)} | ${r.verified ? 'yes' : 'NO'}`,
+    `${fmt(r.size)} | ${r.strategy.padEnd(4)} | ${r.seconds.toFixed(2).padStart(7)} | ${rate(r).toFixed(0).padStart(7)} | ${share.padStart(8)} | ${fmt(r.peakHeap).padStart(16)} | ${fmt(r.peakRss).padStart(21)} | ${r.verified ? 'yes' : 'NO'}`,
   );
 }
+console.log('Goal (issue 4): >= 300 MB/s, and renderer memory that does not grow with the file size.');
