@@ -14,20 +14,21 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, open as openFile, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
 import { withBrowser, artifactsDir } from './lib/browser.mjs';
-import { startServer, binaryPath, freePort, repoRoot, waitForOk } from './lib/server.mjs';
+import { freePort, repoRoot } from './lib/server.mjs';
 import { waitForMail } from './lib/smtp.mjs';
+import { NO_PICKERS, downloadedFiles, loadWasm, openTicket, settingsAsAdmin, startZendesk } from './lib/zendesk.mjs';
 
+let zendesk; // { server, sim, stop() }
 let server;
-let sim; // { url, stop(), users: {admin, agent, customer} }
+let sim; // { url, firstTicket, users: {admin, agent, customer}, ... } (lib/zendesk.mjs)
 let smtp;
-let keyDir;
 let widgetKey;
 let wasm;
 
@@ -35,54 +36,17 @@ const sha256 = (b) => createHash('sha256').update(b).digest('hex');
 
 before(async () => {
   smtp = await smtpServer();
-  keyDir = await mkdtemp(path.join(os.tmpdir(), 'sealdrop-agent-'));
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  await writeFile(path.join(keyDir, 'zaf.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
-  await writeFile(path.join(keyDir, 'zaf.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
-  const simPort = await freePort();
-  const simUrl = `http://127.0.0.1:${simPort}`;
-  server = await startServer({
-    env: {
-      SEALDROP_SMTP_URL: smtp.url,
-      SEALDROP_ZENDESK_BASE_URL: `${simUrl}/`,
-      SEALDROP_ZENDESK_APP_PUBLIC_KEY: path.join(keyDir, 'zaf.pub'),
-      SEALDROP_ZENDESK_ROLE_CACHE_SECS: '0',
-      SEALDROP_AGENT_APP_DIR: path.join(repoRoot, 'agent-app/assets'),
-    },
-  });
-  sim = await startSim(simPort, simUrl);
-  const pkg = process.env.SEALDROP_WASM_DIR ?? path.join(repoRoot, 'widget-wasm/pkg');
-  wasm = await import(path.join(pkg, 'sealdrop_widget.js'));
-  await wasm.default({ module_or_path: await readFile(path.join(pkg, 'sealdrop_widget_bg.wasm')) });
+  zendesk = await startZendesk({ env: { SEALDROP_SMTP_URL: smtp.url } });
+  ({ server, sim } = zendesk);
+  wasm = await loadWasm();
 });
 
 after(async () => {
-  await sim?.stop();
-  await server?.stop();
+  await zendesk?.stop();
   await smtp?.stop();
-  if (keyDir) await rm(keyDir, { recursive: true, force: true });
 });
 
 // ---- processes -----------------------------------------------------------------------------
-
-async function startSim(port, url) {
-  const child = spawn(binaryPath('zendesk-sim'), [
-    '--listen', `127.0.0.1:${port}`, '--sealdrop-url', `${server.url}/`, '--auto-approve',
-    '--signing-key', path.join(keyDir, 'zaf.key'),
-  ], { stdio: ['ignore', 'ignore', process.env.SEALDROP_E2E_VERBOSE ? 'inherit' : 'ignore'] });
-  let code = null;
-  child.on('exit', (c) => { code = c; });
-  await waitForOk(`${url}/sim/info`, { exited: () => code, what: 'zendesk-sim' });
-  const { users: list } = await (await fetch(`${url}/sim/users`)).json();
-  const by = (email) => list.find((u) => u.email === email);
-  const { tickets } = await (await fetch(`${url}/sim/tickets`)).json();
-  return {
-    url,
-    firstTicket: tickets[0].id,
-    users: { admin: by('admin@acme.example'), agent: by('agent@acme.example'), customer: by('carol@customer.example') },
-    stop: async () => { if (code === null) { child.kill('SIGTERM'); } },
-  };
-}
 
 async function smtpServer() {
   if (process.env.SEALDROP_TEST_SMTP_URL && process.env.SEALDROP_TEST_SMTP_CAPTURE_DIR) {
@@ -115,7 +79,7 @@ async function makeFiles(specs) {
     const bytes = text !== undefined ? Buffer.from(text) : randomBytes(size);
     const file = path.join(dir, name);
     await writeFile(file, bytes);
-    out.push({ name, path: file, bytes, sha256: sha256(bytes) });
+    out.push({ name, path: file, bytes, size: bytes.length, sha256: sha256(bytes) });
   }
   return out;
 }
@@ -128,27 +92,6 @@ async function newTicket(description, extra = {}) {
   });
   assert.equal(res.status, 201, await res.clone().text());
   return (await res.json()).ticket;
-}
-
-/** Opens the agent ticket page as `who` and waits for the sidebar to finish loading. */
-async function openTicket(page, ticketId, who = 'admin') {
-  await page.goto(`${sim.url}/agent/tickets/${ticketId}?as=${sim.users[who].id}`);
-  const frame = await sidebar(page);
-  await frame.waitForFunction(() => document.body.dataset.ready === '1', null, { timeout: 30_000 });
-  return frame;
-}
-
-async function sidebar(page) {
-  const handle = await page.waitForSelector('iframe[id^="app_sidebar_"]');
-  for (let i = 0; i < 100; i++) {
-    const frame = await handle.contentFrame();
-    if (frame && frame.url().includes('/zendesk/sidebar')) {
-      await frame.waitForLoadState('domcontentloaded');
-      return frame;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('the sidebar iframe never loaded /zendesk/sidebar');
 }
 
 async function shot(page, name) {
@@ -166,33 +109,6 @@ async function helpCenterUpload(files, create = {}) {
   const blobs = files.map((f) => new File([f.bytes], f.name, { type: 'application/octet-stream' }));
   const { link } = await sendFiles({ wasm, api, files: blobs, create });
   return link;
-}
-
-async function settingsAsAdmin(page, change) {
-  const frame = await openTicket(page, sim.firstTicket);
-  await frame.click('#tabs button[data-tab="admin"]');
-  await frame.waitForFunction(() => document.getElementById('s-reply-style').value !== '');
-  await change(frame);
-  await frame.click('#settings-save');
-  await frame.waitForSelector('#settings-status:not([hidden])');
-  return frame;
-}
-
-const NO_PICKERS = () => {
-  Object.defineProperty(window, 'showSaveFilePicker', { value: undefined, configurable: true });
-  Object.defineProperty(window, 'showDirectoryPicker', { value: undefined, configurable: true });
-};
-
-async function downloadedFiles(downloads, files) {
-  for (let i = 0; i < 100 && downloads.length < files.length; i++) await new Promise((r) => setTimeout(r, 100));
-  assert.equal(downloads.length, files.length, 'one browser download per file');
-  for (const d of downloads) {
-    const f = files.find((x) => x.name === d.suggestedFilename());
-    assert.ok(f, `unexpected download ${d.suggestedFilename()}`);
-    const bytes = await readFile(await d.path());
-    assert.equal(bytes.length, f.bytes.length, `${f.name} size`);
-    assert.equal(sha256(bytes), f.sha256, `${f.name}: bytes out == bytes in`);
-  }
 }
 
 /** Sends `files` from the sidebar; returns the text of the reply composer afterwards. */
@@ -217,7 +133,7 @@ const linkIn = (text) => text.match(/https?:\/\/\S+\/p\/[A-Za-z0-9_-]+#[A-Za-z0-
 
 test('the admin sets sealdrop up from the sidebar: grant, Help Center origin, widget key', async (t) => {
   await withBrowser(t, async ({ page }) => {
-    let frame = await openTicket(page, sim.firstTicket);
+    let frame = await openTicket(page, sim, sim.firstTicket);
     assert.equal(await frame.evaluate(() => document.body.dataset.status), 'setup_required');
     assert.match(await frame.textContent('#status-title'), /set up/);
     await shot(page, '0-setup');
@@ -226,7 +142,7 @@ test('the admin sets sealdrop up from the sidebar: grant, Help Center origin, wi
     assert.match(await popup.textContent('h1'), /can now reach Zendesk/);
     await popup.close();
 
-    frame = await settingsAsAdmin(page, async (f) => {
+    frame = await settingsAsAdmin(page, sim, async (f) => {
       await f.fill('#s-origins', sim.url);
     });
     assert.equal(await frame.textContent('#grant-status'), 'Granted and working.');
@@ -267,7 +183,7 @@ test('a Help Center upload shows in the sidebar with its names and downloads to 
   const ticket = await newTicket(`The printer is broken.\n\nEncrypted attachments: ${link}`);
   await withBrowser(t, async ({ page, browser }) => {
     await browser.addInitScript(NO_PICKERS);
-    const frame = await openTicket(page, ticket.id, 'agent');
+    const frame = await openTicket(page, sim, ticket.id, 'agent');
     await frame.waitForSelector('#links li[data-state="ready"]', { timeout: 30_000 });
     const names = await frame.$$eval('#links .files .name', (els) => els.map((e) => e.textContent));
     assert.deepEqual(names, files.map((f) => f.name), 'decrypted names');
@@ -289,7 +205,7 @@ test('an agent sends two files with authentication; the recipient confirms the e
   const ticket = await newTicket('Please send me the invoice.');
   let link;
   await withBrowser(t, async ({ page }) => {
-    const frame = await openTicket(page, ticket.id, 'agent');
+    const frame = await openTicket(page, sim, ticket.id, 'agent');
     await frame.click('#tabs button[data-tab="send"]');
     assert.deepEqual(await frame.$$eval('#recipients li', (els) => els.map((e) => e.textContent)), ['carol@customer.example']);
     assert.equal(await frame.isChecked('#require-auth'), true, 'the tenant default: require authentication');
@@ -329,11 +245,11 @@ test('admin settings change what agents see: no authentication by default, hyper
   const ticket = await newTicket('Send it plainly.');
   let link;
   await withBrowser(t, async ({ page }) => {
-    await settingsAsAdmin(page, async (f) => {
+    await settingsAsAdmin(page, sim, async (f) => {
       await f.uncheck('#s-require-auth');
       await f.selectOption('#s-reply-style', 'hyperlink');
     });
-    const frame = await openTicket(page, ticket.id, 'agent');
+    const frame = await openTicket(page, sim, ticket.id, 'agent');
     await frame.click('#tabs button[data-tab="send"]');
     assert.equal(await frame.isChecked('#require-auth'), false, 'the new default reaches the agent');
     const reply = await sendFromSidebar(page, frame, files, { requireAuth: false });
@@ -356,7 +272,7 @@ test('admin settings change what agents see: no authentication by default, hyper
     await downloadedFiles(downloads, files);
   });
   await withBrowser(t, async ({ page }) => {
-    await settingsAsAdmin(page, async (f) => {
+    await settingsAsAdmin(page, sim, async (f) => {
       await f.check('#s-require-auth');
       await f.selectOption('#s-reply-style', 'text');
     });
@@ -373,7 +289,7 @@ test('an expired and a revoked package show as such in the inbox', async (t) => 
   await new Promise((r) => setTimeout(r, Math.max(0, created + 7_000 - Date.now())));
   await withBrowser(t, async ({ page }) => {
     page.on('dialog', (d) => d.accept());
-    const frame = await openTicket(page, ticket.id, 'agent');
+    const frame = await openTicket(page, sim, ticket.id, 'agent');
     await frame.waitForSelector('#links li[data-state="expired"]', { timeout: 30_000 });
     assert.match(await frame.textContent('#links li[data-state="expired"] .state-text'), /Expired/);
     await frame.waitForSelector('#links li:nth-child(2)[data-state="ready"]');
@@ -401,7 +317,7 @@ test('a tampered file shows as tampered and nothing is saved', async (t) => {
   await withBrowser(t, async ({ page }) => {
     const downloads = [];
     page.on('download', (d) => downloads.push(d));
-    const frame = await openTicket(page, ticket.id, 'agent');
+    const frame = await openTicket(page, sim, ticket.id, 'agent');
     await frame.waitForSelector('#links li[data-state="ready"]', { timeout: 30_000 });
     await frame.click('#links li[data-file="0"] button.download');
     await frame.waitForSelector('#links li[data-state="tampered"]', { timeout: 30_000 });
@@ -424,12 +340,12 @@ async function listFiles(dir) {
 
 test('an agent whose role is not allowed sees a clear refusal', async (t) => {
   await withBrowser(t, async ({ page }) => {
-    await settingsAsAdmin(page, async (f) => { await f.fill('#s-allowed-roles', 'admin'); });
-    const frame = await openTicket(page, sim.firstTicket, 'agent');
+    await settingsAsAdmin(page, sim, async (f) => { await f.fill('#s-allowed-roles', 'admin'); });
+    const frame = await openTicket(page, sim, sim.firstTicket, 'agent');
     assert.equal(await frame.evaluate(() => document.body.dataset.status), 'refused');
     assert.match(await frame.textContent('#status-text'), /role is not allowed/);
     assert.equal(await frame.isHidden('#tabs'), true, 'nothing else is offered');
     await shot(page, '7-refused');
-    await settingsAsAdmin(page, async (f) => { await f.fill('#s-allowed-roles', 'admin, agent'); });
+    await settingsAsAdmin(page, sim, async (f) => { await f.fill('#s-allowed-roles', 'admin, agent'); });
   });
 });

@@ -4,7 +4,8 @@
 // A customer attaches three files (one of 200 MB) to the request form; the widget encrypts
 // them in a worker while the page keeps responding, uploads them as one package, and on
 // submit puts exactly one secure link into the description, which the simulator's ticket
-// holds. The package requires authentication; its bytes decrypt to the originals. Forms
+// holds. The package requires authentication: the link alone is refused, and an agent of the
+// tenant opens the ticket in the sidebar and downloads the three files to equal bytes. Forms
 // outside the tenant's list are left alone, other origins and wrong keys are refused with a
 // message that says why.
 //
@@ -12,56 +13,40 @@
 // widget-wasm/pkg (`cargo xtask wasm`).
 
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'node:test';
 
 import { withBrowser } from './lib/browser.mjs';
-import { binaryPath, freePort, startServer, waitForOk } from './lib/server.mjs';
+import { startServer } from './lib/server.mjs';
+import { NO_PICKERS, connectAccount, downloadedFiles, loadWasm, openTicket, startSim, startZendesk } from './lib/zendesk.mjs';
 
 const DEFAULT_FORM = 360000001;
 const BILLING_FORM = 360000002;
 const BIG = 200 * 1000 * 1000;
 
-/** Starts zendesk-sim pointing its loader tag at `sealdropUrl`. */
-async function startSim(sealdropUrl, widgetKey) {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const child = spawn(binaryPath('zendesk-sim'), ['--listen', `127.0.0.1:${port}`, '--sealdrop-url', `${sealdropUrl}/`, '--widget-key', widgetKey, '--empty'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, RUST_LOG: 'warn' },
+/** `PUT /api/v1/settings` with `credential` (tenant token or admin session); resolves to the settings. */
+async function putSettings(server, credential, change) {
+  const res = await fetch(`${server.url}/api/v1/settings`, {
+    method: 'PUT',
+    headers: { Authorization: `Bearer ${credential}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify(change),
   });
-  let exitCode = null;
-  child.on('exit', (code) => { exitCode = code; });
-  await waitForOk(`${url}/sim/info`, { exited: () => exitCode, what: 'zendesk-sim' });
-  return {
-    url,
-    port,
-    stop: () => { if (exitCode === null) child.kill('SIGTERM'); },
-    tickets: async () => (await (await fetch(`${url}/sim/tickets`)).json()).tickets,
-    settings: (change) => fetch(`${url}/sim/settings`, { method: 'PATCH', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(change) }),
-  };
+  const body = await res.text();
+  assert.equal(res.status, 200, `PUT /api/v1/settings ${JSON.stringify(change)}: ${body}`);
+  return JSON.parse(body);
 }
 
-function sql(server, statement) {
-  return execFileSync('sqlite3', [path.join(server.dataDir, 'sealdrop.db'), statement], { encoding: 'utf8' }).trim();
-}
-
-/** A tenant with a settings row: widget key, Help Center origins, protected forms. */
-async function widgetTenant(server, { origins, forms = [], key = `sdw_${randomBytes(16).toString('hex')}` }) {
-  await server.admin(['tenant', 'create', `Acme ${key.slice(-6)}`]);
-  const id = (await server.admin(['tenant', 'list'])).split('\n').map((l) => l.split('\t')).find((c) => c[2] === `Acme ${key.slice(-6)}`)[0];
-  const q = (s) => `'${s.replaceAll("'", "''")}'`;
-  sql(server, `INSERT INTO tenant_settings (tenant_id, widget_key, help_center_origins, widget_forms, updated_at) VALUES (${q(id)}, ${q(key)}, ${q(JSON.stringify(origins))}, ${q(JSON.stringify(forms))}, 0)`);
-  return { id, key };
-}
-
-function setForms(server, tenant, forms) {
-  sql(server, `UPDATE tenant_settings SET widget_forms = '${JSON.stringify(forms)}' WHERE tenant_id = '${tenant.id}'`);
+/** A tenant made with `sealdrop admin tenant create`, its Help Center origins and protected forms set with its API token. */
+async function widgetTenant(server, { origins, forms = [] }) {
+  const token = await server.admin(['tenant', 'create', `Acme ${randomBytes(3).toString('hex')}`]);
+  assert.match(token, /^sdt_/, 'tenant create prints the API token');
+  const settings = await putSettings(server, token, { help_center_origins: origins, widget_forms: forms });
+  assert.match(settings.widget_key ?? '', /^sdw_/, 'the settings hold the widget key');
+  return { key: settings.widget_key };
 }
 
 /** Writes `size` pseudo-random bytes to `file`; resolves to their SHA-256 (hex). */
@@ -84,14 +69,31 @@ async function makeFile(file, size, seed) {
 
 const panel = '[data-sealdrop="widget"]';
 
-/** Everything one test needs: server, simulator, tenant, files. */
-async function setup(t, { forms = [], withFiles = false } = {}) {
-  const server = await startServer();
-  t.after(() => server.stop());
-  const sim = await startSim(server.url, 'sdw_placeholder');
-  t.after(() => sim.stop());
-  const tenant = await widgetTenant(server, { origins: [sim.url], forms });
-  await sim.settings({ widget_key: tenant.key });
+/**
+ * Everything one test needs: server, simulator, tenant, files. With `zendesk`, the server is
+ * set up for the simulator, which has its demo admin, agent and customer, and the tenant is
+ * the simulated account, connected as its admin would (so its agents can open uploads);
+ * without, the simulator is empty and the tenant is made with the admin command.
+ */
+async function setup(t, { forms = [], withFiles = false, zendesk = false } = {}) {
+  let server;
+  let sim;
+  let tenant;
+  if (zendesk) {
+    const zd = await startZendesk();
+    t.after(() => zd.stop());
+    ({ server, sim } = zd);
+    const { widgetKey, adminSession } = await connectAccount(server, sim);
+    if (forms.length > 0) await putSettings(server, adminSession, { widget_forms: forms });
+    tenant = { key: widgetKey, adminSession };
+  } else {
+    server = await startServer();
+    t.after(() => server.stop());
+    sim = await startSim({ sealdropUrl: server.url, empty: true });
+    t.after(() => sim.stop());
+    tenant = await widgetTenant(server, { origins: [sim.url], forms });
+    await sim.settings({ widget_key: tenant.key });
+  }
   let files = [];
   if (withFiles) {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'sealdrop-widget-'));
@@ -110,55 +112,11 @@ const markups = {
   classic: { query: '?markup=classic', email: '#request_anonymous_requester_email', subject: '#request_subject', description: '#request_description', select: '#request_issue_type_select', native: '#upload-dropzone' },
 };
 
-/** Downloads and decrypts every file of the package behind `link` in the page; returns [{name, size, sha256}]. */
-async function decryptInBrowser(page, serverUrl, link) {
-  await page.goto(`${serverUrl}/healthz`);
-  return page.evaluate(async ({ link }) => {
-    const wasm = await import('/static/pkg/sealdrop_widget.js');
-    await wasm.default();
-    const parsed = wasm.parseLink(link);
-    const headers = { 'X-Sealdrop-Link-Proof': parsed.linkProof };
-    const api = async (method, p, h = {}) => {
-      const r = await fetch(p, { method, headers: { ...headers, ...h } });
-      if (!r.ok && r.status !== 206) throw new Error(`${method} ${p}: ${r.status} ${await r.text()}`);
-      return r;
-    };
-    const opened = await (await api('POST', `/api/v1/packages/${parsed.packageId}/open`)).json();
-    const manifest = Uint8Array.from(atob(opened.manifest), (c) => c.charCodeAt(0));
-    const pkg = wasm.openPackage(manifest, parsed.linkSecret, opened.server_secret);
-    const { download_token: token } = await (await api('POST', `/api/v1/packages/${parsed.packageId}/download`)).json();
-    const out = [];
-    for (let i = 0; i < pkg.metadata.files.length; i++) {
-      const dec = pkg.file(i);
-      const size = dec.ciphertextSize;
-      const plaintext = new Uint8Array(dec.plaintextSize);
-      let at = 0;
-      for (let part = 0; part < wasm.partCount(size); part++) {
-        const [s, e] = wasm.partRange(size, part);
-        const body = new Uint8Array(await (await api('GET', `/api/v1/packages/${parsed.packageId}/files/${i}`, { 'X-Sealdrop-Download-Token': token, Range: `bytes=${s}-${e - 1}` })).arrayBuffer());
-        const [first, last] = wasm.partChunks(dec.plaintextSize, part);
-        const chunks = [];
-        for (let c = first; c < last; c++) {
-          const [a, b] = dec.ciphertextRange(c);
-          chunks.push(dec.decryptChunk(c, body.subarray(a - s, b - s)));
-        }
-        for (const c of chunks) {
-          const p = await c;
-          plaintext.set(p, at);
-          at += p.length;
-        }
-      }
-      const digest = Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', plaintext)), (b) => b.toString(16).padStart(2, '0')).join('');
-      out.push({ name: pkg.metadata.files[i].name, size: at, sha256: digest });
-    }
-    return out;
-  }, { link });
-}
-
 for (const [markup, sel] of Object.entries(markups)) {
-  test(`${markup} form: three files (one of 200 MB) are encrypted, the ticket gets one secure link, the bytes come back`, { timeout: 300_000 }, async (t) => {
-    const { server, sim, files } = await setup(t, { withFiles: true });
-    await withBrowser(t, async ({ page }) => {
+  test(`${markup} form: three files (one of 200 MB) are encrypted, the ticket gets one secure link, an agent gets the bytes back`, { timeout: 600_000 }, async (t) => {
+    const { server, sim, tenant, files } = await setup(t, { withFiles: true, zendesk: true });
+    const wasm = await loadWasm();
+    await withBrowser(t, async ({ page, browser }) => {
       await page.goto(`${sim.url}/hc/en-us/requests/new${sel.query}`);
       await page.locator(`${panel} .drop`).waitFor();
       assert.equal(await page.locator(sel.native).isVisible(), false, 'the plain attachment field is hidden');
@@ -209,29 +167,40 @@ for (const [markup, sel] of Object.entries(markups)) {
       assert.ok(links[0].startsWith(`${server.url}/p/`));
 
       // Only the tenant's agents may open a Help Center upload: the link alone is not enough.
-      const packageId = links[0].split('/p/')[1].split('#')[0];
-      await page.goto(`${server.url}/healthz`);
-      const refused = await page.evaluate(async ({ link, id }) => {
-        const wasm = await import('/static/pkg/sealdrop_widget.js');
-        await wasm.default();
-        const r = await fetch(`/api/v1/packages/${id}/open`, { method: 'POST', headers: { 'X-Sealdrop-Link-Proof': wasm.parseLink(link).linkProof } });
-        return { status: r.status, body: await r.json() };
-      }, { link: links[0], id: packageId });
-      assert.equal(refused.status, 401);
-      assert.equal(refused.body.error, 'verification_required');
-      assert.equal(sql(server, `SELECT created_by || ' ' || require_auth FROM packages WHERE id = '${packageId}'`), 'widget 1');
+      const { packageId, linkProof } = wasm.parseLink(links[0]);
+      const refused = await fetch(`${server.url}/api/v1/packages/${packageId}/open`, { method: 'POST', headers: { 'X-Sealdrop-Link-Proof': linkProof } });
+      assert.equal(refused.status, 401, 'the link alone does not open a Help Center upload');
+      assert.equal((await refused.json()).error, 'verification_required');
+      // The widget made it, for the simulated account, requiring authentication.
+      const audit = await fetch(`${server.url}/api/v1/audit?package=${packageId}&event=created`, { headers: { Authorization: `Bearer ${tenant.adminSession}` } });
+      assert.equal(audit.status, 200, `the tenant's audit log: HTTP ${audit.status}`);
+      const created = (await audit.json()).events.map((e) => ({ by: e.detail?.by, require_auth: e.detail?.require_auth }));
+      assert.deepEqual(created, [{ by: 'widget', require_auth: true }]);
 
-      // The bytes: agent sessions need the Zendesk sign-in, which this test does not drive;
-      // lift the requirement on this one package and open it with the link.
-      sql(server, `UPDATE packages SET require_auth = 0 WHERE id = '${packageId}'`);
-      const got = await decryptInBrowser(page, server.url, links[0]);
-      assert.deepEqual(got, files.map(({ name, size, sha256 }) => ({ name, size, sha256 })));
-    }, { contextOptions: { bypassCSP: true } }); // to run the check script on the server's origin
+      // An agent of the tenant opens the ticket: the sidebar lists the files and downloads
+      // each one; the bytes equal the originals.
+      await browser.addInitScript(NO_PICKERS);
+      const frame = await openTicket(page, sim, id, 'agent');
+      await frame.waitForSelector('#links li[data-state="ready"]', { timeout: 30_000 });
+      const names = await frame.$$eval('#links .files .name', (els) => els.map((e) => e.textContent));
+      assert.deepEqual(names, files.map((f) => f.name), 'the sidebar decrypts the file names');
+      const downloads = [];
+      page.on('download', (d) => downloads.push(d));
+      const downloadStarted = Date.now();
+      for (let i = 0; i < files.length; i++) {
+        await frame.click(`#links li[data-file="${i}"] button.download`);
+        // Done, or an error the sidebar shows (then fail at once, with its words).
+        const li = await frame.waitForSelector(`#links li[data-file="${i}"]:is([data-done="1"], :has(.file-status.error))`, { timeout: 240_000 });
+        assert.equal(await li.getAttribute('data-done'), '1', `${files[i].name}: the sidebar says ${await li.$eval('.file-status', (e) => e.textContent)}`);
+      }
+      t.diagnostic(`${markup}: ${(files.reduce((s, f) => s + f.size, 0) / 1e6 / ((Date.now() - downloadStarted) / 1000)).toFixed(0)} MB/s download+decrypt in the sidebar`);
+      await downloadedFiles(downloads, files);
+    });
   });
 }
 
 test('a ticket form outside the tenant\'s list is left alone, and switching forms switches the widget', { timeout: 60_000 }, async (t) => {
-  const { sim, server, tenant } = await setup(t, { forms: [BILLING_FORM] });
+  const { sim } = await setup(t, { forms: [BILLING_FORM] });
   await withBrowser(t, async ({ page }) => {
     for (const sel of Object.values(markups)) {
       await page.goto(`${sim.url}/hc/en-us/requests/new${sel.query}${sel.query ? '&' : '?'}ticket_form_id=${DEFAULT_FORM}`);
@@ -247,7 +216,6 @@ test('a ticket form outside the tenant\'s list is left alone, and switching form
       await page.locator(sel.native).waitFor();
     }
     // An unprotected form submits exactly what the customer wrote.
-    setForms(server, tenant, [BILLING_FORM]);
     await page.goto(`${sim.url}/hc/en-us/requests/new?markup=classic&ticket_form_id=${DEFAULT_FORM}`);
     await page.locator(markups.classic.native).waitFor();
     await page.fill('#request_anonymous_requester_email', 'dan@customer.example');

@@ -9,7 +9,7 @@
 // samples the resident memory of every Chromium process and of the server from /proc, and
 // the page's event-loop lag. Prints one table row per run. Goal: >= 300 MB/s.
 
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -76,10 +76,12 @@ let browser;
 try {
   const simUrl = `http://127.0.0.1:${simPort}`;
   await waitForOk(`${simUrl}/sim/info`, { what: 'zendesk-sim' });
-  await server.admin(['tenant', 'create', 'Bench']);
-  const tenantId = (await server.admin(['tenant', 'list'])).split('\t')[0];
-  execFileSync('sqlite3', [path.join(server.dataDir, 'sealdrop.db'),
-    `INSERT INTO tenant_settings (tenant_id, widget_key, help_center_origins, updated_at) VALUES ('${tenantId}', 'sdw_bench', '["${simUrl}"]', 0)`]);
+  // The tenant allows the simulator's Help Center origin; its pages get the tenant's widget key.
+  const token = await server.admin(['tenant', 'create', 'Bench']);
+  const put = await fetch(`${server.url}/api/v1/settings`, { method: 'PUT', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ help_center_origins: [simUrl] }) });
+  if (put.status !== 200) throw new Error(`PUT /api/v1/settings answered ${put.status}: ${await put.text()}`);
+  const patched = await fetch(`${simUrl}/sim/settings`, { method: 'PATCH', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ widget_key: (await put.json()).widget_key }) });
+  if (!patched.ok) throw new Error(`the simulator refused the widget key: ${patched.status}`);
   const file = path.join(dir, 'bench.bin');
   await makeFile(file, SIZE);
 
