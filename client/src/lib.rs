@@ -140,6 +140,10 @@ impl fmt::Debug for GetOptions {
     }
 }
 
+/// Parts a sender uploads at once unless told otherwise ([`Client::with_parallel`],
+/// `sealdrop send --parallel`).
+pub const DEFAULT_PARALLEL: usize = 3;
+
 /// A connection to one sealdrop server, for sending.
 #[derive(Debug)]
 pub struct Client {
@@ -165,7 +169,7 @@ impl Client {
             credential,
             http: http_client()?,
             retry: RetryPolicy::default(),
-            parallel: 3,
+            parallel: DEFAULT_PARALLEL,
             state_dir: default_state_dir(),
         })
     }

@@ -181,7 +181,7 @@ impl Server {
     fn client(&self) -> Client {
         Client::new(&self.url, Credential::ApiToken(self.token.clone()))
             .expect("client")
-            .with_parallel(PARALLEL)
+            .with_parallel(client_parallel())
             .with_state_dir(None)
     }
 
@@ -596,8 +596,10 @@ fn print_table(mib: u64, rows: &[Row], memory: &[(String, String, f64, f64, f64)
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     println!();
     println!(
-        "sealdrop server transfer bench: {mib} MiB per transfer, {PARALLEL} parts in flight, \
-         {cpus} CPUs, server in a child process (SQLite)"
+        "sealdrop server transfer bench: {mib} MiB per transfer, {PARALLEL} requests in flight \
+         for the direct baselines and {} parts for the client, {cpus} CPUs, server in a child \
+         process (SQLite)",
+        client_parallel()
     );
     if !with_s3 {
         println!("(S3 rows skipped: SEALDROP_TEST_S3_* not set)");
@@ -628,4 +630,13 @@ fn print_table(mib: u64, rows: &[Row], memory: &[(String, String, f64, f64, f64)
     for (storage, what, idle, hwm, rss) in memory {
         println!("{storage:<8} {what:<36} {idle:>9.1} {hwm:>9.1} {rss:>9.1}");
     }
+}
+
+/// Parts the client keeps in flight: `SEALDROP_BENCH_CLIENT_PARALLEL`, else the client's own
+/// default (what `sealdrop send` uses).
+fn client_parallel() -> usize {
+    std::env::var("SEALDROP_BENCH_CLIENT_PARALLEL")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(sealdrop_client::DEFAULT_PARALLEL)
 }

@@ -24,6 +24,9 @@ use tokio_util::io::ReaderStream;
 use super::{BlobKey, ByteStream, Storage, StorageError};
 use crate::config::S3Config;
 
+/// Bytes per read of a spool file sent to S3.
+const SPOOL_READ_BUFFER: usize = 256 * 1024;
+
 /// An S3 bucket (with an optional key prefix) as a blob store.
 #[derive(Debug, Clone)]
 pub struct S3Storage {
@@ -77,6 +80,9 @@ impl S3Storage {
     async fn put(&self, key: &BlobKey, path: &Path, len: u64) -> Result<(), StorageError> {
         let body = S3ByteStream::read_from()
             .path(path)
+            // The SDK reads files 4 KiB at a time by default, each read a blocking-pool
+            // round trip: that capped uploads to S3 near 100 MiB/s in the transfer bench.
+            .buffer_size(SPOOL_READ_BUFFER)
             .length(aws_sdk_s3::primitives::Length::Exact(len))
             .build()
             .await
