@@ -254,7 +254,7 @@ export class Upload {
   async sendPart(task) {
     const { body, plaintextBytes } = await encryptPart(this.wasm, task.file, task.enc, task.part);
     const digest = hex(await crypto.subtle.digest("SHA-256", body));
-    await this.api.request("PUT", `/api/v1/packages/${this.id}/files/${task.index}/parts/${task.part}`, {
+    const response = await this.api.request("PUT", `/api/v1/packages/${this.id}/files/${task.index}/parts/${task.part}`, {
       headers: { ...this.auth, "Content-Type": "application/octet-stream", "X-Sealdrop-Sha256": digest },
       // A Blob goes to the network process by reference; a typed array is copied through
       // the renderer's upload pipe, which is many times slower for 8 MiB bodies.
@@ -262,6 +262,9 @@ export class Upload {
       ok: [200, 201],
       signal: this.signal,
     });
+    // Read the (small) answer: until then Chromium keeps the request, and with it the 8 MiB
+    // body Blob, alive in the browser process; unread, every part of a file stayed there.
+    await response.arrayBuffer();
     this.markSent(task, plaintextBytes);
   }
 

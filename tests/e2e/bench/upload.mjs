@@ -34,6 +34,26 @@ function rssKiB(pid) {
   }
 }
 
+/** Chromium's process type of `pid`: renderer, utility (network, storage), gpu-process, browser. */
+function processType(pid) {
+  try {
+    const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return /--type=([a-z-]+)/.exec(cmd)?.[1] ?? 'browser';
+  } catch {
+    return 'gone';
+  }
+}
+
+/** Resident KiB of this bench's Chromium processes, by process type. */
+function rssByType() {
+  const out = {};
+  for (const pid of chromiumPids()) {
+    const type = processType(pid);
+    out[type] = (out[type] ?? 0) + rssKiB(pid);
+  }
+  return out;
+}
+
 /** Pids of the Chromium processes this bench started (descendants of this process). */
 function chromiumPids() {
   const parent = new Map();
@@ -87,6 +107,7 @@ try {
 
   browser = await launchBrowser();
   const rows = [];
+  const growthByType = [];
   for (let run = 0; run < RUNS; run++) {
     const page = await browser.newPage();
     await page.goto(`${simUrl}/hc/en-us/requests/new`);
@@ -100,11 +121,15 @@ try {
         last = now;
       }, 50);
     });
-    const base = chromiumPids().reduce((s, p) => s + rssKiB(p), 0);
+    const baseByType = rssByType();
+    const base = Object.values(baseByType).reduce((a, b) => a + b, 0);
     let peakBrowser = base;
+    const peakByType = { ...baseByType };
     let peakServer = rssKiB(server.process.pid);
     const sampler = setInterval(() => {
-      peakBrowser = Math.max(peakBrowser, chromiumPids().reduce((s, p) => s + rssKiB(p), 0));
+      const now = rssByType();
+      peakBrowser = Math.max(peakBrowser, Object.values(now).reduce((a, b) => a + b, 0));
+      for (const [type, kib] of Object.entries(now)) peakByType[type] = Math.max(peakByType[type] ?? 0, kib);
       peakServer = Math.max(peakServer, rssKiB(server.process.pid));
     }, 100);
     const started = performance.now();
@@ -116,11 +141,14 @@ try {
     const seconds = (performance.now() - started) / 1000;
     clearInterval(sampler);
     const lag = await page.evaluate(() => window.__lag);
+    growthByType.push(Object.fromEntries(Object.entries(peakByType).map(([type, kib]) => [type, ((kib - (baseByType[type] ?? 0)) / 1024).toFixed(0)])));
     rows.push({ run: run + 1, MiB: SIZE / 1048576, seconds: seconds.toFixed(2), 'MB/s': (SIZE / 1e6 / seconds).toFixed(0), 'browser peak RSS MiB': ((peakBrowser) / 1024).toFixed(0), 'browser RSS growth MiB': ((peakBrowser - base) / 1024).toFixed(0), 'server peak RSS MiB': (peakServer / 1024).toFixed(0), 'max event-loop lag ms': lag.toFixed(0) });
     await page.close();
   }
   console.log(`Help Center widget upload, ${os.cpus().length} CPUs, server ${process.env.SEALDROP_BIN ?? 'target/debug/sealdrop'}`);
   console.table(rows);
+  console.log('browser RSS growth by Chromium process type, MiB (peak - before):');
+  console.table(growthByType);
 } finally {
   await browser?.close();
   sim.kill('SIGTERM');
