@@ -95,16 +95,17 @@ async function makeFiles(specs) {
 }
 
 /** Sends files; returns `{ id, link }`. Options: to[], requireAuth, expiresSecs, message. */
-async function send(files, { to = [], requireAuth = false, expiresSecs, message } = {}) {
-  const viaCli = await sendWithCli(files, { to, requireAuth, expiresSecs, message });
+async function send(files, { to = [], requireAuth = false, expiresSecs, message, downloads } = {}) {
+  const viaCli = await sendWithCli(files, { to, requireAuth, expiresSecs, message, downloads });
   if (viaCli) return viaCli;
-  return sendWithWasm(files, { to, requireAuth, expiresSecs, message });
+  return sendWithWasm(files, { to, requireAuth, expiresSecs, message, downloads });
 }
 
-async function sendWithCli(files, { to, requireAuth, expiresSecs, message }) {
+async function sendWithCli(files, { to, requireAuth, expiresSecs, message, downloads }) {
   const args = ['send', '--server', server.url, ...to.flatMap((a) => ['--to', a])];
   if (requireAuth) args.push('--require-auth');
   if (expiresSecs) args.push('--expires', `${expiresSecs}s`);
+  if (downloads) args.push('--downloads', String(downloads));
   if (message) args.push('--message', message);
   args.push(...files.map((f) => f.path));
   const result = await new Promise((resolve) => {
@@ -132,11 +133,12 @@ async function loadWasm() {
 }
 
 /** The sender's side in Node with the page's own wasm bindings (when the CLI has no `send`). */
-async function sendWithWasm(files, { to, requireAuth, expiresSecs, message }) {
+async function sendWithWasm(files, { to, requireAuth, expiresSecs, message, downloads }) {
   const { PackageSealer } = await loadWasm();
   const auth = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };
   const body = { recipients: to, require_auth: requireAuth };
   if (expiresSecs) body.expires_in_secs = expiresSecs;
+  if (downloads) body.max_downloads = downloads;
   const created = await (await fetch(`${server.url}/api/v1/packages`, { method: 'POST', headers: auth, body: JSON.stringify(body) })).json();
   assert.ok(created.id, JSON.stringify(created));
   const sealer = new PackageSealer(created.id, created.server_secret, {
@@ -336,6 +338,38 @@ test('an expired package shows the expired message', async (t) => {
     await pageState(page, 'expired');
     assert.match(await page.textContent('#problem-title'), /expired/);
     await shot(page, 'expired');
+  });
+});
+
+test('a revoked package shows the revoked message', async (t) => {
+  const files = await makeFiles([{ name: 'withdrawn.txt', text: 'not any more' }]);
+  const { id, link } = await send(files);
+  const res = await fetch(`${server.url}/api/v1/packages/${id}`, { method: 'DELETE', headers: { Authorization: `Bearer ${token}` } });
+  assert.equal(res.status, 204, await res.text());
+  await withBrowser(t, async ({ page }) => {
+    await page.goto(link);
+    await pageState(page, 'revoked');
+    assert.match(await page.textContent('#problem-title'), /withdrew/);
+    await shot(page, 'revoked');
+  });
+});
+
+test('after its one allowed download, a package shows the download-limit message', async (t) => {
+  const files = await makeFiles([{ name: 'once.txt', text: 'only once' }]);
+  const { link } = await send(files, { downloads: 1 });
+  await withBrowser(t, async ({ page, browser }) => {
+    await browser.addInitScript(OPFS_PICKERS);
+    await page.goto(link);
+    await pageState(page, 'files');
+    await page.click('#download-all');
+    await pageState(page, 'downloaded', 60_000);
+    const saved = await opfsFiles(page);
+    assert.equal(saved['once.txt']?.sha256, files[0].sha256, 'the one download equals the original');
+    await page.goto('about:blank');
+    await page.goto(link);
+    await pageState(page, 'download_limit_reached');
+    assert.match(await page.textContent('#problem-title'), /Download limit reached/);
+    await shot(page, 'download-limit');
   });
 });
 
