@@ -181,6 +181,14 @@ test('a part is retried after a 503 (waiting as Retry-After says) and after its 
   await assertSameBytes(sent, [BIG, 777]);
 }));
 
+test('a part corrupted on the way is refused by its checksum and sent again', { timeout: 60_000 }, withFaults(async () => {
+  proxy.fault({ method: 'PUT', path: partPath(0, 1), tamperRequest: { at: 4321, xor: 0x80 } });
+  const sent = await uploaded({ sizes: [BIG] });
+  const puts = partPuts(sent.id, 0, 1);
+  assert.deepEqual(puts.map((r) => r.status), [422, 201], 'refused as checksum_mismatch, then stored');
+  await assertSameBytes(sent, [BIG]);
+}));
+
 test('after a failed pass the upload asks which parts the server holds and sends only the others', { timeout: 60_000 }, withFaults(async (t, { since }) => {
   // No request-level retries: the first failure fails the pass. Part 1 reaches the server but
   // its answer is lost; part 2 is cut half-way, so the server does not hold it.
@@ -270,7 +278,7 @@ test('a download cut mid-body resumes with a Range request and yields the same b
   assert.equal(gets[1].status, 206);
 }));
 
-test('a body that ends early is resumed; one that keeps ending early is refused as tampered and leaves no file', { timeout: 60_000 }, withFaults(async (t, { since }) => {
+test('a body that ends early is resumed, however often it moves on; one that keeps ending at the same place is refused as tampered and leaves no file', { timeout: 60_000 }, withFaults(async (t, { since }) => {
   const sent = await sharedPackage();
   proxy.fault({ method: 'GET', path: filePath(0), truncateResponseAfter: 5 * MiB + 3 });
   await assertSameBytes(sent, [BIG]);
@@ -278,14 +286,23 @@ test('a body that ends early is resumed; one that keeps ending early is refused 
   assert.equal(resumed.length, 2);
   assert.match(resumed[1].headers.range ?? '', /^bytes=[1-9]\d*-$/);
 
+  // Every answer ends after 1 MiB: far more drops than the retry budget, but each one moves
+  // the download on, so it completes.
   proxy.clearFaults();
-  const earlier = fileGets(sent.id, 0, since).length;
+  let earlier = fileGets(sent.id, 0, since).length;
   proxy.fault({ method: 'GET', path: filePath(0), times: Infinity, truncateResponseAfter: 1 * MiB });
+  await assertSameBytes(sent, [BIG]);
+  assert.ok(fileGets(sent.id, 0, since).length - earlier > 20, 'one request per MiB');
+
+  // The stored file looks 3 MiB long: one answer gets somewhere, then five get nowhere.
+  proxy.clearFaults();
+  earlier = fileGets(sent.id, 0, since).length;
+  proxy.fault({ method: 'GET', path: filePath(0), times: Infinity, truncateFileAt: 3 * MiB + 5 });
   const d = await flow('download', { link: sent.link });
   const f = d.results[0];
   assert.deepEqual([f.error?.name, f.error?.kind, f.error?.truncated], ['DownloadError', 'tampered', true], JSON.stringify(f));
   assert.deepEqual(f.output, { exists: false, size: 0 }, 'the partial file was discarded');
-  assert.equal(fileGets(sent.id, 0, since).length - earlier, 5, 'one try and four resumes');
+  assert.equal(fileGets(sent.id, 0, since).length - earlier, 6, 'one try that moved on, then five at the same place');
 }));
 
 test('tampered ciphertext stops the download with DownloadError "tampered" and leaves no file', { timeout: 60_000 }, withFaults(async (t, { since }) => {

@@ -26,7 +26,8 @@ const DEPTH = 16;
 const BATCH = 4 << 20;
 /** Above this, the Blob fallback warns that the file is held in memory. */
 export const BLOB_WARN_BYTES = 256 << 20;
-/** Network retries per file (each resumes where the last attempt stopped). */
+/** Failed requests in a row, without a chunk of progress between them, before a file fails
+ *  (each retry resumes where the last attempt stopped; progress starts the count again). */
 const RETRIES = 4;
 
 /** An error this module throws; `kind` is what pages branch on. */
@@ -225,7 +226,14 @@ export async function downloadToSink({ url, headers = {}, decryptor, sink, onPro
 
   try {
     let attempt = 0;
+    let progressMark = next; // where the current run of failed attempts started
     while (next < chunkCount) {
+      if (next > progressMark) {
+        // The last request moved the download on: a long download may survive any number of
+        // separate drops, only repeated failures at one place end it.
+        attempt = 0;
+        progressMark = next;
+      }
       const offset = next * (CHUNK + TAG);
       let response;
       try {
@@ -274,7 +282,8 @@ export async function downloadToSink({ url, headers = {}, decryptor, sink, onPro
       }
       if (next < chunkCount) {
         // The body ended early: the file on the server is shorter than the manifest says,
-        // or the connection was cut. Retry with a Range; a second short answer is tamper.
+        // or the connection was cut. Retry with a Range; short answers that keep ending at
+        // the same place mean the stored file is short: tampered.
         if (++attempt > RETRIES) {
           throw new DownloadError("tampered", "The file on the server is shorter than the sender's manifest says.", { truncated: true });
         }

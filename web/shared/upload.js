@@ -47,9 +47,12 @@ const sleep = (ms, signal) =>
     }, { once: true });
   });
 
-/** Whether an error is worth another try (network failure, 5xx, 429, timeout). */
+/** Whether an error is worth another try (network failure, 5xx, 429, timeout, a part that
+ *  arrived corrupted: the server's SHA-256 differs from the one sent with it). */
 export function retriable(err) {
-  if (err instanceof ApiError) return err.status >= 500 || err.status === 429 || err.status === 408;
+  if (err instanceof ApiError) {
+    return err.status >= 500 || err.status === 429 || err.status === 408 || err.code === "checksum_mismatch";
+  }
   return err?.name === "TypeError"; // fetch's network error
 }
 

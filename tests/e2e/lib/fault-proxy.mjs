@@ -22,12 +22,16 @@
 //   request body is read first, so the browser sees the answer, not a reset);
 // - `cutRequestAfter: K`: forward the first K bytes of the request body, then cut both
 //   connections (the server gets an incomplete body and stores nothing);
+// - `tamperRequest: { at, xor }`: flip bits of request body byte `at` on the way to the server
+//   (corruption in transit: the server's SHA-256 of the part no longer matches);
 // - `dropResponse: true`: forward the request, let the server answer, then cut the browser's
 //   connection before any of the answer reaches it (the server did the work; the page
 //   does not know);
 // - `cutResponseAfter: K`: forward, then cut the connection after K bytes of the answer's body;
 // - `truncateResponseAfter: K`: forward, send K bytes of the body and end it cleanly (no
 //   Content-Length, so the browser sees a well-formed but short body);
+// - `truncateFileAt: N`: like truncateResponseAfter, at byte N of the whole file: an answer
+//   to `Range: bytes=S-` gets N - S bytes (none if S >= N), as if the stored file were short;
 // - `tamperResponse: { at, xor }`: flip bits of body byte `at` (offset in this answer's body);
 // - `appendResponse: Buffer`: send the whole body, then these bytes after it;
 // - `stall: true`: read the request and never answer (until the browser gives up or close()).
@@ -178,6 +182,11 @@ export async function startFaultProxy({ target, local = {} }) {
         up.destroy();
         return;
       }
+      const flip = rule?.tamperRequest;
+      if (flip && flip.at >= sent && flip.at < sent + chunk.length) {
+        chunk = Buffer.from(chunk);
+        chunk[flip.at - sent] ^= flip.xor ?? 0x01;
+      }
       sent += chunk.length;
       record(chunk);
       up.write(chunk);
@@ -201,16 +210,27 @@ export async function startFaultProxy({ target, local = {} }) {
       }
       const out = { ...answer.headers };
       for (const h of HOP_BY_HOP) delete out[h];
-      const reshaped = rule?.truncateResponseAfter !== undefined || rule?.appendResponse !== undefined;
+      const reshaped = rule?.truncateResponseAfter !== undefined || rule?.truncateFileAt !== undefined || rule?.appendResponse !== undefined;
       if (reshaped) delete out['content-length'];
       out.connection = 'close';
       res.writeHead(answer.statusCode, out);
 
       let at = 0; // body bytes of this answer seen so far
+      let limit = rule?.cutResponseAfter ?? rule?.truncateResponseAfter;
+      if (rule?.truncateFileAt !== undefined) {
+        const start = Number(/bytes (\d+)-/.exec(answer.headers['content-range'] ?? '')?.[1] ?? 0);
+        limit = Math.max(0, rule.truncateFileAt - start);
+        if (limit === 0) {
+          entry.outcome = 'answered';
+          entry.responseBytes = 0;
+          answer.destroy();
+          res.end();
+          return;
+        }
+      }
       answer.on('data', (chunk) => {
         if (entry.outcome !== 'pending') return;
         let data = chunk;
-        const limit = rule?.cutResponseAfter ?? rule?.truncateResponseAfter;
         if (limit !== undefined && at + data.length > limit) {
           const head = data.subarray(0, Math.max(0, limit - at));
           if (head.length > 0) res.write(head);
@@ -268,7 +288,7 @@ export async function startFaultProxy({ target, local = {} }) {
     requests,
     /** Adds a fault rule (see the top of this file); returns it (`rule.seen` counts matches). */
     fault(rule) {
-      const actions = ['respond', 'cutRequestAfter', 'dropResponse', 'cutResponseAfter', 'truncateResponseAfter', 'tamperResponse', 'appendResponse', 'stall'];
+      const actions = ['respond', 'cutRequestAfter', 'tamperRequest', 'dropResponse', 'cutResponseAfter', 'truncateResponseAfter', 'truncateFileAt', 'tamperResponse', 'appendResponse', 'stall'];
       const given = actions.filter((a) => rule[a] !== undefined);
       if (given.length !== 1) throw new Error(`a fault rule needs exactly one of ${actions.join(', ')}; got ${given.join(', ') || 'none'}`);
       const full = { nth: 1, times: 1, ...rule, seen: 0, name: rule.name ?? given[0] };
