@@ -119,7 +119,7 @@ pub fn main() -> ExitCode {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { config } => {
-            crate::telemetry::init("info,sqlx=warn,aws=warn,tower_http=info");
+            crate::telemetry::init("info,sqlx=warn,aws=warn,tower_http=info", config.log_format);
             let config = config.into_config()?;
             // Selected fields only: the database URL, SMTP URL and keys may hold secrets.
             tracing::info!(
@@ -138,7 +138,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             app.run_until_stopped().await
         }
         Command::Admin { config, command } => {
-            crate::telemetry::init("warn");
+            crate::telemetry::init("warn", config.log_format);
             let state = AppState::connect(config.into_config()?, Clock::default()).await?;
             let result = admin(&state, command).await;
             state.db.close().await;

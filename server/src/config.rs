@@ -162,6 +162,24 @@ pub struct ConfigArgs {
     )]
     pub shutdown_timeout_secs: u64,
 
+    /// Behind a reverse proxy that sets `X-Forwarded-For`: take the client's address (for the
+    /// widget's per-address hourly cap) from that header's last entry instead of the TCP peer.
+    /// Leave off when clients reach the server directly, or they could pick their own address.
+    #[arg(long, global = true, env = "SEALDROP_TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: bool,
+
+    /// Log format on standard error: `text` for people, `json` (one object per line) for log
+    /// collectors. The filter comes from `RUST_LOG` (e.g. `RUST_LOG=debug`).
+    #[arg(
+        long,
+        global = true,
+        env = "SEALDROP_LOG_FORMAT",
+        value_enum,
+        ignore_case = true,
+        default_value_t = LogFormat::Text
+    )]
+    pub log_format: LogFormat,
+
     /// Help Center widget: new widget packages one client address may start per hour (every
     /// change of the attached files starts one). Counted per tenant.
     #[arg(
@@ -227,6 +245,15 @@ fn positive_integer(
     }
 }
 
+/// How log lines are written ([`crate::telemetry`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
 /// Which blob store backend to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum StorageKind {
@@ -266,6 +293,8 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     /// Help Center widget limits (hourly caps, default quota, abandoned-upload age).
     pub widget: WidgetLimits,
+    /// Whether `X-Forwarded-For` names the client (behind a trusted reverse proxy).
+    pub trust_forwarded_for: bool,
     /// Zendesk integration settings.
     pub zendesk: crate::agents::ZendeskConfig,
 }
@@ -509,6 +538,7 @@ impl ConfigArgs {
             purge_interval: Duration::from_secs(self.purge_interval_secs),
             shutdown_timeout: Duration::from_secs(self.shutdown_timeout_secs),
             widget,
+            trust_forwarded_for: self.trust_forwarded_for,
             zendesk,
         })
     }

@@ -115,3 +115,41 @@ fn help_explains_the_commands() {
         assert!(text.contains(needle), "serve --help mentions {needle}");
     }
 }
+
+#[tokio::test]
+async fn log_format_json_writes_one_json_object_per_line() {
+    let app = spawn_app().await;
+    let config = &app.state.config;
+    let out = Command::new(env!("CARGO_BIN_EXE_sealdrop"))
+        .args(["admin", "tenant", "list"])
+        .env("SEALDROP_DATA_DIR", &config.data_dir)
+        .env("DATABASE_URL", &config.database_url)
+        .env("SEALDROP_LOG_FORMAT", "json")
+        .env("RUST_LOG", "debug")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<&str> = log.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(!lines.is_empty(), "RUST_LOG=debug logs something");
+    for line in lines {
+        let value: serde_json::Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"));
+        assert!(value.get("level").is_some(), "a level in {line}");
+    }
+
+    let out = Command::new(env!("CARGO_BIN_EXE_sealdrop"))
+        .args(["admin", "--log-format", "yaml", "tenant", "list"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--log-format") && err.contains("text") && err.contains("json"),
+        "the error names the flag and its values: {err}"
+    );
+}

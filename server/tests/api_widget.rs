@@ -373,6 +373,57 @@ fn widget_limits_are_server_settings_under_their_environment_names() {
     );
 }
 
+/// One widget create, as if from `client` behind a proxy that sets `X-Forwarded-For`.
+async fn widget_create_from(app: &TestApp, client: &str) -> StatusCode {
+    app.client
+        .post(app.url("/api/v1/packages"))
+        .header("X-Sealdrop-Widget-Key", KEY)
+        .header("Origin", ORIGIN)
+        .header("X-Forwarded-For", format!("203.0.113.99, {client}"))
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("request")
+        .status()
+}
+
+#[tokio::test]
+async fn x_forwarded_for_names_the_client_only_when_the_proxy_is_trusted() {
+    // Trusted: the last X-Forwarded-For entry is the client, and each gets its own cap.
+    let app = spawn_app_with(|args| {
+        args.widget_packages_per_ip_hour = 1;
+        args.trust_forwarded_for = true;
+    })
+    .await;
+    enable_widget(&app, "").await;
+    assert_eq!(
+        widget_create_from(&app, "198.51.100.1").await,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        widget_create_from(&app, "198.51.100.2").await,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        widget_create_from(&app, "198.51.100.1").await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the first client's cap of 1 is used up"
+    );
+
+    // Not trusted (the default): the header is ignored, so a client cannot pick a new
+    // address for each request; every request counts against the TCP peer.
+    let app = spawn_app_with(|args| args.widget_packages_per_ip_hour = 1).await;
+    enable_widget(&app, "").await;
+    assert_eq!(
+        widget_create_from(&app, "198.51.100.1").await,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        widget_create_from(&app, "198.51.100.2").await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "a forged X-Forwarded-For does not buy a new cap"
+    );
+}
 #[tokio::test]
 async fn a_tenant_whose_hourly_cap_is_used_up_is_refused() {
     let app = spawn_app().await;

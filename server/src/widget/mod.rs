@@ -201,10 +201,11 @@ pub fn request_origin(headers: &HeaderMap) -> Option<WebOrigin> {
         .and_then(WebOrigin::parse)
 }
 
-/// The client's address: the TCP peer, or with `SEALDROP_TRUST_FORWARDED_FOR=1` (behind a
-/// reverse proxy that sets it) the last address in `X-Forwarded-For`.
-pub fn client_ip(parts: &Parts) -> Option<IpAddr> {
-    if std::env::var("SEALDROP_TRUST_FORWARDED_FOR").is_ok_and(|v| v == "1") {
+/// The client's address: the TCP peer, or with `trust_forwarded_for`
+/// (`--trust-forwarded-for`, behind a reverse proxy that sets it) the last address in
+/// `X-Forwarded-For`.
+pub fn client_ip(parts: &Parts, trust_forwarded_for: bool) -> Option<IpAddr> {
+    if trust_forwarded_for {
         let forwarded = parts
             .headers
             .get_all("x-forwarded-for")
@@ -284,7 +285,7 @@ pub async fn admit_new_package(
                 .into(),
         ));
     }
-    let ip = client_ip(parts);
+    let ip = client_ip(parts, state.config.trust_forwarded_for);
     if let Err(scope) =
         limits::take_package_slot(&state.db, &tenant.tenant.id, ip, &limits, now).await?
     {

@@ -107,7 +107,10 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut ConfigArgs)) -> TestApp {
     TRACING.get_or_init(|| {
         if std::env::var_os("TEST_LOG").is_some() {
-            sealdrop_server::telemetry::init("debug,sqlx=warn,aws=warn,hyper=info");
+            sealdrop_server::telemetry::init(
+                "debug,sqlx=warn,aws=warn,hyper=info",
+                sealdrop_server::config::LogFormat::Text,
+            );
         }
     });
     let data_dir = tempfile::tempdir().expect("temporary data folder");
