@@ -31,7 +31,9 @@ pub mod telemetry;
 pub mod tokens;
 pub mod verification;
 pub mod widget;
-pub mod zendesk;
 
 pub use app::{AppState, Application};
 pub use config::{Config, ConfigArgs};
+/// The Zendesk integration (signed URLs, agent sessions, the OAuth grant, the REST client,
+/// roles): the `sealdrop-zendesk` crate, under the path the server has always used.
+pub use sealdrop_zendesk as zendesk;

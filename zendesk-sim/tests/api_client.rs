@@ -4,8 +4,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::zendesk::api::{ApiError, RetryPolicy};
 use common::{client, grant_as, world};
+use sealdrop_zendesk::api::{ApiError, RetryPolicy};
 
 fn quick() -> RetryPolicy {
     RetryPolicy {

@@ -4,10 +4,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::zendesk::api::ApiError;
-use common::zendesk::oauth::{self, OAuthError, TokenCipher};
-use common::zendesk::SecretString;
 use common::{acme, client, grant_as, http, oauth_config, world};
+use sealdrop_zendesk::api::ApiError;
+use sealdrop_zendesk::oauth::{self, OAuthError, TokenCipher};
+use sealdrop_zendesk::SecretString;
 use zendesk_sim::UserChange;
 
 #[tokio::test]

@@ -4,11 +4,11 @@ mod common;
 
 use std::time::Duration;
 
-use common::zendesk::api::ApiError;
-use common::zendesk::roles::{AllowedRole, RoleCache, RoleError, RolePolicy};
-use common::zendesk::session::ConfirmedRole;
-use common::zendesk::Subdomain;
 use common::{acme, client, grant_as, world};
+use sealdrop_zendesk::api::ApiError;
+use sealdrop_zendesk::roles::{AllowedRole, RoleCache, RoleError, RolePolicy};
+use sealdrop_zendesk::session::ConfirmedRole;
+use sealdrop_zendesk::Subdomain;
 use zendesk_sim::UserChange;
 
 #[tokio::test]

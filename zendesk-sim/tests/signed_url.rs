@@ -4,11 +4,11 @@ mod common;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use common::zendesk::signed_url::{
-    self, AppPublicKey, Expectations, ExpectedAudience, SignedUrlError, ZafIdentity, LEEWAY_SECS,
-};
 use common::{acme, world};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use sealdrop_zendesk::signed_url::{
+    self, AppPublicKey, Expectations, ExpectedAudience, SignedUrlError, ZafIdentity, LEEWAY_SECS,
+};
 use serde_json::{json, Value};
 use zendesk_sim::ZafSigner;
 

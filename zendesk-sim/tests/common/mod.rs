@@ -1,16 +1,14 @@
 //! Shared set-up: a simulator with an admin, two agents, a customer and a ticket.
 //!
-//! The server's Zendesk module is compiled here from its source file, so these tests check
-//! exactly the code the server runs without building the whole server (S3 SDK, sqlx, ...).
+//! The tests drive the `sealdrop-zendesk` crate, the Zendesk client the server runs, without
+//! building the whole server (S3 SDK, sqlx, ...).
 #![allow(dead_code)]
-
-#[path = "../../../server/src/zendesk/mod.rs"]
-pub mod zendesk;
 
 use std::time::Duration;
 
-use self::zendesk::oauth::{self, Grant, OAuthConfig};
-use self::zendesk::{SecretString, Subdomain, ZendeskEndpoints};
+use sealdrop_zendesk::api::ZendeskClient;
+use sealdrop_zendesk::oauth::{self, Grant, OAuthConfig};
+use sealdrop_zendesk::{SecretString, Subdomain, ZendeskEndpoints};
 use url::Url;
 use zendesk_sim::{NewTicket, NewUser, OAuthClient, RunningSim, SimConfig};
 
@@ -156,8 +154,8 @@ pub async fn grant_as(w: &World, user_id: u64) -> Grant {
         .expect("code exchange")
 }
 
-pub fn client(w: &World, token: &SecretString) -> self::zendesk::api::ZendeskClient {
-    self::zendesk::api::ZendeskClient::new(
+pub fn client(w: &World, token: &SecretString) -> ZendeskClient {
+    ZendeskClient::new(
         reqwest::Client::new(),
         w.sim.base_url().clone(),
         token.clone(),

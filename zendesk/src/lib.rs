@@ -1,7 +1,7 @@
 //! Zendesk integration: who an agent is, what Zendesk says about them, and the admin's grant.
 //!
-//! Self-contained pieces the router and the database layer call; none of them touches
-//! HTTP routing or SQL:
+//! Self-contained pieces the server's router and database layer call (the server re-exports
+//! this crate as `sealdrop_server::zendesk`); none of them touches HTTP routing or SQL:
 //!
 //! - [`signed_url`]: verifies the ZAF signed-URL JWT Zendesk POSTs to the sidebar URL
 //!   (RS256 with the app's public key, time claims, issuer, audience, context).

@@ -326,7 +326,9 @@ fn unverified_claims(token: &str) -> Result<Value, SignedUrlError> {
     decode_part(token, 1)
 }
 
-pub(crate) fn unix_now() -> u64 {
+/// Seconds since the Unix epoch by the system clock (0 if the clock is before 1970): the time
+/// the claim checks here and [`crate::oauth::Grant::needs_refresh`] compare against.
+pub fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or(Duration::ZERO)
