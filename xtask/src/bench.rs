@@ -134,6 +134,7 @@ fn browser(name: &str, extra: &[String]) -> Result<()> {
             .env("SEALDROP_BIN", bin_dir.join("sealdrop"))
             .env("SEALDROP_BIN_DIR", &bin_dir)
             .env("SEALDROP_REPO_ROOT", repo_root())
+            .envs(proc::web_env())
             .env("CHROMIUM", setup::CHROMIUM),
     )
 }

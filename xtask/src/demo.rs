@@ -117,6 +117,7 @@ pub fn main(args: &[String]) -> Result<()> {
         .arg(&data_dir)
         .args(["--public-url", &format!("{server_url}/")])
         .env_remove("DATABASE_URL")
+        .envs(proc::web_env())
         .env(
             "RUST_LOG",
             std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),

@@ -15,12 +15,29 @@ use crate::cleanup;
 
 /// The workspace root (the folder holding the root `Cargo.toml`).
 pub fn repo_root() -> PathBuf {
-    // xtask/Cargo.toml sits one level below the root; this holds for `cargo xtask` and
-    // `cargo run -p xtask` alike.
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    // xtask/Cargo.toml sits one level below the root. `cargo run` (which `cargo xtask` is)
+    // sets CARGO_MANIFEST_DIR for the process it starts: prefer it to the folder compiled in.
+    // With a build folder shared between checkouts (CARGO_TARGET_DIR), cargo may find an xtask
+    // built from another checkout up to date, and the compiled-in path would then make this
+    // checkout's commands build and test the other one.
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .filter(|dir| dir.join("Cargo.toml").is_file())
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest_dir
         .parent()
         .expect("xtask/ always has a parent folder: the workspace root")
         .to_path_buf()
+}
+
+/// `SEALDROP_WEB_DIR` and `SEALDROP_WASM_DIR` for a server this checkout starts: its own
+/// pages and browser package, whichever checkout the server binary was built from.
+pub fn web_env() -> [(&'static str, PathBuf); 2] {
+    let root = repo_root();
+    [
+        ("SEALDROP_WEB_DIR", root.join("web")),
+        ("SEALDROP_WASM_DIR", root.join("widget-wasm/pkg")),
+    ]
 }
 
 /// Cargo's target folder for this workspace, honouring `CARGO_TARGET_DIR`.

@@ -618,6 +618,7 @@ fn e2e(ctx: &mut Ctx) -> Result<Ran> {
         .env("SEALDROP_BIN", bin_dir.join("sealdrop"))
         .env("SEALDROP_BIN_DIR", &bin_dir)
         .env("SEALDROP_REPO_ROOT", repo_root())
+        .envs(proc::web_env())
         .env("SEALDROP_E2E_ARTIFACTS", &artifacts)
         .env("CHROMIUM", setup::CHROMIUM);
     println!(
