@@ -27,6 +27,14 @@ import { startServer, repoRoot } from '../lib/server.mjs';
 
 const MiB = 1 << 20;
 const argv = process.argv.slice(2);
+if (argv.includes('--help') || argv.includes('-h')) {
+  console.log(`node tests/e2e/bench/download.mjs [--sizes 256,1024] [--strategies write,raw,fs,sw]
+  --sizes       file sizes in MiB, comma-separated (default 256,1024)
+  --strategies  write: disk ceiling (write from memory, no network); raw: fetch + write, no
+                decryption; fs: the recipient page via File System Access; sw: the page via
+                the service-worker stream (default: all four)`);
+  process.exit(0);
+}
 const opt = (name, dflt) => {
   const i = argv.indexOf(`--${name}`);
   return i >= 0 ? argv[i + 1] : dflt;

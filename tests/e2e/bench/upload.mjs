@@ -26,7 +26,13 @@ import { parseArgs } from 'node:util';
 import { launchBrowser } from '../lib/browser.mjs';
 import { binaryPath, freePort, repoRoot, startServer, waitForOk } from '../lib/server.mjs';
 
-const { values: args } = parseArgs({ options: { 'size-mib': { type: 'string', default: '1024' }, runs: { type: 'string', default: '1' } } });
+const { values: args } = parseArgs({ options: { 'size-mib': { type: 'string', default: '1024' }, runs: { type: 'string', default: '1' }, help: { type: 'boolean', short: 'h' } } });
+if (args.help) {
+  console.log(`node tests/e2e/bench/upload.mjs [--size-mib 1024] [--runs 1]
+  --size-mib  size of the file the widget encrypts and uploads (default 1024)
+  --runs      widget runs after the raw baseline (default 1)`);
+  process.exit(0);
+}
 const SIZE = Number(args['size-mib']) * 1024 * 1024;
 const RUNS = Number(args.runs);
 const panel = '[data-sealdrop="widget"]';
