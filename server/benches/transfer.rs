@@ -14,7 +14,10 @@
 //! `SEALDROP_BENCH_SERVER` set (SQLite in a temporary folder, folder or S3 blobs). It prints
 //! `PORT TOKEN` and serves until its stdin closes.
 //!
-//! Size: 1 GiB per transfer; `SEALDROP_BENCH_MIB=64` shrinks it.
+//! Size: 1 GiB per transfer; `SEALDROP_BENCH_MIB=64` shrinks it. Throughput runs in
+//! `SEALDROP_BENCH_ROUNDS` rounds (default 3), each a baseline followed by the transfers it is
+//! compared with, and the table gives each row's median and its range: one round on a shared
+//! 2-core machine can be off by a factor of two (a direct folder write once took half the time).
 #![allow(clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
@@ -265,6 +268,8 @@ struct Row {
     secs: f64,
     /// Index of the row this one is a percentage of.
     baseline: Option<usize>,
+    /// Slowest and fastest MiB/s over the rounds.
+    range: Option<(f64, f64)>,
 }
 
 impl Row {
@@ -287,72 +292,19 @@ async fn bench() {
     write_source(&quarter, size / 4);
     let s3 = S3Settings::from_env();
 
-    let mut rows: Vec<Row> = Vec::new();
+    let rounds: usize = std::env::var("SEALDROP_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&v| v > 0)
+        .unwrap_or(3);
+    let mut all_rounds: Vec<Vec<Row>> = Vec::new();
+    for round in 1..=rounds {
+        eprintln!("transfer bench: round {round} of {rounds}");
+        all_rounds.push(throughput_round(&source, work.path(), size, s3.as_ref()).await);
+    }
+    let rows = median_rows(&all_rounds);
+
     let mut memory: Vec<(String, String, f64, f64, f64)> = Vec::new();
-
-    // Folder.
-    let out = work.path().join("direct.bin");
-    let start = Instant::now();
-    direct_write(&source, &out);
-    let direct = push(
-        &mut rows,
-        "folder",
-        "direct write + fsync",
-        size,
-        start,
-        None,
-    );
-    std::fs::remove_file(&out).expect("remove");
-    {
-        let server = Server::start("folder");
-        transfer(
-            &server,
-            &source,
-            work.path(),
-            "folder",
-            direct,
-            direct,
-            &mut rows,
-        )
-        .await;
-    }
-
-    // S3.
-    if let Some(s3) = &s3 {
-        let client = s3.client();
-        let prefix = format!("bench-direct-{:016x}/", rand::random::<u64>());
-        let start = Instant::now();
-        let keys = direct_put(&client, &s3.bucket, &prefix, &source).await;
-        let put = push(
-            &mut rows,
-            "s3",
-            &format!("direct put_object {} MiB x{PARALLEL}", OBJECT >> 20),
-            size,
-            start,
-            None,
-        );
-        let start = Instant::now();
-        direct_get(&client, &s3.bucket, &keys, &out).await;
-        let get = push(
-            &mut rows,
-            "s3",
-            &format!("direct get_object x{PARALLEL} + fsync"),
-            size,
-            start,
-            None,
-        );
-        std::fs::remove_file(&out).expect("remove");
-        for key in &keys {
-            let _ = client
-                .delete_object()
-                .bucket(&s3.bucket)
-                .key(key)
-                .send()
-                .await;
-        }
-        let server = Server::start("s3");
-        transfer(&server, &source, work.path(), "s3", put, get, &mut rows).await;
-    }
 
     // Peak RSS of the server process.
     let mut storages = vec!["folder"];
@@ -408,7 +360,89 @@ async fn bench() {
         ));
     }
 
-    print_table(mib, &rows, &memory, s3.is_some());
+    print_table(mib, rounds, &rows, &memory, s3.is_some());
+}
+
+/// One round of throughput rows: each baseline, then the client transfers compared with it.
+async fn throughput_round(
+    source: &Path,
+    work: &Path,
+    size: u64,
+    s3: Option<&S3Settings>,
+) -> Vec<Row> {
+    let mut rows: Vec<Row> = Vec::new();
+    // Folder.
+    let out = work.join("direct.bin");
+    let start = Instant::now();
+    direct_write(source, &out);
+    let direct = push(
+        &mut rows,
+        "folder",
+        "direct write + fsync",
+        size,
+        start,
+        None,
+    );
+    std::fs::remove_file(&out).expect("remove");
+    {
+        let server = Server::start("folder");
+        transfer(&server, source, work, "folder", direct, direct, &mut rows).await;
+    }
+
+    // S3.
+    if let Some(s3) = s3 {
+        let client = s3.client();
+        let prefix = format!("bench-direct-{:016x}/", rand::random::<u64>());
+        let start = Instant::now();
+        let keys = direct_put(&client, &s3.bucket, &prefix, source).await;
+        let put = push(
+            &mut rows,
+            "s3",
+            &format!("direct put_object {} MiB x{PARALLEL}", OBJECT >> 20),
+            size,
+            start,
+            None,
+        );
+        let start = Instant::now();
+        direct_get(&client, &s3.bucket, &keys, &out).await;
+        let get = push(
+            &mut rows,
+            "s3",
+            &format!("direct get_object x{PARALLEL} + fsync"),
+            size,
+            start,
+            None,
+        );
+        std::fs::remove_file(&out).expect("remove");
+        for key in &keys {
+            let _ = client
+                .delete_object()
+                .bucket(&s3.bucket)
+                .key(key)
+                .send()
+                .await;
+        }
+        let server = Server::start("s3");
+        transfer(&server, source, work, "s3", put, get, &mut rows).await;
+    }
+
+    rows
+}
+
+/// Row by row, the round with the median time, and every round's MiB/s for the range.
+fn median_rows(rounds: &[Vec<Row>]) -> Vec<Row> {
+    (0..rounds[0].len())
+        .map(|i| {
+            let mut times: Vec<&Row> = rounds.iter().map(|r| &r[i]).collect();
+            times.sort_by(|a, b| a.secs.total_cmp(&b.secs));
+            let median = times[times.len() / 2];
+            Row {
+                what: median.what.clone(),
+                range: Some((times[times.len() - 1].mib_s(), times[0].mib_s())),
+                ..*median
+            }
+        })
+        .collect()
 }
 
 fn push(
@@ -425,6 +459,7 @@ fn push(
         bytes,
         secs: start.elapsed().as_secs_f64(),
         baseline,
+        range: None,
     });
     rows.len() - 1
 }
@@ -592,11 +627,18 @@ async fn direct_get(client: &aws_sdk_s3::Client, bucket: &str, keys: &[String], 
     output.sync_all().expect("fsync");
 }
 
-fn print_table(mib: u64, rows: &[Row], memory: &[(String, String, f64, f64, f64)], with_s3: bool) {
+fn print_table(
+    mib: u64,
+    rounds: usize,
+    rows: &[Row],
+    memory: &[(String, String, f64, f64, f64)],
+    with_s3: bool,
+) {
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     println!();
     println!(
-        "sealdrop server transfer bench: {mib} MiB per transfer, {PARALLEL} requests in flight \
+        "sealdrop server transfer bench: {mib} MiB per transfer, median of {rounds} rounds, \
+         {PARALLEL} requests in flight \
          for the direct baselines and {} parts for the client, {cpus} CPUs, server in a child \
          process (SQLite)",
         client_parallel()
@@ -606,20 +648,24 @@ fn print_table(mib: u64, rows: &[Row], memory: &[(String, String, f64, f64, f64)
     }
     println!();
     println!(
-        "{:<8} {:<36} {:>9} {:>9} {:>9}",
-        "storage", "operation", "seconds", "MiB/s", "% direct"
+        "{:<8} {:<36} {:>9} {:>9} {:>9} {:>15}",
+        "storage", "operation", "seconds", "MiB/s", "% direct", "range MiB/s"
     );
     for row in rows {
         let percent = row.baseline.map_or(String::from("-"), |b| {
             format!("{:.0}%", 100.0 * row.mib_s() / rows[b].mib_s())
         });
+        let range = row
+            .range
+            .map_or(String::from("-"), |(lo, hi)| format!("{lo:.0}-{hi:.0}"));
         println!(
-            "{:<8} {:<36} {:>9.2} {:>9.1} {:>9}",
+            "{:<8} {:<36} {:>9.2} {:>9.1} {:>9} {:>15}",
             row.storage,
             row.what,
             row.secs,
             row.mib_s(),
-            percent
+            percent,
+            range
         );
     }
     println!();
