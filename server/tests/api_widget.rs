@@ -53,12 +53,13 @@ async fn enable_widget(app: &TestApp, extra: &str) -> String {
     tenant.0
 }
 
-async fn widget_create(
+/// `POST /api/v1/packages` with a widget key (and `Origin`), ready to send.
+fn widget_request(
     app: &TestApp,
     key: &str,
     origin: Option<&str>,
     body: &Value,
-) -> reqwest::Response {
+) -> reqwest::RequestBuilder {
     let mut request = app
         .client
         .post(app.url("/api/v1/packages"))
@@ -67,7 +68,19 @@ async fn widget_create(
     if let Some(origin) = origin {
         request = request.header("Origin", origin);
     }
-    request.send().await.expect("request")
+    request
+}
+
+async fn widget_create(
+    app: &TestApp,
+    key: &str,
+    origin: Option<&str>,
+    body: &Value,
+) -> reqwest::Response {
+    widget_request(app, key, origin, body)
+        .send()
+        .await
+        .expect("request")
 }
 
 async fn error_of(response: reqwest::Response) -> (StatusCode, String, String) {
@@ -375,12 +388,8 @@ fn widget_limits_are_server_settings_under_their_environment_names() {
 
 /// One widget create, as if from `client` behind a proxy that sets `X-Forwarded-For`.
 async fn widget_create_from(app: &TestApp, client: &str) -> StatusCode {
-    app.client
-        .post(app.url("/api/v1/packages"))
-        .header("X-Sealdrop-Widget-Key", KEY)
-        .header("Origin", ORIGIN)
+    widget_request(app, KEY, Some(ORIGIN), &json!({}))
         .header("X-Forwarded-For", format!("203.0.113.99, {client}"))
-        .json(&json!({}))
         .send()
         .await
         .expect("request")
@@ -424,6 +433,7 @@ async fn x_forwarded_for_names_the_client_only_when_the_proxy_is_trusted() {
         "a forged X-Forwarded-For does not buy a new cap"
     );
 }
+
 #[tokio::test]
 async fn a_tenant_whose_hourly_cap_is_used_up_is_refused() {
     let app = spawn_app().await;
