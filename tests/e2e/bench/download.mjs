@@ -23,7 +23,8 @@ import path from 'node:path';
 import { chromium } from 'playwright-core';
 
 import { CHROMIUM, CHROMIUM_FLAGS } from '../lib/browser.mjs';
-import { startServer, repoRoot } from '../lib/server.mjs';
+import { startServer } from '../lib/server.mjs';
+import { loadWasm } from '../lib/zendesk.mjs';
 
 const MiB = 1 << 20;
 const argv = process.argv.slice(2);
@@ -44,9 +45,7 @@ const strategies = opt('strategies', 'write,raw,fs,sw').split(',');
 
 const server = await startServer({ args: ['--max-file-size', String(4 * 2 ** 30)] });
 const token = await server.admin(['tenant', 'create', 'Bench']);
-const pkgDir = process.env.SEALDROP_WASM_DIR ?? path.join(repoRoot, 'widget-wasm/pkg');
-const wasm = await import(path.join(pkgDir, 'sealdrop_widget.js'));
-await wasm.default({ module_or_path: await readFile(path.join(pkgDir, 'sealdrop_widget_bg.wasm')) });
+const wasm = await loadWasm();
 
 /** Seals and uploads `size` random bytes as one file; returns { link, sha256 }. */
 async function sendRandom(size) {

@@ -24,7 +24,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { launchBrowser } from '../lib/browser.mjs';
-import { binaryPath, freePort, repoRoot, startServer, waitForOk } from '../lib/server.mjs';
+import { binaryPath, freePort, startServer, waitForOk } from '../lib/server.mjs';
+import { loadWasm } from '../lib/zendesk.mjs';
 
 const { values: args } = parseArgs({ options: { 'size-mib': { type: 'string', default: '1024' }, runs: { type: 'string', default: '1' }, help: { type: 'boolean', short: 'h' } } });
 if (args.help) {
@@ -102,9 +103,7 @@ async function makeFile(file, size) {
 
 /** Seals a manifest for one file of `size` bytes in Node; returns what a raw uploader needs. */
 async function rawPackage(token, size) {
-  const pkgDir = process.env.SEALDROP_WASM_DIR ?? path.join(repoRoot, 'widget-wasm/pkg');
-  const wasm = await import(path.join(pkgDir, 'sealdrop_widget.js'));
-  await wasm.default({ module_or_path: readFileSync(path.join(pkgDir, 'sealdrop_widget_bg.wasm')) });
+  const wasm = await loadWasm();
   const auth = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };
   const created = await (await fetch(`${server.url}/api/v1/packages`, { method: 'POST', headers: auth, body: '{}' })).json();
   const sealer = new wasm.PackageSealer(created.id, created.server_secret, { files: [{ name: 'raw.bin', size, type: 'application/octet-stream' }] });
