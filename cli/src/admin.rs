@@ -2,10 +2,8 @@
 
 use anyhow::Context;
 use clap::Subcommand;
-use sealdrop_crypto::PackageId;
 use sealdrop_server::clock::rfc3339;
-use sealdrop_server::tokens::{NewToken, TokenKind};
-use sealdrop_server::AppState;
+use sealdrop_server::{tenants, AppState};
 
 /// `sealdrop admin …`
 #[derive(Debug, Subcommand)]
@@ -38,25 +36,9 @@ pub enum TenantCommand {
 pub async fn run(state: &AppState, command: AdminCommand) -> anyhow::Result<()> {
     match command {
         AdminCommand::Tenant(TenantCommand::Create { name }) => {
-            let name = name.trim();
-            if name.is_empty() || name.len() > 200 || name.chars().any(char::is_control) {
-                anyhow::bail!("a tenant name must be 1 to 200 printable characters");
-            }
-            let mut id = [0u8; 16];
-            rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut id);
-            let id = PackageId::from_bytes(id).to_b64u(); // same 22-char b64u shape as package ids
-            let token = NewToken::generate(TokenKind::Tenant);
-            let now = state.clock.now();
-            let tenant = state
-                .db
-                .create_tenant(&id, name, token.hash().as_bytes(), now)
+            let (tenant, token) = tenants::create(&state.db, &name, state.clock.now())
                 .await
-                .context("creating the tenant")?
-                .with_context(|| format!("a tenant named {name:?} already exists"))?;
-            state
-                .db
-                .audit(&tenant.id, None, "tenant_created", None, now)
-                .await?;
+                .context("creating the tenant")?;
             eprintln!(
                 "Created tenant {:?} (id {}). Its API token, shown only once:",
                 tenant.name, tenant.id
@@ -75,7 +57,7 @@ pub async fn run(state: &AppState, command: AdminCommand) -> anyhow::Result<()> 
             Ok(())
         }
         AdminCommand::Purge => {
-            let report = sealdrop_server::purge::run_once(state).await?;
+            let report = state.purge().await?;
             println!(
                 "purged {} expired, {} revoked, {} abandoned package(s); {} expired download token(s); {} failed",
                 report.expired, report.revoked, report.abandoned, report.download_tokens, report.failed

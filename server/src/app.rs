@@ -1,9 +1,8 @@
-//! Wiring: [`AppState`], the router with its cross-cutting layers, and [`Application`], which
-//! binds the listener, runs the purge task and shuts down gracefully.
+//! Wiring: the router with its cross-cutting layers, and [`Application`], which binds the
+//! listener, runs the purge task and shuts down gracefully.
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use anyhow::Context;
 use axum::extract::{Request, State};
@@ -16,99 +15,28 @@ use tokio::sync::watch;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::agents::Zendesk;
 use crate::clock::Clock;
-use crate::config::{Config, StorageConfig};
-use crate::db::Database;
-use crate::error::HttpError;
-use crate::mail::Mailer;
-use crate::metrics::Metrics;
-use crate::storage::folder::FolderStorage;
-use crate::storage::s3::S3Storage;
-use crate::storage::Storage;
-use crate::verification::VerificationKey;
-use crate::{purge, routes};
-
-/// Everything a request handler needs. Cheap to clone.
-#[derive(Debug, Clone)]
-pub struct AppState {
-    /// Resolved configuration.
-    pub config: Arc<Config>,
-    /// Metadata database.
-    pub db: Database,
-    /// Blob store.
-    pub storage: Arc<dyn Storage>,
-    /// Outgoing mail.
-    pub mailer: Mailer,
-    /// HMAC key for verification codes (outside the database by design).
-    pub verification_key: VerificationKey,
-    /// Process counters.
-    pub metrics: Arc<Metrics>,
-    /// "Now" (tests move it).
-    pub clock: Clock,
-    /// Zendesk keys and client ([`crate::agents`]).
-    pub zendesk: Arc<Zendesk>,
-}
-
-impl AppState {
-    /// Connects to the database (applying migrations) and the blob store, and creates the
-    /// data folders. Used by `serve` and `admin` alike.
-    pub async fn connect(config: Config, clock: Clock) -> anyhow::Result<Self> {
-        tokio::fs::create_dir_all(&config.data_dir)
-            .await
-            .with_context(|| format!("creating the data folder {}", config.data_dir.display()))?;
-        tokio::fs::create_dir_all(config.spool_dir())
-            .await
-            .context("creating the spool folder")?;
-        let db = Database::connect(&config.database_url).await?;
-        let storage: Arc<dyn Storage> = match &config.storage {
-            StorageConfig::Folder { root } => Arc::new(
-                FolderStorage::open(root)
-                    .await
-                    .with_context(|| format!("opening the blob folder {}", root.display()))?,
-            ),
-            StorageConfig::S3(s3) => Arc::new(S3Storage::new(s3).await),
-        };
-        let host = config
-            .public_url
-            .host_str()
-            .unwrap_or("localhost")
-            .to_owned();
-        let mailer = Mailer::try_new(config.mail.clone(), format!("sealdrop <no-reply@{host}>"))?;
-        let verification_key = VerificationKey::load(
-            config.verification.key.as_deref(),
-            &config.verification.key_file,
-        )
-        .await?;
-        let zendesk = Arc::new(Zendesk::load(config.zendesk.clone()).await?);
-        Ok(Self {
-            config: Arc::new(config),
-            db,
-            storage,
-            mailer,
-            verification_key,
-            metrics: Arc::default(),
-            clock,
-            zendesk,
-        })
-    }
-}
+use crate::config::Config;
+use crate::http::{cors, HttpError};
+use crate::routes;
+use crate::state::AppState;
 
 /// The full HTTP application: every route plus security headers, request logging and
 /// counters.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(routes::ops::router())
-        .merge(routes::packages::router())
+        .merge(routes::uploads::router())
+        .merge(routes::downloads::router())
+        .merge(routes::verification::router())
         .merge(routes::audit::router())
-        .merge(routes::recipient::router())
         .merge(routes::pages::router())
         .merge(routes::zendesk::router())
         .merge(routes::settings::router())
         .merge(routes::widget::router())
         .fallback(|| async { HttpError::NotFound("No such endpoint.".into()) })
         // CORS for the Help Center widget's cross-origin calls (preflights answered here).
-        .layer(middleware::from_fn_with_state(state.clone(), routes::widget::cors))
+        .layer(middleware::from_fn_with_state(state.clone(), cors::cors))
         .layer(middleware::from_fn_with_state(state.clone(), count_requests))
         .layer(
             TraceLayer::new_for_http()
@@ -226,7 +154,7 @@ async fn purge_loop(state: AppState, mut stop: watch::Receiver<bool>) {
     loop {
         tokio::select! {
             _ = interval.tick() => {
-                if let Err(e) = purge::run_once(&state).await {
+                if let Err(e) = state.purge().await {
                     tracing::error!(error = ?e, "purge run failed");
                 }
             }

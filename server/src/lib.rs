@@ -5,34 +5,52 @@
 //! The server never sees plaintext or package keys. It stores ciphertext parts, the manifest
 //! (whose file names and message are encrypted), and the server secret `S` of each package,
 //! which it releases only to a caller who proves the link (`A`) and, when the package requires
-//! it, a recipient or agent session. The HTTP contract is `docs/API.md`.
+//! it, a recipient or agent session ([`policy`]). The HTTP contract is `docs/API.md`.
 //!
-//! Code map: [`config`] (flags and environment), [`app`] (state, router, serving),
-//! [`routes`] (one module per area), [`auth`] (credential extractors), [`error`] (the one
-//! HTTP error type), [`purge`] (expiry and clean-up), [`mail`] (outgoing mail seam),
-//! [`metrics`], [`telemetry`], [`tokens`], [`clock`].
+//! Layers, each importing only the ones below it:
+//!
+//! - [`app`] wires the [`routes`] (one module per area) into a router and serves it;
+//! - [`http`]: what routes share: the one error type, credential extractors, JSON bodies,
+//!   static files, CORS;
+//! - the domain: [`packages`] (lifecycle, uploads, access), [`policy`] (who may get `S`),
+//!   [`verification`], [`tenants`], [`settings`], [`agents`] (Zendesk sign-in, grant,
+//!   roles), [`widget`] (Help Center limits), [`audit`], [`purge`]; plain Rust types in,
+//!   domain errors out, no HTTP;
+//! - [`db`] (all SQL) and [`storage`] (blobs), with [`state`] holding one of each.
+//!
+//! Beside them: [`config`] (flags and environment), [`mail`], [`keys`], [`tokens`],
+//! [`metrics`], [`telemetry`], [`clock`].
 #![forbid(unsafe_code)]
 
 pub mod agents;
 pub mod app;
-pub mod auth;
+pub mod audit;
 pub mod clock;
 pub mod config;
 pub mod db;
-pub mod error;
+pub mod html;
+pub mod http;
+pub mod internal;
+pub mod keys;
 pub mod mail;
 pub mod metrics;
+pub mod packages;
+pub mod policy;
+pub mod principal;
 pub mod purge;
 pub mod routes;
 pub mod settings;
+pub mod state;
 pub mod storage;
 pub mod telemetry;
+pub mod tenants;
 pub mod tokens;
 pub mod verification;
 pub mod widget;
 
-pub use app::{AppState, Application};
+pub use app::Application;
 pub use config::{Config, ConfigArgs};
+pub use state::AppState;
 /// The Zendesk integration (signed URLs, agent sessions, the OAuth grant, the REST client,
 /// roles): the `sealdrop-zendesk` crate, under the path the server has always used.
 pub use sealdrop_zendesk as zendesk;

@@ -100,7 +100,7 @@ impl Mailer {
              {minutes} minutes and works once.</p>\
              <p style=\"color:#666\">If you did not ask for this code, you can ignore this email: \
              nobody can open the files without it.</p></body></html>",
-            sender = html_escape(sender),
+            sender = crate::html::escape(sender),
         );
         self.spawn(Mail {
             to: to.as_str().to_owned(),
@@ -117,8 +117,8 @@ impl Mailer {
         &self,
         to: &str,
         package_id: &str,
-        downloads_used: i64,
-        max_downloads: Option<i64>,
+        downloads_used: u32,
+        max_downloads: Option<u32>,
     ) {
         let limit = max_downloads.map_or_else(|| "no limit".to_owned(), |m| format!("of {m}"));
         let text = format!(
@@ -130,8 +130,8 @@ impl Mailer {
              <p>Your sealdrop package <code>{id}</code> was downloaded (download {downloads_used} {limit}).</p>\
              <p style=\"color:#666\">The files were decrypted on the recipient's device; sealdrop never \
              saw their contents.</p></body></html>",
-            id = html_escape(package_id),
-            limit = html_escape(&limit),
+            id = crate::html::escape(package_id),
+            limit = crate::html::escape(&limit),
         );
         self.spawn(Mail {
             to: to.to_owned(),
@@ -260,21 +260,6 @@ fn percent_decode(text: &str) -> anyhow::Result<String> {
     String::from_utf8(out).context("not UTF-8")
 }
 
-fn html_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// Writes one message into `dir` atomically (temporary name, then rename).
 async fn write_outbox(dir: &Path, message: &[u8]) -> std::io::Result<PathBuf> {
     tokio::fs::create_dir_all(dir).await?;
@@ -357,7 +342,7 @@ mod tests {
     #[test]
     fn names_are_escaped_in_html() {
         assert_eq!(
-            html_escape("<a href=\"x\">&'"),
+            crate::html::escape("<a href=\"x\">&'"),
             "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
         );
     }

@@ -3,12 +3,13 @@
 //! event for each. Runs every `purge_interval` in `sealdrop serve`, and on demand with
 //! `sealdrop admin purge`. Safe to run on many instances at once (deletes are idempotent).
 
+use std::sync::Arc;
+
 use serde_json::json;
 
-use crate::app::AppState;
-use crate::config::ABANDONED_UPLOAD_AGE;
-use crate::metrics::Metrics;
-use crate::storage::BlobKey;
+use crate::config::{WidgetLimits, ABANDONED_UPLOAD_AGE};
+use crate::db::{AuditKind, Database, PurgeReason};
+use crate::storage::{BlobKey, Storage};
 
 /// Packages handled per database round.
 const BATCH: i64 = 500;
@@ -28,17 +29,27 @@ pub struct PurgeReport {
     pub failed: u64,
 }
 
+impl PurgeReport {
+    /// Packages removed, for every reason.
+    pub fn packages(&self) -> u64 {
+        self.expired + self.revoked + self.abandoned
+    }
+}
+
 /// Runs one purge pass to completion.
-pub async fn run_once(state: &AppState) -> anyhow::Result<PurgeReport> {
+pub async fn run_once(
+    db: &Database,
+    storage: &Arc<dyn Storage>,
+    widget_limits: &WidgetLimits,
+    now: i64,
+) -> anyhow::Result<PurgeReport> {
     let mut report = PurgeReport::default();
-    let now = state.clock.now();
     let abandoned_before = now - ABANDONED_UPLOAD_AGE.as_secs() as i64;
     let mut skipped = std::collections::HashSet::new();
     // Help Center uploads left unfinalized go sooner than the others (crate::widget).
-    report.abandoned += crate::widget::purge_abandoned(state, now).await?;
+    report.abandoned += crate::widget::purge_abandoned(db, storage, widget_limits, now).await?;
     loop {
-        let candidates = state
-            .db
+        let candidates = db
             .purge_candidates(now, abandoned_before, BATCH + skipped.len() as i64)
             .await?;
         let fresh: Vec<_> = candidates
@@ -50,8 +61,7 @@ pub async fn run_once(state: &AppState) -> anyhow::Result<PurgeReport> {
         }
         for candidate in fresh {
             let deleted = match BlobKey::package(&candidate.id) {
-                Ok(prefix) => state
-                    .storage
+                Ok(prefix) => storage
                     .delete_prefix(&prefix)
                     .await
                     .map_err(anyhow::Error::from),
@@ -63,27 +73,24 @@ pub async fn run_once(state: &AppState) -> anyhow::Result<PurgeReport> {
                 skipped.insert(candidate.id);
                 continue;
             }
-            state.db.delete_package(&candidate.id).await?;
-            state
-                .db
-                .audit(
-                    &candidate.tenant_id,
-                    Some(&candidate.id),
-                    "purged",
-                    Some(&json!({ "reason": candidate.reason.as_str() })),
-                    now,
-                )
-                .await?;
+            db.delete_package(&candidate.id).await?;
+            db.audit(
+                &candidate.tenant_id,
+                Some(&candidate.id),
+                AuditKind::Purged,
+                Some(&json!({ "reason": candidate.reason.as_str() })),
+                now,
+            )
+            .await?;
             match candidate.reason {
-                crate::db::PurgeReason::Expired => report.expired += 1,
-                crate::db::PurgeReason::Revoked => report.revoked += 1,
-                crate::db::PurgeReason::Abandoned => report.abandoned += 1,
+                PurgeReason::Expired => report.expired += 1,
+                PurgeReason::Revoked => report.revoked += 1,
+                PurgeReason::Abandoned => report.abandoned += 1,
             }
-            Metrics::add(&state.metrics.packages_purged, 1);
         }
     }
-    report.download_tokens = state.db.delete_expired_download_tokens(now).await?;
-    crate::verification::purge_expired(&state.db, now).await?;
+    report.download_tokens = db.delete_expired_download_tokens(now).await?;
+    crate::verification::purge_expired(db, now).await?;
     if report != PurgeReport::default() {
         tracing::info!(?report, "purge finished");
     }

@@ -1,15 +1,15 @@
-//! Tenant settings (docs/ZENDESK.md "Tenants and settings"): the `tenant_settings` row plus the
-//! expiry overrides that live on `tenants`.
+//! Tenant settings (docs/ZENDESK.md "Tenants and settings"): the rules over the stored
+//! [`TenantSettings`] (effective limits within the server's, the role policy), the checks of
+//! a change, and the widget key's rotation.
 //!
-//! Every tenant has a row: it is made with defaults and a random widget key when a Zendesk
-//! tenant is created, and on first use for tenants made by `sealdrop admin tenant create`
-//! ([`load_or_create`]). Changes go through [`SettingsUpdate`], a partial object checked field
-//! by field before anything is written ([`SettingsUpdate::validate`]); the widget key changes
-//! only by rotation ([`rotate_widget_key`]).
+//! Every tenant has a settings row: it is made with defaults and a random widget key when a
+//! Zendesk tenant is created, and on first use for tenants made by `sealdrop admin tenant
+//! create` ([`load_or_create`]). Changes go through [`SettingsUpdate`], a partial object checked
+//! field by field before anything is written ([`SettingsUpdate::validate`]); the widget key
+//! changes only by rotation ([`rotate_widget_key`]).
 //!
 //! The widget key (`sdw_…`) is public by design (it sits in the Help Center theme), so it is
-//! stored as is and looked up by value ([`tenant_by_widget_key`]); rotating it is how an admin
-//! cuts off a copied theme.
+//! stored as is and looked up by value; rotating it is how an admin cuts off a copied theme.
 
 use std::collections::BTreeSet;
 
@@ -18,16 +18,15 @@ use base64::Engine;
 use rand::RngCore;
 use serde::{Deserialize, Deserializer};
 use serde_json::{json, Value};
-use sqlx::{AnyConnection, Row};
 use url::Url;
 
 use crate::config::Limits;
-use crate::db::{Database, Tenant};
-use crate::error::HttpError;
+use crate::db::{AuditKind, Database, GrantStatus, ReplyLinkStyle, TenantSettings};
+use crate::internal::{internal_failures, Internal};
+use crate::principal::Principal;
+use crate::widget::WIDGET_KEY_PREFIX;
 use crate::zendesk::roles::{AllowedRole, RolePolicy};
 
-/// Prefix of a widget key.
-pub const WIDGET_KEY_PREFIX: &str = "sdw_";
 /// Most entries in `allowed_roles`.
 const MAX_ROLES: usize = 50;
 /// Most Help Center origins.
@@ -35,60 +34,21 @@ const MAX_ORIGINS: usize = 20;
 /// Most ticket forms.
 const MAX_FORMS: usize = 100;
 
-/// How the agent app writes a secure link into a reply.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReplyLinkStyle {
-    /// The URL as plain text.
-    Text,
-    /// An HTML link.
-    Hyperlink,
+/// Why a settings change was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// A field's value is not acceptable; the message names the field and says why.
+    #[error("{0}")]
+    Invalid(String),
+    /// A failure on the server's side.
+    #[error(transparent)]
+    Internal(Internal),
 }
 
-impl ReplyLinkStyle {
-    /// The stored and JSON form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Text => "text",
-            Self::Hyperlink => "hyperlink",
-        }
-    }
+internal_failures!(SettingsError);
 
-    fn parse(s: &str) -> Option<Self> {
-        match s {
-            "text" => Some(Self::Text),
-            "hyperlink" => Some(Self::Hyperlink),
-            _ => None,
-        }
-    }
-}
-
-/// A tenant's settings, as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TenantSettings {
-    /// The tenant.
-    pub tenant_id: String,
-    /// Who may use the agent app.
-    pub allowed_roles: Vec<AllowedRole>,
-    /// "Require authentication" preset for outgoing files.
-    pub require_auth_default: bool,
-    /// Tenant default expiry, seconds (`None`: the server's).
-    pub default_expiry_secs: Option<i64>,
-    /// Tenant maximum expiry, seconds (`None`: the server's).
-    pub max_expiry_secs: Option<i64>,
-    /// Largest file, bytes (`None`: the server's).
-    pub max_file_size: Option<i64>,
-    /// Origins allowed to use the widget, normalized (`https://help.acme.com`).
-    pub help_center_origins: Vec<String>,
-    /// Ticket forms the widget protects; empty means every form.
-    pub widget_forms: Vec<u64>,
-    /// How links go into replies.
-    pub reply_link_style: ReplyLinkStyle,
-    /// The public widget key, `sdw_…`.
-    pub widget_key: String,
-    /// Widget storage quota, bytes (`None`: the server's).
-    pub widget_quota_bytes: Option<i64>,
-    /// Unix seconds of the last change.
-    pub updated_at: i64,
+fn invalid(message: impl Into<String>) -> SettingsError {
+    SettingsError::Invalid(message.into())
 }
 
 impl TenantSettings {
@@ -153,107 +113,73 @@ pub fn new_widget_key() -> String {
     format!("{WIDGET_KEY_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes))
 }
 
-/// Inserts the default settings row of a tenant (no-op if it exists). Used inside the
-/// transaction that creates a Zendesk tenant.
-pub async fn insert_defaults(
-    conn: &mut AnyConnection,
-    tenant_id: &str,
-    now: i64,
-) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO tenant_settings (tenant_id, widget_key, updated_at) VALUES ($1, $2, $3) \
-         ON CONFLICT (tenant_id) DO NOTHING",
-    )
-    .bind(tenant_id)
-    .bind(new_widget_key())
-    .bind(now)
-    .execute(conn)
-    .await
-    .map(|_| ())
-}
-
-const SETTINGS_QUERY: &str = "SELECT s.tenant_id, s.allowed_roles, s.require_auth_default, s.max_file_size, \
-     s.help_center_origins, s.widget_forms, s.reply_link_style, s.widget_key, s.widget_quota_bytes, s.updated_at, \
-     t.default_expiry_secs, t.max_expiry_secs \
-     FROM tenant_settings s JOIN tenants t ON t.id = s.tenant_id";
-
-fn from_row(row: &sqlx::any::AnyRow) -> sqlx::Result<TenantSettings> {
-    let decode = |column: &str, e: String| sqlx::Error::ColumnDecode {
-        index: column.into(),
-        source: e.into(),
-    };
-    let roles: String = row.try_get(1)?;
-    let roles: Vec<String> =
-        serde_json::from_str(&roles).map_err(|e| decode("allowed_roles", e.to_string()))?;
-    let origins: String = row.try_get(4)?;
-    let forms: String = row.try_get(5)?;
-    let style: String = row.try_get(6)?;
-    Ok(TenantSettings {
-        tenant_id: row.try_get(0)?,
-        // A stored entry this version cannot read is dropped (refusing is the safe side).
-        allowed_roles: roles.iter().filter_map(|r| AllowedRole::parse(r)).collect(),
-        require_auth_default: row.try_get::<i64, _>(2)? != 0,
-        max_file_size: row.try_get(3)?,
-        help_center_origins: serde_json::from_str(&origins)
-            .map_err(|e| decode("help_center_origins", e.to_string()))?,
-        widget_forms: serde_json::from_str(&forms)
-            .map_err(|e| decode("widget_forms", e.to_string()))?,
-        reply_link_style: ReplyLinkStyle::parse(&style).unwrap_or(ReplyLinkStyle::Text),
-        widget_key: row.try_get(7)?,
-        widget_quota_bytes: row.try_get(8)?,
-        updated_at: row.try_get(9)?,
-        default_expiry_secs: row.try_get(10)?,
-        max_expiry_secs: row.try_get(11)?,
-    })
-}
-
-/// The tenant's settings, if its row exists.
-pub async fn load(db: &Database, tenant_id: &str) -> sqlx::Result<Option<TenantSettings>> {
-    let row = sqlx::query(&format!("{SETTINGS_QUERY} WHERE s.tenant_id = $1"))
-        .bind(tenant_id)
-        .fetch_optional(db.pool())
-        .await?;
-    row.as_ref().map(from_row).transpose()
-}
-
-/// The tenant's settings, made with defaults first if the tenant has none yet.
+/// The tenant's settings, made with defaults (and a new widget key) if it has none yet.
 pub async fn load_or_create(
     db: &Database,
     tenant_id: &str,
     now: i64,
-) -> sqlx::Result<TenantSettings> {
-    if let Some(settings) = load(db, tenant_id).await? {
-        return Ok(settings);
-    }
-    let mut conn = db.pool().acquire().await?;
-    insert_defaults(&mut conn, tenant_id, now).await?;
-    drop(conn);
-    load(db, tenant_id).await?.ok_or(sqlx::Error::RowNotFound)
+) -> Result<TenantSettings, Internal> {
+    Ok(db
+        .settings_or_defaults(tenant_id, &new_widget_key(), now)
+        .await?)
 }
 
-/// The tenant whose (current) widget key this is.
-pub async fn tenant_by_widget_key(db: &Database, key: &str) -> sqlx::Result<Option<Tenant>> {
-    if !key.starts_with(WIDGET_KEY_PREFIX) || key.len() > 64 {
-        return Ok(None);
-    }
-    sqlx::query_as(
-        "SELECT t.id, t.name, t.default_expiry_secs, t.max_expiry_secs, t.created_at \
-         FROM tenant_settings s JOIN tenants t ON t.id = s.tenant_id WHERE s.widget_key = $1",
-    )
-    .bind(key)
-    .fetch_optional(db.pool())
-    .await
+/// The effective largest file of a tenant: its setting within the server's limit (the
+/// server's limit when it has no settings row).
+pub async fn max_file_size(db: &Database, limits: &Limits, tenant_id: &str) -> Result<u64, Internal> {
+    Ok(match db.settings(tenant_id).await? {
+        Some(settings) => settings.effective_max_file_size(limits),
+        None => limits.max_file_size,
+    })
 }
 
-/// Replaces the widget key with a new random one; returns it.
-pub async fn rotate_widget_key(db: &Database, tenant_id: &str, now: i64) -> sqlx::Result<String> {
+/// Every setting as `GET /api/v1/settings` shows it, with the grant's status and the
+/// tenant's Zendesk subdomain.
+pub async fn view(
+    db: &Database,
+    limits: &Limits,
+    tenant_id: &str,
+    now: i64,
+) -> Result<Value, Internal> {
+    let settings = load_or_create(db, tenant_id, now).await?;
+    let mut body = settings.to_json(limits);
+    let grant: GrantStatus = db.grant_status(tenant_id).await?;
+    body["grant"] = json!({ "status": grant.as_str() });
+    body["subdomain"] = json!(db.subdomain_of(tenant_id).await?.map(|s| s.to_string()));
+    Ok(body)
+}
+
+/// Checks and applies `change` for `by`, and records `settings_changed` with the names of
+/// the fields sent.
+pub async fn update(
+    db: &Database,
+    limits: &Limits,
+    tenant_id: &str,
+    by: &Principal,
+    change: &SettingsUpdate,
+    now: i64,
+) -> Result<(), SettingsError> {
+    let current = load_or_create(db, tenant_id, now).await?;
+    let next = change.validate(&current, limits)?;
+    db.store_settings(&next, now).await?;
+    let detail = json!({ "by": by.audit_name(), "fields": change.fields() });
+    db.audit(tenant_id, None, AuditKind::SettingsChanged, Some(&detail), now)
+        .await?;
+    Ok(())
+}
+
+/// Replaces the widget key with a new random one for `by` (recorded); returns it.
+pub async fn rotate_widget_key(
+    db: &Database,
+    tenant_id: &str,
+    by: &Principal,
+    now: i64,
+) -> Result<String, Internal> {
     load_or_create(db, tenant_id, now).await?;
     let key = new_widget_key();
-    sqlx::query("UPDATE tenant_settings SET widget_key = $1, updated_at = $2 WHERE tenant_id = $3")
-        .bind(&key)
-        .bind(now)
-        .bind(tenant_id)
-        .execute(db.pool())
+    db.set_widget_key(tenant_id, &key, now).await?;
+    let detail = json!({ "by": by.audit_name() });
+    db.audit(tenant_id, None, AuditKind::WidgetKeyRotated, Some(&detail), now)
         .await?;
     Ok(key)
 }
@@ -292,13 +218,30 @@ pub struct SettingsUpdate {
 }
 
 impl SettingsUpdate {
+    /// The names of the fields this change sends.
+    pub fn fields(&self) -> Vec<&'static str> {
+        [
+            ("allowed_roles", self.allowed_roles.is_some()),
+            ("require_auth_default", self.require_auth_default.is_some()),
+            ("default_expiry_secs", self.default_expiry_secs.is_some()),
+            ("max_expiry_secs", self.max_expiry_secs.is_some()),
+            ("max_file_size", self.max_file_size.is_some()),
+            ("help_center_origins", self.help_center_origins.is_some()),
+            ("widget_forms", self.widget_forms.is_some()),
+            ("reply_link_style", self.reply_link_style.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, present)| present.then_some(name))
+        .collect()
+    }
+
     /// Checks every present field and merges it into `current`; nothing is written. Errors
     /// name the field and say what is wrong.
     pub fn validate(
         &self,
         current: &TenantSettings,
         limits: &Limits,
-    ) -> Result<TenantSettings, HttpError> {
+    ) -> Result<TenantSettings, SettingsError> {
         let mut next = current.clone();
         if let Some(roles) = &self.allowed_roles {
             next.allowed_roles = parse_roles(roles)?;
@@ -316,7 +259,7 @@ impl SettingsUpdate {
         }
         if let (Some(default), Some(max)) = (next.default_expiry_secs, next.max_expiry_secs) {
             if default > max {
-                return Err(HttpError::bad_request(format!(
+                return Err(invalid(format!(
                     "default_expiry_secs ({default}) must not be larger than max_expiry_secs ({max})."
                 )));
             }
@@ -326,7 +269,7 @@ impl SettingsUpdate {
         }
         if let Some(origins) = &self.help_center_origins {
             if origins.len() > MAX_ORIGINS {
-                return Err(HttpError::bad_request(format!(
+                return Err(invalid(format!(
                     "help_center_origins: at most {MAX_ORIGINS} origins."
                 )));
             }
@@ -338,12 +281,12 @@ impl SettingsUpdate {
         }
         if let Some(forms) = &self.widget_forms {
             if forms.len() > MAX_FORMS {
-                return Err(HttpError::bad_request(format!(
+                return Err(invalid(format!(
                     "widget_forms: at most {MAX_FORMS} ticket forms."
                 )));
             }
             if forms.contains(&0) {
-                return Err(HttpError::bad_request(
+                return Err(invalid(
                     "widget_forms: 0 is not a ticket form id.",
                 ));
             }
@@ -356,7 +299,7 @@ impl SettingsUpdate {
         }
         if let Some(style) = &self.reply_link_style {
             next.reply_link_style = ReplyLinkStyle::parse(style).ok_or_else(|| {
-                HttpError::bad_request("reply_link_style must be \"text\" or \"hyperlink\".")
+                invalid("reply_link_style must be \"text\" or \"hyperlink\".")
             })?;
         }
         Ok(next)
@@ -368,19 +311,19 @@ fn check_range(
     max: u64,
     field: &str,
     unit: &str,
-) -> Result<Option<i64>, HttpError> {
+) -> Result<Option<i64>, SettingsError> {
     match value {
         None => Ok(None),
         Some(v) if (1..=max).contains(&v) => Ok(Some(v as i64)),
-        Some(v) => Err(HttpError::bad_request(format!(
+        Some(v) => Err(invalid(format!(
             "{field} must be between 1 and {max} {unit} (this server's limit); got {v}."
         ))),
     }
 }
 
-fn parse_roles(raw: &[Value]) -> Result<Vec<AllowedRole>, HttpError> {
+fn parse_roles(raw: &[Value]) -> Result<Vec<AllowedRole>, SettingsError> {
     if raw.len() > MAX_ROLES {
-        return Err(HttpError::bad_request(format!(
+        return Err(invalid(format!(
             "allowed_roles: at most {MAX_ROLES} entries."
         )));
     }
@@ -393,7 +336,7 @@ fn parse_roles(raw: &[Value]) -> Result<Vec<AllowedRole>, HttpError> {
             _ => None,
         }
         .ok_or_else(|| {
-            HttpError::bad_request(format!(
+            invalid(format!(
                 "allowed_roles: {entry} is not a role; use \"admin\", \"agent\" or \"custom:<custom role id>\"."
             ))
         })?;
@@ -404,7 +347,7 @@ fn parse_roles(raw: &[Value]) -> Result<Vec<AllowedRole>, HttpError> {
     // Settings are changed by admins through the app; a list without admins would lock every
     // admin out of the settings themselves.
     if !out.contains(&AllowedRole::Admin) {
-        return Err(HttpError::bad_request(
+        return Err(invalid(
             "allowed_roles must include \"admin\": otherwise no one could open these settings again.",
         ));
     }
@@ -413,8 +356,8 @@ fn parse_roles(raw: &[Value]) -> Result<Vec<AllowedRole>, HttpError> {
 
 /// Normalizes a Help Center origin: `https://host[:port]`, nothing after it. Plain `http` is
 /// accepted only for `localhost` and loopback addresses (the local demo).
-pub fn parse_origin(raw: &str) -> Result<String, HttpError> {
-    let bad = |why: &str| HttpError::bad_request(format!("help_center_origins: {raw:?} {why}."));
+pub fn parse_origin(raw: &str) -> Result<String, SettingsError> {
+    let bad = |why: &str| invalid(format!("help_center_origins: {raw:?} {why}."));
     let url = Url::parse(raw.trim()).map_err(|_| bad("is not a URL"))?;
     let host = url.host_str().ok_or_else(|| bad("has no host"))?;
     let local = host == "localhost" || host == "127.0.0.1" || host == "[::1]";
@@ -430,37 +373,6 @@ pub fn parse_origin(raw: &str) -> Result<String, HttpError> {
         return Err(bad("must be an origin only (no path, query or fragment)"));
     }
     Ok(url.origin().ascii_serialization())
-}
-
-/// Writes settings validated by [`SettingsUpdate::validate`].
-pub async fn store(db: &Database, settings: &TenantSettings, now: i64) -> sqlx::Result<()> {
-    let roles: Vec<String> = settings
-        .allowed_roles
-        .iter()
-        .map(AllowedRole::as_setting)
-        .collect();
-    let mut tx = db.begin_write().await?;
-    sqlx::query(
-        "UPDATE tenant_settings SET allowed_roles = $1, require_auth_default = $2, max_file_size = $3, \
-         help_center_origins = $4, widget_forms = $5, reply_link_style = $6, updated_at = $7 WHERE tenant_id = $8",
-    )
-    .bind(json!(roles).to_string())
-    .bind(i64::from(settings.require_auth_default))
-    .bind(settings.max_file_size)
-    .bind(json!(settings.help_center_origins).to_string())
-    .bind(json!(settings.widget_forms).to_string())
-    .bind(settings.reply_link_style.as_str())
-    .bind(now)
-    .bind(&settings.tenant_id)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query("UPDATE tenants SET default_expiry_secs = $1, max_expiry_secs = $2 WHERE id = $3")
-        .bind(settings.default_expiry_secs)
-        .bind(settings.max_expiry_secs)
-        .bind(&settings.tenant_id)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await
 }
 
 #[cfg(test)]
@@ -496,7 +408,7 @@ mod tests {
         }
     }
 
-    fn update(v: Value) -> Result<TenantSettings, HttpError> {
+    fn update(v: Value) -> Result<TenantSettings, SettingsError> {
         let u: SettingsUpdate = serde_json::from_value(v).expect("shape");
         u.validate(&defaults(), &limits())
     }
@@ -523,7 +435,7 @@ mod tests {
     #[test]
     fn bad_values_are_refused_with_the_field_named() {
         let message = |v| match update(v) {
-            Err(HttpError::BadRequest(m)) => m,
+            Err(SettingsError::Invalid(m)) => m,
             other => panic!("expected 400, got {other:?}"),
         };
         assert!(message(json!({"allowed_roles": ["agent"]})).contains("must include \"admin\""));

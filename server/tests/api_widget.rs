@@ -159,8 +159,8 @@ async fn a_widget_key_from_a_help_center_origin_creates_a_package_that_requires_
         .await
         .expect("db")
         .expect("row");
-    assert_eq!(row.created_by, "widget");
-    assert_eq!(row.require_auth, 1);
+    assert_eq!(row.created_by, sealdrop_server::db::CreatedBy::Widget);
+    assert!(row.require_auth);
 
     let response = app
         .put_manifest(&pkg.id, &pkg.upload_token, &pkg.verifier, &pkg.manifest)
@@ -367,7 +367,7 @@ async fn a_tenant_whose_hourly_cap_is_used_up_is_refused() {
     let cap = app.state.config.widget.packages_per_tenant_hour;
     sqlx::query("INSERT INTO rate_counters (scope, subject, window_start, hits) VALUES ('widget_package_per_tenant', $1, $2, $3)")
         .bind(tenant.as_bytes())
-        .bind(sealdrop_server::widget::limits::window_start(now))
+        .bind(sealdrop_server::db::rate::window_start(now))
         .bind(cap)
         .execute(app.state.db.pool())
         .await
@@ -589,14 +589,14 @@ async fn abandoned_widget_uploads_are_purged_after_six_hours() {
 
     app.clock.advance(Duration::from_secs(5 * 3600));
     assert_eq!(
-        sealdrop_server::purge::run_once(&app.state)
+        app.state.purge()
             .await
             .expect("purge")
             .abandoned,
         0
     );
     app.clock.advance(Duration::from_secs(3600 + 1));
-    let report = sealdrop_server::purge::run_once(&app.state)
+    let report = app.state.purge()
         .await
         .expect("purge");
     assert_eq!(report.abandoned, 1);

@@ -589,13 +589,18 @@ async fn settings_are_validated_admin_only_and_the_widget_key_rotates() {
         get_json(app, "/api/v1/settings", &admin).await.1["widget_key"],
         new_key
     );
-    let tenant = sealdrop_server::settings::tenant_by_widget_key(&app.state.db, new_key)
+    let (tenant, _) = app
+        .state
+        .db
+        .tenant_by_widget_key(new_key)
         .await
         .unwrap()
         .unwrap();
     assert_eq!(tenant.name, "acme.zendesk.com");
     assert!(
-        sealdrop_server::settings::tenant_by_widget_key(&app.state.db, &key)
+        app.state
+            .db
+            .tenant_by_widget_key(&key)
             .await
             .unwrap()
             .is_none()

@@ -3,6 +3,8 @@
 //!
 //! Callers: the tenant's API token, or a Zendesk admin's agent session (other agents get
 //! `403`: the log shows every agent's sends).
+//!
+//! CSV cells a spreadsheet would run as a formula are defused with a leading `'`.
 
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderValue};
@@ -12,12 +14,12 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::app::AppState;
-use crate::auth::Principal;
+use crate::audit;
 use crate::clock::rfc3339;
-use crate::db::AuditEvent;
-use crate::error::HttpError;
-use crate::zendesk::session::ConfirmedRole;
+use crate::db::{AuditEvent, AuditFilter, AuditKind};
+use crate::http::auth::TenantAdmin;
+use crate::http::HttpError;
+use crate::state::AppState;
 
 /// The audit routes.
 pub fn router() -> Router<AppState> {
@@ -60,18 +62,11 @@ fn parse_since(raw: &str) -> Result<i64, HttpError> {
 
 async fn list(
     State(state): State<AppState>,
-    principal: Principal,
+    TenantAdmin(reader): TenantAdmin,
     query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, HttpError> {
     let Query(query) = query
         .map_err(|e| HttpError::bad_request(format!("Bad query string: {}.", e.body_text())))?;
-    if let Principal::Agent { role, .. } = &principal {
-        if *role != ConfirmedRole::Admin {
-            return Err(HttpError::Forbidden(
-                "Only Zendesk admins can read sealdrop's audit log.".into(),
-            ));
-        }
-    }
     let csv = match query.format.as_deref() {
         None | Some("json") => false,
         Some("csv") => true,
@@ -90,24 +85,30 @@ async fn list(
         (None, false) => 100,
         (None, true) => MAX_CSV_ROWS,
     };
-    if query
+    let kind = query
         .event
-        .as_ref()
-        .is_some_and(|e| e.is_empty() || e.len() > 64)
-    {
-        return Err(HttpError::bad_request(
-            "event must be an event name such as downloaded.",
-        ));
-    }
-    let since = query.since.as_deref().map(parse_since).transpose()?;
-    let events = filtered_events(&state, &principal.tenant().id, &query, since, limit).await?;
+        .as_deref()
+        .map(|name| {
+            AuditKind::parse(name).ok_or_else(|| {
+                let names: Vec<&str> = AuditKind::ALL.iter().map(|k| k.as_str()).collect();
+                HttpError::bad_request(format!("event must be one of {}.", names.join(", ")))
+            })
+        })
+        .transpose()?;
+    let filter = AuditFilter {
+        package_id: query.package.as_deref(),
+        kind,
+        since: query.since.as_deref().map(parse_since).transpose()?,
+        before_id: query.before,
+        limit,
+    };
+    let page = audit::page(&state.db, &reader.tenant().id, &filter).await?;
     if csv {
-        return Ok(csv_response(&events));
+        return Ok(csv_response(&page.events));
     }
-    let next_before = (events.len() as i64 == limit)
-        .then(|| events.last().map(|e| e.id))
-        .flatten();
-    let events: Vec<_> = events
+    let next_before = page.next_before;
+    let events: Vec<_> = page
+        .events
         .into_iter()
         .map(|e| {
             let detail = e.detail.and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok());
@@ -115,29 +116,6 @@ async fn list(
         })
         .collect();
     Ok(Json(json!({ "events": events, "next_before": next_before })).into_response())
-}
-
-async fn filtered_events(
-    state: &AppState,
-    tenant_id: &str,
-    query: &AuditQuery,
-    since: Option<i64>,
-    limit: i64,
-) -> Result<Vec<AuditEvent>, HttpError> {
-    Ok(sqlx::query_as(
-        "SELECT id, tenant_id, package_id, event, detail, created_at FROM audit_events \
-         WHERE tenant_id = $1 AND ($2 IS NULL OR package_id = $2) AND ($3 IS NULL OR id < $3) \
-         AND ($4 IS NULL OR event = $4) AND ($5 IS NULL OR created_at >= $5) \
-         ORDER BY id DESC LIMIT $6",
-    )
-    .bind(tenant_id)
-    .bind(query.package.as_deref())
-    .bind(query.before)
-    .bind(query.event.as_deref())
-    .bind(since)
-    .bind(limit)
-    .fetch_all(state.db.pool())
-    .await?)
 }
 
 /// One CSV field (RFC 4180 quoting). Cells a spreadsheet would run as a formula get a

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// The OpenAPI 3.1 document of docs/API.md, checked in and served as is.
 pub const OPENAPI_JSON: &str = include_str!("../../openapi.json");

@@ -31,7 +31,7 @@
 //!
 //! # Streaming
 //! Uploads are spooled to a temporary file while they are hashed and measured
-//! (`routes::packages`), and only a verified part reaches [`Storage::put_file`]. Reads come
+//! (`routes::uploads`), and only a verified part reaches [`Storage::put_file`]. Reads come
 //! back as a [`ByteStream`] of small chunks. An S3 download also buffers up to
 //! [`S3_READ_AHEAD`] whole parts it reads ahead ([`Storage::read_ahead_parts`]). Memory never
 //! grows with file size.
@@ -50,8 +50,10 @@ use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 
+/// Ciphertext chunks per upload part (docs/FORMAT.md transport constant).
+pub const PART_CHUNKS: u64 = 128;
 /// Bytes of ciphertext in every upload part but a file's last (128 × 65 552).
-pub const PART_SIZE: u64 = 128 * 65_552;
+pub const PART_SIZE: u64 = PART_CHUNKS * 65_552;
 
 /// A stream of bytes read from the store.
 pub type ByteStream = BoxStream<'static, io::Result<Bytes>>;

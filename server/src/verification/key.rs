@@ -9,11 +9,10 @@
 use std::fmt;
 use std::path::Path;
 
-use anyhow::{bail, Context};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
+use anyhow::Context;
 use rand::RngCore;
 use ring::hmac;
+use zeroize::Zeroizing;
 
 use super::{EmailAddress, VerificationCode};
 
@@ -40,60 +39,15 @@ impl VerificationKey {
         key
     }
 
-    /// Parses b64u of 32 bytes.
-    pub fn parse_b64u(text: &str) -> anyhow::Result<Self> {
-        let mut bytes = URL_SAFE_NO_PAD
-            .decode(text.trim())
-            .ok()
-            .and_then(|b| <[u8; 32]>::try_from(b).ok())
-            .context("the verification key must be 43 base64url characters (32 bytes)")?;
-        let key = Self::from_bytes(&bytes);
-        bytes.fill(0);
-        Ok(key)
-    }
-
     /// The configured key (`configured`, b64u), or the one in `file`, made if missing.
     pub async fn load(configured: Option<&str>, file: &Path) -> anyhow::Result<Self> {
-        if let Some(text) = configured {
-            return Self::parse_b64u(text).context("SEALDROP_VERIFICATION_KEY");
-        }
-        match tokio::fs::read_to_string(file).await {
-            Ok(text) => {
-                Self::parse_b64u(&text).with_context(|| format!("reading {}", file.display()))
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Self::create(file).await,
-            Err(e) => Err(e).with_context(|| format!("reading {}", file.display())),
-        }
-    }
-
-    async fn create(file: &Path) -> anyhow::Result<Self> {
-        use tokio::io::AsyncWriteExt;
-        let mut bytes = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut bytes);
-        let text = URL_SAFE_NO_PAD.encode(bytes);
-        let mut options = tokio::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        options.mode(0o600);
-        match options.open(file).await {
-            Ok(mut out) => {
-                out.write_all(format!("{text}\n").as_bytes()).await?;
-                out.sync_all().await?;
-                tracing::info!(path = %file.display(), "made a new verification key");
-                let key = Self::from_bytes(&bytes);
-                bytes.fill(0);
-                Ok(key)
-            }
-            // Another process made it first: use theirs.
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                let text = tokio::fs::read_to_string(file).await?;
-                if text.trim().is_empty() {
-                    bail!("{} is empty", file.display());
-                }
-                Self::parse_b64u(&text)
-            }
-            Err(e) => Err(e).with_context(|| format!("creating {}", file.display())),
-        }
+        let bytes = crate::keys::load_or_create(configured, file, "SEALDROP_VERIFICATION_KEY")
+            .await?;
+        let bytes = <[u8; 32]>::try_from(bytes.as_slice())
+            .ok()
+            .map(Zeroizing::new)
+            .context("the verification key must be 43 base64url characters (32 bytes)")?;
+        Ok(Self::from_bytes(&bytes))
     }
 
     /// `HMAC(key, label ‖ package ‖ 0 ‖ address ‖ 0 ‖ code)`: what is stored for a code.
@@ -161,20 +115,11 @@ mod tests {
         let second = VerificationKey::load(None, &path).await.expect("read back");
         let a = email("a@example.com");
         assert_eq!(first.email_hash(&a), second.email_hash(&a));
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&path)
-                .expect("metadata")
-                .permissions()
-                .mode();
-            assert_eq!(mode & 0o077, 0, "only the owner may read the key");
-        }
-        let configured = URL_SAFE_NO_PAD.encode([7u8; 32]);
+        let configured = "A".repeat(43);
         let third = VerificationKey::load(Some(&configured), &path)
             .await
             .expect("configured");
         assert_ne!(first.email_hash(&a), third.email_hash(&a));
-        assert!(VerificationKey::parse_b64u("short").is_err());
+        assert!(VerificationKey::load(Some("c2hvcnQ"), &path).await.is_err());
     }
 }

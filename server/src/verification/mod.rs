@@ -27,18 +27,22 @@
 //! - Comparisons of codes and tokens are constant time; no code or token is ever logged.
 
 mod key;
-mod store;
 
 use std::fmt;
 use std::time::Duration;
 
 use rand::Rng;
+use sealdrop_crypto::LinkProof;
+use serde_json::json;
 use subtle::ConstantTimeEq;
 
 pub use key::VerificationKey;
-pub use store::purge_expired;
 
-use crate::db::Database;
+use crate::db::rate::{Counter, WINDOW_SECS};
+use crate::db::{AuditKind, Database};
+use crate::internal::{internal_failures, Internal};
+use crate::mail::Mailer;
+use crate::packages::{self, PackageError};
 use crate::tokens::{NewToken, TokenHash, TokenKind};
 
 /// Digits in a verification code.
@@ -53,8 +57,31 @@ pub const CODES_PER_ADDRESS_PER_HOUR: i64 = 10;
 pub const CODES_PER_PACKAGE_PER_HOUR: i64 = 30;
 /// How long a recipient session lasts (capped by the package expiry).
 pub const SESSION_TTL: Duration = Duration::from_secs(3600);
-/// Header carrying a recipient session.
-pub const RECIPIENT_SESSION_HEADER: &str = "x-sealdrop-recipient-session";
+
+/// Why a verification request was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum VerificationError {
+    /// The address is not a plausible email address.
+    #[error("That is not a valid email address.")]
+    InvalidEmail,
+    /// The code is not [`CODE_DIGITS`] digits.
+    #[error("A code has {CODE_DIGITS} digits.")]
+    InvalidCode,
+    /// An hourly cap on codes is reached.
+    #[error("Too many codes were asked for this address or this package in the last hour. Please try again later.")]
+    RateLimited,
+    /// Wrong, expired, used or dead code (which one is not said).
+    #[error("That code is not right, or it has expired or was already used. Check the latest email, or ask for a new code.")]
+    Rejected,
+    /// The link does not lead to a package that can be opened.
+    #[error(transparent)]
+    Package(#[from] PackageError),
+    /// A failure on the server's side.
+    #[error(transparent)]
+    Internal(Internal),
+}
+
+internal_failures!(VerificationError);
 
 /// A normalised email address: trimmed, lower-case, one `@`, a dotted domain, no whitespace,
 /// control or header-special characters. Cannot hold anything else.
@@ -156,15 +183,27 @@ pub async fn request_code(
     email: &EmailAddress,
     now: i64,
 ) -> sqlx::Result<CodeRequest> {
-    let is_recipient = store::is_recipient(db, package_id, email).await?;
+    let is_recipient = db.is_recipient(package_id, email.as_str()).await?;
     let email_hash = key.email_hash(email);
-    if !store::take_rate_slots(db, &email_hash, package_id, now).await? {
+    // Address first, then package: every request takes its slots in the same order.
+    let counters = [
+        Counter {
+            scope: "code_per_address",
+            subject: &email_hash,
+            cap: CODES_PER_ADDRESS_PER_HOUR,
+        },
+        Counter {
+            scope: "code_per_package",
+            subject: package_id.as_bytes(),
+            cap: CODES_PER_PACKAGE_PER_HOUR,
+        },
+    ];
+    if db.take_rate_slots(&counters, now).await?.is_err() {
         return Ok(CodeRequest::RateLimited);
     }
     let code = VerificationCode::generate();
     let code_hash = key.code_hash(package_id, email, &code);
-    store::replace_code(
-        db,
+    db.replace_code(
         package_id,
         &email_hash,
         &code_hash,
@@ -203,23 +242,32 @@ pub async fn confirm_code(
 ) -> sqlx::Result<Confirmation> {
     let email_hash = key.email_hash(email);
     let presented = key.code_hash(package_id, email, code);
-    let live = store::count_attempt(db, package_id, &email_hash, now).await?;
+    let live = db
+        .count_code_attempt(package_id, &email_hash, MAX_ATTEMPTS, now)
+        .await?;
     // Compare against a dummy when there is no live code, so both paths do the same work.
     let (id, stored) = match &live {
         Some((id, stored)) => (Some(*id), stored.as_slice()),
         None => (None, &[0u8; 32][..]),
     };
     let matches = stored.len() == presented.len() && bool::from(stored.ct_eq(&presented));
-    let is_recipient = store::is_recipient(db, package_id, email).await?;
+    let is_recipient = db.is_recipient(package_id, email.as_str()).await?;
     let Some(id) = id.filter(|_| matches && is_recipient) else {
         return Ok(Confirmation::Rejected);
     };
-    if !store::mark_used(db, id, now).await? {
+    if !db.mark_code_used(id, now).await? {
         return Ok(Confirmation::Rejected); // a concurrent confirm won
     }
     let token = NewToken::generate(TokenKind::Recipient);
     let expires_at = package_expires_at.min(now + SESSION_TTL.as_secs() as i64);
-    store::insert_session(db, token.hash(), package_id, email, expires_at, now).await?;
+    db.insert_recipient_session(
+        token.hash().as_bytes(),
+        package_id,
+        email.as_str(),
+        expires_at,
+        now,
+    )
+    .await?;
     Ok(Confirmation::Session { token, expires_at })
 }
 
@@ -234,7 +282,9 @@ pub async fn session_for(
     let Some(hash) = TokenHash::parse(TokenKind::Recipient, token_text.trim()) else {
         return Ok(None);
     };
-    let Some((session_package, email, expires_at)) = store::session(db, &hash).await? else {
+    let Some((session_package, email, expires_at)) =
+        db.recipient_session(hash.as_bytes()).await?
+    else {
         return Ok(None);
     };
     let same_package = bool::from(session_package.as_bytes().ct_eq(package_id.as_bytes()));
@@ -258,8 +308,92 @@ pub async fn store_recipients(
             parsed.push(email);
         }
     }
-    store::insert_recipients(db, package_id, &parsed).await?;
+    let emails: Vec<&str> = parsed.iter().map(EmailAddress::as_str).collect();
+    db.insert_recipients(package_id, &emails).await?;
     Ok(parsed.len())
+}
+
+/// Deletes codes expired for a day, sessions that have expired and counters of past windows.
+/// Returns how many rows went. Run by the purge task.
+pub async fn purge_expired(db: &Database, now: i64) -> sqlx::Result<u64> {
+    let verification = db
+        .delete_expired_verification(now - 24 * 3600, now)
+        .await?;
+    let counters = db.delete_rate_counters(now - 2 * WINDOW_SECS).await?;
+    Ok(verification + counters)
+}
+
+/// "Send me a code" for `raw_email` on the package behind `raw_id` and `proof`: the same work
+/// and the same answer whether or not the address is a recipient; the mail (recipients only)
+/// goes out in the background.
+pub async fn send_code(
+    db: &Database,
+    key: &VerificationKey,
+    mailer: &Mailer,
+    raw_id: &str,
+    proof: &LinkProof,
+    raw_email: &str,
+    now: i64,
+) -> Result<(), VerificationError> {
+    let email = EmailAddress::parse(raw_email).ok_or(VerificationError::InvalidEmail)?;
+    let package = packages::linked_package(db, raw_id, proof, now).await?;
+    // Looked up for everyone, used only for recipients: the same queries either way.
+    let sender = db
+        .tenant(&package.tenant_id)
+        .await?
+        .map(|t| t.name)
+        .unwrap_or_else(|| "the sender".into());
+    match request_code(db, key, &package.id, &email, now).await? {
+        CodeRequest::RateLimited => Err(VerificationError::RateLimited),
+        CodeRequest::Issued(code) => {
+            if let Some(code) = code {
+                mailer.send_verification_code(&email, &code, &sender);
+            }
+            Ok(())
+        }
+    }
+}
+
+/// A recipient session, as `POST …/verification/confirm` answers it.
+#[derive(Debug)]
+pub struct RecipientSession {
+    /// The `sdr_…` token, shown once.
+    pub token: NewToken,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
+
+/// Trades a code for a recipient session (records `verified`).
+pub async fn confirm(
+    db: &Database,
+    key: &VerificationKey,
+    raw_id: &str,
+    proof: &LinkProof,
+    raw_email: &str,
+    raw_code: &str,
+    now: i64,
+) -> Result<RecipientSession, VerificationError> {
+    let email = EmailAddress::parse(raw_email).ok_or(VerificationError::InvalidEmail)?;
+    let code = VerificationCode::parse(raw_code).ok_or(VerificationError::InvalidCode)?;
+    let package = packages::linked_package(db, raw_id, proof, now).await?;
+    let outcome =
+        confirm_code(db, key, &package.id, package.expires_at, &email, &code, now).await?;
+    match outcome {
+        Confirmation::Session { token, expires_at } => {
+            let detail = json!({ "recipient": email.as_str() });
+            db.audit(
+                &package.tenant_id,
+                Some(&package.id),
+                AuditKind::Verified,
+                Some(&detail),
+                now,
+            )
+            .await?;
+            tracing::info!(package = %package.id, "recipient verified");
+            Ok(RecipientSession { token, expires_at })
+        }
+        Confirmation::Rejected => Err(VerificationError::Rejected),
+    }
 }
 
 #[cfg(test)]

@@ -553,7 +553,7 @@ impl TestApp {
 
     /// Runs the purge task once.
     pub async fn purge(&self) -> PurgeReport {
-        sealdrop_server::purge::run_once(&self.state)
+        self.state.purge()
             .await
             .expect("purge")
     }

@@ -1,15 +1,21 @@
 //! [`HttpError`]: every error the API answers with, as `{"error": code, "message": sentence}`
 //! (docs/API.md "Errors"). Each variant's doc names its status. Internal errors are logged
 //! with their context and answered with a generic message.
+//!
+//! The domain's errors become `HttpError`s here, one `From` per domain error: this is where
+//! a refusal gets its status.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Serialize;
 use serde_json::json;
 
-/// The message for an unknown package *and* for a wrong link proof; identical on purpose.
-pub const NO_PACKAGE_AT_LINK: &str = "No package at this link.";
+use crate::agents::{AgentError, GrantError};
+use crate::internal::Internal;
+use crate::packages::{MissingParts, PackageError, NO_PACKAGE_AT_LINK};
+use crate::settings::SettingsError;
+use crate::verification::VerificationError;
+use crate::widget::WidgetError;
 
 /// An API error.
 #[derive(Debug, thiserror::Error)]
@@ -63,15 +69,6 @@ pub enum HttpError {
     /// `500 internal`: a failure on the server's side (logged, never detailed to the client).
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
-}
-
-/// One file's missing parts, in a `409 incomplete_upload` answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct MissingParts {
-    /// File index.
-    pub file: u64,
-    /// Missing part indexes.
-    pub parts: Vec<u64>,
 }
 
 impl HttpError {
@@ -148,26 +145,102 @@ impl IntoResponse for HttpError {
     }
 }
 
-impl From<sqlx::Error> for HttpError {
-    fn from(err: sqlx::Error) -> Self {
-        Self::Internal(anyhow::Error::new(err).context("database"))
+impl From<Internal> for HttpError {
+    fn from(err: Internal) -> Self {
+        Self::Internal(err.0)
     }
 }
 
-impl From<crate::storage::StorageError> for HttpError {
-    fn from(err: crate::storage::StorageError) -> Self {
-        Self::Internal(anyhow::Error::new(err).context("blob store"))
+impl From<PackageError> for HttpError {
+    fn from(err: PackageError) -> Self {
+        let message = err.to_string();
+        match err {
+            PackageError::Invalid(m) => Self::BadRequest(m),
+            PackageError::UnknownForUploadToken
+            | PackageError::Unknown
+            | PackageError::NoSuchFile(_) => Self::NotFound(message),
+            PackageError::NoPackageAtLink => Self::NoPackageAtLink,
+            PackageError::Conflict(m) => Self::Conflict(m),
+            PackageError::IncompleteUpload(missing) => Self::IncompleteUpload(missing),
+            PackageError::Expired => Self::Expired,
+            PackageError::Revoked => Self::Revoked,
+            PackageError::DownloadLimitReached => Self::DownloadLimitReached,
+            PackageError::TooLarge(m) => Self::PayloadTooLarge(m),
+            PackageError::ChecksumMismatch => Self::ChecksumMismatch,
+            PackageError::VerificationRequired => Self::VerificationRequired,
+            PackageError::UploadTokenSpent => Self::Forbidden(message),
+            PackageError::InvalidDownloadToken => Self::Unauthorized(message),
+            PackageError::Widget(e) => e.into(),
+            PackageError::Agent(e) => e.into(),
+            PackageError::Internal(e) => e.into(),
+        }
     }
 }
 
-impl From<std::io::Error> for HttpError {
-    fn from(err: std::io::Error) -> Self {
-        Self::Internal(anyhow::Error::new(err).context("local I/O"))
+impl From<AgentError> for HttpError {
+    fn from(err: AgentError) -> Self {
+        let message = err.to_string();
+        match err {
+            AgentError::InvalidSession | AgentError::ExpiredSession => Self::Unauthorized(message),
+            AgentError::RoleNotAllowed
+            | AgentError::AdminOnly(_)
+            | AgentError::ReauthorizationRequired
+            | AgentError::SetupRequired => Self::Forbidden(message),
+            AgentError::ZendeskRateLimited(_) => Self::RateLimited(message),
+            AgentError::Internal(e) => e.into(),
+        }
     }
 }
 
-impl From<crate::storage::InvalidKey> for HttpError {
-    fn from(err: crate::storage::InvalidKey) -> Self {
-        Self::Internal(anyhow::Error::new(err))
+impl From<WidgetError> for HttpError {
+    fn from(err: WidgetError) -> Self {
+        let message = err.to_string();
+        match err {
+            WidgetError::MissingKey | WidgetError::InvalidKey => Self::Unauthorized(message),
+            WidgetError::MissingOrigin | WidgetError::OriginNotAllowed(_) => {
+                Self::Forbidden(message)
+            }
+            WidgetError::QuotaUsedUp
+            | WidgetError::QuotaExceeded
+            | WidgetError::FileTooLarge { .. } => Self::PayloadTooLarge(message),
+            WidgetError::RateLimited { .. } => Self::RateLimited(message),
+            WidgetError::Internal(e) => e.into(),
+        }
+    }
+}
+
+impl From<SettingsError> for HttpError {
+    fn from(err: SettingsError) -> Self {
+        match err {
+            SettingsError::Invalid(m) => Self::BadRequest(m),
+            SettingsError::Internal(e) => e.into(),
+        }
+    }
+}
+
+impl From<VerificationError> for HttpError {
+    fn from(err: VerificationError) -> Self {
+        let message = err.to_string();
+        match err {
+            VerificationError::InvalidEmail | VerificationError::InvalidCode => {
+                Self::BadRequest(message)
+            }
+            VerificationError::RateLimited => Self::RateLimited(message),
+            VerificationError::Rejected => Self::Unauthorized(message),
+            VerificationError::Package(e) => e.into(),
+            VerificationError::Internal(e) => e.into(),
+        }
+    }
+}
+
+impl GrantError {
+    /// The status of the callback page that reports this.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Unknown => StatusCode::BAD_REQUEST,
+            Self::Declined | Self::NotAdmin => StatusCode::FORBIDDEN,
+            Self::Exchange(_) | Self::WhoGranted => StatusCode::BAD_GATEWAY,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
     }
 }

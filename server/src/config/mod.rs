@@ -12,8 +12,11 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use url::Url;
 
-use crate::widget::limits as widget_limits;
-use crate::widget::WidgetLimits;
+mod widget;
+mod zendesk;
+
+pub use widget::WidgetLimits;
+pub use zendesk::{ZendeskArgs, ZendeskBase, ZendeskConfig, DEFAULT_BASE_URL};
 
 /// The largest manifest the server accepts (docs/API.md: `413` beyond 1 MiB).
 pub const MAX_MANIFEST_SIZE: usize = 1 << 20;
@@ -187,7 +190,7 @@ pub struct ConfigArgs {
         global = true,
         env = "SEALDROP_WIDGET_PACKAGES_PER_IP_HOUR",
         value_name = "N",
-        default_value_t = widget_limits::DEFAULT_PACKAGES_PER_IP_HOUR,
+        default_value_t = widget::DEFAULT_PACKAGES_PER_IP_HOUR,
         value_parser = positive_integer("SEALDROP_WIDGET_PACKAGES_PER_IP_HOUR")
     )]
     pub widget_packages_per_ip_hour: u64,
@@ -197,7 +200,7 @@ pub struct ConfigArgs {
         global = true,
         env = "SEALDROP_WIDGET_PACKAGES_PER_TENANT_HOUR",
         value_name = "N",
-        default_value_t = widget_limits::DEFAULT_PACKAGES_PER_TENANT_HOUR,
+        default_value_t = widget::DEFAULT_PACKAGES_PER_TENANT_HOUR,
         value_parser = positive_integer("SEALDROP_WIDGET_PACKAGES_PER_TENANT_HOUR")
     )]
     pub widget_packages_per_tenant_hour: u64,
@@ -208,7 +211,7 @@ pub struct ConfigArgs {
         global = true,
         env = "SEALDROP_WIDGET_QUOTA_BYTES",
         value_name = "BYTES",
-        default_value_t = widget_limits::DEFAULT_QUOTA_BYTES,
+        default_value_t = widget::DEFAULT_QUOTA_BYTES,
         value_parser = positive_integer("SEALDROP_WIDGET_QUOTA_BYTES")
     )]
     pub widget_quota_bytes: u64,
@@ -219,14 +222,14 @@ pub struct ConfigArgs {
         global = true,
         env = "SEALDROP_WIDGET_ABANDONED_SECS",
         value_name = "SECS",
-        default_value_t = widget_limits::DEFAULT_ABANDONED_SECS,
+        default_value_t = widget::DEFAULT_ABANDONED_SECS,
         value_parser = positive_integer("SEALDROP_WIDGET_ABANDONED_SECS")
     )]
     pub widget_abandoned_secs: u64,
 
     /// Zendesk integration: where Zendesk answers, the app key, OAuth client, server keys.
     #[command(flatten)]
-    pub zendesk: crate::agents::ZendeskArgs,
+    pub zendesk: ZendeskArgs,
 }
 
 /// A parser for a setting that must be a whole number of at least 1. clap puts the flag and
@@ -296,7 +299,7 @@ pub struct Config {
     /// Whether `X-Forwarded-For` names the client (behind a trusted reverse proxy).
     pub trust_forwarded_for: bool,
     /// Zendesk integration settings.
-    pub zendesk: crate::agents::ZendeskConfig,
+    pub zendesk: ZendeskConfig,
 }
 
 impl std::fmt::Debug for Config {

@@ -1,0 +1,180 @@
+//! `audit_events`: the tenant's log of every event that matters. Details are small JSON
+//! objects and never hold a secret.
+
+use sqlx::{AnyConnection, Row};
+
+use super::Database;
+
+/// What happened. The stored and JSON form is [`AuditKind::as_str`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuditKind {
+    /// A package was created.
+    Created,
+    /// The last part of one file arrived.
+    Uploaded,
+    /// The package was finalized: its link works.
+    Finalized,
+    /// Someone holding the link got the server secret and manifest.
+    Opened,
+    /// A download started (counted against the limit).
+    Downloaded,
+    /// A recipient confirmed an emailed code.
+    Verified,
+    /// The package was revoked.
+    Revoked,
+    /// The purge task removed the package.
+    Purged,
+    /// The tenant was created.
+    TenantCreated,
+    /// An admin changed the tenant's settings.
+    SettingsChanged,
+    /// An admin rotated the widget key.
+    WidgetKeyRotated,
+    /// An admin granted sealdrop access to Zendesk.
+    ZendeskGranted,
+    /// Zendesk stopped accepting the grant.
+    ZendeskGrantLost,
+}
+
+impl AuditKind {
+    /// Every kind, in the order of the API documentation.
+    pub const ALL: [AuditKind; 13] = [
+        Self::Created,
+        Self::Uploaded,
+        Self::Finalized,
+        Self::Opened,
+        Self::Downloaded,
+        Self::Verified,
+        Self::Revoked,
+        Self::Purged,
+        Self::TenantCreated,
+        Self::SettingsChanged,
+        Self::WidgetKeyRotated,
+        Self::ZendeskGranted,
+        Self::ZendeskGrantLost,
+    ];
+
+    /// The stored and JSON form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Uploaded => "uploaded",
+            Self::Finalized => "finalized",
+            Self::Opened => "opened",
+            Self::Downloaded => "downloaded",
+            Self::Verified => "verified",
+            Self::Revoked => "revoked",
+            Self::Purged => "purged",
+            Self::TenantCreated => "tenant_created",
+            Self::SettingsChanged => "settings_changed",
+            Self::WidgetKeyRotated => "widget_key_rotated",
+            Self::ZendeskGranted => "zendesk_granted",
+            Self::ZendeskGrantLost => "zendesk_grant_lost",
+        }
+    }
+
+    /// Parses the stored and JSON form.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == text)
+    }
+}
+
+/// One audit log entry.
+#[derive(Debug, Clone)]
+pub struct AuditEvent {
+    /// Increasing id (use as a cursor).
+    pub id: i64,
+    /// Package concerned, if any.
+    pub package_id: Option<String>,
+    /// What happened (the stored name: a kind this version does not know reads as it is).
+    pub event: String,
+    /// Small JSON object with details (never a secret).
+    pub detail: Option<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// Which events [`Database::audit_events`] returns, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter<'a> {
+    /// Only this package's.
+    pub package_id: Option<&'a str>,
+    /// Only this kind.
+    pub kind: Option<AuditKind>,
+    /// Only at or after this time (Unix seconds).
+    pub since: Option<i64>,
+    /// Only with an id below this (the previous page's last id).
+    pub before_id: Option<i64>,
+    /// At most this many.
+    pub limit: i64,
+}
+
+/// Appends an event on `conn` (inside the caller's transaction).
+pub(super) async fn insert(
+    conn: &mut AnyConnection,
+    tenant_id: &str,
+    package_id: Option<&str>,
+    kind: AuditKind,
+    detail: Option<&serde_json::Value>,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_events (tenant_id, package_id, event, detail, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(tenant_id)
+    .bind(package_id)
+    .bind(kind.as_str())
+    .bind(detail.map(|d| d.to_string()))
+    .bind(now)
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+impl Database {
+    /// Appends an audit event. `detail` is a small JSON object and never holds a secret.
+    pub async fn audit(
+        &self,
+        tenant_id: &str,
+        package_id: Option<&str>,
+        kind: AuditKind,
+        detail: Option<&serde_json::Value>,
+        now: i64,
+    ) -> sqlx::Result<()> {
+        let mut conn = self.pool.acquire().await?;
+        insert(&mut conn, tenant_id, package_id, kind, detail, now).await
+    }
+
+    /// A tenant's audit events, newest first.
+    pub async fn audit_events(
+        &self,
+        tenant_id: &str,
+        filter: &AuditFilter<'_>,
+    ) -> sqlx::Result<Vec<AuditEvent>> {
+        let rows = sqlx::query(
+            "SELECT id, package_id, event, detail, created_at FROM audit_events \
+             WHERE tenant_id = $1 AND ($2 IS NULL OR package_id = $2) AND ($3 IS NULL OR id < $3) \
+             AND ($4 IS NULL OR event = $4) AND ($5 IS NULL OR created_at >= $5) \
+             ORDER BY id DESC LIMIT $6",
+        )
+        .bind(tenant_id)
+        .bind(filter.package_id)
+        .bind(filter.before_id)
+        .bind(filter.kind.map(AuditKind::as_str))
+        .bind(filter.since)
+        .bind(filter.limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditEvent {
+                    id: r.try_get(0)?,
+                    package_id: r.try_get(1)?,
+                    event: r.try_get(2)?,
+                    detail: r.try_get(3)?,
+                    created_at: r.try_get(4)?,
+                })
+            })
+            .collect()
+    }
+}

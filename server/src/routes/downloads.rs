@@ -1,0 +1,244 @@
+//! The link holder's side of `/api/v1/packages/{id}` (docs/API.md "Packages"): public info,
+//! `open`, starting a download, and the ciphertext itself (streamed, with ranges).
+
+use std::io;
+use std::ops::Range;
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use futures::TryStreamExt;
+use serde_json::json;
+
+use crate::clock::rfc3339;
+use crate::http::auth::{DownloadToken, IdempotencyKey, LinkProofHeader};
+use crate::http::{path_index, HttpError};
+use crate::metrics::Metrics;
+use crate::packages::{self, access};
+use crate::policy::ReleaseCredentials;
+use crate::state::AppState;
+use crate::storage;
+
+/// The link holder's package routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/packages/{id}", get(info))
+        .route("/api/v1/packages/{id}/open", post(open))
+        .route("/api/v1/packages/{id}/download", post(start_download))
+        .route("/api/v1/packages/{id}/files/{file}", get(ciphertext))
+}
+
+async fn info(
+    State(state): State<AppState>,
+    Path(raw_id): Path<String>,
+    LinkProofHeader(proof): LinkProofHeader,
+) -> Result<Response, HttpError> {
+    let info = access::info(&state.db, &raw_id, &proof, state.clock.now()).await?;
+    let p = &info.package;
+    Ok(Json(json!({
+        "id": p.id,
+        "state": p.state.as_str(),
+        "created_at": rfc3339(p.created_at),
+        "expires_at": rfc3339(p.expires_at),
+        "require_auth": p.require_auth,
+        "downloads_left": packages::downloads_left(p.max_downloads, p.downloads_used),
+        "files": info.files.iter().map(|f| json!({ "file": f.file, "ciphertext_size": f.ciphertext_size })).collect::<Vec<_>>(),
+        "sender": info.sender,
+    }))
+    .into_response())
+}
+
+async fn open(
+    State(state): State<AppState>,
+    Path(raw_id): Path<String>,
+    LinkProofHeader(proof): LinkProofHeader,
+    credentials: ReleaseCredentials,
+) -> Result<Response, HttpError> {
+    let opened = access::open(
+        &state.db,
+        &state.zendesk,
+        &raw_id,
+        &proof,
+        &credentials,
+        state.clock.now(),
+    )
+    .await?;
+    Ok(Json(json!({
+        "server_secret": opened.server_secret.to_b64u(),
+        "manifest": STANDARD.encode(&opened.manifest),
+    }))
+    .into_response())
+}
+
+/// `POST …/download`: takes one download and answers a download token (an `Idempotency-Key`
+/// already seen answers a new token and takes nothing).
+async fn start_download(
+    State(state): State<AppState>,
+    Path(raw_id): Path<String>,
+    LinkProofHeader(proof): LinkProofHeader,
+    IdempotencyKey(key_hash): IdempotencyKey,
+    credentials: ReleaseCredentials,
+) -> Result<Response, HttpError> {
+    let grant = access::start_download(
+        &state.db,
+        &state.zendesk,
+        &state.mailer,
+        &raw_id,
+        &proof,
+        &credentials,
+        key_hash,
+        state.clock.now(),
+    )
+    .await?;
+    if grant.counted {
+        Metrics::add(&state.metrics.downloads_started, 1);
+    }
+    Ok(Json(
+        json!({ "download_token": grant.token.text(), "expires_at": rfc3339(grant.expires_at) }),
+    )
+    .into_response())
+}
+
+/// Parses a single `bytes=` range against a file of `size` bytes (end exclusive).
+/// `Ok(None)`: no Range header.
+fn parse_range(headers: &HeaderMap, size: u64) -> Result<Option<Range<u64>>, HttpError> {
+    let Some(value) = headers.get(header::RANGE) else {
+        return Ok(None);
+    };
+    let unsupported = || {
+        HttpError::bad_request(
+            "Unsupported Range header: send one range, `bytes=a-b`, `bytes=a-` or `bytes=-n`.",
+        )
+    };
+    let spec = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.trim().strip_prefix("bytes="))
+        .ok_or_else(unsupported)?;
+    let (first, last) = spec.trim().split_once('-').ok_or_else(unsupported)?;
+    let number = |s: &str| s.trim().parse::<u64>().map_err(|_| unsupported());
+    let range = match (first.trim().is_empty(), last.trim().is_empty()) {
+        (false, false) => {
+            let (a, b) = (number(first)?, number(last)?);
+            if a > b {
+                return Err(unsupported());
+            }
+            a..b.saturating_add(1).min(size)
+        }
+        (false, true) => number(first)?..size,
+        (true, false) => {
+            let n = number(last)?;
+            if n == 0 {
+                return Err(HttpError::RangeNotSatisfiable(size));
+            }
+            size.saturating_sub(n)..size
+        }
+        (true, true) => return Err(unsupported()),
+    };
+    if range.start >= size {
+        return Err(HttpError::RangeNotSatisfiable(size));
+    }
+    Ok(Some(range))
+}
+
+async fn ciphertext(
+    State(state): State<AppState>,
+    method: Method,
+    Path((raw_id, raw_file)): Path<(String, String)>,
+    DownloadToken(token): DownloadToken,
+    headers: HeaderMap,
+) -> Result<Response, HttpError> {
+    let file = path_index(&raw_file, "file")?;
+    let (id, entry) =
+        access::readable_file(&state.db, &raw_id, &token, file, state.clock.now()).await?;
+    let size = entry.ciphertext_size;
+    let range = parse_range(&headers, size)?;
+    let (status, span) = match &range {
+        Some(r) => (StatusCode::PARTIAL_CONTENT, r.clone()),
+        None => (StatusCode::OK, 0..size),
+    };
+    let mut response = if method == Method::HEAD {
+        Response::new(Body::empty())
+    } else {
+        Response::new(Body::from_stream(part_stream(
+            &state,
+            &id,
+            file,
+            span.clone(),
+        )))
+    };
+    *response.status_mut() = status;
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::CONTENT_LENGTH,
+        HeaderValue::from(span.end - span.start),
+    );
+    if range.is_some() {
+        let value = format!("bytes {}-{}/{}", span.start, span.end - 1, size);
+        h.insert(
+            header::CONTENT_RANGE,
+            HeaderValue::from_str(&value).map_err(|e| HttpError::Internal(e.into()))?,
+        );
+    }
+    Ok(response)
+}
+
+/// Streams bytes `span` of a file from the parts it covers ([`storage::file_stream`]),
+/// counting them in the metrics.
+fn part_stream(
+    state: &AppState,
+    id: &str,
+    file: u64,
+    span: Range<u64>,
+) -> impl futures::Stream<Item = io::Result<bytes::Bytes>> + Send + 'static {
+    let metrics = state.metrics.clone();
+    storage::file_stream(state.storage.clone(), id, file, span)
+        .inspect_ok(move |chunk| Metrics::add(&metrics.bytes_downloaded, chunk.len() as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn range(value: &str, size: u64) -> Result<Option<Range<u64>>, HttpError> {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::RANGE, HeaderValue::from_str(value).expect("header"));
+        parse_range(&headers, size)
+    }
+
+    #[test]
+    fn ranges_parse_like_rfc_9110() {
+        assert_eq!(range("bytes=0-9", 100).ok().flatten(), Some(0..10));
+        assert_eq!(range("bytes=90-", 100).ok().flatten(), Some(90..100));
+        assert_eq!(range("bytes=-10", 100).ok().flatten(), Some(90..100));
+        assert_eq!(range("bytes=-1000", 100).ok().flatten(), Some(0..100));
+        assert_eq!(range("bytes=50-5000", 100).ok().flatten(), Some(50..100));
+        assert!(matches!(
+            range("bytes=100-", 100),
+            Err(HttpError::RangeNotSatisfiable(100))
+        ));
+        assert!(matches!(
+            range("bytes=5-1", 100),
+            Err(HttpError::BadRequest(_))
+        ));
+        assert!(matches!(
+            range("bytes=0-1,5-6", 100),
+            Err(HttpError::BadRequest(_))
+        ));
+        assert!(matches!(
+            range("items=0-1", 100),
+            Err(HttpError::BadRequest(_))
+        ));
+    }
+}

@@ -1,0 +1,305 @@
+//! The sender's side of `/api/v1/packages` (docs/API.md "Packages"): create, manifest, parts,
+//! what is held, finalize, revoke, and an agent's list of the packages they sent.
+
+use std::path::PathBuf;
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post, put};
+use axum::{Json, Router};
+use futures::StreamExt;
+use sealdrop_crypto::LinkVerifier;
+use serde::Deserialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
+
+use crate::clock::rfc3339;
+use crate::http::auth::{PackageCreator, RevokeAuth, UploadToken};
+use crate::http::json::{content_length, read_limited};
+use crate::http::{headers, path_index, ApiJson, HttpError};
+use crate::metrics::Metrics;
+use crate::packages::{self, upload, CreateRequest, Revoker};
+use crate::principal::Principal;
+use crate::state::AppState;
+use crate::storage::PART_CHUNKS;
+
+/// The sender's package routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/packages", post(create).get(sent_packages))
+        .route("/api/v1/packages/{id}", delete(revoke))
+        .route("/api/v1/packages/{id}/manifest", put(put_manifest))
+        .route(
+            "/api/v1/packages/{id}/files/{file}/parts/{part}",
+            put(put_part),
+        )
+        .route("/api/v1/packages/{id}/parts", get(list_parts))
+        .route("/api/v1/packages/{id}/finalize", post(finalize))
+}
+
+/// The secure link of a package, without its fragment.
+fn package_url(state: &AppState, id: &str) -> String {
+    format!(
+        "{}/p/{id}",
+        state.config.public_url.as_str().trim_end_matches('/')
+    )
+}
+
+async fn create(
+    State(state): State<AppState>,
+    PackageCreator(creator): PackageCreator,
+    ApiJson(request): ApiJson<CreateRequest>,
+) -> Result<Response, HttpError> {
+    let limits = &state.config.limits;
+    let created =
+        packages::create(&state.db, limits, &creator, request, state.clock.now()).await?;
+    Metrics::add(&state.metrics.packages_created, 1);
+    let body = json!({
+        "id": created.id,
+        "server_secret": created.server_secret.to_b64u(),
+        "upload_token": created.upload_token.text(),
+        "expires_at": rfc3339(created.expires_at),
+        "part_chunks": PART_CHUNKS,
+        "max_file_size": limits.max_file_size,
+        "url": package_url(&state, &created.id),
+    });
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+async fn put_manifest(
+    State(state): State<AppState>,
+    Path(raw_id): Path<String>,
+    UploadToken(token): UploadToken,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, HttpError> {
+    let package = upload::changeable(&state.db, &raw_id, &token, state.clock.now()).await?;
+    let verifier = headers
+        .get(headers::LINK_VERIFIER)
+        .ok_or_else(|| {
+            HttpError::bad_request(
+                "The manifest needs the `X-Sealdrop-Link-Verifier` header (b64u(SHA-256(A))).",
+            )
+        })?
+        .to_str()
+        .ok()
+        .and_then(|v| LinkVerifier::parse_b64u(v.trim()).ok())
+        .ok_or_else(|| {
+            HttpError::bad_request(
+                "The X-Sealdrop-Link-Verifier header is not 43 base64url characters.",
+            )
+        })?;
+    let limits = &state.config.limits;
+    let bytes = read_limited(&headers, body, limits.max_manifest_size, "manifest").await?;
+    let stored = upload::set_manifest(
+        &state.db,
+        limits,
+        &state.config.widget,
+        &package,
+        &verifier,
+        &bytes,
+    )
+    .await?;
+    Ok(Json(json!({ "id": package.id, "files": stored.files, "parts": stored.parts })).into_response())
+}
+
+/// A spool file that removes itself unless it was handed to the blob store.
+struct Spool {
+    path: PathBuf,
+}
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        // The store moves or deletes the file on success; NotFound is the common case here.
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+fn parse_sha256(headers: &HeaderMap) -> Result<[u8; 32], HttpError> {
+    let value = headers.get(headers::SHA256).ok_or_else(|| {
+        HttpError::bad_request("A part needs the `X-Sealdrop-Sha256` header: hex(SHA-256(body)).")
+    })?;
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| hex::decode(v.trim()).ok())
+        .and_then(|v| <[u8; 32]>::try_from(v).ok())
+        .ok_or_else(|| {
+            HttpError::bad_request("The X-Sealdrop-Sha256 header is not 64 hexadecimal characters.")
+        })
+}
+
+async fn put_part(
+    State(state): State<AppState>,
+    Path((raw_id, raw_file, raw_part)): Path<(String, String, String)>,
+    UploadToken(token): UploadToken,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, HttpError> {
+    let file = path_index(&raw_file, "file")?;
+    let part = path_index(&raw_part, "part")?;
+    let slot = upload::part_slot(&state.db, &raw_id, &token, file, part, state.clock.now()).await?;
+    let expected = slot.expected;
+    let claimed = parse_sha256(&headers)?;
+    if let Some(declared) = content_length(&headers)? {
+        if declared != expected {
+            return Err(HttpError::bad_request(format!(
+                "Part {part} of file {file} must be exactly {expected} bytes; the request declares {declared}."
+            )));
+        }
+    }
+
+    // Spool to disk while hashing and counting; nothing reaches the store unless it checks out.
+    let spool = Spool {
+        path: state
+            .config
+            .spool_dir()
+            .join(format!("part-{:016x}", rand::random::<u64>())),
+    };
+    let mut out = tokio::fs::File::create(&spool.path)
+        .await
+        .map_err(|e| HttpError::Internal(anyhow::Error::new(e).context("spool file")))?;
+    let mut hasher = Sha256::new();
+    let mut received: u64 = 0;
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk
+            .map_err(|_| HttpError::bad_request("The part's body could not be read completely."))?;
+        received += chunk.len() as u64;
+        if received > expected {
+            return Err(HttpError::bad_request(format!(
+                "Part {part} of file {file} must be exactly {expected} bytes; the body is longer."
+            )));
+        }
+        hasher.update(&chunk);
+        out.write_all(&chunk)
+            .await
+            .map_err(|e| HttpError::Internal(anyhow::Error::new(e).context("spool file")))?;
+    }
+    out.flush()
+        .await
+        .map_err(|e| HttpError::Internal(anyhow::Error::new(e).context("spool file")))?;
+    drop(out);
+    if received != expected {
+        return Err(HttpError::bad_request(format!(
+            "Part {part} of file {file} must be exactly {expected} bytes; the body has {received}."
+        )));
+    }
+    let digest: [u8; 32] = hasher.finalize().into();
+    let stored = upload::store_part(
+        &state.db,
+        &state.storage,
+        &slot,
+        &spool.path,
+        digest,
+        claimed,
+        state.clock.now(),
+    )
+    .await?;
+    if stored.inserted {
+        Metrics::add(&state.metrics.parts_stored, 1);
+        Metrics::add(&state.metrics.bytes_uploaded, expected);
+    }
+    let answer =
+        json!({ "file": file, "part": part, "size": expected, "sha256": hex::encode(stored.sha256) });
+    let status = if stored.inserted {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(answer)).into_response())
+}
+
+async fn list_parts(
+    State(state): State<AppState>,
+    Path(raw_id): Path<String>,
+    UploadToken(token): UploadToken,
+) -> Result<Response, HttpError> {
+    let (package_state, files) = upload::held_parts(&state.db, &raw_id, &token).await?;
+    let files: Vec<_> = files
+        .iter()
+        .map(|f| json!({ "file": f.file, "parts": f.parts, "expected": f.expected }))
+        .collect();
+    Ok(Json(json!({ "state": package_state.as_str(), "files": files })).into_response())
+}
+
+async fn finalize(
+    State(state): State<AppState>,
+    Path(raw_id): Path<String>,
+    UploadToken(token): UploadToken,
+) -> Result<Response, HttpError> {
+    let finalized = upload::finalize(&state.db, &raw_id, &token, state.clock.now()).await?;
+    if finalized.now {
+        Metrics::add(&state.metrics.packages_finalized, 1);
+    }
+    Ok(Json(json!({ "id": finalized.id, "expires_at": rfc3339(finalized.expires_at) })).into_response())
+}
+
+async fn revoke(
+    State(state): State<AppState>,
+    Path(raw_id): Path<String>,
+    auth: RevokeAuth,
+) -> Result<Response, HttpError> {
+    let by = match &auth {
+        RevokeAuth::Principal(principal) => Revoker::Principal(principal),
+        RevokeAuth::Upload(hash) => Revoker::UploadToken(hash),
+    };
+    let revoked =
+        packages::revoke(&state.db, &state.storage, &raw_id, by, state.clock.now()).await?;
+    if revoked {
+        Metrics::add(&state.metrics.packages_revoked, 1);
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SentQuery {
+    /// Must be `1`: only the caller's own packages are listed.
+    mine: Option<String>,
+}
+
+/// `GET /api/v1/packages?mine=1` (agent session): the packages this agent sent, newest first
+/// (100 at most), for the sidebar's revoke list.
+async fn sent_packages(
+    State(state): State<AppState>,
+    principal: Principal,
+    query: Result<Query<SentQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, HttpError> {
+    let Query(query) = query
+        .map_err(|e| HttpError::bad_request(format!("Bad query string: {}.", e.body_text())))?;
+    if query.mine.as_deref() != Some("1") {
+        return Err(HttpError::bad_request(
+            "Only `?mine=1` is supported: the packages you sent.",
+        ));
+    }
+    let Principal::Agent {
+        tenant, user_id, ..
+    } = &principal
+    else {
+        return Err(HttpError::Forbidden(
+            "`?mine=1` lists an agent's own packages; use an agent session.".into(),
+        ));
+    };
+    let sent = packages::sent_by(&state.db, &tenant.id, *user_id).await?;
+    let now = state.clock.now();
+    let packages: Vec<_> = sent
+        .iter()
+        .map(|p| {
+            json!({
+                "id": p.id,
+                "state": packages::shown_state(p, now),
+                "require_auth": p.require_auth,
+                "created_at": rfc3339(p.created_at),
+                "expires_at": rfc3339(p.expires_at),
+                "downloads_left": packages::downloads_left(p.max_downloads, p.downloads_used),
+                "downloads_used": p.downloads_used,
+                "url": package_url(&state, &p.id),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "packages": packages })).into_response())
+}

@@ -1,0 +1,85 @@
+//! Recipient verification (docs/API.md "Recipient verification"): "send me a code" and
+//! trading the code for a recipient session.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::clock::rfc3339;
+use crate::http::auth::LinkProofHeader;
+use crate::http::{ApiJson, HttpError};
+use crate::state::AppState;
+use crate::verification;
+
+/// The verification routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/packages/{id}/verification", post(request_code))
+        .route("/api/v1/packages/{id}/verification/confirm", post(confirm))
+}
+
+/// Body of `POST …/verification`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CodeRequestBody {
+    email: String,
+}
+
+/// Body of `POST …/verification/confirm`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfirmBody {
+    email: String,
+    code: String,
+}
+
+/// "Send me a code": the same `202` whether or not the address is a recipient.
+async fn request_code(
+    State(state): State<AppState>,
+    Path(raw_id): Path<String>,
+    LinkProofHeader(proof): LinkProofHeader,
+    ApiJson(body): ApiJson<CodeRequestBody>,
+) -> Result<Response, HttpError> {
+    verification::send_code(
+        &state.db,
+        &state.verification_key,
+        &state.mailer,
+        &raw_id,
+        &proof,
+        &body.email,
+        state.clock.now(),
+    )
+    .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "status": "sent_if_recipient" })),
+    )
+        .into_response())
+}
+
+async fn confirm(
+    State(state): State<AppState>,
+    Path(raw_id): Path<String>,
+    LinkProofHeader(proof): LinkProofHeader,
+    ApiJson(body): ApiJson<ConfirmBody>,
+) -> Result<Response, HttpError> {
+    let session = verification::confirm(
+        &state.db,
+        &state.verification_key,
+        &raw_id,
+        &proof,
+        &body.email,
+        &body.code,
+        state.clock.now(),
+    )
+    .await?;
+    Ok(Json(json!({
+        "recipient_session": session.token.text(),
+        "expires_at": rfc3339(session.expires_at),
+    }))
+    .into_response())
+}

@@ -1,0 +1,96 @@
+//! [`AppState`]: everything a request handler needs, connected once at start-up (by `serve`
+//! and `admin` alike). It knows the services, not the routes.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::agents::Zendesk;
+use crate::clock::Clock;
+use crate::config::{Config, StorageConfig};
+use crate::db::Database;
+use crate::mail::Mailer;
+use crate::metrics::Metrics;
+use crate::purge::{self, PurgeReport};
+use crate::storage::folder::FolderStorage;
+use crate::storage::s3::S3Storage;
+use crate::storage::Storage;
+use crate::verification::VerificationKey;
+
+/// Everything a request handler needs. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// Resolved configuration.
+    pub config: Arc<Config>,
+    /// Metadata database.
+    pub db: Database,
+    /// Blob store.
+    pub storage: Arc<dyn Storage>,
+    /// Outgoing mail.
+    pub mailer: Mailer,
+    /// HMAC key for verification codes (outside the database by design).
+    pub verification_key: VerificationKey,
+    /// Process counters.
+    pub metrics: Arc<Metrics>,
+    /// "Now" (tests move it).
+    pub clock: Clock,
+    /// Zendesk keys and client ([`crate::agents`]).
+    pub zendesk: Arc<Zendesk>,
+}
+
+impl AppState {
+    /// Connects to the database (applying migrations) and the blob store, loads the keys,
+    /// and creates the data folders.
+    pub async fn connect(config: Config, clock: Clock) -> anyhow::Result<Self> {
+        tokio::fs::create_dir_all(&config.data_dir)
+            .await
+            .with_context(|| format!("creating the data folder {}", config.data_dir.display()))?;
+        tokio::fs::create_dir_all(config.spool_dir())
+            .await
+            .context("creating the spool folder")?;
+        let db = Database::connect(&config.database_url).await?;
+        let storage: Arc<dyn Storage> = match &config.storage {
+            StorageConfig::Folder { root } => Arc::new(
+                FolderStorage::open(root)
+                    .await
+                    .with_context(|| format!("opening the blob folder {}", root.display()))?,
+            ),
+            StorageConfig::S3(s3) => Arc::new(S3Storage::new(s3).await),
+        };
+        let host = config
+            .public_url
+            .host_str()
+            .unwrap_or("localhost")
+            .to_owned();
+        let mailer = Mailer::try_new(config.mail.clone(), format!("sealdrop <no-reply@{host}>"))?;
+        let verification_key = VerificationKey::load(
+            config.verification.key.as_deref(),
+            &config.verification.key_file,
+        )
+        .await?;
+        let zendesk = Arc::new(Zendesk::load(config.zendesk.clone(), &config.public_url).await?);
+        Ok(Self {
+            config: Arc::new(config),
+            db,
+            storage,
+            mailer,
+            verification_key,
+            metrics: Arc::default(),
+            clock,
+            zendesk,
+        })
+    }
+
+    /// Runs one purge pass now ([`crate::purge`]) and counts what it removed.
+    pub async fn purge(&self) -> anyhow::Result<PurgeReport> {
+        let report = purge::run_once(
+            &self.db,
+            &self.storage,
+            &self.config.widget,
+            self.clock.now(),
+        )
+        .await?;
+        Metrics::add(&self.metrics.packages_purged, report.packages());
+        Ok(report)
+    }
+}
