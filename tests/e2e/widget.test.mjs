@@ -267,12 +267,12 @@ test('copenhagen: an image pasted, dropped or picked in the editor becomes an en
     el.focus();
     el.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
   }, { b64, file, html });
-  const drop = (page, file) => page.evaluate(({ b64, file }) => {
-    const el = document.querySelector('.ck-editor__editable');
+  const drop = (page, file, target = '.ck-editor__editable') => page.evaluate(({ b64, file, target }) => {
+    const el = document.querySelector(target);
     const dt = new DataTransfer();
     dt.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], file, { type: 'image/png' }));
     for (const type of ['dragenter', 'dragover', 'drop']) el.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
-  }, { b64, file });
+  }, { b64, file, target });
   const editorData = (page) => page.evaluate(() => document.querySelector('.ck-editor__editable').ckeditorInstance.getData());
   const uploads = async () => (await helpCenterLog(sim)).uploads;
 
@@ -290,11 +290,12 @@ test('copenhagen: an image pasted, dropped or picked in the editor becomes an en
     await paste(page, { file: 'pasted.png' });
     await page.locator('.ck-file-dialog-button input[type=file]').setInputFiles({ name: 'picked.png', mimeType: 'image/png', buffer: PNG });
     await drop(page, 'dropped.png');
+    await drop(page, 'dropped-on-subject.png', 'input[name="request[subject]"]');
     await paste(page, { html: `<p>See this: <img src="data:image/png;base64,${b64}"></p>` });
-    await page.waitForFunction((p) => document.querySelector(p).shadowRoot.querySelectorAll('li.file').length >= 4, panel, { timeout: 15_000 });
+    await page.waitForFunction((p) => document.querySelector(p).shadowRoot.querySelectorAll('li.file').length >= 5, panel, { timeout: 15_000 });
     const listed = await panelFiles(page);
-    for (const name of ['pasted.png', 'picked.png', 'dropped.png']) assert.ok(listed.includes(name), `${name} is an encrypted attachment: ${listed}`);
-    assert.equal(listed.length, 4, `the image in pasted HTML is one too: ${listed}`);
+    for (const name of ['pasted.png', 'picked.png', 'dropped.png', 'dropped-on-subject.png']) assert.ok(listed.includes(name), `${name} is an encrypted attachment: ${listed}`);
+    assert.equal(listed.length, 5, `the image in pasted HTML is one too: ${listed}`);
     await page.waitForTimeout(500);
     assert.equal((await uploads()).length, 1, `only the control's upload reached Zendesk: ${JSON.stringify(await uploads())}`);
     const data = await editorData(page);
@@ -342,5 +343,33 @@ test('a wrong widget key is refused with a clear message, and a request without 
     await Promise.all([page.waitForURL(/requests\/\d+$/), page.click(copenhagen.submit)]);
     const ticket = (await sim.tickets()).find((tk) => tk.id === Number(page.url().split('/').pop()));
     assert.equal(ticket.description, 'No files today.');
+  });
+});
+
+test('copenhagen: when the editor does not keep the link, the form is not sent and the panel says why', { timeout: 120_000 }, async (t) => {
+  const { sim } = await setup(t);
+  await withBrowser(t, async ({ page }) => {
+    await copenhagen.open(page, sim);
+    await page.locator(`${panel} .drop`).waitFor();
+    await copenhagen.fill(page, { email: 'dan@customer.example', subject: 'Scan', description: 'My scan.' });
+    // An editor that loses what is put into it (as a customised theme's editor might).
+    await page.evaluate(() => {
+      const editor = document.querySelector('.ck-editor__editable').ckeditorInstance;
+      const getData = editor.getData.bind(editor);
+      editor.getData = (...args) => getData(...args).replace(/<p>Encrypted attachments[^]*?<\/p>/g, '');
+    });
+    await page.locator(`${panel} input[type=file]`).setInputFiles({ name: 'scan.pdf', mimeType: 'application/pdf', buffer: PNG });
+    await page.waitForFunction((p) => document.querySelector(p).shadowRoot.querySelector('li.file')?.dataset.progress === '100', panel, { timeout: 30_000 });
+    await page.click(copenhagen.submit);
+    const error = page.locator(`${panel} .error:not([hidden])`);
+    await error.waitFor({ timeout: 30_000 });
+    assert.match(await error.textContent(), /The request was not sent: the secure link could not be put into the description.*Encrypted attachments \(sealdrop\): http/);
+    await page.waitForTimeout(1000);
+    assert.deepEqual((await helpCenterLog(sim)).posts, [], 'nothing was posted');
+    assert.match(page.url(), /requests\/new/, 'the customer is still on the form');
+    // A second click does the same, without a loop or a post.
+    await page.click(copenhagen.submit);
+    await page.waitForTimeout(1000);
+    assert.deepEqual((await helpCenterLog(sim)).posts, [], 'still nothing posted');
   });
 });
