@@ -139,7 +139,7 @@ async fn agent_ticket(
     let action = sim.signed_app_url();
     Html(format!(
         r#"<!doctype html><html><head><meta charset="utf-8"><title>Ticket #{id} - Agent Workspace (simulated)</title>
-<style>body{{font-family:sans-serif;margin:0;display:flex}} main{{flex:1;padding:1em}} aside{{width:380px;border-left:1px solid #ccc;height:100vh}} iframe{{border:0;width:100%;height:100%}} #ticket-reply{{border:1px solid #ccc;min-height:4em;padding:.5em;margin-bottom:.5em}}</style></head>
+<style>body{{font-family:sans-serif;margin:0;display:flex}} main{{flex:1;min-width:0;padding:1em}} main pre{{white-space:pre-wrap;overflow-wrap:anywhere}} aside{{flex:none;width:380px;border-left:1px solid #ccc;height:100vh}} iframe{{border:0;width:100%;height:100%}} #ticket-reply{{border:1px solid #ccc;min-height:4em;padding:.5em;margin-bottom:.5em}}</style></head>
 <body data-ticket-id="{id}" data-user-id="{uid}">
 <main><h1 id="ticket-subject">#{id} {subject}</h1>
 <p>Requester: <span id="ticket-requester">{requester}</span> · Signed in as {agent_name} ({role})</p>
