@@ -618,7 +618,7 @@ async fn the_loader_and_its_assets_are_public_and_cached_by_version() {
 
     let response = app
         .client
-        .get(app.url("/widget/v1/assets/widget.js?v=abc"))
+        .get(app.url("/widget/v1/assets/widget/widget.js?v=abc"))
         .send()
         .await
         .expect("request");
@@ -636,6 +636,9 @@ async fn the_loader_and_its_assets_are_public_and_cached_by_version() {
         .expect("request");
     assert_eq!(response.status(), StatusCode::OK);
     for path in [
+        "/widget/v1/assets/widget/loader.js",
+        "/widget/v1/assets/widget.js",
+        "/widget/v1/assets/widget/../../recipient/app.js",
         "/widget/v1/assets/../shared/download.js",
         "/widget/v1/assets/%2e%2e/recipient/app.js",
         "/widget/v1/assets/nope.js",

@@ -2,7 +2,7 @@
 // root (the theme's styles do not reach in; `widget.css` sets its own font and colours, so
 // it stays legible inside Garden fields, which set `font-size: 0`).
 
-import { formatSize } from "./size.js";
+import { formatBytes } from "../shared/format.js";
 
 /** Renders the panel after `anchor`; `actions` are `{ pick(files), remove(id) }`. */
 export class Panel {
@@ -13,7 +13,7 @@ export class Panel {
     anchor.insertAdjacentElement("afterend", host);
     const shadow = host.attachShadow({ mode: "open" });
     shadow.innerHTML = `
-      <link rel="stylesheet" href="${assets}widget.css?v=${encodeURIComponent(version)}">
+      <link rel="stylesheet" href="${assets}widget/widget.css?v=${encodeURIComponent(version)}">
       <div class="panel" part="panel">
         <p class="head" id="sealdrop-head"><span class="padlock" aria-hidden="true"></span>
           <span>Attachments are end-to-end encrypted before they leave your browser.</span></p>
@@ -85,7 +85,7 @@ export class Panel {
       name.title = entry.file.name;
       const size = document.createElement("span");
       size.className = "size";
-      size.textContent = formatSize(entry.file.size);
+      size.textContent = formatBytes(entry.file.size);
       const bar = document.createElement("progress");
       bar.max = 100;
       bar.setAttribute("aria-label", `Encrypting and uploading ${entry.file.name}`);

@@ -4,7 +4,7 @@
 
 /** Starts the worker through a same-origin blob: shim (a page cannot start a worker from another origin). */
 export async function startRunner(assets, version, onMessage) {
-  const url = `${assets}worker.js?v=${encodeURIComponent(version)}`;
+  const url = `${assets}widget/worker.js?v=${encodeURIComponent(version)}`;
   try {
     const shim = URL.createObjectURL(new Blob([`import ${JSON.stringify(url)};`], { type: "text/javascript" }));
     const worker = new Worker(shim, { type: "module", name: "sealdrop-widget" });

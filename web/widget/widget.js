@@ -14,14 +14,15 @@
 // forms switches the widget on and off.
 //
 // Modules: form.js (finding the form), description.js (putting the link in), guard.js (no
-// plaintext route), panel.js (what the customer sees), runner.js (the encryption worker).
+// plaintext route), panel.js (what the customer sees), runner.js (the encryption worker);
+// ../shared/format.js for sizes. Served at /widget/v1/assets/widget/, beside shared/ and pkg/.
 
 import { description, LINK_LABEL, richEditor } from "./description.js";
 import { nativeDropzone, requestForm, ticketFormId } from "./form.js";
 import { guardEditor, installGuard } from "./guard.js";
 import { Panel } from "./panel.js";
 import { startRunner } from "./runner.js";
-import { formatSize } from "./size.js";
+import { formatBytes } from "../shared/format.js";
 
 const MAX_FILES = 100;
 
@@ -145,7 +146,7 @@ class Widget {
         this.panel.showError(`At most ${MAX_FILES} files can be attached.`);
         break;
       }
-      const error = file.size > max ? `Too large: files can be at most ${formatSize(max)}.` : null;
+      const error = file.size > max ? `Too large: files can be at most ${formatBytes(max)}.` : null;
       this.files.push({ id: ++this.counter, file, done: 0, total: file.size, error });
     }
     this.filesChanged();
