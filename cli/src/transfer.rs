@@ -1,7 +1,4 @@
-//! The `sealdrop send` and `sealdrop get` commands.
-//!
-//! The `sealdrop` binary (in `server/`) owns the top-level command line and hands these
-//! argument structs to [`run_send`] and [`run_get`].
+//! `sealdrop send` and `sealdrop get`, over the client library.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -10,12 +7,11 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use sealdrop_crypto::SecureLink;
-
-use crate::{
+use sealdrop_client::{
     default_state_dir, Client, ClientError, CodePrompt, Credential, GetOptions, Progress,
     RetryPolicy, SendOptions,
 };
+use sealdrop_crypto::SecureLink;
 
 /// Encrypt files on this machine, upload the ciphertext, and print a secure link.
 #[derive(Debug, Args)]
@@ -74,7 +70,6 @@ pub struct SendArgs {
     #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=8))]
     pub parallel: u16,
 
-    #[allow(missing_docs)] // flattened: its fields carry the help
     #[command(flatten)]
     pub transfer: TransferArgs,
 }
@@ -104,7 +99,6 @@ pub struct GetArgs {
     #[arg(long, value_name = "CODE")]
     pub code: Option<String>,
 
-    #[allow(missing_docs)] // flattened: its fields carry the help
     #[command(flatten)]
     pub transfer: TransferArgs,
 }
