@@ -1,10 +1,10 @@
-// The sidebar's words: translations/en.json (every string the sidebar shows), fetched once.
+// The sidebar's words: strings/en.json (every string the sidebar shows), fetched once.
 
 let strings = {};
 
 export async function loadStrings() {
   try {
-    const res = await fetch("/agent-app/translations/en.json", { cache: "no-cache" });
+    const res = await fetch("/agent-app/strings/en.json", { cache: "no-cache" });
     strings = await res.json();
   } catch {
     strings = {};
