@@ -144,7 +144,7 @@ fn registry() -> &'static Handlebars<'static> {
     static REGISTRY: OnceLock<Handlebars<'static>> = OnceLock::new();
     REGISTRY.get_or_init(|| {
         let mut hb = Handlebars::new();
-        hb.register_escape_fn(|s| escape(s));
+        hb.register_escape_fn(escape);
         for (name, text) in [
             ("document_head", DOCUMENT_HEAD),
             ("header", HEADER),
