@@ -50,7 +50,7 @@ pub mod widget;
 
 pub use app::Application;
 pub use config::{Config, ConfigArgs};
-pub use state::AppState;
 /// The Zendesk integration (signed URLs, agent sessions, the OAuth grant, the REST client,
 /// roles): the `sealdrop-zendesk` crate, under the path the server has always used.
 pub use sealdrop_zendesk as zendesk;
+pub use state::AppState;

@@ -126,7 +126,11 @@ pub async fn load_or_create(
 
 /// The effective largest file of a tenant: its setting within the server's limit (the
 /// server's limit when it has no settings row).
-pub async fn max_file_size(db: &Database, limits: &Limits, tenant_id: &str) -> Result<u64, Internal> {
+pub async fn max_file_size(
+    db: &Database,
+    limits: &Limits,
+    tenant_id: &str,
+) -> Result<u64, Internal> {
     Ok(match db.settings(tenant_id).await? {
         Some(settings) => settings.effective_max_file_size(limits),
         None => limits.max_file_size,
@@ -163,8 +167,14 @@ pub async fn update(
     let next = change.validate(&current, limits)?;
     db.store_settings(&next, now).await?;
     let detail = json!({ "by": by.audit_name(), "fields": change.fields() });
-    db.audit(tenant_id, None, AuditKind::SettingsChanged, Some(&detail), now)
-        .await?;
+    db.audit(
+        tenant_id,
+        None,
+        AuditKind::SettingsChanged,
+        Some(&detail),
+        now,
+    )
+    .await?;
     Ok(())
 }
 
@@ -179,8 +189,14 @@ pub async fn rotate_widget_key(
     let key = new_widget_key();
     db.set_widget_key(tenant_id, &key, now).await?;
     let detail = json!({ "by": by.audit_name() });
-    db.audit(tenant_id, None, AuditKind::WidgetKeyRotated, Some(&detail), now)
-        .await?;
+    db.audit(
+        tenant_id,
+        None,
+        AuditKind::WidgetKeyRotated,
+        Some(&detail),
+        now,
+    )
+    .await?;
     Ok(key)
 }
 
@@ -286,9 +302,7 @@ impl SettingsUpdate {
                 )));
             }
             if forms.contains(&0) {
-                return Err(invalid(
-                    "widget_forms: 0 is not a ticket form id.",
-                ));
+                return Err(invalid("widget_forms: 0 is not a ticket form id."));
             }
             next.widget_forms = forms
                 .iter()
@@ -298,9 +312,8 @@ impl SettingsUpdate {
                 .collect();
         }
         if let Some(style) = &self.reply_link_style {
-            next.reply_link_style = ReplyLinkStyle::parse(style).ok_or_else(|| {
-                invalid("reply_link_style must be \"text\" or \"hyperlink\".")
-            })?;
+            next.reply_link_style = ReplyLinkStyle::parse(style)
+                .ok_or_else(|| invalid("reply_link_style must be \"text\" or \"hyperlink\"."))?;
         }
         Ok(next)
     }

@@ -24,7 +24,11 @@ pub enum TenantError {
 internal_failures!(TenantError);
 
 /// Creates a tenant named `name` (trimmed) with a first API token, shown only here.
-pub async fn create(db: &Database, name: &str, now: i64) -> Result<(Tenant, NewToken), TenantError> {
+pub async fn create(
+    db: &Database,
+    name: &str,
+    now: i64,
+) -> Result<(Tenant, NewToken), TenantError> {
     let name = name.trim();
     if name.is_empty() || name.len() > 200 || name.chars().any(char::is_control) {
         return Err(TenantError::InvalidName);

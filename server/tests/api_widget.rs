@@ -543,7 +543,7 @@ async fn the_loader_and_its_assets_are_public_and_cached_by_version() {
 
     let response = app
         .client
-        .get(app.url("/widget/v1/assets/widget.js?v=abc"))
+        .get(app.url("/widget/v1/assets/widget/widget.js?v=abc"))
         .send()
         .await
         .expect("request");
@@ -561,6 +561,9 @@ async fn the_loader_and_its_assets_are_public_and_cached_by_version() {
         .expect("request");
     assert_eq!(response.status(), StatusCode::OK);
     for path in [
+        "/widget/v1/assets/widget/loader.js",
+        "/widget/v1/assets/widget.js",
+        "/widget/v1/assets/widget/../../recipient/app.js",
         "/widget/v1/assets/../shared/download.js",
         "/widget/v1/assets/%2e%2e/recipient/app.js",
         "/widget/v1/assets/nope.js",
@@ -588,17 +591,9 @@ async fn abandoned_widget_uploads_are_purged_after_six_hours() {
     let other_id = other["id"].as_str().expect("id").to_owned();
 
     app.clock.advance(Duration::from_secs(5 * 3600));
-    assert_eq!(
-        app.state.purge()
-            .await
-            .expect("purge")
-            .abandoned,
-        0
-    );
+    assert_eq!(app.state.purge().await.expect("purge").abandoned, 0);
     app.clock.advance(Duration::from_secs(3600 + 1));
-    let report = app.state.purge()
-        .await
-        .expect("purge");
+    let report = app.state.purge().await.expect("purge");
     assert_eq!(report.abandoned, 1);
     assert!(
         app.state

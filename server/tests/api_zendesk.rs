@@ -597,14 +597,13 @@ async fn settings_are_validated_admin_only_and_the_widget_key_rotates() {
         .unwrap()
         .unwrap();
     assert_eq!(tenant.name, "acme.zendesk.com");
-    assert!(
-        app.state
-            .db
-            .tenant_by_widget_key(&key)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(app
+        .state
+        .db
+        .tenant_by_widget_key(&key)
+        .await
+        .unwrap()
+        .is_none());
 
     // Agents are not admins.
     assert_eq!(

@@ -83,7 +83,12 @@ pub(super) async fn mark_lost(
 
 /// An API error seen through the grant: a dead grant is marked, rate limits are passed on,
 /// anything else is an internal error.
-pub(super) async fn api_error(db: &Database, tenant_id: &str, err: ApiError, now: i64) -> AgentError {
+pub(super) async fn api_error(
+    db: &Database,
+    tenant_id: &str,
+    err: ApiError,
+    now: i64,
+) -> AgentError {
     match err {
         ApiError::GrantRevoked { status } => {
             if let Err(e) = mark_lost(db, tenant_id, &format!("http_{status}"), now).await {
@@ -110,9 +115,15 @@ pub async fn start_grant(
     now: i64,
 ) -> Result<url::Url, AgentError> {
     let subdomain = &ctx.session.tenant;
-    let check =
-        super::check_role(db, zendesk, &ctx.tenant.id, subdomain, ctx.session.user_id, now)
-            .await?;
+    let check = super::check_role(
+        db,
+        zendesk,
+        &ctx.tenant.id,
+        subdomain,
+        ctx.session.user_id,
+        now,
+    )
+    .await?;
     match check {
         RoleCheck::NoGrant(_) | RoleCheck::Allowed(ConfirmedRole::Admin) => {}
         _ => {

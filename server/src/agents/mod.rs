@@ -60,7 +60,9 @@ pub enum AgentError {
     #[error("The agent session has expired; reload the sealdrop app in Zendesk.")]
     ExpiredSession,
     /// The agent's role is not among the tenant's allowed roles.
-    #[error("Your Zendesk role is not allowed to use sealdrop in this account; ask your Zendesk admin.")]
+    #[error(
+        "Your Zendesk role is not allowed to use sealdrop in this account; ask your Zendesk admin."
+    )]
     RoleNotAllowed,
     /// Only a Zendesk admin may do this (message says what).
     #[error("{0}")]
@@ -204,4 +206,3 @@ impl Zendesk {
         sources.join(" ")
     }
 }
-

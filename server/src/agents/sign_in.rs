@@ -89,10 +89,8 @@ pub async fn sign_in(
         None => {
             let mut id_bytes = [0u8; 16];
             rand::rngs::OsRng.fill_bytes(&mut id_bytes);
-            let id = base64::Engine::encode(
-                &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-                id_bytes,
-            );
+            let id =
+                base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, id_bytes);
             let tenant = db
                 .create_zendesk_tenant(
                     &id,

@@ -4,16 +4,16 @@
 //! [`PackageState`], [`ServerSecret`](sealdrop_crypto::ServerSecret)...) so that nothing
 //! above this module sees a column.
 //!
-//! - [`tenants`]: `tenants`, `api_tokens` (and making a Zendesk tenant in one transaction);
-//! - [`settings`]: `tenant_settings`;
-//! - [`packages`]: `packages`, `package_files`, `parts`;
-//! - [`downloads`]: `download_tokens`, `download_keys`;
-//! - [`verification`]: `package_recipients`, `verification_codes`, `recipient_sessions`;
-//! - [`rate`]: `rate_counters`, the hourly caps every instance shares;
-//! - [`zendesk`]: `zendesk_installations`, `zendesk_grants`, `oauth_pending`,
+//! - [`tenants`] holds `tenants`, `api_tokens` (and making a Zendesk tenant in one transaction);
+//! - [`settings`] holds `tenant_settings`;
+//! - [`packages`] holds `packages`, `package_files`, `parts`;
+//! - [`downloads`] holds `download_tokens`, `download_keys`;
+//! - [`verification`] holds `package_recipients`, `verification_codes`, `recipient_sessions`;
+//! - [`rate`] holds `rate_counters`, the hourly caps every instance shares;
+//! - [`zendesk`] holds `zendesk_installations`, `zendesk_grants`, `oauth_pending`,
 //!   `zendesk_role_cache`;
-//! - [`widget`]: the Help Center widget's lookups across those tables;
-//! - [`audit`]: `audit_events`.
+//! - [`widget`] is the Help Center widget's lookups across those tables;
+//! - [`audit`] holds `audit_events`.
 //!
 //! The schema lives in `migrations/sqlite/` and `migrations/postgres/` (same version numbers,
 //! same meaning) and is applied at start-up. To keep one set of queries valid on both

@@ -66,7 +66,10 @@ impl CreatedBy {
             "tenant_token" => Ok(Self::TenantToken),
             "agent" => Ok(Self::Agent),
             "widget" => Ok(Self::Widget),
-            other => Err(bad_column("created_by", format!("unknown creator {other:?}"))),
+            other => Err(bad_column(
+                "created_by",
+                format!("unknown creator {other:?}"),
+            )),
         }
     }
 }

@@ -103,9 +103,8 @@ pub(super) fn from_row(row: &sqlx::any::AnyRow, offset: usize) -> sqlx::Result<T
             .filter_map(|v| v.as_str().map(str::to_owned))
             .collect(),
         widget_forms: form_ids(&json_list(&forms, "widget_forms")),
-        reply_link_style: ReplyLinkStyle::parse(&style).ok_or_else(|| {
-            bad_column("reply_link_style", format!("unknown style {style:?}"))
-        })?,
+        reply_link_style: ReplyLinkStyle::parse(&style)
+            .ok_or_else(|| bad_column("reply_link_style", format!("unknown style {style:?}")))?,
         widget_key: row.try_get(at(7))?,
         widget_quota_bytes: row.try_get(at(8))?,
         updated_at: row.try_get(at(9))?,
@@ -128,7 +127,10 @@ fn form_ids(values: &[Value]) -> Vec<u64> {
 /// A JSON array column; anything else reads as empty (and is logged).
 fn json_list(text: &str, column: &str) -> Vec<Value> {
     serde_json::from_str(text).unwrap_or_else(|_| {
-        tracing::warn!(column, "tenant_settings column is not a JSON array; read as empty");
+        tracing::warn!(
+            column,
+            "tenant_settings column is not a JSON array; read as empty"
+        );
         Vec::new()
     })
 }

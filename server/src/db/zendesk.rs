@@ -166,7 +166,12 @@ impl Database {
 
     /// Marks an active grant as needing a new authorization and records
     /// `zendesk_grant_lost` with `why`. Returns `false` when it was not active.
-    pub async fn mark_grant_lost(&self, tenant_id: &str, why: &str, now: i64) -> sqlx::Result<bool> {
+    pub async fn mark_grant_lost(
+        &self,
+        tenant_id: &str,
+        why: &str,
+        now: i64,
+    ) -> sqlx::Result<bool> {
         let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE zendesk_grants SET status = 'needs_reauthorization', updated_at = $1 WHERE tenant_id = $2 AND status = 'active'",

@@ -19,10 +19,10 @@ use crate::agents::{self, AgentContext};
 use crate::policy::ReleaseCredentials;
 use crate::principal::Principal;
 use crate::state::AppState;
+use crate::tenants;
 use crate::tokens::{TokenHash, TokenKind};
 use crate::widget::{self, WebOrigin};
 use crate::zendesk::session::{ConfirmedRole, PREFIX as AGENT_SESSION_PREFIX};
-use crate::tenants;
 
 /// The bearer token of `Authorization: Bearer …`, if the header has that form.
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -167,7 +167,8 @@ impl FromRequestParts<AppState> for TenantAdmin {
                 ..
             }) => Ok(Self(principal)),
             Principal::Agent { .. } | Principal::Widget { .. } => Err(HttpError::Forbidden(
-                "Only Zendesk admins can see or change sealdrop's settings and read its audit log.".into(),
+                "Only Zendesk admins can see or change sealdrop's settings and read its audit log."
+                    .into(),
             )),
         }
     }

@@ -78,11 +78,9 @@ async fn origin_allowed(
             }
         }
         CorsRoute::Package(_) if preflight => widget::any_tenant_allows(&state.db, origin).await,
-        CorsRoute::Package(id) => widget::tenant_by_package(&state.db, id)
-            .await
-            .map(|found| {
-                found.is_some_and(|(tenant, by)| by == CreatedBy::Widget && tenant.allows(origin))
-            }),
+        CorsRoute::Package(id) => widget::tenant_by_package(&state.db, id).await.map(|found| {
+            found.is_some_and(|(tenant, by)| by == CreatedBy::Widget && tenant.allows(origin))
+        }),
     };
     outcome.unwrap_or_else(|e| {
         tracing::error!(error = %e, "CORS: looking up the allowed origins failed");

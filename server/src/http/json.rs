@@ -7,8 +7,8 @@ use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
 use serde::de::DeserializeOwned;
 
-use crate::config::MAX_JSON_BODY;
 use super::HttpError;
+use crate::config::MAX_JSON_BODY;
 
 /// Reads a whole request body, refusing (`413`) more than `limit` bytes, by the
 /// `Content-Length` header when there is one and by counting otherwise.

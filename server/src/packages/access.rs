@@ -124,7 +124,9 @@ pub async fn open(
     let package = linked_package(db, raw_id, proof, now).await?;
     policy::may_release(db, zendesk, &package, credentials, now).await?;
     let manifest = db.manifest(&package.id).await?.ok_or_else(|| {
-        PackageError::Internal(anyhow::anyhow!("ready package {} has no manifest", package.id).into())
+        PackageError::Internal(
+            anyhow::anyhow!("ready package {} has no manifest", package.id).into(),
+        )
     })?;
     db.audit(
         &package.tenant_id,

@@ -115,7 +115,9 @@ pub async fn create(
     };
 
     let randomness = |e| PackageError::Internal(anyhow::anyhow!("randomness: {e}").into());
-    let id = PackageId::generate(&OsRandom).map_err(randomness)?.to_b64u();
+    let id = PackageId::generate(&OsRandom)
+        .map_err(randomness)?
+        .to_b64u();
     let server_secret = ServerSecret::generate(&OsRandom).map_err(randomness)?;
     let upload_token = NewToken::generate(TokenKind::Upload);
     let expires_at = now.saturating_add(i64::try_from(expires_in).unwrap_or(i64::MAX));
@@ -145,8 +147,14 @@ pub async fn create(
         "expires_at": rfc3339(expires_at),
         "recipients": request.recipients.len(),
     });
-    db.audit(&tenant.id, Some(&id), AuditKind::Created, Some(&detail), now)
-        .await?;
+    db.audit(
+        &tenant.id,
+        Some(&id),
+        AuditKind::Created,
+        Some(&detail),
+        now,
+    )
+    .await?;
     tracing::info!(package = %id, tenant = %tenant.id, "package created");
     Ok(CreatedPackage {
         id,

@@ -211,10 +211,15 @@ pub async fn store_part(
     if inserted {
         let count = db.count_parts(id, file).await?;
         if count == slot.part_count {
-            let detail =
-                json!({ "file": file, "ciphertext_size": slot.file_size, "parts": count });
-            db.audit(&slot.tenant_id, Some(id), AuditKind::Uploaded, Some(&detail), now)
-                .await?;
+            let detail = json!({ "file": file, "ciphertext_size": slot.file_size, "parts": count });
+            db.audit(
+                &slot.tenant_id,
+                Some(id),
+                AuditKind::Uploaded,
+                Some(&detail),
+                now,
+            )
+            .await?;
         }
     }
     Ok(PartStored { sha256, inserted })

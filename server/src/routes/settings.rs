@@ -92,13 +92,8 @@ async fn rotate_widget_key(
     State(state): State<AppState>,
     TenantAdmin(admin): TenantAdmin,
 ) -> Result<Response, HttpError> {
-    let key = settings::rotate_widget_key(
-        &state.db,
-        &admin.tenant().id,
-        &admin,
-        state.clock.now(),
-    )
-    .await?;
+    let key = settings::rotate_widget_key(&state.db, &admin.tenant().id, &admin, state.clock.now())
+        .await?;
     let mut response = Json(json!({ "widget_key": key })).into_response();
     response
         .headers_mut()

@@ -54,8 +54,7 @@ async fn create(
     ApiJson(request): ApiJson<CreateRequest>,
 ) -> Result<Response, HttpError> {
     let limits = &state.config.limits;
-    let created =
-        packages::create(&state.db, limits, &creator, request, state.clock.now()).await?;
+    let created = packages::create(&state.db, limits, &creator, request, state.clock.now()).await?;
     Metrics::add(&state.metrics.packages_created, 1);
     let body = json!({
         "id": created.id,
@@ -103,7 +102,10 @@ async fn put_manifest(
         &bytes,
     )
     .await?;
-    Ok(Json(json!({ "id": package.id, "files": stored.files, "parts": stored.parts })).into_response())
+    Ok(
+        Json(json!({ "id": package.id, "files": stored.files, "parts": stored.parts }))
+            .into_response(),
+    )
 }
 
 /// A spool file that removes itself unless it was handed to the blob store.
@@ -203,8 +205,7 @@ async fn put_part(
         Metrics::add(&state.metrics.parts_stored, 1);
         Metrics::add(&state.metrics.bytes_uploaded, expected);
     }
-    let answer =
-        json!({ "file": file, "part": part, "size": expected, "sha256": hex::encode(stored.sha256) });
+    let answer = json!({ "file": file, "part": part, "size": expected, "sha256": hex::encode(stored.sha256) });
     let status = if stored.inserted {
         StatusCode::CREATED
     } else {
@@ -235,7 +236,10 @@ async fn finalize(
     if finalized.now {
         Metrics::add(&state.metrics.packages_finalized, 1);
     }
-    Ok(Json(json!({ "id": finalized.id, "expires_at": rfc3339(finalized.expires_at) })).into_response())
+    Ok(
+        Json(json!({ "id": finalized.id, "expires_at": rfc3339(finalized.expires_at) }))
+            .into_response(),
+    )
 }
 
 async fn revoke(

@@ -41,8 +41,8 @@ impl VerificationKey {
 
     /// The configured key (`configured`, b64u), or the one in `file`, made if missing.
     pub async fn load(configured: Option<&str>, file: &Path) -> anyhow::Result<Self> {
-        let bytes = crate::keys::load_or_create(configured, file, "SEALDROP_VERIFICATION_KEY")
-            .await?;
+        let bytes =
+            crate::keys::load_or_create(configured, file, "SEALDROP_VERIFICATION_KEY").await?;
         let bytes = <[u8; 32]>::try_from(bytes.as_slice())
             .ok()
             .map(Zeroizing::new)

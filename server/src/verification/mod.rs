@@ -282,8 +282,7 @@ pub async fn session_for(
     let Some(hash) = TokenHash::parse(TokenKind::Recipient, token_text.trim()) else {
         return Ok(None);
     };
-    let Some((session_package, email, expires_at)) =
-        db.recipient_session(hash.as_bytes()).await?
+    let Some((session_package, email, expires_at)) = db.recipient_session(hash.as_bytes()).await?
     else {
         return Ok(None);
     };
@@ -316,9 +315,7 @@ pub async fn store_recipients(
 /// Deletes codes expired for a day, sessions that have expired and counters of past windows.
 /// Returns how many rows went. Run by the purge task.
 pub async fn purge_expired(db: &Database, now: i64) -> sqlx::Result<u64> {
-    let verification = db
-        .delete_expired_verification(now - 24 * 3600, now)
-        .await?;
+    let verification = db.delete_expired_verification(now - 24 * 3600, now).await?;
     let counters = db.delete_rate_counters(now - 2 * WINDOW_SECS).await?;
     Ok(verification + counters)
 }

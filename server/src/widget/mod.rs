@@ -127,9 +127,7 @@ impl WidgetTenant {
             tenant,
             origins: origin::parse_origin_list(&settings.help_center_origins),
             forms: settings.widget_forms.clone(),
-            max_file_size: settings
-                .max_file_size
-                .and_then(|n| u64::try_from(n).ok()),
+            max_file_size: settings.max_file_size.and_then(|n| u64::try_from(n).ok()),
             quota_bytes: settings
                 .widget_quota_bytes
                 .and_then(|n| u64::try_from(n).ok()),

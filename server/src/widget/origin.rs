@@ -109,8 +109,12 @@ mod tests {
 
     #[test]
     fn a_bad_entry_does_not_hide_the_good_ones() {
-        let stored = ["https://help.acme.com", "not an origin", "http://localhost:8090/"]
-            .map(String::from);
+        let stored = [
+            "https://help.acme.com",
+            "not an origin",
+            "http://localhost:8090/",
+        ]
+        .map(String::from);
         let list = parse_origin_list(&stored);
         assert_eq!(
             list.iter().map(WebOrigin::as_str).collect::<Vec<_>>(),

@@ -553,9 +553,7 @@ impl TestApp {
 
     /// Runs the purge task once.
     pub async fn purge(&self) -> PurgeReport {
-        self.state.purge()
-            .await
-            .expect("purge")
+        self.state.purge().await.expect("purge")
     }
 
     /// The tenant's audit events (newest first) for one package, as event names.
