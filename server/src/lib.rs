@@ -20,6 +20,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod env_file;
 pub mod error;
 pub mod mail;
 pub mod metrics;
