@@ -1,8 +1,9 @@
 //! # sealdrop-client
 //!
 //! The native sealdrop client: encrypts files on this machine, uploads the ciphertext in
-//! resumable parts, and downloads and decrypts the files behind a secure link. The CLI
-//! (`sealdrop send`, `sealdrop get`) is in [`cli`]; tests and benches call [`Client`] directly.
+//! resumable parts, and downloads and decrypts the files behind a secure link. The `sealdrop`
+//! command's `send` and `get` (crate `sealdrop-cli`) are built on [`Client`], as are the
+//! tests and benches.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), sealdrop_client::ClientError> {
@@ -25,7 +26,6 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod cli;
 mod download;
 mod error;
 mod http;

@@ -103,7 +103,7 @@ pub struct ZendeskArgs {
     #[arg(long, global = true, env = "SEALDROP_ZENDESK_ROLE_CACHE_SECS")]
     pub zendesk_role_cache_secs: Option<u64>,
     /// Folder of the agent app's static files (`sidebar.html` and its scripts), served at
-    /// `/agent-app/`. Default: the source tree's `agent-app/assets/`.
+    /// `/agent-app/`. Default: the source tree's `web/sidebar/`.
     #[arg(long, global = true, env = "SEALDROP_AGENT_APP_DIR")]
     pub agent_app_dir: Option<PathBuf>,
 }
@@ -229,7 +229,7 @@ impl ZendeskArgs {
             token_key_file: data_dir.join("zendesk-token.key"),
             role_cache,
             agent_app_dir: self.agent_app_dir.unwrap_or_else(|| {
-                PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../agent-app/assets"))
+                PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../web/sidebar"))
             }),
         })
     }

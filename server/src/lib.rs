@@ -1,6 +1,6 @@
 //! The sealdrop server: an axum application over a metadata database (SQLite or Postgres,
-//! [`db`]) and a blob store (local folder or S3, [`storage`]), plus the `sealdrop` command
-//! line ([`cli`]).
+//! [`db`]) and a blob store (local folder or S3, [`storage`]). The `sealdrop` command
+//! (crate `sealdrop-cli`) runs it.
 //!
 //! The server never sees plaintext or package keys. It stores ciphertext parts, the manifest
 //! (whose file names and message are encrypted), and the server secret `S` of each package,
@@ -16,11 +16,9 @@
 pub mod agents;
 pub mod app;
 pub mod auth;
-pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod db;
-pub mod env_file;
 pub mod error;
 pub mod mail;
 pub mod metrics;

@@ -1,19 +1,19 @@
-//! The client under failure: connections cut mid-transfer, and the server killed with SIGKILL
-//! mid-upload and restarted. Every test ends with bytes out == bytes in.
+//! The client under failure: connections cut mid-transfer. Every test ends with bytes out ==
+//! bytes in. (The server killed with SIGKILL mid-upload and restarted is a test of the
+//! `sealdrop` binary, in `cli/tests/`.)
 
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::spawn_app;
 use sealdrop_client::{
     Client, ClientError, Credential, GetOptions, NoProgress, Progress, RetryPolicy, SendOptions,
 };
-use sealdrop_crypto::{LinkSecret, PackageId, SecureLink};
+use sealdrop_crypto::SecureLink;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -376,217 +376,4 @@ async fn a_new_process_resumes_an_interrupted_upload_from_its_state_file() {
         .await
         .expect("get");
     assert_eq!(sha256_file(&saved[0]), sha256_file(&input));
-}
-
-// ---------------------------------------------------------------------------------------------
-// (b) The real server binary killed with SIGKILL mid-upload.
-
-/// A `sealdrop serve` child process.
-struct Server {
-    child: Child,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Settings for the binary, following the same environment as `common::spawn_app`.
-async fn backend_args(data_dir: &Path) -> Vec<String> {
-    let mut args = vec!["--data-dir".to_owned(), data_dir.display().to_string()];
-    let suffix = format!("{:016x}", rand::random::<u64>());
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    if let Some(admin_url) = var("SEALDROP_TEST_DATABASE_URL") {
-        use sqlx::Connection;
-        let name = format!("sealdrop_test_{suffix}");
-        let mut conn = sqlx::PgConnection::connect(&admin_url)
-            .await
-            .expect("connect to Postgres");
-        sqlx::query(&format!("CREATE DATABASE \"{name}\""))
-            .execute(&mut conn)
-            .await
-            .expect("create test database");
-        let mut url = url::Url::parse(&admin_url).expect("database URL");
-        url.set_path(&name);
-        args.extend(["--database-url".to_owned(), url.to_string()]);
-    }
-    if let (Some(endpoint), Some(bucket), Some(key), Some(secret)) = (
-        var("SEALDROP_TEST_S3_ENDPOINT"),
-        var("SEALDROP_TEST_S3_BUCKET"),
-        var("SEALDROP_TEST_S3_ACCESS_KEY_ID"),
-        var("SEALDROP_TEST_S3_SECRET_ACCESS_KEY"),
-    ) {
-        args.extend([
-            "--storage".to_owned(),
-            "s3".to_owned(),
-            "--s3-endpoint".to_owned(),
-            endpoint,
-            "--s3-bucket".to_owned(),
-            bucket,
-            "--s3-region".to_owned(),
-            var("SEALDROP_TEST_S3_REGION").unwrap_or_else(|| "garage".into()),
-            "--s3-access-key-id".to_owned(),
-            key,
-            "--s3-secret-access-key".to_owned(),
-            secret,
-            "--s3-path-style".to_owned(),
-            "true".to_owned(),
-            "--s3-prefix".to_owned(),
-            format!("test-{suffix}/"),
-        ]);
-    }
-    args
-}
-
-fn sealdrop(args: &[String]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_sealdrop"));
-    command.args(args).env_remove("RUST_LOG");
-    command
-}
-
-async fn start_server(port: u16, backend: &[String]) -> Server {
-    let mut args = vec![
-        "serve".to_owned(),
-        "--listen".to_owned(),
-        format!("127.0.0.1:{port}"),
-    ];
-    args.extend_from_slice(backend);
-    let child = sealdrop(&args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start sealdrop serve");
-    let server = Server { child };
-    let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let ready = client
-            .get(format!("http://127.0.0.1:{port}/healthz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success());
-        if ready {
-            return server;
-        }
-        assert!(Instant::now() < deadline, "sealdrop serve did not come up");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("address")
-        .port()
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_upload_survives_the_server_being_killed_and_restarted() {
-    let work = tempfile::tempdir().expect("tempdir");
-    let data_dir = work.path().join("data");
-    let backend = backend_args(&data_dir).await;
-    let mut admin = vec!["admin".to_owned()];
-    admin.extend_from_slice(&backend);
-    admin.extend([
-        "tenant".to_owned(),
-        "create".to_owned(),
-        "Fault Test".to_owned(),
-    ]);
-    let output = sealdrop(&admin)
-        .output()
-        .expect("sealdrop admin tenant create");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let token = String::from_utf8(output.stdout)
-        .expect("utf-8")
-        .trim()
-        .to_owned();
-
-    let port = free_port();
-    let mut server = start_server(port, &backend).await;
-    let proxy = Proxy::start(port).await;
-    let input = write_test_file(work.path(), "big.bin", 60 << 20, 31);
-    let state = work.path().join("state");
-
-    let recorder = Arc::new(Recorder::default());
-    let upload = {
-        let client = Client::new(&proxy.url(), Credential::ApiToken(token.clone()))
-            .expect("client")
-            .with_state_dir(Some(state.clone()))
-            .with_parallel(3)
-            .with_retry(retry_for(120));
-        let input = input.clone();
-        let recorder = recorder.clone();
-        tokio::spawn(async move {
-            client
-                .send(&[input], SendOptions::default(), &*recorder)
-                .await
-        })
-    };
-    while recorder.bytes.load(Ordering::SeqCst) < 20 << 20 {
-        assert!(!upload.is_finished(), "the upload ended before the kill");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    // Keep the client away while the server is down and checked; kill it mid-upload (parts
-    // are in flight).
-    proxy.set_open(false);
-    server.child.kill().expect("SIGKILL the server");
-    server.child.wait().expect("reap the server");
-    drop(server);
-    let server = start_server(port, &backend).await;
-
-    // Before finalize, the link (read from the client's state file) gives nothing away and
-    // writes nothing.
-    let files = listing(&state);
-    assert_eq!(files.len(), 1, "{files:?}");
-    let saved: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(state.join(&files[0])).expect("state"))
-            .expect("json");
-    let early_link = SecureLink::new(
-        &format!("http://127.0.0.1:{port}"),
-        PackageId::parse_b64u(saved["id"].as_str().expect("id")).expect("id"),
-        LinkSecret::parse_b64u(saved["link_secret"].as_str().expect("secret")).expect("secret"),
-    );
-    let early = work.path().join("early");
-    let options = GetOptions {
-        retry: retry_for(2),
-        ..GetOptions::default()
-    };
-    let error = Client::get(&early_link, &early, options, &NoProgress)
-        .await
-        .expect_err("an unfinished package cannot be downloaded");
-    assert!(
-        !matches!(
-            error,
-            ClientError::Tampered { .. } | ClientError::GaveUp { .. }
-        ),
-        "a clean refusal, not a broken download: {error:?}"
-    );
-    assert_eq!(listing(&early), Vec::<String>::new());
-
-    // Let the client back in: it resumes and finishes.
-    proxy.set_open(true);
-    let link = upload
-        .await
-        .expect("task")
-        .expect("the upload resumes after the restart");
-    assert_eq!(link.id(), early_link.id());
-    assert!(recorder.retries.load(Ordering::SeqCst) >= 1);
-
-    let out = work.path().join("out");
-    let saved = Client::get(&link, &out, GetOptions::default(), &NoProgress)
-        .await
-        .expect("get");
-    assert_eq!(
-        sha256_file(&saved[0]),
-        sha256_file(&input),
-        "bytes out == bytes in"
-    );
-    drop(server);
 }

@@ -23,6 +23,7 @@ import path from 'node:path';
 import { withBrowser, artifactsDir } from './lib/browser.mjs';
 import { freePort, repoRoot } from './lib/server.mjs';
 import { waitForMail } from './lib/smtp.mjs';
+import { axe } from './lib/help-center.mjs';
 import { NO_PICKERS, downloadedFiles, loadWasm, openTicket, settingsAsAdmin, startZendesk } from './lib/zendesk.mjs';
 
 let zendesk; // { server, sim, stop() }
@@ -137,6 +138,7 @@ test('the admin sets sealdrop up from the sidebar: grant, Help Center origin, wi
     assert.equal(await frame.evaluate(() => document.body.dataset.status), 'setup_required');
     assert.match(await frame.textContent('#status-title'), /set up/);
     await shot(page, '0-setup');
+    assert.deepEqual(await axe(frame), [], 'axe-core (WCAG 2.1 AA): the sidebar before setup');
     const [popup] = await Promise.all([page.waitForEvent('popup'), frame.click('#authorize')]);
     await popup.waitForURL(/\/zendesk\/oauth\/callback/, { timeout: 20_000 });
     assert.match(await popup.textContent('h1'), /can now reach Zendesk/);
@@ -173,6 +175,7 @@ test('the admin sets sealdrop up from the sidebar: grant, Help Center origin, wi
     assert.match(text, /settings_changed/);
     assert.doesNotMatch(text, /zendesk_granted/, 'the export follows the filter');
     await shot(page, '1-admin-settings');
+    assert.deepEqual(await axe(frame), [], 'axe-core (WCAG 2.1 AA): the admin settings');
   });
 });
 
@@ -189,6 +192,7 @@ test('a Help Center upload shows in the sidebar with its names and downloads to 
     assert.deepEqual(names, files.map((f) => f.name), 'decrypted names');
     assert.match(await frame.textContent('#links .expires'), /Available until/);
     await shot(page, '2-inbox');
+    assert.deepEqual(await axe(frame), [], 'axe-core (WCAG 2.1 AA): the inbox');
     const downloads = [];
     page.on('download', (d) => downloads.push(d));
     for (let i = 0; i < files.length; i++) {

@@ -18,6 +18,7 @@ import path from 'node:path';
 import { withBrowser, artifactsDir } from './lib/browser.mjs';
 import { startServer, binaryPath, freePort, repoRoot } from './lib/server.mjs';
 import { waitForMail } from './lib/smtp.mjs';
+import { axe } from './lib/help-center.mjs';
 
 const PART_CHUNKS = 128;
 const CHUNK = 65536;
@@ -225,12 +226,14 @@ test('a protected package: address, emailed code, files decrypted to disk equal 
     await pageState(page, 'ask-email');
     assert.equal(await page.textContent('#sender'), 'Example Support');
     await shot(page, '1-ask-email');
+    assert.deepEqual(await axe(page), [], 'axe-core (WCAG 2.1 AA): asking for the address');
 
     const since = Date.now();
     await page.fill('#email', address.toUpperCase());
     await page.click('#email-submit');
     await pageState(page, 'ask-code');
     await shot(page, '2-ask-code');
+    assert.deepEqual(await axe(page), [], 'axe-core (WCAG 2.1 AA): asking for the code');
     await page.fill('#code', await codeFor(address, since));
     await page.click('#code-submit');
     await pageState(page, 'files');
@@ -238,10 +241,12 @@ test('a protected package: address, emailed code, files decrypted to disk equal 
     assert.deepEqual(names, ['scan.pdf', 'notes.txt'], 'decrypted names');
     assert.equal(await page.textContent('#message'), 'Here are the documents.');
     await shot(page, '3-files');
+    assert.deepEqual(await axe(page), [], 'axe-core (WCAG 2.1 AA): the file list');
 
     await page.click('#download-all');
     await pageState(page, 'downloaded', 60_000);
     await shot(page, '4-downloaded');
+    assert.deepEqual(await axe(page), [], 'axe-core (WCAG 2.1 AA): downloaded');
     const saved = await opfsFiles(page);
     for (const f of files) {
       assert.equal(saved[f.name]?.size, f.bytes.length, `${f.name} size`);

@@ -1,10 +1,16 @@
 // The Help Center widget end to end: the real `sealdrop` server, the Zendesk simulator's Help
-// Center request pages (Copenhagen React markup and the classic one), headless Chromium.
+// Center request pages (Zendesk's real Copenhagen theme, vendored: React form, Garden fields,
+// CKEditor 5 description; and the classic markup), headless Chromium.
 //
 // A customer attaches three files (one of 200 MB) to the request form; the widget encrypts
 // them in a worker while the page keeps responding, uploads them as one package, and on
-// submit puts exactly one secure link into the description, which the simulator's ticket
-// holds. The package requires authentication: the link alone is refused, and an agent of the
+// submit puts exactly one secure link into the description (through CKEditor's model on
+// Copenhagen), after which the theme's own submit path runs: the simulator records the CSRF
+// token fetched and posted back and the posted description, and no file reaches Zendesk's
+// upload endpoints. An image pasted, dropped or picked into the editor becomes an encrypted
+// attachment instead of a plaintext upload (and, on an unprotected form, the same actions do
+// reach Zendesk: the control that shows the check can fail). The description holds the link
+// in its own paragraph with the customer's text intact. The package requires authentication: the link alone is refused, and an agent of the
 // tenant opens the ticket in the sidebar and downloads the three files to equal bytes. Forms
 // outside the tenant's list are left alone, other origins and wrong keys are refused with a
 // message that says why.
@@ -23,6 +29,7 @@ import test from 'node:test';
 import { withBrowser } from './lib/browser.mjs';
 import { startServer } from './lib/server.mjs';
 import { NO_PICKERS, connectAccount, downloadedFiles, loadWasm, openTicket, startSim, startZendesk } from './lib/zendesk.mjs';
+import { PANEL as panel, assertPanelLegible, classic, copenhagen, helpCenterLog, postedField } from './lib/help-center.mjs';
 
 const DEFAULT_FORM = 360000001;
 const BILLING_FORM = 360000002;
@@ -67,7 +74,6 @@ async function makeFile(file, size, seed) {
   return hash.digest('hex');
 }
 
-const panel = '[data-sealdrop="widget"]';
 
 /**
  * Everything one test needs: server, simulator, tenant, files. With `zendesk`, the server is
@@ -107,22 +113,22 @@ async function setup(t, { forms = [], withFiles = false, zendesk = false } = {})
   return { server, sim, tenant, files };
 }
 
-const markups = {
-  react: { query: '', email: '#nrf-email', subject: '#nrf-subject', description: '#nrf-description', select: '#nrf-ticket-form', native: '[data-garden-id="forms.file_upload"]' },
-  classic: { query: '?markup=classic', email: '#request_anonymous_requester_email', subject: '#request_subject', description: '#request_description', select: '#request_issue_type_select', native: '#upload-dropzone' },
-};
+/** A 1×1 PNG: what a customer pastes or drops as a screenshot. */
+const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
 
-for (const [markup, sel] of Object.entries(markups)) {
-  test(`${markup} form: three files (one of 200 MB) are encrypted, the ticket gets one secure link, an agent gets the bytes back`, { timeout: 600_000 }, async (t) => {
+/** The files the panel lists, by name. */
+const panelFiles = (page) => page.evaluate((p) => Array.from(document.querySelector(p)?.shadowRoot?.querySelectorAll('li.file') ?? []).map((li) => li.dataset.name), panel);
+
+for (const hc of [copenhagen, classic]) {
+  test(`${hc.name}: three files (one of 200 MB) are encrypted, the theme's own submit posts one secure link, an agent gets the bytes back`, { timeout: 600_000 }, async (t) => {
     const { server, sim, tenant, files } = await setup(t, { withFiles: true, zendesk: true });
     const wasm = await loadWasm();
     await withBrowser(t, async ({ page, browser }) => {
-      await page.goto(`${sim.url}/hc/en-us/requests/new${sel.query}`);
+      await hc.open(page, sim);
       await page.locator(`${panel} .drop`).waitFor();
-      assert.equal(await page.locator(sel.native).isVisible(), false, 'the plain attachment field is hidden');
-      await page.fill(sel.email, 'carol@customer.example');
-      await page.fill(sel.subject, 'Logs');
-      await page.fill(sel.description, 'Hello, the logs are attached.');
+      assert.equal(await page.locator(hc.native).isVisible(), false, 'the plain attachment field is hidden');
+      await assertPanelLegible(page, `${hc.name}, empty panel`);
+      await hc.fill(page, { email: 'carol@customer.example', subject: 'Logs', description: 'Hello, the logs are attached.' });
 
       // Event-loop probe: the longest gap between 10 ms ticks while the files encrypt.
       await page.evaluate(() => {
@@ -142,21 +148,22 @@ for (const [markup, sel] of Object.entries(markups)) {
         const li = document.querySelector(p).shadowRoot.querySelectorAll('li.file')[2];
         return li && Number(li.dataset.progress) > 0;
       }, panel);
-      await page.locator(sel.subject).click();
+      await page.locator(hc.subject).click();
       await page.keyboard.press('End');
       await page.keyboard.type(' and a capture', { delay: 5 });
       const typedWhileBusy = await page.evaluate((p) => {
         const lis = document.querySelector(p).shadowRoot.querySelectorAll('li.file');
         return Number(lis[2].dataset.progress) < 100;
       }, panel);
-      assert.equal(await page.inputValue(sel.subject), 'Logs and a capture');
+      assert.equal(await page.inputValue(hc.subject), 'Logs and a capture');
       await page.waitForFunction((p) => Array.from(document.querySelector(p).shadowRoot.querySelectorAll('li.file')).every((li) => li.dataset.progress === '100'), panel, { timeout: 240_000 });
       const seconds = (Date.now() - started) / 1000;
       const lag = await page.evaluate(() => { clearInterval(window.__probe); return window.__lag; });
-      t.diagnostic(`${markup}: ${(files.reduce((s, f) => s + f.size, 0) / 1e6 / seconds).toFixed(0)} MB/s encrypt+upload; longest event-loop gap ${lag.toFixed(0)} ms; typed while encrypting: ${typedWhileBusy}`);
+      t.diagnostic(`${hc.name}: ${(files.reduce((s, f) => s + f.size, 0) / 1e6 / seconds).toFixed(0)} MB/s encrypt+upload; longest event-loop gap ${lag.toFixed(0)} ms; typed while encrypting: ${typedWhileBusy}`);
       assert.ok(lag < 500, `the page stalled for ${lag.toFixed(0)} ms while encrypting`);
+      await assertPanelLegible(page, `${hc.name}, panel with files`);
 
-      await Promise.all([page.waitForURL(/\/hc\/en-us\/requests\/\d+$/, { timeout: 60_000 }), page.click(markup === 'react' ? 'button[type=submit]' : 'input[type=submit]')]);
+      await Promise.all([page.waitForURL(/\/hc\/en-us\/requests\/\d+$/, { timeout: 60_000 }), page.click(hc.submit)]);
       const id = Number(page.url().split('/').pop());
       const ticket = (await sim.tickets()).find((tk) => tk.id === id);
       assert.ok(ticket, 'the simulator holds the ticket');
@@ -165,6 +172,28 @@ for (const [markup, sel] of Object.entries(markups)) {
       assert.equal(links.length, 1, `exactly one secure link in: ${ticket.description}`);
       assert.ok(ticket.description.startsWith('Hello, the logs are attached.'), ticket.description);
       assert.ok(links[0].startsWith(`${server.url}/p/`));
+
+      // The theme's own submit path ran (a CSRF token fetched and posted back), the form was
+      // posted once, its description holds the link in a paragraph of its own after the
+      // customer's text, and no file went to Zendesk.
+      const log = await helpCenterLog(sim);
+      assert.deepEqual(log.uploads, [], 'nothing reached Zendesk\'s upload endpoints');
+      assert.equal(log.posts.length, 1, 'the form was posted once');
+      const [post] = log.posts;
+      assert.equal(post.status, 302, `the post was accepted: ${post.error}`);
+      const [token] = postedField(post, 'authenticity_token');
+      assert.ok(token && log.csrf_tokens.includes(token), 'the post carries a CSRF token the Help Center issued');
+      const [posted] = postedField(post, 'request[description]');
+      if (hc === copenhagen) {
+        assert.deepEqual(postedField(post, 'request[description_mimetype]'), ['text/html']);
+        const paragraphs = posted.match(/<p>.*?<\/p>/g);
+        assert.deepEqual(paragraphs, [
+          '<p>Hello, the logs are attached.</p>',
+          `<p>Encrypted attachments (sealdrop): <a href="${links[0]}">${links[0]}</a></p>`,
+        ], `the posted description: ${posted}`);
+      } else {
+        assert.equal(posted.replace(/\r\n/g, '\n'), `Hello, the logs are attached.\n\nEncrypted attachments (sealdrop): ${links[0]}`);
+      }
 
       // Only the tenant's agents may open a Help Center upload: the link alone is not enough.
       const { packageId, linkProof } = wasm.parseLink(links[0]);
@@ -193,37 +222,87 @@ for (const [markup, sel] of Object.entries(markups)) {
         const li = await frame.waitForSelector(`#links li[data-file="${i}"]:is([data-done="1"], :has(.file-status.error))`, { timeout: 240_000 });
         assert.equal(await li.getAttribute('data-done'), '1', `${files[i].name}: the sidebar says ${await li.$eval('.file-status', (e) => e.textContent)}`);
       }
-      t.diagnostic(`${markup}: ${(files.reduce((s, f) => s + f.size, 0) / 1e6 / ((Date.now() - downloadStarted) / 1000)).toFixed(0)} MB/s download+decrypt in the sidebar`);
+      t.diagnostic(`${hc.name}: ${(files.reduce((s, f) => s + f.size, 0) / 1e6 / ((Date.now() - downloadStarted) / 1000)).toFixed(0)} MB/s download+decrypt in the sidebar`);
       await downloadedFiles(downloads, files);
     });
   });
 }
 
-test('a ticket form outside the tenant\'s list is left alone, and switching forms switches the widget', { timeout: 60_000 }, async (t) => {
+test('a ticket form outside the tenant\'s list is left alone, and switching forms switches the widget', { timeout: 120_000 }, async (t) => {
   const { sim } = await setup(t, { forms: [BILLING_FORM] });
   await withBrowser(t, async ({ page }) => {
-    for (const sel of Object.values(markups)) {
-      await page.goto(`${sim.url}/hc/en-us/requests/new${sel.query}${sel.query ? '&' : '?'}ticket_form_id=${DEFAULT_FORM}`);
-      await page.locator(sel.native).waitFor();
+    for (const hc of [copenhagen, classic]) {
+      await hc.open(page, sim, `?ticket_form_id=${DEFAULT_FORM}`);
+      await page.locator(hc.native).waitFor();
       await page.waitForFunction((p) => document.querySelector(p), panel);
       await page.waitForTimeout(300);
-      assert.equal(await page.locator(sel.native).isVisible(), true, 'the plain attachment field stays');
-      assert.equal(await page.locator(`${panel} .drop`).isVisible(), false, 'no secure panel on an unprotected form');
-      await page.selectOption(sel.select, String(BILLING_FORM));
+      assert.equal(await page.locator(hc.native).isVisible(), true, `${hc.name}: the plain attachment field stays`);
+      assert.equal(await page.locator(`${panel} .drop`).isVisible(), false, `${hc.name}: no secure panel on an unprotected form`);
+      await hc.chooseForm(page, 'Billing', BILLING_FORM);
       await page.locator(`${panel} .drop`).waitFor();
-      assert.equal(await page.locator(sel.native).isVisible(), false);
-      await page.selectOption(sel.select, String(DEFAULT_FORM));
-      await page.locator(sel.native).waitFor();
+      assert.equal(await page.locator(hc.native).isVisible(), false, `${hc.name}: the plain field is hidden on a protected form`);
+      await hc.chooseForm(page, 'Default ticket form', DEFAULT_FORM);
+      await page.locator(hc.native).waitFor();
     }
-    // An unprotected form submits exactly what the customer wrote.
-    await page.goto(`${sim.url}/hc/en-us/requests/new?markup=classic&ticket_form_id=${DEFAULT_FORM}`);
-    await page.locator(markups.classic.native).waitFor();
-    await page.fill('#request_anonymous_requester_email', 'dan@customer.example');
-    await page.fill('#request_subject', 'No files');
-    await page.fill('#request_description', 'Just a question.');
-    await Promise.all([page.waitForURL(/requests\/\d+$/), page.click('input[type=submit]')]);
+    // An unprotected form submits exactly what the customer wrote, through the theme's path.
+    await copenhagen.open(page, sim, `?ticket_form_id=${DEFAULT_FORM}`);
+    await copenhagen.fill(page, { email: 'dan@customer.example', subject: 'No files', description: 'Just a question.' });
+    await Promise.all([page.waitForURL(/requests\/\d+$/), page.click(copenhagen.submit)]);
     const ticket = (await sim.tickets()).find((tk) => tk.id === Number(page.url().split('/').pop()));
     assert.equal(ticket.description, 'Just a question.');
+  });
+});
+
+test('copenhagen: an image pasted, dropped or picked in the editor becomes an encrypted attachment, never a plaintext upload', { timeout: 120_000 }, async (t) => {
+  const { sim } = await setup(t, { forms: [BILLING_FORM] });
+  // Signed-in customers get CKEditor's image upload (anonymous ones do not).
+  const created = await fetch(`${sim.url}/sim/users`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ role: 'end-user', name: 'Carol Customer', email: 'carol@customer.example' }) });
+  const { user } = await created.json();
+  const b64 = PNG.toString('base64');
+  const paste = (page, { file, html }) => page.evaluate(({ b64, file, html }) => {
+    const el = document.querySelector('.ck-editor__editable');
+    const dt = new DataTransfer();
+    if (file) dt.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], file, { type: 'image/png' }));
+    if (html) dt.setData('text/html', html);
+    el.focus();
+    el.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
+  }, { b64, file, html });
+  const drop = (page, file, target = '.ck-editor__editable') => page.evaluate(({ b64, file, target }) => {
+    const el = document.querySelector(target);
+    const dt = new DataTransfer();
+    dt.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], file, { type: 'image/png' }));
+    for (const type of ['dragenter', 'dragover', 'drop']) el.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, { b64, file, target });
+  const editorData = (page) => page.evaluate(() => document.querySelector('.ck-editor__editable').ckeditorInstance.getData());
+  const uploads = async () => (await helpCenterLog(sim)).uploads;
+
+  await withBrowser(t, async ({ page }) => {
+    // The control: on a form the tenant did not protect, CKEditor uploads a pasted image in
+    // plaintext, and the simulator sees it. (So the checks below can fail.)
+    await copenhagen.open(page, sim, `?as=${user.id}&ticket_form_id=${DEFAULT_FORM}`);
+    await paste(page, { file: 'control.png' });
+    await page.waitForFunction(async (url) => (await (await fetch(`${url}/sim/help_center/log`)).json()).uploads.length > 0, sim.url, { timeout: 15_000 });
+    assert.match((await uploads())[0].request, /^POST \/hc\/request_uploads/, 'CKEditor posts images to /hc/request_uploads');
+
+    // A protected form: every way in goes to the encrypted panel.
+    await copenhagen.open(page, sim, `?ticket_form_id=${BILLING_FORM}`);
+    await page.locator(`${panel} .drop`).waitFor();
+    await paste(page, { file: 'pasted.png' });
+    await page.locator('.ck-file-dialog-button input[type=file]').setInputFiles({ name: 'picked.png', mimeType: 'image/png', buffer: PNG });
+    await drop(page, 'dropped.png');
+    await drop(page, 'dropped-on-subject.png', 'input[name="request[subject]"]');
+    await paste(page, { html: `<p>See this: <img src="data:image/png;base64,${b64}"></p>` });
+    await page.waitForFunction((p) => document.querySelector(p).shadowRoot.querySelectorAll('li.file').length >= 5, panel, { timeout: 15_000 });
+    const listed = await panelFiles(page);
+    for (const name of ['pasted.png', 'picked.png', 'dropped.png', 'dropped-on-subject.png']) assert.ok(listed.includes(name), `${name} is an encrypted attachment: ${listed}`);
+    assert.equal(listed.length, 5, `the image in pasted HTML is one too: ${listed}`);
+    await page.waitForTimeout(500);
+    assert.equal((await uploads()).length, 1, `only the control's upload reached Zendesk: ${JSON.stringify(await uploads())}`);
+    const data = await editorData(page);
+    assert.ok(!data.includes('<img'), `no image stays in the description: ${data}`);
+    assert.match(data, /See this:/, 'the pasted text stays');
+    // The panel encrypts and uploads them like any other file.
+    await page.waitForFunction((p) => Array.from(document.querySelector(p).shadowRoot.querySelectorAll('li.file')).every((li) => li.dataset.progress === '100'), panel, { timeout: 60_000 });
   });
 });
 
@@ -235,6 +314,7 @@ test('a page on another origin is refused, with a message that says why', { time
     const error = page.locator(`${panel} .error`);
     await error.waitFor();
     assert.match(await error.textContent(), /This site \(http:\/\/localhost:\d+\) is not one of this account's Help Center origins/);
+    await assertPanelLegible(page, 'the refusal');
     // The browser may not create packages from there (CORS), and the server refuses the Origin.
     const fromPage = await page.evaluate(async ({ base, key }) => {
       try {
@@ -250,20 +330,46 @@ test('a page on another origin is refused, with a message that says why', { time
   });
 });
 
-test('a wrong widget key is refused with a clear message', { timeout: 60_000 }, async (t) => {
+test('a wrong widget key is refused with a clear message, and a request without files still goes through', { timeout: 60_000 }, async (t) => {
   const { sim } = await setup(t);
   await sim.settings({ widget_key: 'sdw_not_the_right_key' });
   await withBrowser(t, async ({ page }) => {
-    await page.goto(`${sim.url}/hc/en-us/requests/new`);
+    await copenhagen.open(page, sim);
     const error = page.locator(`${panel} .error`);
     await error.waitFor();
     assert.match(await error.textContent(), /Secure attachments are not available: The widget key is not valid/);
-    assert.equal(await page.locator(markups.react.native).isVisible(), false, 'no plaintext attachments either');
-    // A request without attachments still goes through.
-    await page.fill(markups.react.email, 'erin@customer.example');
-    await page.fill(markups.react.description, 'No files today.');
-    await Promise.all([page.waitForURL(/requests\/\d+$/), page.click('button[type=submit]')]);
+    assert.equal(await page.locator(copenhagen.native).isVisible(), false, 'no plaintext attachments either');
+    await copenhagen.fill(page, { email: 'erin@customer.example', description: 'No files today.' });
+    await Promise.all([page.waitForURL(/requests\/\d+$/), page.click(copenhagen.submit)]);
     const ticket = (await sim.tickets()).find((tk) => tk.id === Number(page.url().split('/').pop()));
     assert.equal(ticket.description, 'No files today.');
+  });
+});
+
+test('copenhagen: when the editor does not keep the link, the form is not sent and the panel says why', { timeout: 120_000 }, async (t) => {
+  const { sim } = await setup(t);
+  await withBrowser(t, async ({ page }) => {
+    await copenhagen.open(page, sim);
+    await page.locator(`${panel} .drop`).waitFor();
+    await copenhagen.fill(page, { email: 'dan@customer.example', subject: 'Scan', description: 'My scan.' });
+    // An editor that loses what is put into it (as a customised theme's editor might).
+    await page.evaluate(() => {
+      const editor = document.querySelector('.ck-editor__editable').ckeditorInstance;
+      const getData = editor.getData.bind(editor);
+      editor.getData = (...args) => getData(...args).replace(/<p>Encrypted attachments[^]*?<\/p>/g, '');
+    });
+    await page.locator(`${panel} input[type=file]`).setInputFiles({ name: 'scan.pdf', mimeType: 'application/pdf', buffer: PNG });
+    await page.waitForFunction((p) => document.querySelector(p).shadowRoot.querySelector('li.file')?.dataset.progress === '100', panel, { timeout: 30_000 });
+    await page.click(copenhagen.submit);
+    const error = page.locator(`${panel} .error:not([hidden])`);
+    await error.waitFor({ timeout: 30_000 });
+    assert.match(await error.textContent(), /The request was not sent: the secure link could not be put into the description.*Encrypted attachments \(sealdrop\): http/);
+    await page.waitForTimeout(1000);
+    assert.deepEqual((await helpCenterLog(sim)).posts, [], 'nothing was posted');
+    assert.match(page.url(), /requests\/new/, 'the customer is still on the form');
+    // A second click does the same, without a loop or a post.
+    await page.click(copenhagen.submit);
+    await page.waitForTimeout(1000);
+    assert.deepEqual((await helpCenterLog(sim)).posts, [], 'still nothing posted');
   });
 });

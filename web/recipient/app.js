@@ -5,22 +5,28 @@
 // wasm bindings open the manifest, show the sender's file names, and decrypt each file
 // chunk by chunk on its way to disk (../shared/download.js).
 
-import init, { parseLink, openPackage } from "/static/pkg/sealdrop_widget.js";
+import init, * as wasm from "/static/pkg/sealdrop_widget.js";
+import { Api, ApiError } from "/static/shared/api.js";
 import {
   bestStrategy, pickFileTarget, pickFolderTarget, openSink, downloadToSink, ensureServiceWorker,
-  DownloadError, BLOB_WARN_BYTES, formatBytes, formatDuration,
+  DownloadError, BLOB_WARN_BYTES,
 } from "/static/shared/download.js";
+import { formatBytes, formatDuration } from "/static/shared/format.js";
+import { ManifestError, PackageLink } from "/static/shared/package-link.js";
 
 const $ = (id) => document.getElementById(id);
 const show = (id, on = true) => { $(id).hidden = !on; };
 
+// The page's own calls are not retried: a second verification request would send a second mail.
+const api = new Api({ retries: 0 });
+
 const state = {
   link: null,       // { packageId, linkSecret, linkProof }
+  pkg: null,        // PackageLink
   info: null,       // GET /api/v1/packages/{id}
   opened: null,     // OpenedPackage (wasm)
   files: [],        // [{ name, size, type }]
   email: "",
-  download: null,   // { token, expiresAt }
   busy: false,
 };
 
@@ -48,35 +54,8 @@ function problem(kind, detail) {
   document.body.dataset.state = kind;
 }
 
-class ApiError extends Error {
-  constructor(status, code, message) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
-}
-
-async function api(method, path, { body, auth = true, extraHeaders = {} } = {}) {
-  const headers = { "X-Sealdrop-Link-Proof": state.link.linkProof, ...extraHeaders };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  const session = auth ? loadSession() : null;
-  if (session) headers["X-Sealdrop-Recipient-Session"] = session;
-  let response;
-  try {
-    response = await fetch(path, {
-      method, headers, body: body === undefined ? undefined : JSON.stringify(body),
-      cache: "no-store", referrerPolicy: "no-referrer", credentials: "omit",
-    });
-  } catch {
-    throw new ApiError(0, "network", "The server could not be reached.");
-  }
-  let json = null;
-  try { json = await response.json(); } catch { /* empty */ }
-  if (!response.ok) {
-    throw new ApiError(response.status, (json && json.error) || "http", (json && json.message) || `HTTP ${response.status}`);
-  }
-  return json;
-}
+/** The link proof alone, for the verification calls (which need no session). */
+const proofOnly = () => ({ "X-Sealdrop-Link-Proof": state.link.linkProof });
 
 function apiProblem(err) {
   if (err instanceof ApiError) {
@@ -112,13 +91,21 @@ async function start() {
     return problem("unsupported");
   }
   try {
-    state.link = parseLink(location.href);
+    state.link = wasm.parseLink(location.href);
   } catch {
     return problem("wrong_link");
   }
   if (location.pathname.replace(/\/+$/, "") !== `/p/${state.link.packageId}`) return problem("wrong_link");
+  state.pkg = new PackageLink({
+    api,
+    link: state.link,
+    headers: () => {
+      const session = loadSession();
+      return session ? { "X-Sealdrop-Recipient-Session": session } : {};
+    },
+  });
   try {
-    state.info = await api("GET", `/api/v1/packages/${state.link.packageId}`, { auth: false });
+    state.info = await state.pkg.info();
   } catch (err) {
     return apiProblem(err);
   }
@@ -159,7 +146,7 @@ $("email-form").addEventListener("submit", async (event) => {
   }
   $("email-submit").disabled = true;
   try {
-    await api("POST", `/api/v1/packages/${state.link.packageId}/verification`, { body: { email }, auth: false });
+    await api.request("POST", `/api/v1/packages/${state.pkg.id}/verification`, { headers: proofOnly(), json: { email }, ok: [202] });
     state.email = email;
     $("code-sent-text").textContent =
       `If ${email} is one of the addresses this package was sent to, a code is on its way. It is valid for 10 minutes.`;
@@ -191,8 +178,8 @@ $("code-form").addEventListener("submit", async (event) => {
   }
   $("code-submit").disabled = true;
   try {
-    const answer = await api("POST", `/api/v1/packages/${state.link.packageId}/verification/confirm`,
-      { body: { email: state.email, code }, auth: false });
+    const answer = await api.json("POST", `/api/v1/packages/${state.pkg.id}/verification/confirm`,
+      { headers: proofOnly(), json: { email: state.email, code } });
     saveSession(answer.recipient_session, answer.expires_at);
     show("verify-code", false);
     await openFiles();
@@ -214,22 +201,17 @@ $("code-restart").addEventListener("click", () => askEmail());
 // ---- open and list -------------------------------------------------------------------------
 
 async function openFiles() {
-  let answer;
   try {
-    answer = await api("POST", `/api/v1/packages/${state.link.packageId}/open`);
+    state.opened = await state.pkg.open(wasm);
   } catch (err) {
+    if (err instanceof ManifestError) {
+      return err.kind === "wrong_link_or_server_secret" ? problem("wrong_link") : problem("tampered", err.kind);
+    }
     if (err instanceof ApiError && err.code === "verification_required") {
       dropSession();
       return askEmail("Please confirm your email address again.");
     }
     return apiProblem(err);
-  }
-  const manifest = Uint8Array.from(atob(answer.manifest), (c) => c.charCodeAt(0));
-  try {
-    state.opened = openPackage(manifest, state.link.linkSecret, answer.server_secret);
-  } catch (err) {
-    if (err && err.kind === "wrong_link_or_server_secret") return problem("wrong_link");
-    return problem("tampered", err && err.kind);
   }
   const metadata = state.opened.metadata;
   state.files = metadata.files;
@@ -286,27 +268,12 @@ $("download-all").addEventListener("click", () => downloadFiles(state.files.map(
 
 // ---- download ------------------------------------------------------------------------------
 
-/** 16 random bytes in base64url: the Idempotency-Key of one download start. */
-function newIdempotencyKey() {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
 async function downloadToken() {
-  if (state.download && Date.parse(state.download.expiresAt) > Date.now() + 60_000) return state.download.token;
-  // Kept until a start succeeds: trying again after a lost answer does not use up another
-  // download of the package's limit (docs/API.md). A later, new start gets a new key.
-  state.downloadKey ??= newIdempotencyKey();
-  const answer = await api("POST", `/api/v1/packages/${state.link.packageId}/download`, {
-    extraHeaders: { "Idempotency-Key": state.downloadKey },
-  });
-  state.downloadKey = null;
-  state.download = { token: answer.download_token, expiresAt: answer.expires_at };
-  if (state.info.downloads_left !== null && state.info.downloads_left !== undefined) {
-    state.info.downloads_left = Math.max(0, state.info.downloads_left - 1);
+  const { token, started } = await state.pkg.downloadToken();
+  if (started && typeof state.info.downloads_left === "number") {
     $("downloads-left").textContent = String(state.info.downloads_left);
   }
-  return state.download.token;
+  return token;
 }
 
 async function downloadFiles(indexes) {

@@ -368,20 +368,3 @@ async function freeName(dir, name) {
   }
   return `${stem}-${Date.now()}${ext}`;
 }
-
-/** "1.2 MB", "340 KB", "12 B". */
-export function formatBytes(n) {
-  if (!Number.isFinite(n)) return "?";
-  const units = ["B", "KB", "MB", "GB", "TB"];
-  let i = 0;
-  while (n >= 1000 && i < units.length - 1) { n /= 1000; i += 1; }
-  return `${i === 0 ? n : n.toFixed(n < 10 ? 1 : 0)} ${units[i]}`;
-}
-
-/** "3 s", "2 min", "1 h 5 min". */
-export function formatDuration(seconds) {
-  if (!Number.isFinite(seconds)) return "…";
-  if (seconds < 60) return `${Math.ceil(seconds)} s`;
-  if (seconds < 3600) return `${Math.round(seconds / 60)} min`;
-  return `${Math.floor(seconds / 3600)} h ${Math.round((seconds % 3600) / 60)} min`;
-}

@@ -2,7 +2,7 @@
 // parts in parallel, retries, and resume from what the server already holds.
 //
 // Reusable by every sender: the Help Center widget (in its Web Worker) and the agent app's
-// "send". It brings no cryptography of its own and imports nothing: the caller passes the
+// "send". It brings no cryptography of its own (it imports only the API client): the caller passes the
 // wasm bindings (`sealdrop_widget.js`, initialised) and an `Api` with its credential.
 //
 //   import init, * as wasm from "/static/pkg/sealdrop_widget.js";
@@ -26,85 +26,9 @@
 // Secrets: C leaves this module only inside the link returned by finalize(); S, the upload
 // token and C travel in bodies and headers, never in URLs; nothing here logs.
 
-/** An error answer of the API: `status`, `code` (`rate_limited`, `payload_too_large`, ...). */
-export class ApiError extends Error {
-  constructor(status, code, message, body = null) {
-    super(message || `HTTP ${status}`);
-    this.name = "ApiError";
-    this.status = status;
-    this.code = code;
-    this.body = body;
-  }
-}
+import { ApiError, retriable, sleep } from "./api.js";
 
-const sleep = (ms, signal) =>
-  new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    }, { once: true });
-  });
-
-/** Whether an error is worth another try (network failure, 5xx, 429, timeout, a part that
- *  arrived corrupted: the server's SHA-256 differs from the one sent with it). */
-export function retriable(err) {
-  if (err instanceof ApiError) {
-    return err.status >= 500 || err.status === 429 || err.status === 408 || err.code === "checksum_mismatch";
-  }
-  return err?.name === "TypeError"; // fetch's network error
-}
-
-/**
- * A thin client of the JSON API. `headers` go with every request (the caller's credential).
- * Failures that `retriable()` accepts are retried `retries` times with exponential backoff,
- * honouring `Retry-After` (every request this module makes is idempotent).
- */
-export class Api {
-  constructor({ base = "", headers = {}, fetch = globalThis.fetch.bind(globalThis), retries = 4, backoffMs = 250 } = {}) {
-    this.base = base.replace(/\/+$/, "");
-    this.headers = headers;
-    this.fetch = fetch;
-    this.retries = retries;
-    this.backoffMs = backoffMs;
-  }
-
-  /** Sends a request; returns the Response if its status is in `ok`, else throws ApiError. */
-  async request(method, path, { headers = {}, body, json, ok = [200], signal, retries = this.retries } = {}) {
-    const init = { method, headers: { ...this.headers, ...headers }, body, signal, mode: "cors", credentials: "omit" };
-    if (json !== undefined) {
-      init.body = JSON.stringify(json);
-      init.headers["Content-Type"] = "application/json";
-    }
-    for (let attempt = 0; ; attempt++) {
-      let error;
-      try {
-        const response = await this.fetch(this.base + path, init);
-        if (ok.includes(response.status)) return response;
-        let answer = null;
-        try {
-          answer = await response.json();
-        } catch {
-          // Not JSON (a proxy's error page): the status says enough.
-        }
-        error = new ApiError(response.status, answer?.error ?? "http_error", answer?.message, answer);
-        error.retryAfter = Number(response.headers.get("Retry-After")) || 0;
-      } catch (e) {
-        if (signal?.aborted) throw signal.reason ?? e;
-        error = e;
-      }
-      if (!retriable(error) || attempt >= retries) throw error;
-      const wait = error.retryAfter > 0 ? error.retryAfter * 1000 : this.backoffMs * 2 ** attempt;
-      await sleep(Math.min(wait, 30_000), signal);
-    }
-  }
-
-  /** `request`, then the JSON body. */
-  async json(method, path, options = {}) {
-    return (await this.request(method, path, options)).json();
-  }
-}
+export { Api, ApiError, retriable } from "./api.js";
 
 /** Runs `task(item)` for every item, at most `limit` at once; the first failure stops new starts. */
 async function pool(items, limit, task) {

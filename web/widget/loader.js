@@ -21,7 +21,7 @@
   function start() {
     if (started || !document.querySelector(FORM)) return false;
     started = true;
-    import(assets + "widget.js?v=" + version)
+    import(assets + "widget/widget.js?v=" + version)
       .then(function (widget) {
         return widget.mount({ key: key, version: version, assets: assets, base: new URL("../../", script.src).href });
       })

@@ -2,21 +2,29 @@
 //
 // It takes over the form's attachment area: files dropped or picked there are encrypted in
 // a Web Worker and uploaded to sealdrop as one package as soon as they are attached (the
-// page stays responsive); the theme's own dropzone is hidden, so no plaintext attachment
-// reaches Zendesk. On submit it waits for the uploads, finalizes the package and appends the
-// secure link to the description once, in a way the form's own state keeps:
+// page stays responsive); the theme's own dropzone is hidden, and every other way a file
+// could leave in plaintext (pasting or dropping into the description, the editor's image
+// button) is closed (guard.js). On submit it waits for the uploads, finalizes the package,
+// puts the secure link into the description the way the form's own state keeps it
+// (description.js), checks that it is there, and only then submits the form again, so that
+// the theme's own submit path runs (CSRF token, editor sync). A form that cannot take the
+// link is not sent: the panel says why and the customer's text stays as it was.
 //
-// - a textarea or input (React controlled or not): the native value setter and an `input`
-//   event, which React's change tracking sees (setting `.value` alone would be undone);
-// - a contenteditable editor (CKEditor and the like): focus, caret at the end, and
-//   `insertText` (the `beforeinput`/`input` path editors listen to).
+// Forms the tenant did not choose (`widget_forms`) are left alone, and switching ticket
+// forms switches the widget on and off.
 //
-// Then it submits the form again (`requestSubmit`, so the form's own handlers run) and lets
-// that submission through. Forms the tenant did not choose (`widget_forms`) are left alone,
-// and switching ticket forms switches the widget on and off.
+// Modules: form.js (finding the form), description.js (putting the link in), guard.js (no
+// plaintext route), panel.js (what the customer sees), runner.js (the encryption worker);
+// ../shared/format.js for sizes. Served at /widget/v1/assets/widget/, beside shared/ and pkg/.
+
+import { description, LINK_LABEL, richEditor } from "./description.js";
+import { nativeDropzone, requestForm, ticketFormId } from "./form.js";
+import { guardEditor, installGuard } from "./guard.js";
+import { Panel } from "./panel.js";
+import { startRunner } from "./runner.js";
+import { formatBytes } from "../shared/format.js";
 
 const MAX_FILES = 100;
-const LINK_LABEL = "Encrypted attachments (sealdrop): ";
 
 let mounted = null;
 
@@ -28,123 +36,7 @@ export async function mount({ key, version, assets, base }) {
   return mounted;
 }
 
-// ---- the form --------------------------------------------------------------------------
-
-function requestForm() {
-  const root = document.getElementById("new-request-form");
-  if (root) return root.querySelector("form");
-  const description = document.getElementById("request_description");
-  return description?.form ?? document.querySelector("form#new_request");
-}
-
-function descriptionField(form) {
-  return (
-    form.querySelector('[contenteditable="true"]') ||
-    form.querySelector("#request_description") ||
-    form.querySelector('textarea[data-garden-id="forms.textarea"]') ||
-    form.querySelector('textarea[name="request[description]"]') ||
-    form.querySelector("textarea")
-  );
-}
-
-function nativeDropzone(form) {
-  return form.querySelector('[data-garden-id="forms.file_upload"]') || form.querySelector("#upload-dropzone");
-}
-
-function ticketFormId(form) {
-  const field = form.querySelector('[name="request[ticket_form_id]"]') || document.querySelector('[name="request[ticket_form_id]"]');
-  const value = field?.value || new URLSearchParams(location.search).get("ticket_form_id");
-  return value ? Number(value) : null;
-}
-
-function currentText(field) {
-  return field.isContentEditable ? field.innerText : field.value;
-}
-
-/** Appends `text` to the description so that the form's own state keeps it. */
-function appendText(field, text) {
-  if (field.isContentEditable) {
-    field.focus();
-    const range = document.createRange();
-    range.selectNodeContents(field);
-    range.collapse(false);
-    const selection = getSelection();
-    selection.removeAllRanges();
-    selection.addRange(range);
-    const before = field.innerText;
-    // execCommand fires beforeinput/input like typing, which rich-text editors handle.
-    const inserted = document.execCommand("insertText", false, text);
-    if (!inserted || field.innerText === before) {
-      const event = new InputEvent("beforeinput", { inputType: "insertText", data: text, bubbles: true, cancelable: true });
-      if (field.dispatchEvent(event)) {
-        field.append(document.createTextNode(text));
-        field.dispatchEvent(new InputEvent("input", { inputType: "insertText", data: text, bubbles: true }));
-      }
-    }
-    return;
-  }
-  const proto = field instanceof HTMLTextAreaElement ? HTMLTextAreaElement.prototype : HTMLInputElement.prototype;
-  const setter = Object.getOwnPropertyDescriptor(proto, "value").set;
-  setter.call(field, field.value + text);
-  field.dispatchEvent(new Event("input", { bubbles: true }));
-  field.dispatchEvent(new Event("change", { bubbles: true }));
-}
-
-/** Replaces `old` by `replacement` in a textarea/input (when the files changed after an append). */
-function replaceText(field, old, replacement) {
-  if (field.isContentEditable) return false;
-  const proto = field instanceof HTMLTextAreaElement ? HTMLTextAreaElement.prototype : HTMLInputElement.prototype;
-  Object.getOwnPropertyDescriptor(proto, "value").set.call(field, field.value.replace(old, replacement));
-  field.dispatchEvent(new Event("input", { bubbles: true }));
-  return true;
-}
-
 const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
-
-function formatSize(n) {
-  if (n < 1024) return `${n} B`;
-  const units = ["KB", "MB", "GB", "TB"];
-  let i = -1;
-  do {
-    n /= 1024;
-    i++;
-  } while (n >= 1024 && i < units.length - 1);
-  return `${n.toFixed(n < 10 ? 1 : 0)} ${units[i]}`;
-}
-
-// ---- the encryption worker ---------------------------------------------------------------
-
-/** Starts the worker through a same-origin blob: shim; falls back to running in the page. */
-async function startRunner(assets, version, onMessage) {
-  const url = `${assets}worker.js?v=${encodeURIComponent(version)}`;
-  try {
-    const shim = URL.createObjectURL(new Blob([`import ${JSON.stringify(url)};`], { type: "text/javascript" }));
-    const worker = new Worker(shim, { type: "module", name: "sealdrop-widget" });
-    await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error("the worker did not start")), 15000);
-      worker.addEventListener("message", function first(e) {
-        if (e.data?.type !== "ready") return;
-        clearTimeout(timer);
-        worker.removeEventListener("message", first);
-        resolve();
-      });
-      worker.addEventListener("error", (e) => {
-        clearTimeout(timer);
-        reject(new Error(e.message || "the worker failed to load"));
-      }, { once: true });
-    });
-    URL.revokeObjectURL(shim);
-    worker.addEventListener("message", (e) => onMessage(e.data));
-    return { post: (m) => worker.postMessage(m), mode: "worker" };
-  } catch (err) {
-    console.warn("sealdrop: encrypting in the page instead of a worker:", err?.message ?? err);
-    const { createRunner } = await import(url);
-    const handle = createRunner((m) => setTimeout(() => onMessage(m), 0));
-    return { post: handle, mode: "page" };
-  }
-}
-
-// ---- the widget --------------------------------------------------------------------------
 
 class Widget {
   constructor({ key, version, assets, base }) {
@@ -156,11 +48,13 @@ class Widget {
     this.configError = null;
     this.files = []; // {id, file, done, total, error}
     this.job = null; // {id, files, state: "uploading"|"uploaded"|"finalized"|"failed", link, error}
-    this.jobCounter = 0;
+    this.counter = 0;
     this.waiters = new Map();
-    this.appended = null; // the link text last put into the description
+    this.appended = null; // the link last put into the description
     this.submitting = false;
+    this.passThrough = false; // our own requestSubmit, while it dispatches
     this.form = null;
+    this.panel = null;
     this.active = false;
   }
 
@@ -170,6 +64,12 @@ class Widget {
     document.addEventListener("change", (e) => {
       if (e.target?.name === "request[ticket_form_id]") this.sync();
     }, true);
+    installGuard({
+      isActive: () => this.active && Boolean(this.panel?.connected),
+      form: () => this.form,
+      own: (event) => Boolean(this.panel?.owns(event)),
+      onFiles: (files) => this.addFiles(files),
+    });
     new MutationObserver(() => this.sync()).observe(document.documentElement, { childList: true, subtree: true });
     await this.configPromise;
     this.sync();
@@ -196,7 +96,7 @@ class Widget {
     const form = requestForm();
     if (!form) return;
     const dropzone = nativeDropzone(form);
-    if (form !== this.form || !this.host?.isConnected) {
+    if (form !== this.form || !this.panel?.connected) {
       this.form = form;
       if (!dropzone) return;
       this.render(dropzone);
@@ -210,64 +110,27 @@ class Widget {
       this.active = active;
       if (!active) this.clearFiles();
     }
-    this.host.hidden = !active;
-    this.host.style.display = active ? "" : "none";
+    this.panel.show(active);
     if (dropzone) {
       dropzone.style.display = active ? "none" : "";
       dropzone.toggleAttribute("data-sealdrop-hidden", active);
     }
-    if (this.configError) this.showError(`Secure attachments are not available: ${this.configError}`, { fatal: true });
+    const editor = richEditor(form);
+    if (editor) {
+      guardEditor(editor, {
+        isActive: () => this.active,
+        onFiles: (files) => this.addFiles(files),
+      });
+    }
+    if (this.configError) this.panel.showError(`Secure attachments are not available: ${this.configError}`, { fatal: true });
   }
 
   render(dropzone) {
-    this.host?.remove();
-    const host = document.createElement("div");
-    host.className = "sealdrop-widget";
-    host.setAttribute("data-sealdrop", "widget");
-    dropzone.insertAdjacentElement("afterend", host);
-    const shadow = host.attachShadow({ mode: "open" });
-    shadow.innerHTML = `
-      <link rel="stylesheet" href="${this.assets}widget.css?v=${encodeURIComponent(this.version)}">
-      <div class="panel" part="panel">
-        <div class="head"><span class="padlock" aria-hidden="true"></span>
-          <span>Attachments are end-to-end encrypted before they leave your browser.</span></div>
-        <div class="drop" role="button" tabindex="0" aria-label="Add encrypted attachments">
-          <span>Choose files or drag and drop them here</span>
-          <input type="file" multiple hidden class="input" aria-label="Encrypted attachments">
-        </div>
-        <ul class="files" aria-live="polite"></ul>
-        <p class="status" role="status"></p>
-        <p class="error" role="alert" hidden></p>
-      </div>`;
-    this.host = host;
-    this.ui = {
-      drop: shadow.querySelector(".drop"),
-      input: shadow.querySelector(".input"),
-      list: shadow.querySelector(".files"),
-      status: shadow.querySelector(".status"),
-      error: shadow.querySelector(".error"),
-    };
-    const { drop, input } = this.ui;
-    drop.addEventListener("click", () => input.click());
-    drop.addEventListener("keydown", (e) => {
-      if (e.key === "Enter" || e.key === " ") {
-        e.preventDefault();
-        input.click();
-      }
-    });
-    input.addEventListener("change", () => {
-      this.addFiles(Array.from(input.files));
-      input.value = "";
-    });
-    drop.addEventListener("dragover", (e) => {
-      e.preventDefault();
-      drop.classList.add("over");
-    });
-    drop.addEventListener("dragleave", () => drop.classList.remove("over"));
-    drop.addEventListener("drop", (e) => {
-      e.preventDefault();
-      drop.classList.remove("over");
-      this.addFiles(Array.from(e.dataTransfer?.files ?? []));
+    this.panel?.remove();
+    this.panel = new Panel(dropzone, {
+      assets: this.assets,
+      version: this.version,
+      actions: { pick: (files) => this.addFiles(files), remove: (id) => this.removeFile(id) },
     });
     this.renderFiles();
   }
@@ -275,23 +138,23 @@ class Widget {
   // ---- files and jobs ----
 
   addFiles(files) {
-    if (this.configError) return;
-    this.clearError();
+    if (this.configError || !this.panel) return;
+    this.panel.clearError();
     const max = this.config?.max_file_size ?? Infinity;
     for (const file of files) {
       if (this.files.length >= MAX_FILES) {
-        this.showError(`At most ${MAX_FILES} files can be attached.`);
+        this.panel.showError(`At most ${MAX_FILES} files can be attached.`);
         break;
       }
-      const error = file.size > max ? `Too large: files can be at most ${formatSize(max)}.` : null;
-      this.files.push({ id: ++this.jobCounter, file, done: 0, total: file.size, error });
+      const error = file.size > max ? `Too large: files can be at most ${formatBytes(max)}.` : null;
+      this.files.push({ id: ++this.counter, file, done: 0, total: file.size, error });
     }
     this.filesChanged();
   }
 
   removeFile(id) {
     this.files = this.files.filter((f) => f.id !== id);
-    this.clearError();
+    this.panel?.clearError();
     this.filesChanged();
   }
 
@@ -319,16 +182,17 @@ class Widget {
   async startJob() {
     const good = this.files.filter((f) => !f.error);
     if (good.length === 0 || good.length !== this.files.length) return this.renderFiles();
-    const job = { id: ++this.jobCounter, files: good, state: "uploading", link: null, error: null };
+    const job = { id: ++this.counter, files: good, state: "uploading", link: null, error: null };
     this.job = job;
     this.renderFiles();
     try {
       const runner = await this.runner();
-      if (this.job !== job) return;
+      if (this.job !== job) return undefined;
       runner.post({ type: "start", job: job.id, files: good.map((f) => f.file), base: this.base, key: this.key });
     } catch (err) {
       this.jobFailed(job, err.message || String(err));
     }
+    return undefined;
   }
 
   cancelJob() {
@@ -348,7 +212,7 @@ class Widget {
         if (entry) {
           entry.done = message.done;
           entry.total = message.total;
-          this.renderProgress(entry);
+          this.panel?.renderProgress(entry, job.state);
         }
         break;
       }
@@ -373,7 +237,7 @@ class Widget {
     job.state = "failed";
     job.error = message;
     const hint = code === "rate_limited" || code === "payload_too_large" ? "" : " Remove a file or add it again to retry.";
-    this.showError(`The encrypted upload failed: ${message}${hint}`);
+    this.panel?.showError(`The encrypted upload failed: ${message}${hint}`);
     this.settle(job, new Error(message));
     this.renderFiles();
   }
@@ -407,118 +271,60 @@ class Widget {
     if (!(form instanceof HTMLFormElement) || form !== this.form || !this.active) return;
     // Without a config no file can be attached (the panel says why), so a request without
     // attachments still goes through.
-    if (this.files.length === 0) return; // nothing secure to add
-    const field = descriptionField(form);
+    if (this.files.length === 0) return;
     const link = this.job?.state === "finalized" ? this.job.link : null;
-    if (link && field && currentText(field).includes(link)) return; // our own re-submit, or a retry
+    if (this.passThrough) {
+      // Our own re-submit, checked once more: the link must be in what the form posts.
+      if (link && description(form)?.has(link)) return;
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      this.panel.showError("The request was not sent: the secure link did not stay in the description.");
+      return;
+    }
     event.preventDefault();
     event.stopImmediatePropagation();
     if (this.submitting) return;
     this.submitting = true;
-    this.submitAfterUpload(form, field, event.submitter);
+    this.submitAfterUpload(form, event.submitter);
   }
 
-  async submitAfterUpload(form, field, submitter) {
-    this.clearError();
-    this.setStatus("Encrypting and uploading your attachments; the form is sent when they are done…");
+  async submitAfterUpload(form, submitter) {
+    this.panel.clearError();
+    this.panel.setStatus("Encrypting and uploading your attachments; the form is sent when they are done…");
     try {
-      if (!field) throw new Error("the description field was not found");
       const link = await this.finalizeJob();
-      const text = `${LINK_LABEL}${link}`;
-      const present = currentText(field);
-      if (this.appended && present.includes(this.appended) && this.appended !== text) {
-        replaceText(field, this.appended, text);
-      } else if (!present.includes(link)) {
-        appendText(field, `${present.trim() ? "\n\n" : ""}${text}`);
+      const field = description(form);
+      if (!field) throw new Error("this form has no description field to put the secure link in");
+      if (!field.has(link)) {
+        const previous = this.appended && this.appended !== link && field.has(this.appended) ? this.appended : null;
+        field.put(link, previous);
       }
-      this.appended = text;
       await nextFrame(); // let the form's framework render the new state
-      this.keepInHiddenInput(form, link);
-      this.setStatus("Attachments encrypted and uploaded.");
+      if (!description(form)?.has(link)) {
+        throw new Error("the secure link could not be put into the description, so the form was not sent. Copy this line into the description and submit again: " + `${LINK_LABEL}${link}`);
+      }
+      this.appended = link;
+      this.panel.setStatus("Attachments encrypted and uploaded.");
       this.submitting = false;
-      if (submitter && submitter.form === form) form.requestSubmit(submitter);
-      else form.requestSubmit();
+      this.passThrough = true;
+      try {
+        if (submitter && submitter.form === form) form.requestSubmit(submitter);
+        else form.requestSubmit();
+      } finally {
+        // requestSubmit dispatches `submit` synchronously, or not at all when the browser's
+        // validation stops it: either way the next submit is the customer's again.
+        this.passThrough = false;
+      }
     } catch (err) {
       this.submitting = false;
-      this.setStatus("");
-      this.showError(`The request was not sent: ${err.message || err}`);
-    }
-  }
-
-  /** React forms submit a hidden input rendered from state; make sure it holds the link. */
-  keepInHiddenInput(form, link) {
-    const hidden = form.querySelector('input[type="hidden"][name="request[description]"]');
-    if (hidden && !hidden.value.includes(link)) {
-      console.warn("sealdrop: the form's description state did not take the link; setting the submitted field directly");
-      const field = descriptionField(form);
-      hidden.value = field ? currentText(field) : `${hidden.value}\n\n${LINK_LABEL}${link}`;
+      this.panel.setStatus("");
+      this.panel.showError(`The request was not sent: ${err.message || err}`);
     }
   }
 
   // ---- rendering ----
 
   renderFiles() {
-    if (!this.ui) return;
-    const { list } = this.ui;
-    list.replaceChildren();
-    for (const entry of this.files) {
-      const li = document.createElement("li");
-      li.className = entry.error ? "file failed" : "file";
-      li.dataset.name = entry.file.name;
-      const name = document.createElement("span");
-      name.className = "name";
-      name.textContent = entry.file.name;
-      const size = document.createElement("span");
-      size.className = "size";
-      size.textContent = formatSize(entry.file.size);
-      const bar = document.createElement("progress");
-      bar.max = 100;
-      bar.setAttribute("aria-label", `Encrypting and uploading ${entry.file.name}`);
-      const state = document.createElement("span");
-      state.className = "state";
-      const remove = document.createElement("button");
-      remove.type = "button";
-      remove.className = "remove";
-      remove.textContent = "×";
-      remove.title = `Remove ${entry.file.name}`;
-      remove.setAttribute("aria-label", `Remove ${entry.file.name}`);
-      remove.addEventListener("click", () => this.removeFile(entry.id));
-      li.append(name, size, bar, state, remove);
-      if (entry.error) {
-        const why = document.createElement("span");
-        why.className = "why";
-        why.textContent = entry.error;
-        li.append(why);
-      }
-      entry.el = { li, bar, state };
-      list.append(li);
-      this.renderProgress(entry);
-    }
-  }
-
-  renderProgress(entry) {
-    if (!entry.el) return;
-    const pct = entry.total > 0 ? Math.floor((100 * entry.done) / entry.total) : this.job?.state === "uploaded" ? 100 : 0;
-    entry.el.bar.value = pct;
-    const failed = this.job?.state === "failed";
-    entry.el.state.textContent = entry.error ? "" : failed ? "failed" : pct >= 100 ? "encrypted" : `${pct}%`;
-    entry.el.li.dataset.progress = String(pct);
-  }
-
-  setStatus(text) {
-    if (this.ui) this.ui.status.textContent = text;
-  }
-
-  showError(text, { fatal = false } = {}) {
-    if (!this.ui) return;
-    this.ui.error.textContent = text;
-    this.ui.error.hidden = false;
-    if (fatal) this.ui.drop.setAttribute("aria-disabled", "true");
-  }
-
-  clearError() {
-    if (!this.ui || this.configError) return;
-    this.ui.error.textContent = "";
-    this.ui.error.hidden = true;
+    this.panel?.renderFiles(this.files, this.job?.state);
   }
 }

@@ -20,10 +20,10 @@ let loaded = null;
 function load() {
   loaded ??= (async () => {
     const [wasm, upload] = await Promise.all([
-      import(new URL(`pkg/sealdrop_widget.js${q}`, here).href),
-      import(new URL(`shared/upload.js${q}`, here).href),
+      import(new URL(`../pkg/sealdrop_widget.js${q}`, here).href),
+      import(new URL(`../shared/upload.js${q}`, here).href),
     ]);
-    await wasm.default({ module_or_path: new URL(`pkg/sealdrop_widget_bg.wasm${q}`, here).href });
+    await wasm.default({ module_or_path: new URL(`../pkg/sealdrop_widget_bg.wasm${q}`, here).href });
     return { wasm, upload };
   })();
   return loaded;

@@ -119,7 +119,7 @@ fn browser(name: &str, extra: &[String]) -> Result<()> {
         "build",
         "--release",
         "-p",
-        "sealdrop-server",
+        "sealdrop-cli",
         "-p",
         "zendesk-sim",
         "--bins",

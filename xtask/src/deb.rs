@@ -37,7 +37,7 @@ use crate::wasm;
 
 /// The crate whose `Cargo.toml` holds `[package.metadata.deb]`: the one with the `sealdrop`
 /// binary.
-const CRATE: &str = "sealdrop-server";
+const CRATE: &str = "sealdrop-cli";
 /// The Debian package's name.
 const PACKAGE: &str = "sealdrop";
 const USER: &str = "sealdrop";
@@ -59,8 +59,10 @@ const PACKAGED_FILES: &[&str] = &[
     "./usr/share/sealdrop/web/widget/loader.js",
     "./usr/share/sealdrop/pkg/sealdrop_widget_bg.wasm",
     "./usr/share/sealdrop/pkg/sealdrop_widget.js",
-    "./usr/share/sealdrop/agent-app/sidebar.html",
-    "./usr/share/sealdrop/agent-app/translations/en.json",
+    "./usr/share/sealdrop/web/sidebar/sidebar.html",
+    "./usr/share/sealdrop/web/sidebar/sidebar.js",
+    "./usr/share/sealdrop/web/sidebar/strings/en.json",
+    "./usr/share/sealdrop/web/shared/api.js",
     "./usr/share/doc/sealdrop/OPERATIONS.md",
 ];
 
@@ -193,7 +195,7 @@ fn inspect(deb: &Path, checks: &mut Checks) -> Result<()> {
         );
     }
     checks.pass(format!(
-        "the package holds the binary, unit, settings, pages, browser package and agent app ({} files)",
+        "the package holds the binary, unit, settings, pages (with the agent sidebar) and browser package ({} files)",
         paths.iter().filter(|p| !p.ends_with('/')).count()
     ));
     Ok(())
@@ -368,8 +370,8 @@ fn service_section(unit: &str) -> BTreeMap<String, Vec<String>> {
 }
 
 /// The `KEY=value` lines of the packaged settings file. Only the plain form is read here
-/// (no quotes, no backslashes), which is all the packaged file uses; the server's
-/// `env_file` module reads everything systemd does.
+/// (no quotes, no backslashes), which is all the packaged file uses; the `sealdrop` binary's
+/// `env_file` module (cli/src/env_file.rs) reads everything systemd does.
 fn plain_env_file(text: &str) -> Result<Vec<(String, String)>> {
     let mut pairs = Vec::new();
     for (number, line) in text.lines().enumerate() {
@@ -530,9 +532,9 @@ fn started_as_the_unit_would(checks: &mut Checks) -> Result<()> {
 
 fn serve_checks(checks: &mut Checks, server: &Server, port: u16) -> Result<()> {
     wait_healthy(server, port)?;
-    let (status, body) = http(port, "/healthz", None)?;
+    let (status, body) = http(port, "GET", "/healthz", None)?;
     ensure!(status == 200 && body == b"ok", "/healthz answered {status}");
-    let (status, _) = http(port, "/readyz", None)?;
+    let (status, _) = http(port, "GET", "/readyz", None)?;
     ensure!(status == 200, "/readyz answered {status}");
     checks.pass("the installed server answers /healthz (ok) and /readyz (database and store up)");
 
@@ -542,9 +544,9 @@ fn serve_checks(checks: &mut Checks, server: &Server, port: u16) -> Result<()> {
             "/static/pkg/sealdrop_widget_bg.wasm",
             "pkg/sealdrop_widget_bg.wasm",
         ),
-        ("/agent-app/sidebar.html", "agent-app/sidebar.html"),
+        ("/agent-app/sidebar.js", "web/sidebar/sidebar.js"),
     ] {
-        let (status, body) = http(port, path, None)?;
+        let (status, body) = http(port, "GET", path, None)?;
         let installed = std::fs::read(Path::new(SHARE_DIR).join(file))?;
         ensure!(
             status == 200 && body == installed,
@@ -553,8 +555,17 @@ fn serve_checks(checks: &mut Checks, server: &Server, port: u16) -> Result<()> {
             installed.len()
         );
     }
+    // The sidebar page is the installed sidebar.html with the sign-in's answer put in; were
+    // SEALDROP_AGENT_APP_DIR wrong, the server would answer its built-in page, which loads no
+    // script. No signed token here, so the answer is the refusal, but in the installed page.
+    let (status, body) = http(port, "POST", "/zendesk/sidebar", None)?;
+    let page = String::from_utf8_lossy(&body);
+    ensure!(
+        status == 400 && page.contains("src=\"/agent-app/sidebar.js\""),
+        "POST /zendesk/sidebar answered {status} without {SHARE_DIR}/web/sidebar/sidebar.html:\n{page}"
+    );
     checks.pass(format!(
-        "it serves the pages, the browser package and the agent app from {SHARE_DIR}"
+        "it serves the pages, the browser package and the agent sidebar (/agent-app/, its signed-in page) from {SHARE_DIR}"
     ));
 
     // `admin` with nothing but the packaged settings file (its default --env-file). Run from
@@ -566,7 +577,7 @@ fn serve_checks(checks: &mut Checks, server: &Server, port: u16) -> Result<()> {
         token.starts_with("sdt_"),
         "admin printed {token:?}, not a token"
     );
-    let (status, body) = http(port, "/api/v1/settings", Some(&token))?;
+    let (status, body) = http(port, "GET", "/api/v1/settings", Some(&token))?;
     ensure!(
         status == 200,
         "the running server refused the token admin made: {status} {}",
@@ -638,7 +649,7 @@ fn wait_healthy(server: &Server, port: u16) -> Result<()> {
         {
             bail!("the installed sealdrop exited during start-up ({status})");
         }
-        if http(port, "/healthz", None).is_ok_and(|(status, _)| status == 200) {
+        if http(port, "GET", "/healthz", None).is_ok_and(|(status, _)| status == 200) {
             return Ok(());
         }
         std::thread::sleep(Duration::from_millis(200));
@@ -739,11 +750,13 @@ fn walk(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-/// One HTTP/1.0 GET to 127.0.0.1 (answers unchunked): status and body.
-fn http(port: u16, path: &str, bearer: Option<&str>) -> Result<(u16, Vec<u8>)> {
+/// One HTTP/1.0 request with an empty body to 127.0.0.1 (answers unchunked): status and
+/// body.
+fn http(port: u16, method: &str, path: &str, bearer: Option<&str>) -> Result<(u16, Vec<u8>)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let mut request = format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n");
+    let mut request =
+        format!("{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\n");
     if let Some(token) = bearer {
         request.push_str(&format!("Authorization: Bearer {token}\r\n"));
     }

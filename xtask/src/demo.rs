@@ -158,7 +158,8 @@ pub fn main(args: &[String]) -> Result<()> {
     match &sim {
         Some((_, sim_port, _)) => {
             let sim_url = format!("http://127.0.0.1:{sim_port}");
-            println!("  Help Center    {sim_url}/hc/en-us/requests/new   (customer: attach files to a request)");
+            println!("  Help Center    {sim_url}/hc/en-us/requests/new   (customer: attach files to a request; Zendesk's Copenhagen theme)");
+            println!("                 {sim_url}/hc/en-us/requests/new?markup=classic   (the same in an older theme's markup)");
             println!("  agent sidebar  {sim_url}/   (open the demo ticket listed there: the sidebar runs the agent app)");
         }
         None => println!(

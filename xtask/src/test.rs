@@ -34,17 +34,17 @@ const STAGES: &[Stage] = &[
     },
     Stage {
         name: "unit",
-        about: "native unit, vector and property tests of every crate but the server",
+        about: "native unit, vector and property tests of every crate but the server and CLI",
         run: unit,
     },
     Stage {
         name: "server-sqlite",
-        about: "the server suite on the embedded default: SQLite + local folder",
+        about: "the server and CLI suites on the embedded default: SQLite + local folder",
         run: server_sqlite,
     },
     Stage {
         name: "server-pg-s3",
-        about: "the server suite on Postgres + S3 (Garage) + real SMTP",
+        about: "the server and CLI suites on Postgres + S3 (Garage) + real SMTP",
         run: server_pg_s3,
     },
     Stage {
@@ -435,7 +435,13 @@ fn without_service_env(cmd: &mut Command) -> &mut Command {
     cmd
 }
 
-const SERVER_PACKAGE: &str = "sealdrop-server";
+/// The packages whose tests need a database and a blob store: the server's suite and the
+/// `sealdrop` command's (which starts `sealdrop serve`). They run in the server stages.
+const SERVER_PACKAGES: &[&str] = &["sealdrop-server", "sealdrop-cli"];
+
+fn is_server_suite(binary: &TestBinary) -> bool {
+    SERVER_PACKAGES.contains(&binary.package.as_str())
+}
 
 /// The native test executables, built once per run (see `testbuild`); `None` when the build
 /// failed.
@@ -480,7 +486,7 @@ fn unit(ctx: &mut Ctx) -> Result<Ran> {
         return Ok(build_failed());
     };
     let Ran::Tests { mut counts, mut ok } =
-        run_binaries(binaries.iter().filter(|b| b.package != SERVER_PACKAGE), &[])?
+        run_binaries(binaries.iter().filter(|b| !is_server_suite(b)), &[])?
     else {
         unreachable!("run_binaries always runs");
     };
@@ -493,12 +499,12 @@ fn unit(ctx: &mut Ctx) -> Result<Ran> {
 }
 
 fn server_binaries(binaries: &[TestBinary]) -> Result<Vec<&TestBinary>> {
-    let server: Vec<&TestBinary> = binaries
-        .iter()
-        .filter(|b| b.package == SERVER_PACKAGE)
-        .collect();
+    let server: Vec<&TestBinary> = binaries.iter().filter(|b| is_server_suite(b)).collect();
     if server.is_empty() {
-        bail!("the build produced no test executable for {SERVER_PACKAGE}");
+        bail!(
+            "the build produced no test executable for {}",
+            SERVER_PACKAGES.join(" or ")
+        );
     }
     Ok(server)
 }

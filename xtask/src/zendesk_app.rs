@@ -4,12 +4,14 @@
 //! the same rules offline. They are Zendesk's own, read from the `zendesk_apps_support` gem
 //! (`lib/zendesk_apps_support/validations/*.rb`, which the Zendesk upload runs): each check
 //! below names the validator and the error key it mirrors. A few rules are sealdrop's own and
-//! say so (`sealdrop:`): the sidebar's strings must all be in `translations/en.json`, and a
-//! `{{setting.x}}` in a location URL must name a declared parameter.
+//! say so (`sealdrop:`): the sidebar's strings (`web/sidebar/`) must all be in its
+//! `strings/en.json`, and a `{{setting.x}}` in a location URL must name a declared parameter.
 //!
 //! The package is the zip `zcli apps:package` uploads: `manifest.json`, `translations/*.json`
 //! and `assets/**` at the root of the archive, written to `agent-app/tmp/app-{version}.zip`
-//! (zcli writes `tmp/app-{timestamp}.zip`). Symlinks are stored as the files they point to.
+//! (zcli writes `tmp/app-{timestamp}.zip`). It holds only what Zendesk uses: the sidebar page
+//! itself is served by the sealdrop server (it answers Zendesk's signed POST), so its scripts
+//! are not in the package. Symlinks are refused, as Zendesk's marketplace validation does.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -37,6 +39,88 @@ const OAUTH_REQUIRED_FIELDS: &[&str] = &[
     "client_secret",
     "authorize_uri",
     "access_token_uri",
+];
+/// `Secrets::SECRET_KEYWORDS` (secrets.rb): any of these anywhere in a text file warns.
+const SECRET_KEYWORDS: &[&str] = &[
+    "pass",
+    "password",
+    "secret",
+    "secretToken",
+    "secret_token",
+    "auth_key",
+    "authKey",
+    "auth_pass",
+    "authPass",
+    "auth_user",
+    "AuthUser",
+    "username",
+    "api_key",
+];
+/// `Secrets::APPLICATION_SECRETS` (secrets.rb): a match in a text file warns.
+const APPLICATION_SECRETS: &[(&str, &str)] = &[
+    ("Slack Token", r"(xox[p|b|o|a]-*.[a-z0-9])"),
+    ("RSA Private Key", r"-----BEGIN RSA PRIVATE KEY-----"),
+    (
+        "SSH Private Key (OpenSSH)",
+        r"-----BEGIN OPENSSH PRIVATE KEY-----",
+    ),
+    ("SSH Private Key (DSA)", r"-----BEGIN DSA PRIVATE KEY-----"),
+    ("SSH Private Key (EC)", r"-----BEGIN EC PRIVATE KEY-----"),
+    (
+        "PGP Private Key Block",
+        r"-----BEGIN PGP PRIVATE KEY BLOCK-----",
+    ),
+    (
+        "Generic Secret",
+        r#"(?m)^([sS][eE][cC][rR][eE][tT]( [:"=-]|[:"=-]).*.[0-9a-zA-Z+_.-]{4,156})"#,
+    ),
+    (
+        "App Key",
+        r#"([aA][pP][pP][-_][kK][eE][yY]( [:"=-]|[:"=-]).*.[0-9a-zA-Z+_.-]{4,156})"#,
+    ),
+    (
+        "App Secret",
+        r#"([aA][pP][pP][-_][sS][eE][cC][rR][eE][tT]( [:"=-]|[:"=-]).*.[0-9a-zA-Z+_.-]{4,156})"#,
+    ),
+    (
+        "Token Key",
+        r#"([tT][oO][kK][eE][nN][-_][kK][eE][yY]( [:"=-]|[:"=-]).*.[0-9a-zA-Z+_.-]{4,156})"#,
+    ),
+    (
+        "Token Secret",
+        r#"([tT][oO][kK][eE][nN][-_][sS][eE][cC][rR][eE][tT]( [:"=-]|[:"=-]).*.[0-9a-zA-Z+_.-]{4,156})"#,
+    ),
+    (
+        "Help Center Private Key",
+        r#"([pP][rR][iI][vV][aA][tT][eE][-_][kK][eE][yY]( [:"=-]|[:"=-]).*.[0-9a-zA-Z+_.-]{4,156})"#,
+    ),
+    (
+        "Password",
+        r"([pP][aA][sS][sS][wW][oO][rR][dD].*.[0-9a-zA-Z+_.-]{4,156})",
+    ),
+    (
+        "Token",
+        r#"([tT][oO][kK][eE][nN]( [:"=-]|[:"=-]).*.[0-9a-zA-Z+_.-]{4,156})"#,
+    ),
+];
+/// Text files the secret scan reads (`Package#text_files`).
+const TEXT_EXTENSIONS: &[&str] = &[
+    "html",
+    "htm",
+    "js",
+    "jsx",
+    "ts",
+    "css",
+    "scss",
+    "json",
+    "txt",
+    "md",
+    "svg",
+    "hbs",
+    "handlebars",
+    "xml",
+    "yml",
+    "yaml",
 ];
 /// `SecureSettings::SECURABLE_KEYWORDS` (matched case-insensitively in parameter names).
 const SECURABLE_KEYWORDS: &[&str] = &["token", "key", "pwd", "password"];
@@ -279,8 +363,88 @@ pub fn check(dir: &Path) -> Result<Report> {
             r.error("missing_logo", format!("{logo} is missing"));
         }
     }
-    check_sidebar_strings(dir, &files, &mut r)?;
+    check_secrets(dir, &files, &mut r)?;
+    for link in symlinks(dir)? {
+        r.error(
+            "symlink_in_app",
+            format!(
+                "{link} is a symlink; Zendesk's marketplace validation refuses symlinks in an app"
+            ),
+        );
+    }
+    check_sidebar_strings(&crate::proc::repo_root().join("web/sidebar"), &mut r)?;
     Ok(r)
+}
+
+/// secrets.rb: text files that look like they hold a secret are warned about.
+fn check_secrets(dir: &Path, files: &[String], r: &mut Report) -> Result<()> {
+    let patterns: Vec<(&str, regex::Regex)> = APPLICATION_SECRETS
+        .iter()
+        .map(|(name, re)| Ok((*name, regex::Regex::new(re)?)))
+        .collect::<Result<_>>()?;
+    let mut generic = Vec::new();
+    for f in files {
+        let text_file = Path::new(f)
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| TEXT_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
+        if !text_file {
+            continue;
+        }
+        let contents = std::fs::read_to_string(dir.join(f)).unwrap_or_default();
+        for (name, re) in &patterns {
+            if re.is_match(&contents) {
+                r.warn(
+                    "application_secret",
+                    format!("{f} may hold a secret ({name})"),
+                );
+            }
+        }
+        if SECRET_KEYWORDS.iter().any(|k| contents.contains(k)) {
+            generic.push(f.as_str());
+        }
+    }
+    if !generic.is_empty() {
+        r.warn(
+            "generic_secrets",
+            format!(
+                "{} may hold secrets (a word like \"secret\" or \"pass\")",
+                generic.join(", ")
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// Symlinks anywhere in the app folder (dotfiles and `tmp/` aside), relative with `/`.
+fn symlinks(dir: &Path) -> Result<Vec<String>> {
+    fn walk(dir: &Path, rel: &str, out: &mut Vec<String>) -> Result<()> {
+        for entry in std::fs::read_dir(dir.join(rel))? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.')
+                || (rel.is_empty() && (name == "tmp" || name == "node_modules"))
+            {
+                continue;
+            }
+            let path = if rel.is_empty() {
+                name
+            } else {
+                format!("{rel}/{name}")
+            };
+            let kind = entry.file_type()?;
+            if kind.is_symlink() {
+                out.push(path);
+            } else if kind.is_dir() {
+                walk(dir, &path, out)?;
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    walk(dir, "", &mut out)?;
+    out.sort();
+    Ok(out)
 }
 
 /// manifest.rb `missing_keys_error`, `type_checks`, `string_error`, `boolean_error`.
@@ -870,20 +1034,30 @@ fn translation_format(obj: &Map<String, Value>) -> Result<(), String> {
     Ok(())
 }
 
-/// sealdrop: every string the sidebar shows comes from `translations/en.json`: each
-/// `data-i18n` key in `assets/sidebar.html` and each translation key literal in
-/// `assets/sidebar.js` must be there.
-fn check_sidebar_strings(dir: &Path, files: &[String], r: &mut Report) -> Result<()> {
-    if !files.iter().any(|f| f == "translations/en.json") {
+/// sealdrop: every string the sidebar shows comes from its `strings/en.json`: each
+/// `data-i18n` key in `sidebar.html` and each translation key literal in its scripts must be
+/// there. `sidebar` is `web/sidebar/` (the page the sealdrop server serves in the app's iframe).
+fn check_sidebar_strings(sidebar: &Path, r: &mut Report) -> Result<()> {
+    let strings = sidebar.join("strings/en.json");
+    let Ok(text) = std::fs::read_to_string(&strings) else {
+        r.error(
+            "sealdrop.missing_strings",
+            format!("{} is missing", strings.display()),
+        );
         return Ok(());
-    }
-    let en: Value =
-        match serde_json::from_str(&std::fs::read_to_string(dir.join("translations/en.json"))?) {
-            Ok(v) => v,
-            Err(_) => return Ok(()), // reported above
-        };
+    };
+    let en: Value = match serde_json::from_str(&text) {
+        Ok(v) => v,
+        Err(e) => {
+            r.error(
+                "sealdrop.strings_not_json",
+                format!("web/sidebar/strings/en.json: {e}"),
+            );
+            return Ok(());
+        }
+    };
     let resolves = |key: &str| {
-        let path = if key.starts_with("app.") || key.starts_with("sidebar.") {
+        let path = if key.starts_with("sidebar.") {
             key.to_owned()
         } else {
             format!("sidebar.{key}")
@@ -892,19 +1066,29 @@ fn check_sidebar_strings(dir: &Path, files: &[String], r: &mut Report) -> Result
             .try_fold(&en, |node, part| node.get(part))
             .is_some_and(Value::is_string)
     };
-    let mut keys: BTreeMap<String, &str> = BTreeMap::new();
-    if files.iter().any(|f| f == "assets/sidebar.html") {
-        let html = std::fs::read_to_string(dir.join("assets/sidebar.html"))?;
-        for attr in ["data-i18n=\"", "data-i18n-placeholder=\""] {
-            for key in quoted_after(&html, attr) {
-                keys.insert(key, "assets/sidebar.html");
+    let mut keys: BTreeMap<String, String> = BTreeMap::new();
+    let mut sources: Vec<_> = std::fs::read_dir(sidebar)
+        .with_context(|| format!("reading {}", sidebar.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "html" || e == "js"))
+        .collect();
+    sources.sort();
+    for path in sources {
+        let name = format!(
+            "web/sidebar/{}",
+            path.file_name().unwrap_or_default().to_string_lossy()
+        );
+        let source = std::fs::read_to_string(&path)?;
+        if name.ends_with(".html") {
+            for attr in ["data-i18n=\"", "data-i18n-placeholder=\""] {
+                for key in quoted_after(&source, attr) {
+                    keys.insert(key, name.clone());
+                }
             }
+            continue;
         }
-    }
-    if files.iter().any(|f| f == "assets/sidebar.js") {
-        let js = std::fs::read_to_string(dir.join("assets/sidebar.js"))?;
-        for key in quoted_after(&js, "t(\"") {
-            keys.insert(key, "assets/sidebar.js");
+        for key in quoted_after(&source, "t(\"") {
+            keys.insert(key, name.clone());
         }
         // Keys kept in tables (`STATE_KEYS`) and passed to t() later.
         for prefix in [
@@ -915,22 +1099,32 @@ fn check_sidebar_strings(dir: &Path, files: &[String], r: &mut Report) -> Result
             "\"errors.",
             "\"tabs.",
         ] {
-            for rest in quoted_after(&js, prefix) {
+            for rest in quoted_after(&source, prefix) {
                 let key = format!("{}{rest}", &prefix[1..]);
                 if key
                     .bytes()
                     .all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'.')
                 {
-                    keys.insert(key, "assets/sidebar.js");
+                    keys.insert(key, name.clone());
                 }
             }
         }
+    }
+    if keys.len() < 20 {
+        r.error(
+            "sealdrop.sidebar_unread",
+            format!(
+                "only {} string keys found in {}",
+                keys.len(),
+                sidebar.display()
+            ),
+        );
     }
     for (key, file) in keys {
         if !resolves(&key) {
             r.error(
                 "sealdrop.missing_string",
-                format!("{file} uses {key:?}, which translations/en.json lacks"),
+                format!("{file} uses {key:?}, which web/sidebar/strings/en.json lacks"),
             );
         }
     }
@@ -1265,19 +1459,78 @@ mod tests {
     }
 
     #[test]
-    fn a_sidebar_string_missing_from_the_translations_is_refused() {
-        let dir = broken("strings", |_| {});
-        let html = std::fs::read_to_string(dir.join("assets/sidebar.html")).expect("html");
+    fn a_sidebar_string_missing_from_its_strings_is_refused() {
+        let real = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../web/sidebar");
+        let dir = std::env::temp_dir().join(format!("sealdrop-sidebar-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("strings")).expect("mkdir");
+        for entry in std::fs::read_dir(&real).expect("web/sidebar") {
+            let path = entry.expect("entry").path();
+            if path.is_file() {
+                std::fs::copy(&path, dir.join(path.file_name().expect("a name"))).expect("copy");
+            }
+        }
+        std::fs::copy(real.join("strings/en.json"), dir.join("strings/en.json")).expect("copy");
+        let mut clean = Report::default();
+        check_sidebar_strings(&dir, &mut clean).expect("runs");
+        assert!(clean.errors.is_empty(), "{:?}", clean.errors);
+        let inbox = std::fs::read_to_string(dir.join("inbox.js")).expect("inbox.js");
         std::fs::write(
-            dir.join("assets/sidebar.html"),
-            html.replace("</main>", "<p data-i18n=\"sidebar.nowhere\"></p></main>"),
+            dir.join("inbox.js"),
+            format!("{inbox}\nt(\"inbox.nowhere\");\n"),
         )
         .expect("write");
+        let mut r = Report::default();
+        check_sidebar_strings(&dir, &mut r).expect("runs");
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(
+            r.errors
+                .iter()
+                .any(|e| e.contains("web/sidebar/inbox.js uses \"inbox.nowhere\"")),
+            "a key used in any of the sidebar's modules is checked: {:?}",
+            r.errors
+        );
+    }
+
+    #[test]
+    fn text_that_looks_like_a_secret_is_warned_about_as_zendesk_does() {
+        let dir = broken("secrets", |_| {});
+        std::fs::write(
+            dir.join("assets/app.js"),
+            "const config = { token: \"abcd1234efgh\" };\n",
+        )
+        .expect("write");
+        std::fs::write(dir.join("assets/notes.txt"), "keep the server secret\n").expect("write");
         let r = check(&dir).expect("runs");
         let _ = std::fs::remove_dir_all(&dir);
-        assert!(r.has("sealdrop.missing_string"), "{:?}", r.errors);
         assert!(
-            r.errors.iter().any(|e| e.contains("sidebar.nowhere")),
+            r.warnings
+                .iter()
+                .any(|w| w
+                    .starts_with("application_secret: assets/app.js may hold a secret (Token)")),
+            "{:?}",
+            r.warnings
+        );
+        assert!(
+            r.warnings
+                .iter()
+                .any(|w| w.starts_with("generic_secrets: assets/notes.txt")),
+            "{:?}",
+            r.warnings
+        );
+    }
+
+    #[test]
+    fn a_symlink_in_the_app_is_refused() {
+        let dir = broken("symlink", |_| {});
+        std::os::unix::fs::symlink(dir.join("translations/en.json"), dir.join("assets/en.json"))
+            .expect("symlink");
+        let r = check(&dir).expect("runs");
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(
+            r.errors
+                .iter()
+                .any(|e| e.starts_with("symlink_in_app: assets/en.json")),
             "{:?}",
             r.errors
         );
@@ -1300,12 +1553,15 @@ mod tests {
         for name in [
             "manifest.json",
             "translations/en.json",
-            "assets/sidebar.html",
-            "assets/zaf_sdk.js",
             "assets/logo.png",
+            "assets/logo-small.png",
         ] {
             assert!(text.contains(name), "{name} is in the zip");
         }
+        assert_eq!(
+            count, 4,
+            "only what Zendesk uses: the sidebar page is the server's"
+        );
         assert!(
             !text.contains("tmp/app-"),
             "the package does not hold itself"

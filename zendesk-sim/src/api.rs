@@ -144,6 +144,11 @@ async fn user(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
+    let me = id.strip_suffix(".json").unwrap_or(&id) == "me";
+    if me && !headers.contains_key(axum::http::header::AUTHORIZATION) {
+        // A Help Center page asking who is signed in (its session, not an OAuth grant).
+        return crate::help_center::session_user(&sim, &headers);
+    }
     let grant = match gate(&sim, &method, &uri, &headers) {
         Ok(g) => g,
         Err(r) => return *r,

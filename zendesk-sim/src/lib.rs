@@ -16,11 +16,12 @@
 //!   `meta.has_more`, `links.next`). Calls need a live OAuth access token: revoked, expired or
 //!   unknown tokens get `401`; a token whose granting user is no longer an agent or admin
 //!   gets `403`.
-//! - **Help Center request page** `GET /hc/en-us/requests/new` in the Copenhagen theme's
-//!   current React markup (`#new-request-form`, real React, description held in component
-//!   state), and `?markup=classic` in the older template markup (`form#new_request`,
+//! - **Help Center** ([`help_center`]): "Submit a request" in Zendesk's real default theme,
+//!   Copenhagen (its vendored built bundles, templates and `style.css`; React form, CKEditor 5
+//!   description), and `?markup=classic` in the older template markup (`form#new_request`,
 //!   `textarea#request_description`, `#upload-dropzone`). Both carry the sealdrop widget
-//!   loader tag and a ticket form selector; submitting creates a ticket.
+//!   loader tag; submitting needs the CSRF token the theme fetches and creates a ticket;
+//!   the upload endpoints a protected form must not reach are recorded.
 //! - **Control API** under `/sim/...` for tests and the demo: create users and tickets, change a
 //!   role, revoke grants, throttle (`429` with `Retry-After`) or fail (`5xx`) the next N API
 //!   calls, mint a ZAF token, read the API call log. [`Sim`] offers the same in Rust.
@@ -31,6 +32,7 @@
 
 mod api;
 mod control;
+mod help_center;
 mod oauth;
 mod pages;
 pub mod state;
@@ -186,6 +188,7 @@ pub fn router(sim: Sim) -> Router {
         .merge(oauth::router())
         .merge(control::router())
         .merge(pages::router())
+        .merge(help_center::router())
         .with_state(sim)
 }
 

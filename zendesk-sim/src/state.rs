@@ -128,6 +128,49 @@ pub(crate) struct State {
     /// Access token lifetime; `None` issues non-expiring tokens without refresh tokens
     /// (Zendesk's historical behaviour).
     pub access_ttl: Option<Duration>,
+    /// What the Help Center's pages sent it (see [`HelpCenterLog`]).
+    pub help_center: HelpCenterLog,
+}
+
+/// What browsers sent the Help Center: tests read it at `GET /sim/help_center/log` to check
+/// that the theme's own submit path ran (a CSRF token was fetched and posted back), what the
+/// form posted, and that no file reached Zendesk's upload endpoints.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct HelpCenterLog {
+    /// CSRF tokens handed out by `GET /api/v2/help_center/sessions.json` and
+    /// `GET /api/v2/users/me.json` (and rendered into the classic form).
+    pub csrf_tokens: Vec<String>,
+    /// Every request form post, in order.
+    pub posts: Vec<FormPost>,
+    /// Every request to an upload endpoint (`/api/v2/uploads.json`, `/hc/request_uploads`,
+    /// `/api/v2/guide/user_images/uploads`).
+    pub uploads: Vec<UploadAttempt>,
+    /// Other Help Center API calls the pages made (`METHOD path?query`).
+    pub api_calls: Vec<String>,
+}
+
+/// One `POST /hc/en-us/requests`.
+#[derive(Clone, Debug, Serialize)]
+pub struct FormPost {
+    /// The posted fields in order, file fields as `(name, "<file NAME, N bytes>")`.
+    pub fields: Vec<(String, String)>,
+    /// The answer's status (302 when a ticket was made).
+    pub status: u16,
+    /// Why it was refused, if it was.
+    pub error: Option<String>,
+    /// The ticket made.
+    pub ticket_id: Option<u64>,
+}
+
+/// One request to an upload endpoint.
+#[derive(Clone, Debug, Serialize)]
+pub struct UploadAttempt {
+    /// `METHOD path?query`.
+    pub request: String,
+    /// The request's `Content-Type`.
+    pub content_type: String,
+    /// Body size in bytes.
+    pub bytes: usize,
 }
 
 impl State {
@@ -154,6 +197,7 @@ impl State {
             failures: (0, 503),
             api_log: Vec::new(),
             access_ttl,
+            help_center: HelpCenterLog::default(),
         }
     }
 

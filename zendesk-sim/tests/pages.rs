@@ -6,43 +6,69 @@ use common::{client, grant_as, world};
 use serde_json::{json, Value};
 
 #[tokio::test]
-async fn the_react_request_page_mounts_on_new_request_form_with_the_loader_tag() {
+async fn the_request_page_is_the_copenhagen_theme_with_the_loader_tag_in_its_head() {
     let w = world(None).await;
     w.sim.set_widget_key("sdw_test_key");
-    let html = reqwest::get(w.sim.base_url().join("hc/en-us/requests/new").expect("url"))
+    let base = w.sim.base_url().clone();
+    let html = reqwest::get(base.join("hc/en-us/requests/new").expect("url"))
         .await
         .expect("page")
         .text()
         .await
         .expect("html");
-    assert!(html.contains(r#"<div id="new-request-form""#));
-    assert!(html.contains(r#"<script src="http://127.0.0.1:8080/widget/v1/loader.js" data-key="sdw_test_key" defer></script>"#));
-    assert!(html.contains(r#"<script src="/hc/assets/new-request-form.js" defer></script>"#));
-    let props: Value = serde_json::from_str(
-        html.split(r#"id="new-request-form-props">"#)
-            .nth(1)
-            .and_then(|s| s.split("</script>").next())
-            .expect("props"),
-    )
-    .expect("json props");
-    assert_eq!(props["ticketForms"].as_array().map(Vec::len), Some(2));
-
-    let js = reqwest::get(
-        w.sim
-            .base_url()
-            .join("hc/assets/new-request-form.js")
-            .expect("url"),
-    )
-    .await
-    .expect("js");
-    assert_eq!(
-        js.headers()["content-type"],
-        "text/javascript; charset=utf-8"
-    );
-    let js = js.text().await.expect("text");
+    let head = html.split("</head>").next().expect("a head");
+    assert!(head.contains(r#"<script src="http://127.0.0.1:8080/widget/v1/loader.js" data-key="sdw_test_key" defer></script>"#));
     assert!(
-        js.contains("request[description]") && js.contains("new-request-form"),
-        "the React bundle"
+        head.contains(r#""new-request-form": "/hc/theming_assets/new-request-form-bundle.js""#),
+        "the theme's import map"
+    );
+    assert!(html.contains(r#"<div id="new-request-form"></div>"#));
+    assert!(html.contains("renderNewRequestForm(settings, props, container)"));
+    assert!(
+        html.contains("wysiwyg: true"),
+        "the description is a CKEditor"
+    );
+    assert!(
+        html.contains(r#""name":"Billing","value":360000002"#),
+        "the ticket forms"
+    );
+
+    // The theme's own files, byte for byte.
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/copenhagen");
+    for (served, file) in [
+        (
+            "new-request-form-bundle.js",
+            "assets/new-request-form-bundle.js",
+        ),
+        ("wysiwyg-bundle.js", "assets/wysiwyg-bundle.js"),
+        ("script.js", "script.js"),
+    ] {
+        let resp = reqwest::get(
+            base.join(&format!("hc/theming_assets/{served}"))
+                .expect("url"),
+        )
+        .await
+        .expect("asset");
+        assert_eq!(
+            resp.headers()["content-type"],
+            "text/javascript; charset=utf-8"
+        );
+        let bytes = resp.bytes().await.expect("bytes");
+        assert_eq!(
+            bytes.as_ref(),
+            std::fs::read(fixtures.join(file)).expect("fixture"),
+            "{served}"
+        );
+    }
+    let css = reqwest::get(base.join("hc/theming_assets/style.css").expect("url"))
+        .await
+        .expect("css")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        css.contains("color: #2F3941") && !css.contains("$text_color"),
+        "settings compiled into style.css"
     );
 }
 
@@ -75,9 +101,45 @@ async fn the_classic_request_page_has_the_older_markup() {
 async fn submitting_a_request_creates_a_ticket_seen_by_the_api() {
     let w = world(None).await;
     let http = common::http();
+    let forged = http
+        .post(w.sim.base_url().join("hc/en-us/requests").expect("url"))
+        .form(&[
+            (
+                "request[anonymous_requester_email]",
+                "erin@customer.example",
+            ),
+            ("request[description]", "no token"),
+            ("authenticity_token", "forged"),
+        ])
+        .send()
+        .await
+        .expect("submit");
+    assert_eq!(
+        forged.status(),
+        422,
+        "a post without a CSRF token the Help Center issued is refused"
+    );
+    let session: Value = http
+        .get(
+            w.sim
+                .base_url()
+                .join("api/v2/help_center/sessions.json")
+                .expect("url"),
+        )
+        .send()
+        .await
+        .expect("session")
+        .json()
+        .await
+        .expect("json");
+    let csrf = session["current_session"]["csrf_token"]
+        .as_str()
+        .expect("a token")
+        .to_string();
     let resp = http
         .post(w.sim.base_url().join("hc/en-us/requests").expect("url"))
         .form(&[
+            ("authenticity_token", csrf.as_str()),
             (
                 "request[anonymous_requester_email]",
                 "erin@customer.example",
@@ -139,10 +201,13 @@ async fn submitting_a_request_creates_a_ticket_seen_by_the_api() {
 
     let empty = http
         .post(w.sim.base_url().join("hc/en-us/requests").expect("url"))
-        .form(&[(
-            "request[anonymous_requester_email]",
-            "erin@customer.example",
-        )])
+        .form(&[
+            (
+                "request[anonymous_requester_email]",
+                "erin@customer.example",
+            ),
+            ("authenticity_token", csrf.as_str()),
+        ])
         .send()
         .await
         .expect("submit");
@@ -150,6 +215,52 @@ async fn submitting_a_request_creates_a_ticket_seen_by_the_api() {
         empty.status(),
         422,
         "a request without a description is refused"
+    );
+
+    // A rich-text description is kept as its text; the log holds what was posted.
+    let html = http
+        .post(w.sim.base_url().join("hc/en-us/requests").expect("url"))
+        .form(&[
+            ("authenticity_token", csrf.as_str()),
+            ("request[anonymous_requester_email]", "erin@customer.example"),
+            ("request[description]", "<p>Hi &amp; thanks</p><p>Link: <a href=\"https://s.example/p/a#b\">https://s.example/p/a#b</a></p>"),
+            ("request[description_mimetype]", "text/html"),
+        ])
+        .send()
+        .await
+        .expect("submit");
+    assert!(html.status().is_redirection());
+    let log: Value = reqwest::get(w.sim.base_url().join("sim/help_center/log").expect("url"))
+        .await
+        .expect("log")
+        .json()
+        .await
+        .expect("json");
+    let posts = log["posts"].as_array().expect("posts");
+    assert_eq!(
+        posts
+            .iter()
+            .map(|p| p["status"].as_u64())
+            .collect::<Vec<_>>(),
+        [Some(422), Some(302), Some(422), Some(302)]
+    );
+    let last = posts
+        .last()
+        .and_then(|p| p["ticket_id"].as_u64())
+        .expect("a ticket");
+    let listed: Value = reqwest::get(w.sim.base_url().join("sim/tickets").expect("url"))
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json");
+    let ticket = listed["tickets"]
+        .as_array()
+        .and_then(|t| t.iter().find(|t| t["id"] == json!(last)))
+        .expect("listed");
+    assert_eq!(
+        ticket["description"],
+        "Hi & thanks\n\nLink: https://s.example/p/a#b"
     );
 }
 

@@ -2,9 +2,10 @@
 //!
 //! - `GET /widget/v1/loader.js`: the small classic script the Help Center theme includes;
 //!   cached briefly (its URL never changes), and it names the versioned URLs of the rest.
-//! - `GET /widget/v1/assets/{path}`: the widget's modules and stylesheet (`web/widget/`),
-//!   the shared uploader (`shared/upload.js`) and the browser package (`pkg/…`, from
-//!   `--wasm-dir`). Public code, so any page may load it (`Access-Control-Allow-Origin: *`,
+//! - `GET /widget/v1/assets/{path}`: the widget's modules and stylesheet (`widget/…`, from
+//!   `web/widget/`), the shared browser modules it imports (`shared/…`, from `web/shared/`) and
+//!   the browser package (`pkg/…`, from `--wasm-dir`): the same layout as on disk, so the
+//!   modules' relative imports (`../shared/upload.js`) resolve in both. Public code, so any page may load it (`Access-Control-Allow-Origin: *`,
 //!   `Cross-Origin-Resource-Policy: cross-origin`): module scripts and the `.wasm` are
 //!   fetched in CORS mode from the Help Center's origin. Versioned URLs (`?v=`) are immutable.
 //! - `GET /widget/v1/config`: the tenant's widget settings, for its widget key.
@@ -32,12 +33,7 @@ use crate::error::HttpError;
 use crate::widget::{self, WebOrigin, CREATED_BY_WIDGET};
 
 /// Files of the widget below `web/` whose content makes up [`asset_version`].
-const VERSIONED_FILES: &[&str] = &[
-    "widget/widget.js",
-    "widget/worker.js",
-    "widget/widget.css",
-    "shared/upload.js",
-];
+const VERSIONED_DIRS: &[&str] = &["widget", "shared"];
 /// How long a browser may keep the loader (its URL is fixed, so keep it short).
 const LOADER_MAX_AGE: &str = "public, max-age=300";
 /// Versioned assets never change under their URL.
@@ -73,7 +69,16 @@ async fn asset_version(state: &AppState) -> String {
     let mut h = Sha256::new();
     let web = &state.config.web_dir;
     let wasm = &state.config.wasm_dir;
-    let files = VERSIONED_FILES.iter().map(|f| web.join(f)).chain(
+    let mut files = Vec::new();
+    for dir in VERSIONED_DIRS {
+        if let Ok(mut entries) = tokio::fs::read_dir(web.join(dir)).await {
+            while let Ok(Some(entry)) = entries.next_entry().await {
+                files.push(entry.path());
+            }
+        }
+    }
+    files.sort();
+    files.extend(
         ["sealdrop_widget.js", "sealdrop_widget_bg.wasm"]
             .iter()
             .map(|f| wasm.join(f)),
@@ -134,12 +139,15 @@ async fn asset(
         .is_some_and(|q| q.split('&').any(|kv| kv.starts_with("v=")));
     let file = if let Some(rest) = path.strip_prefix("pkg/") {
         below(&state.config.wasm_dir, rest)
-    } else if path == "shared/upload.js" {
-        Some(state.config.web_dir.join("shared/upload.js"))
-    } else if path == "loader.js" {
-        None // only at /widget/v1/loader.js, where its version is filled in
+    } else if let Some(rest) = path.strip_prefix("shared/") {
+        below(&state.config.web_dir.join("shared"), rest)
+    } else if let Some(rest) = path.strip_prefix("widget/") {
+        // The loader is only at /widget/v1/loader.js, where its version is filled in.
+        (rest != "loader.js")
+            .then(|| below(&state.config.web_dir.join("widget"), rest))
+            .flatten()
     } else {
-        below(&state.config.web_dir.join("widget"), &path)
+        None
     }
     .ok_or_else(not_found)?;
     if !tokio::fs::metadata(&file)

@@ -248,7 +248,7 @@ fn escape(s: &str) -> String {
     out
 }
 
-/// The built-in page, until `agent-app/assets/sidebar.html` exists.
+/// The built-in page, until `web/sidebar/sidebar.html` exists.
 const FALLBACK_SIDEBAR: &str = "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
 <title>sealdrop</title>\n</head>\n<body>\n<main>\n<h1>sealdrop</h1>\n<p id=\"sealdrop-message\"></p>\n</main>\n</body>\n</html>\n";
 

@@ -105,7 +105,7 @@ export async function startZendesk({ env = {} } = {}) {
         SEALDROP_ZENDESK_BASE_URL: `${simUrl}/`,
         SEALDROP_ZENDESK_APP_PUBLIC_KEY: path.join(keyDir, 'zaf.pub'),
         SEALDROP_ZENDESK_ROLE_CACHE_SECS: '0',
-        SEALDROP_AGENT_APP_DIR: path.join(repoRoot, 'agent-app/assets'),
+        SEALDROP_AGENT_APP_DIR: path.join(repoRoot, 'web/sidebar'),
         ...env,
       },
     });

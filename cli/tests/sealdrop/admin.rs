@@ -1,0 +1,155 @@
+//! `sealdrop admin …` and the command's help.
+
+use sealdrop_crypto::{LinkProof, SecureLink};
+
+use crate::support::{free_port, sealdrop, write_test_file, Backend, Server};
+
+#[tokio::test]
+async fn tenants_are_created_once_and_listed_without_their_tokens() {
+    let backend = Backend::new().await;
+    let token = backend.create_tenant("Acme Support");
+    assert!(
+        token.starts_with("sdt_") && token.len() == 47,
+        "standard output is just the token: {token}"
+    );
+    backend.create_tenant("Other Support");
+
+    let list = backend.admin(&["tenant", "list"]);
+    let list = String::from_utf8(list.stdout).expect("utf-8");
+    assert!(
+        list.contains("Acme Support") && list.contains("Other Support"),
+        "{list}"
+    );
+    assert!(!list.contains(&token[4..]), "tokens are never listed");
+
+    let again = backend.admin(&["tenant", "create", "Acme Support"]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_purge_removes_a_revoked_package_now() {
+    let backend = Backend::new().await;
+    let token = backend.create_tenant("Purge Test");
+    let server = Server::start(free_port(), &backend).await;
+    let work = tempfile::tempdir().expect("tempdir");
+    let input = write_test_file(work.path(), "a.txt", 100, 1);
+    let sent = sealdrop()
+        .arg("send")
+        .arg(&input)
+        .env("SEALDROP_URL", &server.url)
+        .env("SEALDROP_TOKEN", &token)
+        .env("SEALDROP_STATE_DIR", work.path().join("state"))
+        .output()
+        .expect("run sealdrop send");
+    assert!(
+        sent.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    let link = SecureLink::parse(String::from_utf8_lossy(&sent.stdout).trim()).expect("a link");
+    let id = link.id().to_b64u();
+    let proof = LinkProof::derive(link.secret(), &link.id()).to_b64u();
+    let client = reqwest::Client::new();
+    let info = || {
+        client
+            .get(format!("{}/api/v1/packages/{id}", server.url))
+            .header("X-Sealdrop-Link-Proof", &proof)
+            .send()
+    };
+
+    let revoked = client
+        .delete(format!("{}/api/v1/packages/{id}", server.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("revoke");
+    assert_eq!(revoked.status(), reqwest::StatusCode::NO_CONTENT);
+    assert_eq!(
+        info().await.expect("info").status(),
+        reqwest::StatusCode::GONE
+    );
+
+    let out = backend.admin(&["purge"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 revoked"));
+    assert_eq!(
+        info().await.expect("info").status(),
+        reqwest::StatusCode::NOT_FOUND,
+        "the purged package is gone, not merely revoked"
+    );
+}
+
+#[test]
+fn help_explains_the_commands() {
+    let out = sealdrop().arg("--help").output().expect("run sealdrop");
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    for needle in ["serve", "admin", "send", "get", "Quick start"] {
+        assert!(text.contains(needle), "--help mentions {needle}:\n{text}");
+    }
+    let out = sealdrop()
+        .args(["serve", "--help"])
+        .output()
+        .expect("run sealdrop");
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    for needle in [
+        "SEALDROP_LISTEN",
+        "DATABASE_URL",
+        "SEALDROP_S3_ENDPOINT",
+        "SEALDROP_MAX_FILE_SIZE",
+    ] {
+        assert!(text.contains(needle), "serve --help mentions {needle}");
+    }
+    let out = sealdrop()
+        .args(["send", "--help"])
+        .output()
+        .expect("run sealdrop");
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(
+        text.contains("secrets") && text.contains("--retry-for"),
+        "send --help says the state file holds secrets:\n{text}"
+    );
+}
+
+#[tokio::test]
+async fn log_format_json_writes_one_json_object_per_line() {
+    let backend = Backend::new().await;
+    backend.create_tenant("Log Test");
+    let out = sealdrop()
+        .arg("admin")
+        .args(&backend.args)
+        .args(["tenant", "list"])
+        .env_remove("DATABASE_URL")
+        .env("SEALDROP_LOG_FORMAT", "json")
+        .env("RUST_LOG", "debug")
+        .output()
+        .expect("run sealdrop");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log = String::from_utf8(out.stderr).expect("utf-8");
+    let lines: Vec<&str> = log.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(!lines.is_empty(), "RUST_LOG=debug logs something");
+    for line in lines {
+        let value: serde_json::Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"));
+        assert!(value.get("level").is_some(), "a level in {line}");
+    }
+
+    let out = sealdrop()
+        .args(["admin", "--log-format", "yaml", "tenant", "list"])
+        .output()
+        .expect("run sealdrop");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--log-format") && err.contains("text") && err.contains("json"),
+        "the error names the flag and its values: {err}"
+    );
+}

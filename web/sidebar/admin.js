@@ -1,0 +1,137 @@
+// The admin part: the API grant, the tenant's settings, the Help Center snippet and widget
+// key, and the audit log with its CSV export.
+
+import { api, state } from "./context.js";
+import { $, el, show, text, when } from "./dom.js";
+import { t } from "./strings.js";
+
+export async function startGrant(noteId) {
+  try {
+    const answer = await api.json("GET", "/zendesk/oauth/start");
+    window.open(answer.authorize_url, "sealdrop-authorize", "popup,width=600,height=700");
+    show(noteId);
+  } catch (err) {
+    text(noteId, err.message);
+  }
+}
+
+const DAY = 86400;
+const MB = 1024 * 1024;
+
+export async function loadAdmin() {
+  let s;
+  try {
+    s = await api.json("GET", "/api/v1/settings");
+  } catch (err) {
+    text("settings-error", err.message);
+    return;
+  }
+  state.settings = s;
+  $("s-allowed-roles").value = s.allowed_roles.join(", ");
+  $("s-require-auth").checked = s.require_auth_default;
+  $("s-reply-style").value = s.reply_link_style;
+  $("s-default-expiry").value = Math.round(s.default_expiry_secs / DAY);
+  $("s-max-expiry").value = Math.round(s.max_expiry_secs / DAY);
+  $("s-max-file").value = Math.round(s.max_file_size / MB);
+  $("s-origins").value = (s.help_center_origins ?? []).join("\n");
+  $("s-forms").value = (s.widget_forms ?? []).join(", ");
+  const grant = s.grant?.status ?? "missing";
+  $("grant-status").textContent = t(`admin.grant_${grant}`);
+  $("grant-status").dataset.grant = grant;
+  show("reauthorize", grant !== "active");
+  renderSnippet(s.widget_key);
+  loadAudit();
+}
+
+function renderSnippet(key) {
+  $("snippet").value = `<script src="${location.origin}/widget/v1/loader.js" data-key="${key}" async></script>`;
+}
+
+let auditBefore = null;
+
+function auditQuery(extra = {}) {
+  const q = new URLSearchParams();
+  if ($("audit-event").value) q.set("event", $("audit-event").value);
+  if ($("audit-package").value.trim()) q.set("package", $("audit-package").value.trim());
+  for (const [k, v] of Object.entries(extra)) q.set(k, v);
+  return q.toString();
+}
+
+async function loadAudit(more = false) {
+  const body = $("audit-table").tBodies[0];
+  if (!more) {
+    body.replaceChildren();
+    auditBefore = null;
+  }
+  try {
+    const page = await api.json("GET", `/api/v1/audit?${auditQuery(auditBefore ? { before: auditBefore, limit: 50 } : { limit: 50 })}`);
+    for (const ev of page.events) {
+      body.append(el("tr", { dataset: { event: ev.event } },
+        el("td", {}, when(ev.at)), el("td", {}, ev.event),
+        el("td", {}, ev.package ? ev.package.slice(0, 8) : ""),
+        el("td", {}, ev.detail ? JSON.stringify(ev.detail) : "")));
+    }
+    auditBefore = page.next_before;
+    show("audit-more", Boolean(auditBefore));
+    show("audit-empty", body.rows.length === 0);
+  } catch (err) {
+    text("audit-empty", err.message);
+  }
+}
+
+/** Wires the admin tab's controls. */
+export function setUpAdmin() {
+  $("reauthorize").addEventListener("click", () => startGrant("settings-status"));
+  $("settings-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    show("settings-status", false);
+    show("settings-error", false);
+    const list = (v) => v.split(/[\s,]+/).map((x) => x.trim()).filter(Boolean);
+    const change = {
+      allowed_roles: list($("s-allowed-roles").value),
+      require_auth_default: $("s-require-auth").checked,
+      reply_link_style: $("s-reply-style").value,
+      default_expiry_secs: Number($("s-default-expiry").value) * DAY,
+      max_expiry_secs: Number($("s-max-expiry").value) * DAY,
+      max_file_size: Number($("s-max-file").value) * MB,
+      help_center_origins: list($("s-origins").value),
+      widget_forms: list($("s-forms").value).map(Number),
+    };
+    try {
+      await api.json("PUT", "/api/v1/settings", { json: change });
+      text("settings-status", t("admin.saved"));
+      state.me = await api.json("GET", "/api/v1/me");
+      $("require-auth").checked = Boolean(state.me.settings.require_auth_default);
+      loadAdmin();
+    } catch (err) {
+      text("settings-error", t("admin.save_failed", { message: err.message }));
+    }
+  });
+  $("rotate-key").addEventListener("click", async () => {
+    if (!window.confirm(t("admin.confirm_rotate"))) return;
+    try {
+      const { widget_key: key } = await api.json("POST", "/api/v1/settings/widget-key", { retries: 0 });
+      renderSnippet(key);
+      text("rotate-status", t("admin.rotated"));
+    } catch (err) {
+      text("rotate-status", err.message);
+    }
+  });
+  $("audit-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    loadAudit();
+  });
+  $("audit-more").addEventListener("click", () => loadAudit(true));
+  $("audit-csv").addEventListener("click", async () => {
+    try {
+      const res = await api.request("GET", `/api/v1/audit?${auditQuery({ format: "csv" })}`);
+      const blob = await res.blob();
+      const a = el("a", { href: URL.createObjectURL(blob), download: `sealdrop-audit-${new Date().toISOString().slice(0, 10)}.csv`, hidden: true });
+      document.body.append(a);
+      a.click();
+      setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 60_000);
+    } catch (err) {
+      text("audit-empty", err.message);
+    }
+  });
+}
