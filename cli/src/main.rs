@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 mod admin;
+mod env_file;
 mod transfer;
 
 use std::process::ExitCode;
@@ -27,7 +28,9 @@ use crate::admin::AdminCommand;
 ///   sealdrop serve                                     # http://127.0.0.1:8080
 ///
 /// Every setting is a flag or an environment variable (shown in `sealdrop serve --help`);
-/// `admin` reads the same settings as `serve`, so run both with the same environment.
+/// `admin` reads the same settings as `serve`, so run both with the same environment. On a
+/// machine where the Debian package is installed, `admin` also reads the service's settings
+/// file, /etc/sealdrop/sealdrop.env (see `sealdrop admin --help`).
 #[derive(Debug, Parser)]
 #[command(
     name = "sealdrop",
@@ -55,7 +58,15 @@ enum Command {
         config: ConfigArgs,
     },
     /// Operator tasks on the server's database and store (same settings as `serve`).
+    ///
+    /// Reads the settings file of the installed service first, so that `admin` reaches the
+    /// same database and store: /etc/sealdrop/sealdrop.env when it exists, or --env-file.
+    /// Variables already in the environment, and flags, win over the file.
     Admin {
+        /// Settings file to read (`KEY=value` lines, as systemd's `EnvironmentFile=`).
+        /// Default: /etc/sealdrop/sealdrop.env when it exists; /dev/null reads none.
+        #[arg(long, global = true, env = "SEALDROP_ENV_FILE", value_name = "PATH")]
+        env_file: Option<std::path::PathBuf>,
         /// Server settings.
         #[command(flatten)]
         config: ConfigArgs,
@@ -72,7 +83,19 @@ enum Command {
 
 /// Runs the command line; returns the process exit code.
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    if let Command::Admin { env_file, .. } = &cli.command {
+        // Before the runtime starts any thread: this sets environment variables.
+        match env_file::load_for_admin(env_file.as_deref()) {
+            // Parse again: clap reads the environment while parsing.
+            Ok(true) => cli = Cli::parse(),
+            Ok(false) => {}
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -117,7 +140,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             tracing::info!(address = %app.local_addr()?, "listening");
             app.run_until_stopped().await
         }
-        Command::Admin { config, command } => {
+        Command::Admin {
+            config, command, ..
+        } => {
             sealdrop_server::telemetry::init("warn", config.log_format);
             let state = AppState::connect(config.into_config()?, Clock::default()).await?;
             let result = admin::run(&state, command).await;

@@ -9,6 +9,7 @@
 
 mod bench;
 mod cleanup;
+mod deb;
 mod demo;
 mod demo_setup;
 mod proc;
@@ -32,7 +33,8 @@ COMMANDS
                           (SQLite + local folder + outbox mail), then wait for Ctrl-C.
     test                  Run every test: formatting, lints, native tests, the server
                           suite on SQLite+folder and on Postgres+S3, the wasm tests in
-                          headless Chromium and the browser end-to-end tests.
+                          headless Chromium, the browser end-to-end tests and the
+                          Debian package (built, installed, run and purged; as root).
                           `cargo xtask test --help` lists the stages and options.
     services up           Start Postgres, Garage (S3) and an SMTP capture server, print
                           `export ...` lines for their SEALDROP_TEST_* variables and wait
@@ -53,7 +55,8 @@ WHAT GETS INSTALLED (only when missing)
     rustup target wasm32-unknown-unknown; wasm-bindgen-cli at the exact wasm-bindgen version
     in Cargo.lock; Debian packages chromium, chromium-driver, postgresql, python3-venv (needs
     root for apt-get); garage (cargo install, ~7 minutes once); aiosmtpd in a venv under
-    ~/.cache/sealdrop/venv; npm packages of tests/e2e (npm ci).
+    ~/.cache/sealdrop/venv; npm packages of tests/e2e (npm ci); cargo-deb (cargo install,
+    a few minutes once) for the deb stage.
 
 ENVIRONMENT
     CARGO_TARGET_DIR      Where cargo builds (the CI script points it outside the clone).

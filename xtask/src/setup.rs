@@ -15,6 +15,8 @@ use crate::proc::{self, cache_dir, cargo, repo_root, which};
 /// Garage release installed when none is on PATH (its CLI syntax is what `services::garage`
 /// speaks; 2.x as of writing).
 const GARAGE_VERSION: &str = "2.5.0";
+/// cargo-deb release installed when none is on PATH (builds the Debian package).
+const CARGO_DEB_VERSION: &str = "3.8.0";
 /// aiosmtpd release for the SMTP capture server.
 const AIOSMTPD_VERSION: &str = "1.4.6";
 pub const CHROMIUM: &str = "/usr/bin/chromium";
@@ -242,6 +244,27 @@ pub fn garage() -> Result<PathBuf> {
     );
     install("garage (S3-compatible store)", &by_hand, &mut cmd)?;
     which("garage").context("cargo install garage finished but no garage binary was found")
+}
+
+/// `cargo deb`, which builds the Debian package.
+pub fn cargo_deb() -> Result<()> {
+    if which("cargo-deb").is_some() {
+        return Ok(());
+    }
+    let by_hand = format!("cargo install cargo-deb --version {CARGO_DEB_VERSION} --locked");
+    let mut cmd = cargo();
+    cmd.args([
+        "install",
+        "cargo-deb",
+        "--version",
+        CARGO_DEB_VERSION,
+        "--locked",
+    ]);
+    cmd.env_remove("CARGO_TARGET_DIR");
+    println!(
+        "xtask: building cargo-deb takes a few minutes, once; it is then reused from ~/.cargo/bin"
+    );
+    install("cargo-deb", &by_hand, &mut cmd)
 }
 
 /// A Python interpreter (in a venv under the cache folder) that can import aiosmtpd.

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Result};
 
 use crate::cleanup;
+use crate::deb;
 use crate::proc::{self, cargo, human_duration, repo_root, Counts};
 use crate::services::{self, Services};
 use crate::setup;
@@ -57,6 +58,11 @@ const STAGES: &[Stage] = &[
         about: "browser end-to-end tests: node --test tests/e2e/ (real server, SMTP, Chromium)",
         run: e2e,
     },
+    Stage {
+        name: "deb",
+        about: "the Debian package: cargo deb, dpkg -i, systemd-analyze, run as the unit, purge",
+        run: deb_package,
+    },
 ];
 
 fn usage() -> String {
@@ -101,6 +107,13 @@ SERVICES
     REGION,ACCESS_KEY_ID,SECRET_ACCESS_KEY}, SEALDROP_TEST_SMTP_URL and
     SEALDROP_TEST_SMTP_CAPTURE_DIR. server-sqlite clears them. `cargo xtask services up`
     starts the same services for a test you run by hand.
+
+DEB
+    deb builds the Debian package (cargo deb, after the browser package), installs it with
+    dpkg -i, checks its unit with systemd-analyze, runs the installed binary the way the unit
+    does, runs `sealdrop admin` with the packaged settings, then removes and purges it. It
+    needs root (else it is skipped) and refuses to run where a sealdrop package, user or
+    /var/lib/sealdrop already exists, since purging would delete them.
 ",
     );
     text
@@ -517,6 +530,15 @@ fn server_pg_s3(ctx: &mut Ctx) -> Result<Ran> {
     );
     let env = ctx.services.env();
     run_binaries(server_binaries(&binaries)?, &env)
+}
+
+fn deb_package(_: &mut Ctx) -> Result<Ran> {
+    if let Some(why) = deb::unavailable() {
+        println!("xtask: skipping the deb stage: it {why}");
+        return Ok(Ran::Skipped(why));
+    }
+    let (counts, ok) = deb::run()?;
+    Ok(Ran::Tests { counts, ok })
 }
 
 fn wasm_tests(_: &mut Ctx) -> Result<Ran> {

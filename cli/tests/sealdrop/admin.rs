@@ -85,6 +85,95 @@ async fn admin_purge_removes_a_revoked_package_now() {
 }
 
 #[test]
+fn admin_reads_the_settings_file_and_the_environment_and_flags_win_over_it() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let from = |name: &str| work.path().join(name);
+    let env_file = from("sealdrop.env");
+    std::fs::write(
+        &env_file,
+        format!(
+            "# as the package installs it\nSEALDROP_DATA_DIR='{}'\n\n#SEALDROP_LISTEN=127.0.0.1:8080\n",
+            from("from-file").display()
+        ),
+    )
+    .expect("write the settings file");
+    // Run in the work folder: had admin not read the file, it would use ./sealdrop-data.
+    let admin = |args: &[&str]| {
+        let mut command = sealdrop();
+        command
+            .arg("admin")
+            .arg("--env-file")
+            .arg(&env_file)
+            .args(args)
+            .env_remove("DATABASE_URL")
+            .env_remove("SEALDROP_DATA_DIR")
+            .current_dir(work.path());
+        command
+    };
+    let created = admin(&["tenant", "create", "From File"])
+        .output()
+        .expect("run sealdrop admin");
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    assert!(from("from-file").join("sealdrop.db").is_file());
+    assert!(!from("sealdrop-data").exists());
+
+    let from_env = admin(&["tenant", "list"])
+        .env("SEALDROP_DATA_DIR", from("from-env"))
+        .output()
+        .expect("run sealdrop admin");
+    let from_flag = admin(&["tenant", "list", "--data-dir"])
+        .arg(from("from-flag"))
+        .output()
+        .expect("run sealdrop admin");
+    for (out, dir) in [(from_env, "from-env"), (from_flag, "from-flag")] {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            !String::from_utf8_lossy(&out.stdout).contains("From File"),
+            "{dir} is a database of its own"
+        );
+        assert!(from(dir).join("sealdrop.db").is_file(), "{dir} was used");
+    }
+}
+
+#[test]
+fn admin_refuses_a_settings_file_it_cannot_read_as_systemd_would() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let bad = work.path().join("bad.env");
+    std::fs::write(
+        &bad,
+        "SEALDROP_LISTEN=127.0.0.1:9000\nexport DATABASE_URL=x\n",
+    )
+    .expect("write the settings file");
+    let missing = work.path().join("missing.env");
+    for (file, says) in [(&bad, "line 2"), (&missing, "--env-file")] {
+        let out = sealdrop()
+            .args(["admin", "tenant", "list", "--env-file"])
+            .arg(file)
+            .current_dir(work.path())
+            .output()
+            .expect("run sealdrop admin");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{} was accepted", file.display());
+        assert!(
+            err.contains(&file.display().to_string()) && err.contains(says),
+            "the error names the file and {says}: {err}"
+        );
+    }
+    assert!(
+        !work.path().join("sealdrop-data").exists(),
+        "admin stopped before opening a database"
+    );
+}
+
+#[test]
 fn help_explains_the_commands() {
     let out = sealdrop().arg("--help").output().expect("run sealdrop");
     let text = String::from_utf8(out.stdout).expect("utf-8");

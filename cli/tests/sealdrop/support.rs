@@ -11,10 +11,14 @@ use sha2::{Digest, Sha256};
 use tempfile::TempDir;
 use tokio::net::{TcpListener, TcpStream};
 
-/// The `sealdrop` binary, with no log filter from the test's environment.
+/// The `sealdrop` binary, with no log filter from the test's environment and, for `admin`,
+/// no settings file: an installed server's /etc/sealdrop/sealdrop.env must not point a test
+/// at its database (a test that wants a file passes `--env-file`, which wins).
 pub fn sealdrop() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_sealdrop"));
-    command.env_remove("RUST_LOG");
+    command
+        .env_remove("RUST_LOG")
+        .env("SEALDROP_ENV_FILE", "/dev/null");
     command
 }
 
