@@ -18,13 +18,15 @@
 //!   domain errors out, no HTTP;
 //! - [`db`] (all SQL) and [`storage`] (blobs), with [`state`] holding one of each.
 //!
-//! Beside them: [`config`] (flags and environment), [`mail`], [`keys`], [`tokens`],
+//! Beside them: [`config`] (flags and environment), [`client_addr`] (who the client is behind
+//! proxies), [`mail`], [`keys`], [`tokens`],
 //! [`metrics`], [`telemetry`], [`clock`].
 #![forbid(unsafe_code)]
 
 pub mod agents;
 pub mod app;
 pub mod audit;
+pub mod client_addr;
 pub mod clock;
 pub mod config;
 pub mod db;

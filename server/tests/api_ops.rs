@@ -6,7 +6,7 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use common::{no_options, spawn_app, test_bytes};
+use common::{no_options, spawn_app, spawn_app_with, test_bytes, TestApp};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
@@ -303,6 +303,44 @@ async fn every_response_carries_the_security_headers() {
             "{path}"
         );
     }
+}
+
+#[tokio::test]
+async fn https_deployments_pin_https_with_strict_transport_security() {
+    let https = |age: Option<u64>| {
+        spawn_app_with(move |args| {
+            args.public_url = Some("https://files.example.test".parse().unwrap());
+            if let Some(age) = age {
+                args.hsts_max_age_secs = age;
+            }
+        })
+    };
+    let hsts = |app: &TestApp, path: &'static str| {
+        let request = app.client.get(app.url(path)).send();
+        async move {
+            request
+                .await
+                .unwrap()
+                .headers()
+                .get("strict-transport-security")
+                .map(|v| v.to_str().unwrap().to_owned())
+        }
+    };
+    let app = https(None).await;
+    for path in ["/healthz", "/p/missing", "/nope"] {
+        assert_eq!(
+            hsts(&app, path).await.as_deref(),
+            Some("max-age=31536000"),
+            "{path}"
+        );
+    }
+    let app = https(Some(600)).await;
+    assert_eq!(hsts(&app, "/healthz").await.as_deref(), Some("max-age=600"));
+    let app = https(Some(0)).await;
+    assert_eq!(hsts(&app, "/healthz").await, None, "0 turns it off");
+    // Plain http (the local demo): browsers ignore it there, and it would pin nothing.
+    let app = spawn_app().await;
+    assert_eq!(hsts(&app, "/healthz").await, None);
 }
 
 #[tokio::test]

@@ -359,6 +359,99 @@ async fn x_forwarded_for_names_the_client_only_when_the_proxy_is_trusted() {
     );
 }
 
+/// One widget create whose `X-Forwarded-For` is exactly `header` (what the client wrote, then
+/// what the proxy appended).
+async fn widget_create_forwarded(app: &TestApp, header: &str) -> StatusCode {
+    widget_request(app, KEY, Some(ORIGIN), &json!({}))
+        .header("X-Forwarded-For", header)
+        .send()
+        .await
+        .expect("request")
+        .status()
+}
+
+#[tokio::test]
+async fn entries_a_client_wrote_never_count_whatever_form_the_proxy_appends() {
+    let app = spawn_app_with(|args| {
+        args.widget_packages_per_ip_hour = 1;
+        args.trust_forwarded_for = true;
+    })
+    .await;
+    enable_widget(&app, "").await;
+    // The proxy appends the real client with a port, in brackets, or as `unknown`; the client
+    // rotates the address it writes itself in front. Only the first request of each real
+    // client gets through.
+    for (appended, real) in [
+        ("198.51.100.1:5000", "v4 with a port"),
+        ("[2001:db8:1:2::1]:443", "bracketed v6 with a port"),
+        ("unknown", "unknown (counts as the proxy itself)"),
+    ] {
+        assert_eq!(
+            widget_create_forwarded(&app, &format!("203.0.113.1, {appended}")).await,
+            StatusCode::CREATED,
+            "{real}: first request"
+        );
+        assert_eq!(
+            widget_create_forwarded(&app, &format!("203.0.113.2, {appended}")).await,
+            StatusCode::TOO_MANY_REQUESTS,
+            "{real}: a client-written entry bought a new cap"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_ipv6_client_cannot_walk_its_own_network_for_fresh_caps() {
+    let app = spawn_app_with(|args| {
+        args.widget_packages_per_ip_hour = 1;
+        args.trust_forwarded_for = true;
+    })
+    .await;
+    enable_widget(&app, "").await;
+    assert_eq!(
+        widget_create_forwarded(&app, "2001:db8:1:2::1").await,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        widget_create_forwarded(&app, "2001:db8:1:2:ffff:ffff:ffff:ffff").await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "another address of the same /64 shares its cap"
+    );
+    assert_eq!(
+        widget_create_forwarded(&app, "2001:db8:1:3::1").await,
+        StatusCode::CREATED,
+        "the next /64 is another subscriber"
+    );
+}
+
+#[tokio::test]
+async fn the_forwarded_header_and_trusted_networks_are_read_when_configured() {
+    let app = spawn_app_with(|args| {
+        args.widget_packages_per_ip_hour = 1;
+        args.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()];
+        args.forwarded_header = sealdrop_server::client_addr::ForwardedHeader::Forwarded;
+    })
+    .await;
+    enable_widget(&app, "").await;
+    let create = |forwarded: &'static str| {
+        widget_request(&app, KEY, Some(ORIGIN), &json!({}))
+            .header("Forwarded", forwarded)
+            .send()
+    };
+    let status = |r: reqwest::Result<reqwest::Response>| r.expect("request").status();
+    assert_eq!(
+        status(create("for=203.0.113.1, for=\"198.51.100.7:4711\";proto=https").await),
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        status(create("for=203.0.113.2, for=\"198.51.100.7:4711\";proto=https").await),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        status(create("for=\"[2001:db8::5]\"").await),
+        StatusCode::CREATED
+    );
+}
+
 #[tokio::test]
 async fn a_tenant_whose_hourly_cap_is_used_up_is_refused() {
     let app = spawn_app().await;

@@ -12,6 +12,8 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use url::Url;
 
+use crate::client_addr::{ForwardedHeader, ProxyTrust, TrustedProxies};
+
 mod widget;
 mod zendesk;
 
@@ -165,11 +167,64 @@ pub struct ConfigArgs {
     )]
     pub shutdown_timeout_secs: u64,
 
-    /// Behind a reverse proxy that sets `X-Forwarded-For`: take the client's address (for the
-    /// widget's per-address hourly cap) from that header's last entry instead of the TCP peer.
-    /// Leave off when clients reach the server directly, or they could pick their own address.
+    /// Behind one reverse proxy that appends to `X-Forwarded-For`: the same as
+    /// `--proxy-hops 1`. Leave off when clients reach the server directly, or they could pick
+    /// their own address.
     #[arg(long, global = true, env = "SEALDROP_TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: bool,
+    /// Behind this many reverse proxies, each appending one hop to the forwarded header: the
+    /// client's address (for per-address caps) is the hop that many places left of the TCP
+    /// peer. Entries a client wrote itself never count.
+    #[arg(
+        long,
+        global = true,
+        env = "SEALDROP_PROXY_HOPS",
+        value_name = "N",
+        conflicts_with = "trusted_proxies"
+    )]
+    pub proxy_hops: Option<u8>,
+    /// Behind reverse proxies in these networks (comma-separated CIDRs, e.g.
+    /// `10.0.0.0/8,fd00::/8`): the client's address is the right-most forwarded hop outside
+    /// them. Requests whose TCP peer is outside them are taken at their peer's address.
+    #[arg(
+        long,
+        global = true,
+        env = "SEALDROP_TRUSTED_PROXIES",
+        value_name = "CIDR,...",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Which header the proxies write: `x-forwarded-for` or RFC 7239 `forwarded`. Only that
+    /// one is read.
+    #[arg(
+        long,
+        global = true,
+        env = "SEALDROP_FORWARDED_HEADER",
+        value_enum,
+        default_value = "x-forwarded-for"
+    )]
+    pub forwarded_header: ForwardedHeader,
+    /// Per-address caps count IPv6 clients by this prefix length (one subscriber usually
+    /// holds a whole /64, so counting /128s would give it endless fresh counters).
+    #[arg(
+        long,
+        global = true,
+        env = "SEALDROP_IPV6_RATE_PREFIX",
+        value_name = "BITS",
+        default_value_t = 64,
+        value_parser = clap::value_parser!(u8).range(1..=128)
+    )]
+    pub ipv6_rate_prefix: u8,
+    /// `Strict-Transport-Security` max-age in seconds, sent when the public URL is
+    /// `https://` (browsers then refuse plain HTTP to this host for that long). 0 sends none.
+    #[arg(
+        long,
+        global = true,
+        env = "SEALDROP_HSTS_MAX_AGE_SECS",
+        value_name = "SECS",
+        default_value_t = 31_536_000
+    )]
+    pub hsts_max_age_secs: u64,
 
     /// Log format on standard error: `text` for people, `json` (one object per line) for log
     /// collectors. The filter comes from `RUST_LOG` (e.g. `RUST_LOG=debug`).
@@ -296,8 +351,12 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     /// Help Center widget limits (hourly caps, default quota, abandoned-upload age).
     pub widget: WidgetLimits,
-    /// Whether `X-Forwarded-For` names the client (behind a trusted reverse proxy).
-    pub trust_forwarded_for: bool,
+    /// Which forwarded addresses are believed (behind reverse proxies).
+    pub proxy_trust: ProxyTrust,
+    /// IPv6 prefix length per-address caps count by.
+    pub ipv6_rate_prefix: u8,
+    /// `Strict-Transport-Security` value, when the public URL is `https://`.
+    pub hsts: Option<String>,
     /// Zendesk integration settings.
     pub zendesk: ZendeskConfig,
 }
@@ -427,6 +486,7 @@ impl ConfigArgs {
         if !matches!(public_url.scheme(), "http" | "https") {
             bail!("--public-url must be an http:// or https:// URL");
         }
+        let public_url_is_https = public_url.scheme() == "https";
         let database_url = match self.database_url {
             Some(url) => url,
             None => format!(
@@ -541,7 +601,21 @@ impl ConfigArgs {
             purge_interval: Duration::from_secs(self.purge_interval_secs),
             shutdown_timeout: Duration::from_secs(self.shutdown_timeout_secs),
             widget,
-            trust_forwarded_for: self.trust_forwarded_for,
+            proxy_trust: ProxyTrust {
+                proxies: if !self.trusted_proxies.is_empty() {
+                    TrustedProxies::Networks(self.trusted_proxies)
+                } else if let Some(n) = self.proxy_hops {
+                    TrustedProxies::Hops(n)
+                } else if self.trust_forwarded_for {
+                    TrustedProxies::Hops(1)
+                } else {
+                    TrustedProxies::None
+                },
+                header: self.forwarded_header,
+            },
+            ipv6_rate_prefix: self.ipv6_rate_prefix,
+            hsts: (public_url_is_https && self.hsts_max_age_secs > 0)
+                .then(|| format!("max-age={}", self.hsts_max_age_secs)),
             zendesk,
         })
     }

@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 use super::headers;
 use super::HttpError;
 use crate::agents::{self, AgentContext};
+use crate::client_addr::{rate_bucket, ProxyTrust};
 use crate::policy::ReleaseCredentials;
 use crate::principal::Principal;
 use crate::state::AppState;
@@ -48,27 +49,14 @@ pub fn request_origin(headers: &HeaderMap) -> Option<WebOrigin> {
     header(headers, http::header::ORIGIN.as_str()).and_then(WebOrigin::parse)
 }
 
-/// The client's address: the TCP peer, or with `trust_forwarded_for`
-/// (`--trust-forwarded-for`, behind a reverse proxy that sets it) the last address in
-/// `X-Forwarded-For`.
-pub fn client_ip(parts: &Parts, trust_forwarded_for: bool) -> Option<IpAddr> {
-    if trust_forwarded_for {
-        let forwarded = parts
-            .headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .filter_map(|s| s.trim().parse::<IpAddr>().ok())
-            .next_back();
-        if forwarded.is_some() {
-            return forwarded;
-        }
-    }
-    parts
+/// The client's address: the TCP peer, or behind the configured reverse proxies the hop
+/// they forwarded ([`crate::client_addr`]).
+pub fn client_ip(parts: &Parts, trust: &ProxyTrust) -> Option<IpAddr> {
+    let peer = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip())
+        .map(|ConnectInfo(addr)| addr.ip());
+    trust.client(peer, &parts.headers)
 }
 
 impl FromRequestParts<AppState> for Principal {
@@ -135,7 +123,8 @@ impl FromRequestParts<AppState> for PackageCreator {
                 &state.config.widget,
                 header(&parts.headers, headers::WIDGET_KEY),
                 request_origin(&parts.headers),
-                client_ip(parts, state.config.trust_forwarded_for),
+                client_ip(parts, &state.config.proxy_trust)
+                    .map(|ip| rate_bucket(ip, state.config.ipv6_rate_prefix)),
                 state.clock.now(),
             )
             .await?;

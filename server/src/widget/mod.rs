@@ -20,7 +20,6 @@
 pub mod limits;
 pub mod origin;
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use serde_json::json;
@@ -214,7 +213,7 @@ pub async fn admit_new_package(
     limits: &WidgetLimits,
     key: Option<&str>,
     origin: Option<WebOrigin>,
-    client: Option<IpAddr>,
+    client: Option<String>,
     now: i64,
 ) -> Result<(WidgetTenant, WebOrigin), WidgetError> {
     let tenant = tenant_for_key(db, key).await?;
@@ -225,7 +224,7 @@ pub async fn admit_new_package(
         return Err(WidgetError::QuotaUsedUp);
     }
     if let Err(scope) =
-        limits::take_package_slot(db, &tenant.tenant.id, client, limits, now).await?
+        limits::take_package_slot(db, &tenant.tenant.id, client.as_deref(), limits, now).await?
     {
         let minutes = (seconds_left_in_window(now) + 59) / 60;
         tracing::warn!(tenant = %tenant.tenant.id, scope = scope.as_str(), "widget rate limit reached");
