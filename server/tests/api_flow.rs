@@ -163,6 +163,17 @@ async fn parts_are_listed_and_a_re_sent_part_is_accepted_once() {
     )
     .await;
     assert_eq!(code, "conflict");
+    // ...and for reading what is held: it no longer lists the package's parts.
+    let response = app
+        .client
+        .get(app.url(&format!("/api/v1/packages/{}/parts", sent.id)))
+        .header("X-Sealdrop-Upload-Token", &sent.upload_token)
+        .send()
+        .await
+        .unwrap();
+    let (code, message) = TestApp::expect_error(response, StatusCode::CONFLICT).await;
+    assert_eq!(code, "conflict");
+    assert!(message.contains("finalized"), "{message}");
     let response = app
         .client
         .delete(app.url(&format!("/api/v1/packages/{}", sent.id)))

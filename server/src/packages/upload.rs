@@ -263,6 +263,17 @@ pub async fn held_parts(
     token: &TokenHash,
 ) -> Result<(PackageState, Vec<FileParts>), PackageError> {
     let package = upload_package(db, raw_id, token).await?;
+    // The upload token stops working at finalize (docs/API.md); a client that lost the
+    // finalize answer asks the link instead (a link-proof GET) or finalizes again.
+    match package.state {
+        PackageState::Uploading => {}
+        PackageState::Ready => {
+            return Err(PackageError::conflict(
+                "This package is finalized: the upload token stopped working, and its parts can no longer be listed.",
+            ))
+        }
+        PackageState::Revoked => return Err(PackageError::Revoked),
+    }
     let files = db.files(&package.id).await?;
     let parts = db.parts(&package.id).await?;
     let listing = files
