@@ -464,6 +464,21 @@ impl Database {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Removes a part's claim made with these bytes (after its write failed); a claim with
+    /// other bytes stays.
+    pub async fn release_part(&self, id: &str, p: &HeldPart) -> sqlx::Result<()> {
+        sqlx::query(
+            "DELETE FROM parts WHERE package_id = $1 AND file = $2 AND part = $3 AND sha256 = $4",
+        )
+        .bind(id)
+        .bind(signed(p.file))
+        .bind(signed(p.part))
+        .bind(&p.sha256[..])
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     /// How many parts of one file are held (one indexed count, whatever the package's size).
     pub async fn count_parts(&self, id: &str, file: u64) -> sqlx::Result<u64> {
         let held: i64 =

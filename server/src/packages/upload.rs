@@ -173,6 +173,13 @@ pub struct PartStored {
 /// if it matches the SHA-256 its sender declared (`claimed`), and records `uploaded` when it
 /// completes its file. The same bytes again are a no-op; other bytes for a held part are a
 /// conflict.
+///
+/// The part is claimed before a byte reaches the store: the row's insert is atomic on both
+/// databases, so of several concurrent requests for one part exactly one claims it, and only
+/// bytes hashing to the claimed SHA-256 are ever written under its key (a request with other
+/// bytes gets 409 and writes nothing). A request with the claimed bytes writes them again, which
+/// is harmless ([`Storage::put_file`] is atomic) and repairs a part whose claimer died before
+/// its write; [`finalize`] checks every claimed part is in the store.
 pub async fn store_part(
     db: &Database,
     storage: &Arc<dyn Storage>,
@@ -186,21 +193,6 @@ pub async fn store_part(
         return Err(PackageError::ChecksumMismatch);
     }
     let (id, file, part) = (&slot.package_id, slot.file, slot.part);
-    if let Some(held) = db.part(id, file, part).await? {
-        return if held.sha256 == sha256 && held.size == slot.expected {
-            Ok(PartStored {
-                sha256,
-                inserted: false,
-            })
-        } else {
-            Err(PackageError::conflict(format!(
-                "Part {part} of file {file} is already held with different bytes."
-            )))
-        };
-    }
-    storage
-        .put_file(&BlobKey::part(id, file, part)?, spool, slot.expected)
-        .await?;
     let held = HeldPart {
         file,
         part,
@@ -208,6 +200,29 @@ pub async fn store_part(
         sha256,
     };
     let inserted = db.insert_part(id, &held, now).await?;
+    if !inserted {
+        let same = db
+            .part(id, file, part)
+            .await?
+            .is_some_and(|h| h.sha256 == sha256 && h.size == slot.expected);
+        if !same {
+            return Err(PackageError::conflict(format!(
+                "Part {part} of file {file} is already held with different bytes."
+            )));
+        }
+    }
+    if let Err(e) = storage
+        .put_file(&BlobKey::part(id, file, part)?, spool, slot.expected)
+        .await
+    {
+        if inserted {
+            // Give the part back so that a retry (with any bytes) can claim it again.
+            if let Err(db_error) = db.release_part(id, &held).await {
+                tracing::warn!(package = %id, file, part, error = %db_error, "could not release a part claim after a failed write; finalize will report the part missing");
+            }
+        }
+        return Err(e.into());
+    }
     if inserted {
         let count = db.count_parts(id, file).await?;
         if count == slot.part_count {
@@ -223,6 +238,34 @@ pub async fn store_part(
         }
     }
     Ok(PartStored { sha256, inserted })
+}
+
+/// Claimed parts whose object is not in the store (a request that died between its claim
+/// and its write), as missing parts per file.
+async fn unstored_parts(
+    storage: &Arc<dyn Storage>,
+    package_id: &str,
+    parts: &[HeldPart],
+) -> Result<Vec<MissingParts>, PackageError> {
+    let stored: BTreeSet<String> = storage
+        .list(&BlobKey::package(package_id)?)
+        .await?
+        .into_iter()
+        .collect();
+    let mut missing: Vec<MissingParts> = Vec::new();
+    for p in parts {
+        if stored.contains(BlobKey::part(package_id, p.file, p.part)?.as_str()) {
+            continue;
+        }
+        match missing.last_mut() {
+            Some(m) if m.file == p.file => m.parts.push(p.part),
+            _ => missing.push(MissingParts {
+                file: p.file,
+                parts: vec![p.part],
+            }),
+        }
+    }
+    Ok(missing)
 }
 
 /// Held parts per file, and what is missing (by the size the manifest implies).
@@ -307,6 +350,7 @@ pub struct Finalized {
 /// was lost retries).
 pub async fn finalize(
     db: &Database,
+    storage: &Arc<dyn Storage>,
     raw_id: &str,
     token: &TokenHash,
     now: i64,
@@ -331,6 +375,11 @@ pub async fn finalize(
     let missing = missing_parts(&files, &parts);
     if !missing.is_empty() {
         return Err(PackageError::IncompleteUpload(missing));
+    }
+    let unstored = unstored_parts(storage, &package.id, &parts).await?;
+    if !unstored.is_empty() {
+        tracing::warn!(package = %package.id, "finalize: claimed parts are missing from the store; the client must send them again");
+        return Err(PackageError::IncompleteUpload(unstored));
     }
     let finalized = db.finalize(&package.id, now).await?;
     if finalized {

@@ -232,7 +232,14 @@ async fn finalize(
     Path(raw_id): Path<String>,
     UploadToken(token): UploadToken,
 ) -> Result<Response, HttpError> {
-    let finalized = upload::finalize(&state.db, &raw_id, &token, state.clock.now()).await?;
+    let finalized = upload::finalize(
+        &state.db,
+        &state.storage,
+        &raw_id,
+        &token,
+        state.clock.now(),
+    )
+    .await?;
     if finalized.now {
         Metrics::add(&state.metrics.packages_finalized, 1);
     }
