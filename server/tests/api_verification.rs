@@ -357,23 +357,26 @@ async fn concurrent_guesses_never_exceed_five_tries() {
 }
 
 #[tokio::test]
-async fn a_new_code_replaces_the_previous_one() {
+async fn a_new_code_leaves_the_live_one_working() {
     let app = spawn().await;
     let bob = address("bob");
     let p = protected_package(&app, &[&bob]).await;
     let first = code_for(&app, &p, &bob, 1).await;
+    // Someone holding the link asks again (or Bob, whose first mail is slow): the code Bob is
+    // typing still works.
     let second = code_for(&app, &p, &bob, 2).await;
+    assert_eq!(
+        confirm(&app, &p, &bob, &first).await.status(),
+        StatusCode::OK
+    );
+    // Confirming one code retires the others.
     if first != second {
         TestApp::expect_error(
-            confirm(&app, &p, &bob, &first).await,
+            confirm(&app, &p, &bob, &second).await,
             StatusCode::UNAUTHORIZED,
         )
         .await;
     }
-    assert_eq!(
-        confirm(&app, &p, &bob, &second).await.status(),
-        StatusCode::OK
-    );
 }
 
 #[tokio::test]
@@ -383,7 +386,7 @@ async fn codes_per_address_are_capped_per_hour_for_recipients_and_strangers_alik
     let eve = address("eve");
     let p = protected_package(&app, &[&bob]).await;
     for email in [&bob, &eve] {
-        for _ in 0..10 {
+        for _ in 0..5 {
             assert_eq!(
                 request_code(&app, &p, email).await.status(),
                 StatusCode::ACCEPTED
@@ -402,6 +405,61 @@ async fn codes_per_address_are_capped_per_hour_for_recipients_and_strangers_alik
         request_code(&app, &p, &bob).await.status(),
         StatusCode::ACCEPTED,
         "a new hour, a new allowance"
+    );
+}
+
+#[tokio::test]
+async fn links_to_other_packages_cannot_lock_an_address_out() {
+    let app = spawn().await;
+    let bob = address("bob");
+    // Mallory holds links to five packages of tenant B that list Bob, and asks for codes for
+    // Bob until every cap she can reach is used up.
+    let other_tenant = app.create_tenant("tenant-b").await;
+    let mut refused = 0;
+    for _ in 0..5 {
+        let p = app
+            .send_as(
+                &other_tenant,
+                &json!({ "recipients": [&bob], "require_auth": true }),
+                &[test_bytes(1000, 3)],
+            )
+            .await;
+        for _ in 0..6 {
+            if request_code(&app, &p, &bob).await.status() == StatusCode::TOO_MANY_REQUESTS {
+                refused += 1;
+            }
+        }
+    }
+    assert!(refused >= 10, "tenant B's caps hold ({refused} refused)");
+    // Bob's own package at tenant A still sends him a code, and it works.
+    let mine = protected_package(&app, &[&bob]).await;
+    let mails_before = mails_to(&app, &bob).len();
+    let code = code_for(&app, &mine, &bob, mails_before + 1).await;
+    assert_eq!(
+        confirm(&app, &mine, &bob, &code).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn codes_are_refused_where_no_code_is_needed() {
+    let app = spawn().await;
+    let bob = address("bob");
+    let p = app
+        .send(&json!({ "recipients": [&bob] }), &[test_bytes(1000, 4)])
+        .await;
+    let (code, message) =
+        TestApp::expect_error(request_code(&app, &p, &bob).await, StatusCode::CONFLICT).await;
+    assert_eq!(code, "conflict");
+    assert!(message.contains("link alone"), "{message}");
+    assert_eq!(
+        count_rows(&app, "SELECT COUNT(*) FROM verification_codes").await,
+        0
+    );
+    assert_eq!(
+        count_rows(&app, "SELECT COUNT(*) FROM rate_counters").await,
+        0,
+        "no allowance was spent"
     );
 }
 

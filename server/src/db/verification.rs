@@ -35,8 +35,8 @@ impl Database {
         Ok(row.try_get::<i64, _>(0)? > 0)
     }
 
-    /// Retires every live code of this package and address, and stores the new one.
-    pub async fn replace_code(
+    /// Stores a new code for this package and address; earlier live codes stay live.
+    pub async fn insert_code(
         &self,
         package_id: &str,
         email_hash: &[u8],
@@ -44,15 +44,6 @@ impl Database {
         expires_at: i64,
         now: i64,
     ) -> sqlx::Result<()> {
-        let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "UPDATE verification_codes SET used_at = $1 WHERE package_id = $2 AND email_hash = $3 AND used_at IS NULL",
-        )
-        .bind(now)
-        .bind(package_id)
-        .bind(email_hash)
-        .execute(&mut *tx)
-        .await?;
         sqlx::query(
             "INSERT INTO verification_codes (package_id, email_hash, code_hash, attempts, expires_at, created_at) \
              VALUES ($1, $2, $3, 0, $4, $5)",
@@ -62,49 +53,70 @@ impl Database {
         .bind(code_hash)
         .bind(expires_at)
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&self.pool)
         .await?;
-        tx.commit().await
+        Ok(())
     }
 
-    /// Counts one try against the live code of this package and address, if there is one
-    /// with fewer than `max_attempts` tries, and returns its id and stored hash. The
-    /// conditions are repeated in the outer `WHERE`, which the database re-checks on the row it
-    /// updates, so concurrent tries can never push a code past `max_attempts`.
-    pub async fn count_code_attempt(
+    /// Counts one try against every live code of this package and address (unused,
+    /// unexpired, fewer than `max_attempts` tries) and returns their ids and stored hashes.
+    /// One atomic `UPDATE`: the database re-checks its `WHERE` on each row it updates, so
+    /// concurrent tries can never push a code past `max_attempts`.
+    pub async fn count_code_attempts(
         &self,
         package_id: &str,
         email_hash: &[u8],
         max_attempts: i64,
         now: i64,
-    ) -> sqlx::Result<Option<(i64, Vec<u8>)>> {
-        let row = sqlx::query(
+    ) -> sqlx::Result<Vec<(i64, Vec<u8>)>> {
+        let rows = sqlx::query(
             "UPDATE verification_codes SET attempts = attempts + 1 \
-             WHERE id = (SELECT id FROM verification_codes \
-                         WHERE package_id = $1 AND email_hash = $2 AND used_at IS NULL \
-                         AND expires_at > $3 AND attempts < $4 ORDER BY id DESC LIMIT 1) \
-             AND used_at IS NULL AND expires_at > $3 AND attempts < $4 \
+             WHERE package_id = $1 AND email_hash = $2 AND used_at IS NULL \
+             AND expires_at > $3 AND attempts < $4 \
              RETURNING id, code_hash",
         )
         .bind(package_id)
         .bind(email_hash)
         .bind(now)
         .bind(max_attempts)
-        .fetch_optional(&self.pool)
+        .fetch_all(&self.pool)
         .await?;
-        row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
     }
 
-    /// Marks a code used; `false` if it already was (single use under concurrency).
-    pub async fn mark_code_used(&self, id: i64, now: i64) -> sqlx::Result<bool> {
+    /// Marks code `id` used and retires the other live codes of its package and address;
+    /// `false` if it was already used (single use under concurrency).
+    pub async fn use_code(
+        &self,
+        id: i64,
+        package_id: &str,
+        email_hash: &[u8],
+        now: i64,
+    ) -> sqlx::Result<bool> {
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE verification_codes SET used_at = $1 WHERE id = $2 AND used_at IS NULL",
         )
         .bind(now)
         .bind(id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "UPDATE verification_codes SET used_at = $1 \
+             WHERE package_id = $2 AND email_hash = $3 AND used_at IS NULL",
+        )
+        .bind(now)
+        .bind(package_id)
+        .bind(email_hash)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Stores a recipient session (as a hash) for a package and a verified address.

@@ -226,6 +226,7 @@ impl From<VerificationError> for HttpError {
                 Self::BadRequest(message)
             }
             VerificationError::RateLimited => Self::RateLimited(message),
+            VerificationError::NotRequired => Self::Conflict(message),
             VerificationError::Rejected => Self::Unauthorized(message),
             VerificationError::Package(e) => e.into(),
             VerificationError::Internal(e) => e.into(),

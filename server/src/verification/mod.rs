@@ -9,18 +9,28 @@
 //! The rules, all enforced in the database so that any number of server instances agree
 //! (atomic `UPDATE`s and upserts, no counters in memory):
 //!
+//! - Codes are asked only on packages that need one (`require_auth`); elsewhere the request
+//!   is refused, so a link holder cannot spend anyone's allowance through a package that
+//!   never mails codes.
 //! - A code is [`CODE_DIGITS`] decimal digits drawn uniformly from the OS CSPRNG. Eight digits
-//!   rather than six: with [`MAX_ATTEMPTS`] tries per code and [`CODES_PER_ADDRESS_PER_HOUR`]
-//!   codes, an online guesser gets at most 50 guesses an hour against 10^8 values.
+//!   rather than six: with [`MAX_ATTEMPTS`] tries per code and at most
+//!   [`CODES_PER_ADDRESS_PER_PACKAGE_PER_HOUR`] codes per package and address, an online
+//!   guesser gets at most 25 code comparisons an hour against 10^8 values.
 //! - It is bound to one package and one address, valid [`CODE_TTL`], single use, and dies after
-//!   [`MAX_ATTEMPTS`] tries (each try is counted *before* the comparison, so concurrent
-//!   guesses cannot exceed the limit). A new code for the same package and address replaces the
-//!   previous one.
+//!   [`MAX_ATTEMPTS`] tries (each try is counted *before* the comparison, on every live code of
+//!   the package and address, so concurrent guesses cannot exceed the limit). A new code does
+//!   **not** retire the live ones: whoever asks again (the recipient whose mail is slow, or a
+//!   stranger holding the link) cannot invalidate the code the recipient is typing. Any live
+//!   code confirms, once; confirming one retires the others.
 //! - It is stored only as `HMAC-SHA256(verification key, package ‖ address ‖ code)`: a copy of
 //!   the database alone cannot be searched offline for the 10^8 candidates. Addresses typed in
 //!   by strangers are kept only as HMACs too.
-//! - Per hour, an address may be sent at most [`CODES_PER_ADDRESS_PER_HOUR`] codes and a
-//!   package at most [`CODES_PER_PACKAGE_PER_HOUR`] (fixed one-hour windows).
+//! - Per hour (fixed windows), an address may be sent at most
+//!   [`CODES_PER_ADDRESS_PER_PACKAGE_PER_HOUR`] codes for one package and
+//!   [`CODES_PER_ADDRESS_PER_TENANT_PER_HOUR`] for one tenant's packages, a package at most
+//!   [`CODES_PER_PACKAGE_PER_HOUR`], and an address at most [`CODES_PER_ADDRESS_PER_HOUR`]
+//!   server-wide (a high ceiling against mail floods). The caps are scoped so that a link to
+//!   one package, or one tenant's packages, cannot lock an address out of another's.
 //! - "Send me a code" does the same work and gives the same answer whether or not the address
 //!   is a recipient: the same queries, the same row written, the same `202`. Only the mail
 //!   differs, and it is sent in the background after the answer.
@@ -51,8 +61,12 @@ pub const CODE_DIGITS: usize = 8;
 pub const CODE_TTL: Duration = Duration::from_secs(10 * 60);
 /// Tries per code; the next one finds the code dead.
 pub const MAX_ATTEMPTS: i64 = 5;
-/// Codes one address may be sent per hour (all packages together).
-pub const CODES_PER_ADDRESS_PER_HOUR: i64 = 10;
+/// Codes one address may be sent per hour for one package.
+pub const CODES_PER_ADDRESS_PER_PACKAGE_PER_HOUR: i64 = 5;
+/// Codes one address may be sent per hour for all of one tenant's packages.
+pub const CODES_PER_ADDRESS_PER_TENANT_PER_HOUR: i64 = 20;
+/// Codes one address may be sent per hour server-wide (every tenant together).
+pub const CODES_PER_ADDRESS_PER_HOUR: i64 = 50;
 /// Codes one package may send per hour (all addresses together).
 pub const CODES_PER_PACKAGE_PER_HOUR: i64 = 30;
 /// How long a recipient session lasts (capped by the package expiry).
@@ -67,6 +81,9 @@ pub enum VerificationError {
     /// The code is not [`CODE_DIGITS`] digits.
     #[error("A code has {CODE_DIGITS} digits.")]
     InvalidCode,
+    /// The package opens with its link alone; there is nothing to verify.
+    #[error("This package does not ask for a verification code: open it with its link alone.")]
+    NotRequired,
     /// An hourly cap on codes is reached.
     #[error("Too many codes were asked for this address or this package in the last hour. Please try again later.")]
     RateLimited,
@@ -174,28 +191,42 @@ pub enum CodeRequest {
 /// Records a code request for `email` on package `package_id` ("send me a code").
 ///
 /// Does the same database work whatever the address: checks membership, takes a slot from
-/// both hourly counters, replaces earlier codes and stores the new code's HMAC. Returns the
+/// every hourly counter and stores the new code's HMAC (live codes stay live). Returns the
 /// code to mail only when the address is a recipient.
 pub async fn request_code(
     db: &Database,
     key: &VerificationKey,
+    tenant_id: &str,
     package_id: &str,
     email: &EmailAddress,
     now: i64,
 ) -> sqlx::Result<CodeRequest> {
     let is_recipient = db.is_recipient(package_id, email.as_str()).await?;
     let email_hash = key.email_hash(email);
-    // Address first, then package: every request takes its slots in the same order.
+    let scoped = |scope: &str| [scope.as_bytes(), b"\0", &email_hash[..]].concat();
+    let per_package = scoped(package_id);
+    let per_tenant = scoped(tenant_id);
+    // Narrowest first: every request takes its slots in the same order.
     let counters = [
         Counter {
-            scope: "code_per_address",
-            subject: &email_hash,
-            cap: CODES_PER_ADDRESS_PER_HOUR,
+            scope: "code_per_address_package",
+            subject: &per_package,
+            cap: CODES_PER_ADDRESS_PER_PACKAGE_PER_HOUR,
+        },
+        Counter {
+            scope: "code_per_address_tenant",
+            subject: &per_tenant,
+            cap: CODES_PER_ADDRESS_PER_TENANT_PER_HOUR,
         },
         Counter {
             scope: "code_per_package",
             subject: package_id.as_bytes(),
             cap: CODES_PER_PACKAGE_PER_HOUR,
+        },
+        Counter {
+            scope: "code_per_address",
+            subject: &email_hash,
+            cap: CODES_PER_ADDRESS_PER_HOUR,
         },
     ];
     if db.take_rate_slots(&counters, now).await?.is_err() {
@@ -203,7 +234,7 @@ pub async fn request_code(
     }
     let code = VerificationCode::generate();
     let code_hash = key.code_hash(package_id, email, &code);
-    db.replace_code(
+    db.insert_code(
         package_id,
         &email_hash,
         &code_hash,
@@ -243,19 +274,28 @@ pub async fn confirm_code(
     let email_hash = key.email_hash(email);
     let presented = key.code_hash(package_id, email, code);
     let live = db
-        .count_code_attempt(package_id, &email_hash, MAX_ATTEMPTS, now)
+        .count_code_attempts(package_id, &email_hash, MAX_ATTEMPTS, now)
         .await?;
-    // Compare against a dummy when there is no live code, so both paths do the same work.
-    let (id, stored) = match &live {
-        Some((id, stored)) => (Some(*id), stored.as_slice()),
-        None => (None, &[0u8; 32][..]),
+    // Compare against every live code, and against a dummy when there is none, so that all
+    // paths do the same work; no early exit on a match.
+    let dummy = [(0i64, vec![0u8; 32])];
+    let candidates = if live.is_empty() {
+        &dummy[..]
+    } else {
+        &live[..]
     };
-    let matches = stored.len() == presented.len() && bool::from(stored.ct_eq(&presented));
+    let mut matched = None;
+    for (id, stored) in candidates {
+        let equal = stored.len() == presented.len() && bool::from(stored.ct_eq(&presented));
+        if equal && !live.is_empty() {
+            matched = Some(*id);
+        }
+    }
     let is_recipient = db.is_recipient(package_id, email.as_str()).await?;
-    let Some(id) = id.filter(|_| matches && is_recipient) else {
+    let Some(id) = matched.filter(|_| is_recipient) else {
         return Ok(Confirmation::Rejected);
     };
-    if !db.mark_code_used(id, now).await? {
+    if !db.use_code(id, package_id, &email_hash, now).await? {
         return Ok(Confirmation::Rejected); // a concurrent confirm won
     }
     let token = NewToken::generate(TokenKind::Recipient);
@@ -334,13 +374,16 @@ pub async fn send_code(
 ) -> Result<(), VerificationError> {
     let email = EmailAddress::parse(raw_email).ok_or(VerificationError::InvalidEmail)?;
     let package = packages::linked_package(db, raw_id, proof, now).await?;
+    if !package.require_auth {
+        return Err(VerificationError::NotRequired);
+    }
     // Looked up for everyone, used only for recipients: the same queries either way.
     let sender = db
         .tenant(&package.tenant_id)
         .await?
         .map(|t| t.name)
         .unwrap_or_else(|| "the sender".into());
-    match request_code(db, key, &package.id, &email, now).await? {
+    match request_code(db, key, &package.tenant_id, &package.id, &email, now).await? {
         CodeRequest::RateLimited => Err(VerificationError::RateLimited),
         CodeRequest::Issued(code) => {
             if let Some(code) = code {

@@ -445,7 +445,13 @@ impl TestApp {
 
     /// Creates, encrypts, uploads and finalizes a package: the sender's whole side.
     pub async fn send(&self, create: &Value, files: &[Vec<u8>]) -> SentPackage {
-        let prepared = self.prepare(create, files).await;
+        self.send_as(&self.token, create, files).await
+    }
+
+    /// [`Self::send`] with `bearer` (another tenant's token, an agent session) as the
+    /// credential.
+    pub async fn send_as(&self, bearer: &str, create: &Value, files: &[Vec<u8>]) -> SentPackage {
+        let prepared = self.prepare_as(bearer, create, files).await;
         self.upload(&prepared).await;
         let response = self
             .finalize(&prepared.sent.id, &prepared.sent.upload_token)
