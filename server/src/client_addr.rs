@@ -254,7 +254,7 @@ mod tests {
     #[test]
     fn trusted_networks_walk_from_the_right() {
         let trust = ProxyTrust {
-            proxies: TrustedProxies::Networks(vec!["10.0.0.0/8".parse().unwrap()]),
+            proxies: TrustedProxies::Networks(vec!["10.0.0.0/8".parse().expect("network")]),
             header: ForwardedHeader::XForwardedFor,
         };
         let h = headers("x-forwarded-for", &["7.7.7.7, 198.51.100.9, 10.1.1.1"]);
