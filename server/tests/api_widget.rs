@@ -427,7 +427,10 @@ async fn an_ipv6_client_cannot_walk_its_own_network_for_fresh_caps() {
 async fn the_forwarded_header_and_trusted_networks_are_read_when_configured() {
     let app = spawn_app_with(|args| {
         args.widget_packages_per_ip_hour = 1;
-        args.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()];
+        args.trusted_proxies = vec![
+            "127.0.0.0/8".parse().expect("network"),
+            "::1/128".parse().expect("network"),
+        ];
         args.forwarded_header = sealdrop_server::client_addr::ForwardedHeader::Forwarded;
     })
     .await;
