@@ -474,6 +474,75 @@ async fn a_tenant_whose_hourly_cap_is_used_up_is_refused() {
     assert!(message.contains("for this Help Center"), "{message}");
 }
 
+/// Sends part 0 of each file in `files` (files under 8 MiB have one part).
+async fn send_parts(app: &TestApp, pkg: &WidgetPackage, files: std::ops::Range<usize>) {
+    for file in files {
+        let response = app
+            .put_part(&pkg.id, &pkg.upload_token, file, 0, &pkg.ciphertexts[file])
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED, "file {file}");
+    }
+}
+
+#[tokio::test]
+async fn a_manifest_that_declares_much_and_sends_nothing_blocks_no_one() {
+    let app = spawn_app().await;
+    enable_widget(&app, "max_file_size = 50000, widget_quota_bytes = 300000").await;
+    // Mallory declares five files of 45 000 bytes and sends nothing.
+    let mallory = prepare_widget_package(&app, &[45_000; 5]).await;
+    let response = app
+        .put_manifest(
+            &mallory.id,
+            &mallory.upload_token,
+            &mallory.verifier,
+            &mallory.manifest,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    // A customer's 2 x 40 000 still goes through: only stored bytes are charged.
+    let customer = prepare_widget_package(&app, &[40_000, 40_000]).await;
+    let response = app
+        .put_manifest(
+            &customer.id,
+            &customer.upload_token,
+            &customer.verifier,
+            &customer.manifest,
+        )
+        .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "the declaration blocked a customer"
+    );
+    send_parts(&app, &customer, 0..2).await;
+    assert_eq!(
+        app.finalize(&customer.id, &customer.upload_token)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    // Mallory's bytes are charged as they arrive: the part that would overflow is refused
+    // before its body is stored, and the customer's finalized files are untouched.
+    send_parts(&app, &mallory, 0..4).await;
+    let response = app
+        .put_part(
+            &mallory.id,
+            &mallory.upload_token,
+            4,
+            0,
+            &mallory.ciphertexts[4],
+        )
+        .await;
+    let (status, _, message) = error_of(response).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(message.contains("quota"), "{message}");
+    assert_eq!(
+        app.blob_keys(&customer.id).await.len(),
+        2,
+        "the customer's files are still stored"
+    );
+}
+
 #[tokio::test]
 async fn files_over_the_tenant_limit_or_quota_are_refused_at_the_manifest() {
     let app = spawn_app().await;
@@ -491,7 +560,7 @@ async fn files_over_the_tenant_limit_or_quota_are_refused_at_the_manifest() {
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(message.contains("at most 50000 bytes"), "{message}");
 
-    // Within the quota, then over it.
+    // Within the quota, stored; then a second package that would not fit beside it.
     let first = prepare_widget_package(&app, &[40_000, 40_000, 40_000, 40_000, 40_000]).await;
     let response = app
         .put_manifest(
@@ -502,6 +571,7 @@ async fn files_over_the_tenant_limit_or_quota_are_refused_at_the_manifest() {
         )
         .await;
     assert_eq!(response.status(), StatusCode::OK);
+    send_parts(&app, &first, 0..5).await;
     let second = prepare_widget_package(&app, &[40_000, 40_000, 40_000, 40_000, 40_000]).await;
     let response = app
         .put_manifest(

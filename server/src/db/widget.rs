@@ -73,25 +73,38 @@ impl Database {
         rows.iter().map(|r| settings::from_row(r, 0)).collect()
     }
 
-    /// Ciphertext bytes held by the tenant's widget packages that are not revoked, leaving out
-    /// `except` (a package whose manifest is being replaced).
-    pub async fn widget_bytes_in_use(
+    /// Ciphertext bytes a tenant's widget packages hold in the store, except package
+    /// `except`: all of a finalized package, the parts received of one still uploading.
+    /// Declared sizes that were never sent count for nothing, so an upload that stalls (or a
+    /// manifest that only declares) takes nobody's share.
+    pub async fn widget_bytes_stored(
         &self,
         tenant_id: &str,
         except: Option<&str>,
     ) -> sqlx::Result<u64> {
-        let used: i64 = sqlx::query_scalar(
+        let finalized: i64 = sqlx::query_scalar(
             "SELECT CAST(COALESCE(SUM(f.ciphertext_size), 0) AS BIGINT) FROM package_files f \
              JOIN packages p ON p.id = f.package_id \
-             WHERE p.tenant_id = $1 AND p.created_by = $2 AND p.state <> $3 AND p.id <> $4",
+             WHERE p.tenant_id = $1 AND p.created_by = $2 AND p.state = $3 AND p.id <> $4",
         )
         .bind(tenant_id)
         .bind(CreatedBy::Widget.as_str())
-        .bind(PackageState::Revoked.as_str())
+        .bind(PackageState::Ready.as_str())
         .bind(except.unwrap_or(""))
         .fetch_one(&self.pool)
         .await?;
-        Ok(u64::try_from(used).unwrap_or(0))
+        let uploading: i64 = sqlx::query_scalar(
+            "SELECT CAST(COALESCE(SUM(t.size), 0) AS BIGINT) FROM parts t \
+             JOIN packages p ON p.id = t.package_id \
+             WHERE p.tenant_id = $1 AND p.created_by = $2 AND p.state = $3 AND p.id <> $4",
+        )
+        .bind(tenant_id)
+        .bind(CreatedBy::Widget.as_str())
+        .bind(PackageState::Uploading.as_str())
+        .bind(except.unwrap_or(""))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u64::try_from(finalized.saturating_add(uploading)).unwrap_or(0))
     }
 
     /// `(id, tenant_id)` of widget packages still uploading that were created at or before

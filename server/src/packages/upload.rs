@@ -125,6 +125,7 @@ pub struct PartSlot {
 /// Checks that part `part` of file `file` may be sent now, and says how long it must be.
 pub async fn part_slot(
     db: &Database,
+    widget_limits: &WidgetLimits,
     raw_id: &str,
     token: &TokenHash,
     file: u64,
@@ -149,6 +150,10 @@ pub async fn part_slot(
             entry.part_count
         ))
     })?;
+    // A part already held is not charged again (its resend writes the same bytes).
+    if db.part(&package.id, file, part).await?.is_none() {
+        widget::check_part(db, widget_limits, &package, expected).await?;
+    }
     Ok(PartSlot {
         package_id: package.id,
         tenant_id: package.tenant_id,

@@ -143,7 +143,16 @@ async fn put_part(
 ) -> Result<Response, HttpError> {
     let file = path_index(&raw_file, "file")?;
     let part = path_index(&raw_part, "part")?;
-    let slot = upload::part_slot(&state.db, &raw_id, &token, file, part, state.clock.now()).await?;
+    let slot = upload::part_slot(
+        &state.db,
+        &state.config.widget,
+        &raw_id,
+        &token,
+        file,
+        part,
+        state.clock.now(),
+    )
+    .await?;
     let expected = slot.expected;
     let claimed = parse_sha256(&headers)?;
     if let Some(declared) = content_length(&headers)? {

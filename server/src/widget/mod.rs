@@ -218,7 +218,7 @@ pub async fn admit_new_package(
 ) -> Result<(WidgetTenant, WebOrigin), WidgetError> {
     let tenant = tenant_for_key(db, key).await?;
     let origin = check_origin(&tenant, origin)?;
-    let in_use = db.widget_bytes_in_use(&tenant.tenant.id, None).await?;
+    let in_use = db.widget_bytes_stored(&tenant.tenant.id, None).await?;
     if in_use >= tenant.quota(limits) {
         tracing::warn!(tenant = %tenant.tenant.id, in_use, "widget storage quota is used up");
         return Err(WidgetError::QuotaUsedUp);
@@ -269,11 +269,37 @@ pub async fn check_manifest(
         .iter()
         .map(|f| f.ciphertext_size)
         .fold(0, u64::saturating_add);
+    // Others' stored bytes, not their declarations: a manifest that declares much and sends
+    // nothing blocks no one ([`check_part`] charges what actually arrives).
     let in_use = db
-        .widget_bytes_in_use(&tenant.tenant.id, Some(&package.id))
+        .widget_bytes_stored(&tenant.tenant.id, Some(&package.id))
         .await?;
     if in_use.saturating_add(wanted) > tenant.quota(widget_limits) {
         tracing::warn!(tenant = %tenant.tenant.id, in_use, wanted, "widget storage quota would be exceeded");
+        return Err(WidgetError::QuotaExceeded);
+    }
+    Ok(())
+}
+
+/// Checks that a part of `len` bytes for a widget package fits in what is left of its
+/// tenant's quota, counting every stored byte (this package's received parts included). No-op
+/// for packages the widget did not create. Concurrent parts of one tenant may overshoot by
+/// the parts in flight (at most a few times 8 MiB).
+pub async fn check_part(
+    db: &Database,
+    widget_limits: &WidgetLimits,
+    package: &Package,
+    len: u64,
+) -> Result<(), WidgetError> {
+    if package.created_by != CreatedBy::Widget {
+        return Ok(());
+    }
+    let Some((tenant, _)) = tenant_by_package(db, &package.id).await? else {
+        return Ok(());
+    };
+    let stored = db.widget_bytes_stored(&tenant.tenant.id, None).await?;
+    if stored.saturating_add(len) > tenant.quota(widget_limits) {
+        tracing::warn!(tenant = %tenant.tenant.id, stored, len, "widget storage quota reached by a part");
         return Err(WidgetError::QuotaExceeded);
     }
     Ok(())
