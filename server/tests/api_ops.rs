@@ -344,6 +344,40 @@ async fn https_deployments_pin_https_with_strict_transport_security() {
 }
 
 #[tokio::test]
+async fn metrics_need_the_operators_token_when_one_is_set() {
+    let app = spawn_app_with(|args| args.metrics_token = Some("scrape-me-0123456789".into())).await;
+    let get = |token: Option<&'static str>| {
+        let mut request = app.client.get(app.url("/metrics"));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+    let (code, message) =
+        TestApp::expect_error(get(None).await.unwrap(), StatusCode::UNAUTHORIZED).await;
+    assert_eq!(code, "unauthorized");
+    assert!(message.contains("--metrics-token"), "{message}");
+    TestApp::expect_error(
+        get(Some("scrape-me-012345678")).await.unwrap(),
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    let response = get(Some("scrape-me-0123456789")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.text().await.unwrap().contains("sealdrop_"));
+    // The other operations endpoints stay open for load balancers.
+    assert_eq!(
+        app.client
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
 async fn metrics_count_what_happened() {
     let app = spawn_app().await;
     let sent = app.send(&no_options(), &[test_bytes(1000, 1)]).await;

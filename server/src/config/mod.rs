@@ -215,6 +215,17 @@ pub struct ConfigArgs {
         value_parser = clap::value_parser!(u8).range(1..=128)
     )]
     pub ipv6_rate_prefix: u8,
+    /// Bearer token that `/metrics` requires (`Authorization: Bearer TOKEN`); without it the
+    /// metrics are open to anyone who reaches the port. Give Prometheus the same token
+    /// (`authorization: {credentials: …}` in its scrape config).
+    #[arg(
+        long,
+        global = true,
+        env = "SEALDROP_METRICS_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub metrics_token: Option<String>,
     /// `Strict-Transport-Security` max-age in seconds, sent when the public URL is
     /// `https://` (browsers then refuse plain HTTP to this host for that long). 0 sends none.
     #[arg(
@@ -357,6 +368,8 @@ pub struct Config {
     pub ipv6_rate_prefix: u8,
     /// `Strict-Transport-Security` value, when the public URL is `https://`.
     pub hsts: Option<String>,
+    /// SHA-256 of the token `/metrics` requires, if one is set.
+    pub metrics_token_hash: Option<[u8; 32]>,
     /// Zendesk integration settings.
     pub zendesk: ZendeskConfig,
 }
@@ -614,6 +627,13 @@ impl ConfigArgs {
                 header: self.forwarded_header,
             },
             ipv6_rate_prefix: self.ipv6_rate_prefix,
+            metrics_token_hash: match self.metrics_token.as_deref().map(str::trim) {
+                Some("") => bail!("--metrics-token is empty; leave it unset to keep /metrics open"),
+                Some(token) => {
+                    Some(<sha2::Sha256 as sha2::Digest>::digest(token.as_bytes()).into())
+                }
+                None => None,
+            },
             hsts: (public_url_is_https && self.hsts_max_age_secs > 0)
                 .then(|| format!("max-age={}", self.hsts_max_age_secs)),
             zendesk,

@@ -1,11 +1,15 @@
 //! Operations endpoints: `/healthz`, `/readyz`, `/metrics`, `/api/v1/openapi.json`.
 
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::http::HttpError;
 use crate::state::AppState;
 
 /// The OpenAPI 3.1 document of docs/API.md, checked in and served as is.
@@ -42,7 +46,21 @@ async fn ready(State(state): State<AppState>) -> Response {
     }
 }
 
-async fn metrics(State(state): State<AppState>) -> Response {
+async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(expected) = &state.config.metrics_token_hash {
+        let presented = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(|t| Sha256::digest(t.trim().as_bytes()));
+        let allowed = presented.is_some_and(|p| bool::from(p.as_slice().ct_eq(expected)));
+        if !allowed {
+            return HttpError::Unauthorized(
+                "The metrics need the operator's token: send `Authorization: Bearer <--metrics-token>`.".into(),
+            )
+            .into_response();
+        }
+    }
     (
         [(
             header::CONTENT_TYPE,
