@@ -11,8 +11,9 @@ pub enum AdminCommand {
     /// Manage tenants (accounts that create packages).
     #[command(subcommand)]
     Tenant(TenantCommand),
-    /// Purge now: expired and revoked packages, and uploads left unfinalized for 24 hours
-    /// (rows and blobs). `serve` also does this every --purge-interval-secs.
+    /// Purge now: the blobs of expired, revoked and downloaded-out packages, uploads left
+    /// unfinalized for 24 hours, package rows and audit events past their retention
+    /// (docs/DATA.md). `serve` also does this every --purge-interval-secs.
     Purge,
 }
 
@@ -59,8 +60,16 @@ pub async fn run(state: &AppState, command: AdminCommand) -> anyhow::Result<()> 
         AdminCommand::Purge => {
             let report = state.purge().await?;
             println!(
-                "purged {} expired, {} revoked, {} abandoned package(s); {} expired download token(s); {} failed",
-                report.expired, report.revoked, report.abandoned, report.download_tokens, report.failed
+                "purged the blobs of {} expired, {} revoked, {} downloaded-out package(s) and {} abandoned upload(s); \
+                 deleted {} package row(s) past their retention, {} audit event(s) past theirs, {} expired download token(s); {} failed",
+                report.expired,
+                report.revoked,
+                report.downloaded_out,
+                report.abandoned,
+                report.rows_deleted,
+                report.audit_events,
+                report.download_tokens,
+                report.failed
             );
             if report.failed > 0 {
                 anyhow::bail!(

@@ -69,6 +69,8 @@ impl TenantSettings {
             "widget_forms": self.widget_forms,
             "reply_link_style": self.reply_link_style.as_str(),
             "widget_key": self.widget_key,
+            "package_retention_days": self.package_retention_days,
+            "audit_retention_days": self.audit_retention_days,
         })
     }
 
@@ -231,6 +233,12 @@ pub struct SettingsUpdate {
     pub widget_forms: Option<Vec<u64>>,
     /// `text` or `hyperlink`.
     pub reply_link_style: Option<String>,
+    /// Days a purged package's row is kept, or `null` for the server's.
+    #[serde(default, deserialize_with = "nullable")]
+    pub package_retention_days: Option<Option<u64>>,
+    /// Days audit events are kept, or `null` for the server's.
+    #[serde(default, deserialize_with = "nullable")]
+    pub audit_retention_days: Option<Option<u64>>,
 }
 
 impl SettingsUpdate {
@@ -245,6 +253,11 @@ impl SettingsUpdate {
             ("help_center_origins", self.help_center_origins.is_some()),
             ("widget_forms", self.widget_forms.is_some()),
             ("reply_link_style", self.reply_link_style.is_some()),
+            (
+                "package_retention_days",
+                self.package_retention_days.is_some(),
+            ),
+            ("audit_retention_days", self.audit_retention_days.is_some()),
         ]
         .into_iter()
         .filter_map(|(name, present)| present.then_some(name))
@@ -311,11 +324,30 @@ impl SettingsUpdate {
                 .into_iter()
                 .collect();
         }
+        if let Some(v) = self.package_retention_days {
+            next.package_retention_days = check_days(v, 0, "package_retention_days")?;
+        }
+        if let Some(v) = self.audit_retention_days {
+            next.audit_retention_days = check_days(v, 1, "audit_retention_days")?;
+        }
         if let Some(style) = &self.reply_link_style {
             next.reply_link_style = ReplyLinkStyle::parse(style)
                 .ok_or_else(|| invalid("reply_link_style must be \"text\" or \"hyperlink\"."))?;
         }
         Ok(next)
+    }
+}
+
+/// Longest retention a tenant may choose, in days (ten years).
+const MAX_RETENTION_DAYS: u64 = 3650;
+
+fn check_days(value: Option<u64>, min: u64, field: &str) -> Result<Option<i64>, SettingsError> {
+    match value {
+        None => Ok(None),
+        Some(v) if (min..=MAX_RETENTION_DAYS).contains(&v) => Ok(Some(v as i64)),
+        Some(v) => Err(invalid(format!(
+            "{field} must be between {min} and {MAX_RETENTION_DAYS} days; got {v}."
+        ))),
     }
 }
 
@@ -417,6 +449,8 @@ mod tests {
             reply_link_style: ReplyLinkStyle::Text,
             widget_key: new_widget_key(),
             widget_quota_bytes: None,
+            package_retention_days: None,
+            audit_retention_days: None,
             updated_at: 0,
         }
     }

@@ -87,6 +87,7 @@ impl AppState {
             &self.db,
             &self.storage,
             &self.config.widget,
+            &self.config.retention,
             self.clock.now(),
         )
         .await?;

@@ -215,6 +215,27 @@ pub struct ConfigArgs {
         value_parser = clap::value_parser!(u8).range(1..=128)
     )]
     pub ipv6_rate_prefix: u8,
+    /// Days a package's row is kept after its blobs were purged (expired, revoked or
+    /// downloaded out), so its link can say why it no longer opens; then the row goes with
+    /// every row that hangs off it. A tenant's settings may choose another period.
+    #[arg(
+        long,
+        global = true,
+        env = "SEALDROP_PACKAGE_RETENTION_DAYS",
+        value_name = "DAYS",
+        default_value_t = 7
+    )]
+    pub package_retention_days: u32,
+    /// Days audit events are kept. A tenant's settings may choose another period.
+    #[arg(
+        long,
+        global = true,
+        env = "SEALDROP_AUDIT_RETENTION_DAYS",
+        value_name = "DAYS",
+        default_value_t = 365,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub audit_retention_days: u32,
     /// Bearer token that `/metrics` requires (`Authorization: Bearer TOKEN`); without it the
     /// metrics are open to anyone who reaches the port. Give Prometheus the same token
     /// (`authorization: {credentials: …}` in its scrape config).
@@ -368,6 +389,8 @@ pub struct Config {
     pub ipv6_rate_prefix: u8,
     /// `Strict-Transport-Security` value, when the public URL is `https://`.
     pub hsts: Option<String>,
+    /// How long purged package rows and audit events are kept.
+    pub retention: Retention,
     /// SHA-256 of the token `/metrics` requires, if one is set.
     pub metrics_token_hash: Option<[u8; 32]>,
     /// Zendesk integration settings.
@@ -627,6 +650,10 @@ impl ConfigArgs {
                 header: self.forwarded_header,
             },
             ipv6_rate_prefix: self.ipv6_rate_prefix,
+            retention: Retention {
+                package_days: self.package_retention_days,
+                audit_days: self.audit_retention_days,
+            },
             metrics_token_hash: match self.metrics_token.as_deref().map(str::trim) {
                 Some("") => bail!("--metrics-token is empty; leave it unset to keep /metrics open"),
                 Some(token) => {
@@ -638,6 +665,24 @@ impl ConfigArgs {
                 .then(|| format!("max-age={}", self.hsts_max_age_secs)),
             zendesk,
         })
+    }
+}
+
+/// The server's retention periods (docs/DATA.md); a tenant's settings may override each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// Days a purged package's row is kept.
+    pub package_days: u32,
+    /// Days an audit event is kept.
+    pub audit_days: u32,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self {
+            package_days: 7,
+            audit_days: 365,
+        }
     }
 }
 

@@ -132,6 +132,21 @@ pub(super) async fn insert(
 }
 
 impl Database {
+    /// Deletes audit events older than their tenant's audit retention (`default_days` where
+    /// the tenant's settings name none); returns how many.
+    pub async fn delete_old_audit_events(&self, now: i64, default_days: u32) -> sqlx::Result<u64> {
+        let done = sqlx::query(
+            "DELETE FROM audit_events WHERE created_at <= $1 - COALESCE( \
+                (SELECT s.audit_retention_days FROM tenant_settings s \
+                 WHERE s.tenant_id = audit_events.tenant_id), $2) * 86400",
+        )
+        .bind(now)
+        .bind(i64::from(default_days))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     /// Appends an audit event. `detail` is a small JSON object and never holds a secret.
     pub async fn audit(
         &self,

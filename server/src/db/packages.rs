@@ -275,6 +275,8 @@ pub enum PurgeReason {
     Revoked,
     /// It was never finalized and is older than the abandon age.
     Abandoned,
+    /// Every allowed download was used, and no download token is still live.
+    DownloadedOut,
 }
 
 impl PurgeReason {
@@ -284,6 +286,7 @@ impl PurgeReason {
             Self::Expired => "expired",
             Self::Revoked => "revoked",
             Self::Abandoned => "abandoned",
+            Self::DownloadedOut => "downloaded_out",
         }
     }
 }
@@ -581,8 +584,12 @@ impl Database {
         limit: i64,
     ) -> sqlx::Result<Vec<PurgeCandidate>> {
         let rows = sqlx::query(
-            "SELECT id, tenant_id, state, expires_at FROM packages \
-             WHERE expires_at <= $1 OR state = $2 OR (state = $3 AND created_at <= $4) \
+            "SELECT id, tenant_id, state, expires_at FROM packages p \
+             WHERE purged_at IS NULL AND (expires_at <= $1 OR state = $2 \
+                OR (state = $3 AND created_at <= $4) \
+                OR (state = $6 AND max_downloads IS NOT NULL AND downloads_used >= max_downloads \
+                    AND NOT EXISTS (SELECT 1 FROM download_tokens t \
+                                    WHERE t.package_id = p.id AND t.expires_at > $1))) \
              ORDER BY created_at LIMIT $5",
         )
         .bind(now)
@@ -590,6 +597,7 @@ impl Database {
         .bind(PackageState::Uploading.as_str())
         .bind(abandoned_before)
         .bind(limit)
+        .bind(PackageState::Ready.as_str())
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter()
@@ -600,8 +608,10 @@ impl Database {
                     PurgeReason::Revoked
                 } else if expires_at <= now {
                     PurgeReason::Expired
-                } else {
+                } else if state == PackageState::Uploading {
                     PurgeReason::Abandoned
+                } else {
+                    PurgeReason::DownloadedOut
                 };
                 Ok(PurgeCandidate {
                     id: r.try_get(0)?,
@@ -610,6 +620,37 @@ impl Database {
                 })
             })
             .collect()
+    }
+
+    /// Records that a package's blobs are gone; its row stays for the retention period.
+    pub async fn mark_purged(&self, id: &str, now: i64) -> sqlx::Result<()> {
+        sqlx::query("UPDATE packages SET purged_at = $1 WHERE id = $2 AND purged_at IS NULL")
+            .bind(now)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Ids of packages whose blobs were purged longer ago than their tenant's package
+    /// retention (`default_days` where the tenant's settings name none), at most `limit`.
+    pub async fn retained_past(
+        &self,
+        now: i64,
+        default_days: u32,
+        limit: i64,
+    ) -> sqlx::Result<Vec<String>> {
+        sqlx::query_scalar(
+            "SELECT p.id FROM packages p LEFT JOIN tenant_settings s ON s.tenant_id = p.tenant_id \
+             WHERE p.purged_at IS NOT NULL \
+               AND p.purged_at <= $1 - COALESCE(s.package_retention_days, $2) * 86400 \
+             ORDER BY p.purged_at LIMIT $3",
+        )
+        .bind(now)
+        .bind(i64::from(default_days))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
     }
 
     /// Deletes a package row and everything that hangs off it.

@@ -66,6 +66,10 @@ pub struct TenantSettings {
     pub widget_key: String,
     /// Widget storage quota, bytes (`None`: the server's).
     pub widget_quota_bytes: Option<i64>,
+    /// Days a purged package's row is kept (`None`: the server's).
+    pub package_retention_days: Option<i64>,
+    /// Days audit events are kept (`None`: the server's).
+    pub audit_retention_days: Option<i64>,
     /// Unix seconds of the last change.
     pub updated_at: i64,
 }
@@ -75,7 +79,8 @@ pub struct TenantSettings {
 pub(super) const SETTINGS_COLUMNS: &str =
     "s.tenant_id, s.allowed_roles, s.require_auth_default, s.max_file_size, \
      s.help_center_origins, s.widget_forms, s.reply_link_style, s.widget_key, \
-     s.widget_quota_bytes, s.updated_at, t.default_expiry_secs, t.max_expiry_secs";
+     s.widget_quota_bytes, s.updated_at, t.default_expiry_secs, t.max_expiry_secs, \
+     s.package_retention_days, s.audit_retention_days";
 
 /// Reads [`SETTINGS_COLUMNS`] starting at column `offset`.
 pub(super) fn from_row(row: &sqlx::any::AnyRow, offset: usize) -> sqlx::Result<TenantSettings> {
@@ -110,6 +115,8 @@ pub(super) fn from_row(row: &sqlx::any::AnyRow, offset: usize) -> sqlx::Result<T
         updated_at: row.try_get(at(9))?,
         default_expiry_secs: row.try_get(at(10))?,
         max_expiry_secs: row.try_get(at(11))?,
+        package_retention_days: row.try_get(at(12))?,
+        audit_retention_days: row.try_get(at(13))?,
     })
 }
 
@@ -195,7 +202,8 @@ impl Database {
         let mut tx = self.begin_write().await?;
         sqlx::query(
             "UPDATE tenant_settings SET allowed_roles = $1, require_auth_default = $2, max_file_size = $3, \
-             help_center_origins = $4, widget_forms = $5, reply_link_style = $6, updated_at = $7 WHERE tenant_id = $8",
+             help_center_origins = $4, widget_forms = $5, reply_link_style = $6, updated_at = $7, \
+             package_retention_days = $9, audit_retention_days = $10 WHERE tenant_id = $8",
         )
         .bind(json!(roles).to_string())
         .bind(i64::from(settings.require_auth_default))
@@ -205,6 +213,8 @@ impl Database {
         .bind(settings.reply_link_style.as_str())
         .bind(now)
         .bind(&settings.tenant_id)
+        .bind(settings.package_retention_days)
+        .bind(settings.audit_retention_days)
         .execute(&mut *tx)
         .await?;
         sqlx::query(

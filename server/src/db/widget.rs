@@ -52,7 +52,8 @@ impl Database {
         .await?;
         let Some(row) = row else { return Ok(None) };
         let (tenant, settings) = tenant_and_settings(&row)?;
-        let created_by = CreatedBy::parse(&row.try_get::<String, _>(17)?)?;
+        // Right after the tenant's and the settings' columns.
+        let created_by = CreatedBy::parse(&row.try_get::<String, _>(row.len() - 1)?)?;
         Ok(Some((tenant, settings, created_by)))
     }
 
@@ -85,7 +86,8 @@ impl Database {
         let finalized: i64 = sqlx::query_scalar(
             "SELECT CAST(COALESCE(SUM(f.ciphertext_size), 0) AS BIGINT) FROM package_files f \
              JOIN packages p ON p.id = f.package_id \
-             WHERE p.tenant_id = $1 AND p.created_by = $2 AND p.state = $3 AND p.id <> $4",
+             WHERE p.tenant_id = $1 AND p.created_by = $2 AND p.state = $3 AND p.id <> $4 \
+             AND p.purged_at IS NULL",
         )
         .bind(tenant_id)
         .bind(CreatedBy::Widget.as_str())
