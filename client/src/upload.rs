@@ -18,8 +18,8 @@ use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use reqwest::StatusCode;
 use sealdrop_crypto::{
-    default_aead, FileInfo, FileKey, LinkProof, LinkSecret, Manifest, Metadata, OsRandom,
-    PackageBuilder, PackageId, SecureLink, ServerSecret, StreamEncryptor, CHUNK_SIZE, PART_CHUNKS,
+    default_aead, seal_package, FileInfo, FileKey, LinkProof, LinkSecret, Manifest, Metadata,
+    OsRandom, PackageId, SecureLink, ServerSecret, StreamEncryptor, CHUNK_SIZE, PART_CHUNKS,
     PART_SIZE,
 };
 use serde::Deserialize;
@@ -265,19 +265,11 @@ impl<'a> Upload<'a> {
             }
         }
 
-        let rng = OsRandom;
-        let aead = default_aead();
         let id = PackageId::parse_b64u(&created.id)
             .map_err(|_| ClientError::Protocol("the server sent an invalid package id".into()))?;
         let server_secret = ServerSecret::parse_b64u(&created.server_secret).map_err(|_| {
             ClientError::Protocol("the server sent an invalid server secret".into())
         })?;
-        let link_secret = LinkSecret::generate(&rng)?;
-        let mut builder = PackageBuilder::new(id, &rng)?;
-        for file in &files {
-            builder.add_file(file.size())?;
-        }
-        builder.link_stanza(&link_secret, &server_secret);
         let metadata = Metadata {
             files: files
                 .iter()
@@ -290,7 +282,14 @@ impl<'a> Upload<'a> {
             message: options.message.clone(),
             sender: None,
         };
-        let manifest = builder.build(aead, &metadata)?;
+        let sealed = seal_package(
+            default_aead(),
+            &OsRandom,
+            id,
+            &server_secret,
+            &metadata,
+            &[],
+        )?;
 
         let state = UploadState {
             version: 1,
@@ -299,22 +298,24 @@ impl<'a> Upload<'a> {
             id: created.id.clone(),
             upload_token: created_token.to_string(),
             server_secret: server_secret.to_b64u(),
-            link_secret: link_secret.to_b64u(),
-            manifest: URL_SAFE_NO_PAD.encode(&manifest),
+            link_secret: sealed.link_secret.to_b64u(),
+            manifest: URL_SAFE_NO_PAD.encode(&sealed.manifest),
         };
         let upload = Upload::assemble(
             client,
             files,
             id,
             created_token,
-            link_secret,
-            &server_secret,
-            manifest,
-        )?;
+            sealed.link_secret,
+            sealed.manifest,
+            sealed.file_keys,
+        );
         Ok((upload, state))
     }
 
-    /// An upload continued from saved state.
+    /// An upload continued from saved state. The state keeps the manifest and the secrets but
+    /// no key: opening the manifest with `C` and `S` gives the file keys back (and checks the
+    /// state was not damaged).
     fn from_state(client: &'a Client, files: Vec<LocalFile>, state: &UploadState) -> Result<Self> {
         let corrupt =
             |what: &str| ClientError::Protocol(format!("the resume state has an invalid {what}"));
@@ -326,32 +327,10 @@ impl<'a> Upload<'a> {
         let manifest = URL_SAFE_NO_PAD
             .decode(&state.manifest)
             .map_err(|_| corrupt("manifest"))?;
-        Upload::assemble(
-            client,
-            files,
-            id,
-            Zeroizing::new(state.upload_token.clone()),
-            link_secret,
-            &server_secret,
-            manifest,
-        )
-    }
-
-    fn assemble(
-        client: &'a Client,
-        files: Vec<LocalFile>,
-        id: PackageId,
-        upload_token: Zeroizing<String>,
-        link_secret: LinkSecret,
-        server_secret: &ServerSecret,
-        manifest: Vec<u8>,
-    ) -> Result<Self> {
-        // Opening our own manifest both checks it and yields the file keys (the same way on a
-        // fresh upload and on a resumed one).
         let opened = Manifest::parse(&manifest)?.open_with_link(
             default_aead(),
             &link_secret,
-            server_secret,
+            &server_secret,
         )?;
         if opened.files().len() != files.len() {
             return Err(ClientError::Protocol(
@@ -361,8 +340,29 @@ impl<'a> Upload<'a> {
         let keys = (0..files.len())
             .map(|i| opened.file_key(i))
             .collect::<Result<Vec<_>, _>>()?;
+        Ok(Upload::assemble(
+            client,
+            files,
+            id,
+            Zeroizing::new(state.upload_token.clone()),
+            link_secret,
+            manifest,
+            keys,
+        ))
+    }
+
+    /// An upload of `files` under a sealed manifest, with the key of each file.
+    fn assemble(
+        client: &'a Client,
+        files: Vec<LocalFile>,
+        id: PackageId,
+        upload_token: Zeroizing<String>,
+        link_secret: LinkSecret,
+        manifest: Vec<u8>,
+        keys: Vec<FileKey>,
+    ) -> Self {
         let verifier = LinkProof::derive(&link_secret, &id).verifier().to_b64u();
-        Ok(Upload {
+        Upload {
             client,
             files,
             id,
@@ -371,7 +371,7 @@ impl<'a> Upload<'a> {
             manifest,
             verifier,
             keys,
-        })
+        }
     }
 
     fn url(&self, rest: &str) -> String {

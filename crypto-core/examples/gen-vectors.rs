@@ -1,8 +1,8 @@
 //! Writes the format v1 test vectors to `crypto-core/tests/vectors/`.
 //!
-//! `cargo run -p sealdrop-crypto --example gen-vectors` — the output is deterministic (every
-//! random byte comes from `DeterministicRandom` seeded with the vector's name), so running it
-//! again must leave the files unchanged; `tests/vectors.rs` checks that.
+//! `cargo run -p sealdrop-crypto --features gen-vectors --example gen-vectors` — the output is
+//! deterministic (every random byte comes from `DeterministicRandom` seeded with the vector's
+//! name), so running it again must leave the files unchanged; `tests/vectors.rs` checks that.
 
 use std::path::Path;
 

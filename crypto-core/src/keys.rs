@@ -1,4 +1,5 @@
-//! Identifiers, secrets and the key schedule of format v1.
+//! Secrets and the key schedule of format v1 (the public package id is
+//! [`crate::format::PackageId`]).
 //!
 //! Notation follows docs/FORMAT.md: `HKDF(ikm, salt, info)` is HKDF-SHA256 (RFC 5869) with a
 //! 32-byte output, `b64u` is base64url without padding (RFC 4648, section 5).
@@ -8,14 +9,14 @@
 
 use std::fmt;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use hkdf::Hkdf;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::error::Error;
+use crate::format::base64url::{b64u_decode, b64u_encode};
+use crate::format::PackageId;
 use crate::provider::RandomSource;
 
 /// HKDF `info` label of the link proof `A`.
@@ -40,28 +41,6 @@ pub(crate) fn hkdf32(ikm: &[u8], salt: &[u8], info: &[u8]) -> [u8; 32] {
     okm
 }
 
-/// Decodes base64url without padding into exactly `N` bytes.
-pub(crate) fn b64u_decode<const N: usize>(
-    text: &str,
-    what: &'static str,
-) -> Result<[u8; N], Error> {
-    // ceil(N * 4 / 3) characters; checked first so oversized input is never decoded.
-    if text.len() != (N * 4).div_ceil(3) {
-        return Err(Error::InvalidEncoding(what));
-    }
-    let mut decoded = URL_SAFE_NO_PAD
-        .decode(text)
-        .map_err(|_| Error::InvalidEncoding(what))?;
-    let out = <[u8; N]>::try_from(decoded.as_slice()).map_err(|_| Error::InvalidEncoding(what));
-    decoded.zeroize();
-    out
-}
-
-/// Encodes bytes as base64url without padding.
-pub(crate) fn b64u_encode(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
 /// Defines a 32-byte secret newtype: zeroized on drop, constant-time equality, opaque `Debug`.
 macro_rules! secret32 {
     ($(#[$doc:meta])* $name:ident) => {
@@ -84,52 +63,6 @@ macro_rules! secret32 {
 
         impl Eq for $name {}
     };
-}
-
-/// A package identifier: 16 random bytes chosen by the server, written `b64u(package_id)`
-/// (22 characters). Public: it appears in URLs and in the manifest.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct PackageId([u8; 16]);
-
-impl PackageId {
-    /// Wraps 16 bytes.
-    pub fn from_bytes(bytes: [u8; 16]) -> Self {
-        PackageId(bytes)
-    }
-
-    /// A fresh random id.
-    pub fn generate(rng: &dyn RandomSource) -> Result<Self, Error> {
-        let mut bytes = [0u8; 16];
-        rng.fill(&mut bytes)?;
-        Ok(PackageId(bytes))
-    }
-
-    /// The 16 bytes.
-    pub fn as_bytes(&self) -> &[u8; 16] {
-        &self.0
-    }
-
-    /// `b64u(package_id)`, 22 characters.
-    pub fn to_b64u(&self) -> String {
-        b64u_encode(&self.0)
-    }
-
-    /// Parses the 22-character text form.
-    pub fn parse_b64u(text: &str) -> Result<Self, Error> {
-        b64u_decode(text, "package id").map(PackageId)
-    }
-}
-
-impl fmt::Debug for PackageId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PackageId({})", self.to_b64u())
-    }
-}
-
-impl fmt::Display for PackageId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_b64u())
-    }
 }
 
 secret32! {

@@ -12,28 +12,37 @@
 //! the `STREAM` construction of Hoang, Reyhanitabar, Rogaway and Vizár, "Online
 //! Authenticated-Encryption and its Nonce-Reuse Misuse-Resistance" (CRYPTO 2015).
 //!
+//! Two layers, the lower knowing nothing of the upper:
+//!
+//! - [`format`](mod@format): bytes <-> typed values (the manifest, stanza types, the metadata document,
+//!   payload sizes, the package id). No key, no AEAD: the server parses manifests with it.
+//! - the protocol: [`keys`] (secrets and the HKDF key schedule), [`wrap`] (`K` into stanza
+//!   bodies), [`stream`] (the file payload), [`seal`] ([`seal_package`], the one way senders
+//!   make a package) and [`open`] (`Manifest::open_with_*`, [`OpenedPackage`]).
+//!
+//! Under both sit [`error`] and [`provider`] (the AEAD backends and randomness); [`vectors`]
+//! performs the test vectors (generating them needs the `gen-vectors` feature).
+//!
 //! ```
 //! use sealdrop_crypto::*;
 //!
 //! let rng = OsRandom;
 //! let aead = default_aead();
-//! let id = PackageId::generate(&rng)?;
-//! let (link, server) = (LinkSecret::generate(&rng)?, ServerSecret::generate(&rng)?);
+//! // The server makes the package id and its secret S.
+//! let (id, server) = (PackageId::generate(&rng)?, ServerSecret::generate(&rng)?);
 //!
-//! // Sender: one file, one link stanza.
-//! let mut builder = PackageBuilder::new(id, &rng)?;
-//! let (_, file_key) = builder.add_file(5)?;
-//! builder.link_stanza(&link, &server);
+//! // Sender: one file; sealing makes K, the link secret C and the file keys.
 //! let metadata = Metadata {
 //!     files: vec![FileInfo { name: "a.txt".into(), size: 5, media_type: "text/plain".into() }],
 //!     message: None,
 //!     sender: None,
 //! };
-//! let manifest = builder.build(aead, &metadata)?;
-//! let ciphertext = encrypt_file(aead, &file_key, b"hello");
+//! let sealed = seal_package(aead, &rng, id, &server, &metadata, &[])?;
+//! let ciphertext = encrypt_file(aead, &sealed.file_keys[0], b"hello");
 //!
 //! // Recipient: the link gives C, the server releases S.
-//! let opened = Manifest::parse(&manifest)?.open_with_link(aead, &link, &server)?;
+//! let manifest = Manifest::parse(&sealed.manifest)?;
+//! let opened = manifest.open_with_link(aead, &sealed.link_secret, &server)?;
 //! assert_eq!(opened.metadata(), &metadata);
 //! assert_eq!(opened.decrypt_file(aead, 0, &ciphertext)?, b"hello");
 //! # Ok::<(), sealdrop_crypto::Error>(())
@@ -42,32 +51,39 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+// Platform services and errors, used by every layer.
 pub mod error;
-pub mod keys;
-pub mod manifest;
-pub mod metadata;
-pub mod package;
 pub mod provider;
-pub mod stanza;
+
+// The format layer: bytes <-> typed values, no keys. Imports nothing of the protocol below.
+pub mod format;
+
+// The protocol layer: keys, wrapping, encryption; sealing and opening packages.
+pub mod keys;
+pub mod open;
+pub mod seal;
+mod sealed_metadata;
 pub mod stream;
+pub mod wrap;
+
 pub mod vectors;
 
 pub use error::{AeadError, Error};
-pub use keys::{
-    LinkProof, LinkSecret, LinkVerifier, PackageId, PackageKey, SecureLink, ServerSecret,
+pub use format::{
+    FileEntry, FileInfo, Manifest, Metadata, PackageId, StanzaKind, MAX_MANIFEST_SIZE,
+    MAX_METADATA_SIZE,
 };
-pub use manifest::{FileEntry, Manifest, MAX_MANIFEST_SIZE};
-pub use metadata::{FileInfo, Metadata, MAX_METADATA_SIZE};
-pub use package::{OpenedPackage, PackageBuilder};
+pub use keys::{LinkProof, LinkSecret, LinkVerifier, PackageKey, SecureLink, ServerSecret};
+pub use open::OpenedPackage;
 #[cfg(all(feature = "ring", not(target_arch = "wasm32")))]
 pub use provider::RingAead;
 pub use provider::{
     default_aead, Aead, DeterministicRandom, OsRandom, RandomSource, RustCryptoAead,
 };
-pub use stanza::x25519::{X25519Identity, X25519Recipient};
-pub use stanza::StanzaKind;
+pub use seal::{seal_package, PackageBuilder, SealedPackage};
 pub use stream::{
     chunk_count, ciphertext_size, decrypt_file, encrypt_file, plaintext_size, ChunkPlan, FileKey,
     StreamDecryptor, StreamEncryptor, CHUNK_SIZE, ENCRYPTED_CHUNK_SIZE, PART_CHUNKS, PART_SIZE,
     TAG_SIZE,
 };
+pub use wrap::x25519::{X25519Identity, X25519Recipient};

@@ -3,7 +3,7 @@
 // Test helpers panic on purpose: a failed setup step is a failed test.
 #![allow(clippy::unwrap_used)]
 
-use sealdrop_crypto::manifest::STANZAS_OFFSET;
+use sealdrop_crypto::format::manifest::STANZAS_OFFSET;
 use sealdrop_crypto::*;
 
 struct Sent {
@@ -84,6 +84,51 @@ fn link_and_x25519_recipients_get_the_same_files() {
             assert_eq!(
                 opened.file_key(4).unwrap_err(),
                 Error::NoSuchFile { index: 4 }
+            );
+        }
+    }
+}
+
+#[test]
+fn a_sealed_package_opens_to_the_file_keys_its_sender_kept() {
+    let rng = DeterministicRandom::new(b"seal_package");
+    let aead = default_aead();
+    let id = PackageId::generate(&rng).unwrap();
+    let server = ServerSecret::generate(&rng).unwrap();
+    let identity = X25519Identity::generate(&rng).unwrap();
+    let metadata = Metadata {
+        files: [0u64, 5, 70_000]
+            .iter()
+            .enumerate()
+            .map(|(i, &size)| FileInfo {
+                name: format!("f{i}"),
+                size,
+                media_type: "application/octet-stream".into(),
+            })
+            .collect(),
+        message: Some("hello".into()),
+        sender: None,
+    };
+    let sealed = seal_package(aead, &rng, id, &server, &metadata, &[identity.recipient()]).unwrap();
+    assert_eq!(sealed.id, id);
+    let manifest = Manifest::parse(&sealed.manifest).unwrap();
+    assert_eq!(
+        manifest.stanza_kinds(),
+        vec![StanzaKind::Link, StanzaKind::X25519]
+    );
+    let by_link = manifest
+        .open_with_link(aead, &sealed.link_secret, &server)
+        .unwrap();
+    let by_key = manifest.open_with_x25519(aead, &identity).unwrap();
+    for opened in [by_link, by_key] {
+        assert_eq!(opened.metadata(), &metadata);
+        assert_eq!(sealed.file_keys.len(), 3);
+        for (i, kept) in sealed.file_keys.iter().enumerate() {
+            let plaintext = vec![7u8; metadata.files[i].size as usize];
+            let ciphertext = encrypt_file(aead, kept, &plaintext);
+            assert_eq!(
+                opened.decrypt_file(aead, i, &ciphertext).unwrap(),
+                plaintext
             );
         }
     }

@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 use proptest::prelude::*;
-use sealdrop_crypto::manifest::{FILE_ENTRY_SIZE, STANZAS_OFFSET};
+use sealdrop_crypto::format::manifest::{FILE_ENTRY_SIZE, STANZAS_OFFSET};
 use sealdrop_crypto::*;
 
 const C: u64 = CHUNK_SIZE as u64;

@@ -84,7 +84,7 @@ fn regenerating_gives_identical_files() {
     for (name, json) in &generated {
         assert!(
             on_disk.get(name) == Some(json),
-            "{name} differs from the generator's output; run `cargo run -p sealdrop-crypto --example gen-vectors`"
+            "{name} differs from the generator's output; run `cargo run -p sealdrop-crypto --features gen-vectors --example gen-vectors`"
         );
     }
 }

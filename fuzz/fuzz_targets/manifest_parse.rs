@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sealdrop_crypto::manifest::{MAX_FILES, MAX_STANZAS};
+use sealdrop_crypto::format::manifest::{MAX_FILES, MAX_STANZAS};
 use sealdrop_crypto::{plaintext_size, Manifest, MAX_MANIFEST_SIZE};
 
 fuzz_target!(|data: &[u8]| {

@@ -9,6 +9,8 @@
 //! - the link verifier `SHA-256(A)` that goes with the manifest upload;
 //! - a [`FileEncryptor`] per file, keyed with `Kf = HKDF(K, salt)`.
 //!
+//! The sealing itself is the core's `seal_package`, the same function the native client calls.
+//!
 //! `K` and the file keys never leave wasm memory except as non-extractable WebCrypto keys;
 //! `C` is handed to the page because the page has to put it into the link.
 
@@ -17,7 +19,7 @@ use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
 use sealdrop_crypto::{
-    FileInfo, LinkProof, LinkSecret, LinkVerifier, Metadata, OsRandom, PackageBuilder, PackageId,
+    seal_package, FileInfo, LinkProof, LinkSecret, LinkVerifier, Metadata, OsRandom, PackageId,
     RandomSource, RustCryptoAead, SecureLink, ServerSecret, X25519Recipient,
 };
 
@@ -70,23 +72,22 @@ impl PackageSealer {
         backend: Backend,
         rng: &dyn RandomSource,
     ) -> Result<Self> {
-        let link_secret = LinkSecret::generate(rng)?;
-        let mut builder = PackageBuilder::new(id, rng)?;
-        builder.link_stanza(&link_secret, server_secret);
-        for recipient in x25519_recipients {
-            builder.x25519_stanza(recipient)?;
-        }
-        let mut keys = Vec::with_capacity(metadata.files.len());
-        for file in &metadata.files {
-            let (_, key) = builder.add_file(file.size)?;
-            keys.push((key, file.size));
-        }
         // Stanzas and metadata are a few hundred bytes: the synchronous backend is fine.
-        let manifest = builder.build(&RustCryptoAead, metadata)?;
-        let files = keys
+        let sealed = seal_package(
+            &RustCryptoAead,
+            rng,
+            id,
+            server_secret,
+            metadata,
+            x25519_recipients,
+        )?;
+        let files = sealed
+            .file_keys
             .into_iter()
-            .map(|(key, size)| FileEncryptor::new(key, size, backend))
+            .zip(&metadata.files)
+            .map(|(key, file)| FileEncryptor::new(key, file.size, backend))
             .collect::<Result<Vec<_>>>()?;
+        let (link_secret, manifest) = (sealed.link_secret, sealed.manifest);
         let proof = LinkProof::derive(&link_secret, &id);
         let verifier = proof.verifier();
         Ok(Self {

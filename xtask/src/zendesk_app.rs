@@ -14,10 +14,13 @@
 //! are not in the package. Symlinks are refused, as Zendesk's marketplace validation does.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use serde_json::{Map, Value};
+use zip::write::SimpleFileOptions;
+use zip::{CompressionMethod, DateTime, ZipWriter};
 
 /// `AppVersion::TO_BE_SERVED` (app_version.rb): DEPRECATED, SUNSETTING, CURRENT.
 const SERVED_VERSIONS: &[&str] = &["0.5", "1.0", "2.0"];
@@ -1177,106 +1180,24 @@ pub fn package(dir: &Path) -> Result<(PathBuf, usize)> {
                 || f.starts_with("assets/")
         })
         .collect();
-    let mut zip = ZipWriter::default();
+    // Stored entries, a fixed date (1980-01-01, the DOS epoch) and fixed permissions: the same
+    // app gives the same bytes. Logos are PNGs and the JSON is small, so deflate gains little.
+    let options = SimpleFileOptions::default()
+        .compression_method(CompressionMethod::Stored)
+        .last_modified_time(DateTime::default())
+        .unix_permissions(0o644);
+    let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
     for f in &files {
         let bytes = std::fs::read(dir.join(f)).with_context(|| format!("reading {f}"))?;
-        zip.add(f, &bytes)?;
+        zip.start_file(f.as_str(), options)
+            .with_context(|| format!("adding {f} to the zip"))?;
+        zip.write_all(&bytes)?;
     }
+    let zip = zip.finish().context("writing the zip")?.into_inner();
     let out = dir.join("tmp").join(format!("app-{version}.zip"));
     std::fs::create_dir_all(out.parent().expect("the zip path has a parent"))?;
-    std::fs::write(&out, zip.finish()?)?;
+    std::fs::write(&out, zip)?;
     Ok((out, files.len()))
-}
-
-/// A minimal zip writer: stored (uncompressed) entries, CRC-32, no zip64 (the app is small).
-#[derive(Default)]
-struct ZipWriter {
-    out: Vec<u8>,
-    central: Vec<u8>,
-    count: u16,
-}
-
-/// 1980-01-01 00:00 in DOS time: a fixed date keeps the zip reproducible.
-const DOS_DATE: u16 = (1 << 5) | 1;
-
-impl ZipWriter {
-    fn add(&mut self, name: &str, data: &[u8]) -> Result<()> {
-        let crc = crc32(data);
-        let size = u32::try_from(data.len()).context("file too large for a zip without zip64")?;
-        let offset = u32::try_from(self.out.len()).context("zip too large")?;
-        let name_len = u16::try_from(name.len()).context("file name too long")?;
-        let mut local = Vec::new();
-        local.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
-        local.extend_from_slice(&20u16.to_le_bytes()); // version needed
-        local.extend_from_slice(&0x0800u16.to_le_bytes()); // UTF-8 names
-        local.extend_from_slice(&0u16.to_le_bytes()); // stored
-        local.extend_from_slice(&0u16.to_le_bytes()); // time
-        local.extend_from_slice(&DOS_DATE.to_le_bytes());
-        local.extend_from_slice(&crc.to_le_bytes());
-        local.extend_from_slice(&size.to_le_bytes());
-        local.extend_from_slice(&size.to_le_bytes());
-        local.extend_from_slice(&name_len.to_le_bytes());
-        local.extend_from_slice(&0u16.to_le_bytes());
-        local.extend_from_slice(name.as_bytes());
-        self.out.extend_from_slice(&local);
-        self.out.extend_from_slice(data);
-
-        let c = &mut self.central;
-        c.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
-        c.extend_from_slice(&0x031eu16.to_le_bytes()); // made by: Unix, 3.0
-        c.extend_from_slice(&20u16.to_le_bytes());
-        c.extend_from_slice(&0x0800u16.to_le_bytes());
-        c.extend_from_slice(&0u16.to_le_bytes());
-        c.extend_from_slice(&0u16.to_le_bytes());
-        c.extend_from_slice(&DOS_DATE.to_le_bytes());
-        c.extend_from_slice(&crc.to_le_bytes());
-        c.extend_from_slice(&size.to_le_bytes());
-        c.extend_from_slice(&size.to_le_bytes());
-        c.extend_from_slice(&name_len.to_le_bytes());
-        c.extend_from_slice(&0u16.to_le_bytes()); // extra
-        c.extend_from_slice(&0u16.to_le_bytes()); // comment
-        c.extend_from_slice(&0u16.to_le_bytes()); // disk
-        c.extend_from_slice(&0u16.to_le_bytes()); // internal attributes
-        c.extend_from_slice(&(0o100_644u32 << 16).to_le_bytes()); // -rw-r--r--
-        c.extend_from_slice(&offset.to_le_bytes());
-        c.extend_from_slice(name.as_bytes());
-        self.count = self
-            .count
-            .checked_add(1)
-            .context("too many files for a zip without zip64")?;
-        Ok(())
-    }
-
-    fn finish(mut self) -> Result<Vec<u8>> {
-        let central_offset = u32::try_from(self.out.len()).context("zip too large")?;
-        let central_size = u32::try_from(self.central.len()).context("zip too large")?;
-        self.out.extend_from_slice(&self.central);
-        self.out.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
-        self.out.extend_from_slice(&0u16.to_le_bytes());
-        self.out.extend_from_slice(&0u16.to_le_bytes());
-        self.out.extend_from_slice(&self.count.to_le_bytes());
-        self.out.extend_from_slice(&self.count.to_le_bytes());
-        self.out.extend_from_slice(&central_size.to_le_bytes());
-        self.out.extend_from_slice(&central_offset.to_le_bytes());
-        self.out.extend_from_slice(&0u16.to_le_bytes());
-        Ok(self.out)
-    }
-}
-
-/// CRC-32 (IEEE, reflected, as zip uses it).
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in data {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
 }
 
 #[cfg(test)]
@@ -1541,35 +1462,30 @@ mod tests {
         let dir = broken("zip", |_| {});
         let (zip, count) = package(&dir).expect("packaged");
         let bytes = std::fs::read(&zip).expect("zip");
+        let again = std::fs::read(package(&dir).expect("packaged again").0).expect("zip");
         let _ = std::fs::remove_dir_all(&dir);
-        // End of central directory: the entry count, then every central entry's name.
-        let eocd = bytes.len() - 22;
-        assert_eq!(&bytes[eocd..eocd + 4], &0x0605_4b50u32.to_le_bytes());
+        assert_eq!(bytes, again, "the same app gives the same zip");
+        let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).expect("a readable zip");
+        let mut names: Vec<&str> = archive.file_names().collect();
+        names.sort_unstable();
         assert_eq!(
-            usize::from(u16::from_le_bytes([bytes[eocd + 10], bytes[eocd + 11]])),
-            count
+            names,
+            [
+                "assets/logo-small.png",
+                "assets/logo.png",
+                "manifest.json",
+                "translations/en.json",
+            ],
+            "only what Zendesk uses, at the root: the sidebar page is the server's, and the \
+             package does not hold itself"
         );
-        let text = String::from_utf8_lossy(&bytes);
-        for name in [
-            "manifest.json",
-            "translations/en.json",
-            "assets/logo.png",
-            "assets/logo-small.png",
-        ] {
-            assert!(text.contains(name), "{name} is in the zip");
-        }
-        assert_eq!(
-            count, 4,
-            "only what Zendesk uses: the sidebar page is the server's"
-        );
-        assert!(
-            !text.contains("tmp/app-"),
-            "the package does not hold itself"
-        );
-    }
-
-    #[test]
-    fn crc32_matches_the_standard_check_value() {
-        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+        assert_eq!(count, names.len());
+        let mut manifest = String::new();
+        std::io::Read::read_to_string(
+            &mut archive.by_name("manifest.json").expect("manifest.json"),
+            &mut manifest,
+        )
+        .expect("readable");
+        serde_json::from_str::<Value>(&manifest).expect("the manifest is intact");
     }
 }

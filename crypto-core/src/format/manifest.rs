@@ -16,19 +16,16 @@
 //!
 //! All integers are big-endian; nothing may follow the metadata. The *public file-table bytes*
 //! (the metadata's associated data) are `version || package_id || file_count || entries`.
+//!
+//! Parsing and writing need no key; opening a parsed manifest is [`crate::open`]'s business.
 
 use std::collections::HashSet;
 
-use subtle::ConstantTimeEq;
-
 use crate::error::Error;
-use crate::keys::{LinkSecret, PackageId, PackageKey, ServerSecret};
-use crate::metadata::{Metadata, MAX_METADATA_SIZE};
-use crate::package::OpenedPackage;
-use crate::provider::Aead;
-use crate::stanza::x25519::X25519Identity;
-use crate::stanza::{link, Stanza, StanzaKind};
-use crate::stream::{plaintext_size, TAG_SIZE};
+use crate::format::metadata::MAX_METADATA_SIZE;
+use crate::format::package_id::PackageId;
+use crate::format::payload_sizes::{plaintext_size, TAG_SIZE};
+use crate::format::stanza::{Stanza, StanzaKind, X25519_BODY_SIZE};
 
 /// `"SEALDROP"`.
 pub const MAGIC: &[u8; 8] = b"SEALDROP";
@@ -46,7 +43,7 @@ pub const STANZAS_OFFSET: usize = 8 + 1 + 16 + 32;
 /// (1 073 952 bytes).
 pub const MAX_MANIFEST_SIZE: usize = STANZAS_OFFSET
     + 1
-    + MAX_STANZAS * (1 + crate::stanza::x25519::BODY_SIZE)
+    + MAX_STANZAS * (1 + X25519_BODY_SIZE)
     + 2
     + MAX_FILES * FILE_ENTRY_SIZE
     + 4
@@ -214,71 +211,6 @@ impl Manifest {
     /// metadata's associated data.
     pub fn public_file_table(&self) -> Vec<u8> {
         public_file_table(&self.package_id, &self.files)
-    }
-
-    /// Opens the package with the secure link's secret `C` and the server secret `S`.
-    ///
-    /// Tries every link stanza; then checks the key commitment (in constant time), then opens
-    /// and checks the metadata. Nothing else is decrypted before the commitment matched.
-    pub fn open_with_link(
-        &self,
-        aead: &dyn Aead,
-        link_secret: &LinkSecret,
-        server_secret: &ServerSecret,
-    ) -> Result<OpenedPackage, Error> {
-        let mut links = self
-            .stanzas
-            .iter()
-            .filter(|s| s.kind() == StanzaKind::Link)
-            .peekable();
-        if links.peek().is_none() {
-            return Err(Error::NoUsableStanza);
-        }
-        let wrap_key = link::wrap_key(link_secret, server_secret, &self.package_id);
-        let key = links
-            .find_map(|s| crate::stanza::unwrap(aead, &wrap_key, &self.package_id, s.body()))
-            .ok_or(Error::WrongLinkOrServerSecret)?;
-        self.open_with_key(aead, key)
-    }
-
-    /// Opens the package with an X25519 identity; [`Error::NoUsableStanza`] if no X25519
-    /// stanza is addressed to it, [`Error::LowOrderPoint`] if a stanza's share `E` is low order.
-    pub fn open_with_x25519(
-        &self,
-        aead: &dyn Aead,
-        identity: &X25519Identity,
-    ) -> Result<OpenedPackage, Error> {
-        for stanza in self
-            .stanzas
-            .iter()
-            .filter(|s| s.kind() == StanzaKind::X25519)
-        {
-            if let Some(key) = identity.unwrap(aead, &self.package_id, stanza.body())? {
-                return self.open_with_key(aead, key);
-            }
-        }
-        Err(Error::NoUsableStanza)
-    }
-
-    /// Checks `K` against the commitment, then opens the metadata.
-    pub fn open_with_key(&self, aead: &dyn Aead, key: PackageKey) -> Result<OpenedPackage, Error> {
-        if !bool::from(key.commitment(&self.package_id).ct_eq(&self.commitment)) {
-            return Err(Error::CommitmentMismatch);
-        }
-        let metadata = Metadata::open(
-            aead,
-            &key,
-            &self.package_id,
-            &self.public_file_table(),
-            &self.metadata,
-        )?;
-        metadata.check_against(&self.files)?;
-        Ok(OpenedPackage::new(
-            self.package_id,
-            self.files.clone(),
-            key,
-            metadata,
-        ))
     }
 
     fn write_file_table(&self, out: &mut Vec<u8>) {

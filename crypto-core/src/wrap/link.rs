@@ -8,10 +8,8 @@
 
 use zeroize::Zeroize;
 
-use crate::keys::{hkdf32, LinkSecret, PackageId, ServerSecret, WrapKey, LABEL_LINK};
-
-/// Body length of a link stanza.
-pub const BODY_SIZE: usize = super::WRAPPED_KEY_SIZE;
+use crate::format::PackageId;
+use crate::keys::{hkdf32, LinkSecret, ServerSecret, WrapKey, LABEL_LINK};
 
 /// `W = HKDF(ikm = C || S, salt = package_id, info = "sealdrop/v1/link")`.
 pub(crate) fn wrap_key(link: &LinkSecret, server: &ServerSecret, id: &PackageId) -> WrapKey {

@@ -1,27 +1,20 @@
-//! Encrypted package metadata: file names, sizes, media types, the sender's message.
+//! The package metadata document: file names, sizes, media types, the sender's message.
 //!
 //! ```text
-//! metadata_key = HKDF(ikm = K, salt = package_id, info = "sealdrop/v1/metadata")
-//! metadata_ct  = AES-256-GCM-Seal(metadata_key, nonce = 0^96, aad = public file-table bytes,
-//!                                 UTF-8 JSON {"files":[{"name","size","type"}],"message","sender"})
+//! UTF-8 JSON {"files":[{"name","size","type"}],"message","sender"}      (at most 1 MiB)
 //! ```
 //!
-//! The key is used for exactly one message per package, so the all-zero nonce is safe. The
-//! associated data binds the file table (salts and ciphertext sizes) to the metadata, so files
-//! cannot be swapped, moved between packages or resized without detection.
+//! Only ever stored encrypted (sealed under `K` by the protocol layer); this module is the
+//! document and its agreement with the manifest's file table.
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::keys::{PackageId, PackageKey};
-use crate::manifest::FileEntry;
-use crate::provider::Aead;
-use crate::stream::ciphertext_size;
+use crate::format::manifest::FileEntry;
+use crate::format::payload_sizes::ciphertext_size;
 
 /// Largest metadata plaintext (the JSON document): 1 MiB.
 pub const MAX_METADATA_SIZE: usize = 1 << 20;
-
-const ZERO_NONCE: [u8; 12] = [0; 12];
 
 /// One file as the sender described it. JSON: `{"name": .., "size": .., "type": ..}`.
 ///
@@ -70,33 +63,18 @@ impl Metadata {
         Ok(())
     }
 
-    /// Serializes and seals; `aad` is the manifest's public file-table bytes.
-    pub(crate) fn seal(
-        &self,
-        aead: &dyn Aead,
-        key: &PackageKey,
-        id: &PackageId,
-        aad: &[u8],
-    ) -> Result<Vec<u8>, Error> {
+    /// The document's bytes: compact UTF-8 JSON, at most [`MAX_METADATA_SIZE`].
+    pub(crate) fn to_json(&self) -> Result<Vec<u8>, Error> {
         let json = serde_json::to_vec(self).map_err(|_| Error::InvalidEncoding("metadata JSON"))?;
         if json.len() > MAX_METADATA_SIZE {
             return Err(Error::InvalidMetadata("larger than 1 MiB"));
         }
-        Ok(aead.seal(&key.metadata_key(id).0, &ZERO_NONCE, aad, &json))
+        Ok(json)
     }
 
-    /// Opens and parses; any authentication failure is [`Error::MetadataTampered`].
-    pub(crate) fn open(
-        aead: &dyn Aead,
-        key: &PackageKey,
-        id: &PackageId,
-        aad: &[u8],
-        ciphertext: &[u8],
-    ) -> Result<Self, Error> {
-        let json = aead
-            .open(&key.metadata_key(id).0, &ZERO_NONCE, aad, ciphertext)
-            .map_err(|_| Error::MetadataTampered)?;
-        serde_json::from_slice(&json)
+    /// Parses the document's bytes.
+    pub(crate) fn from_json(json: &[u8]) -> Result<Self, Error> {
+        serde_json::from_slice(json)
             .map_err(|_| Error::InvalidMetadata("not the metadata JSON document"))
     }
 }

@@ -1,16 +1,78 @@
-//! Making and opening packages: [`PackageBuilder`] writes a manifest, [`OpenedPackage`] is what
-//! a successful `Manifest::open_with_*` yields.
+//! Sealing a package: [`seal_package`] makes everything a sender uploads, over the
+//! [`PackageBuilder`] that writes a manifest step by step.
+//!
+//! Every sender (the native client, the browser bindings) seals through [`seal_package`], so a
+//! package has the same shape whoever made it: one link stanza first, then X25519 stanzas.
 
 use std::fmt;
 
 use crate::error::Error;
-use crate::keys::{LinkSecret, PackageId, PackageKey, ServerSecret, WrapKey};
-use crate::manifest::{public_file_table, FileEntry, Manifest, MAX_FILES, MAX_STANZAS};
-use crate::metadata::Metadata;
+use crate::format::manifest::{public_file_table, MAX_FILES, MAX_STANZAS};
+use crate::format::payload_sizes::{ciphertext_size, MAX_PLAINTEXT_SIZE};
+use crate::format::{FileEntry, Manifest, Metadata, PackageId, Stanza, StanzaKind};
+use crate::keys::{LinkSecret, PackageKey, ServerSecret, WrapKey};
 use crate::provider::{Aead, RandomSource};
-use crate::stanza::x25519::X25519Recipient;
-use crate::stanza::{link, Stanza, StanzaKind};
-use crate::stream::{ciphertext_size, FileKey, StreamDecryptor, MAX_PLAINTEXT_SIZE};
+use crate::sealed_metadata;
+use crate::stream::FileKey;
+use crate::wrap::{self, link, x25519::X25519Recipient};
+
+/// Everything a sender needs after sealing: the manifest to upload, the link secret `C` for the
+/// link's fragment and each file's key `Kf` for its encryptor.
+pub struct SealedPackage {
+    /// The package id the package was sealed for.
+    pub id: PackageId,
+    /// The manifest bytes (`PUT /api/v1/packages/{id}/manifest`).
+    pub manifest: Vec<u8>,
+    /// The fresh link secret `C`: goes only into the link's fragment.
+    pub link_secret: LinkSecret,
+    /// `Kf` of each file, in file-table order (the order of the metadata's files).
+    pub file_keys: Vec<FileKey>,
+}
+
+impl fmt::Debug for SealedPackage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SealedPackage")
+            .field("id", &self.id)
+            .field("manifest_len", &self.manifest.len())
+            .field("files", &self.file_keys.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Seals a new package for the server-made `id` and server secret `S`: a fresh package key `K`
+/// and link secret `C`, a link stanza, one X25519 stanza per recipient, one file-table entry
+/// per file of `metadata` (in order, sized by its `size`) and the sealed metadata.
+///
+/// Randomness is drawn in this order: `C` (32 bytes), `K` (32), an ephemeral secret `e` (32)
+/// per X25519 recipient, a salt (16) per file; a deterministic `rng` gives the same bytes on
+/// every platform.
+pub fn seal_package(
+    aead: &dyn Aead,
+    rng: &dyn RandomSource,
+    id: PackageId,
+    server_secret: &ServerSecret,
+    metadata: &Metadata,
+    x25519_recipients: &[X25519Recipient],
+) -> Result<SealedPackage, Error> {
+    let link_secret = LinkSecret::generate(rng)?;
+    let mut builder = PackageBuilder::new(id, rng)?;
+    builder.link_stanza(&link_secret, server_secret);
+    for recipient in x25519_recipients {
+        builder.x25519_stanza(recipient)?;
+    }
+    let file_keys = metadata
+        .files
+        .iter()
+        .map(|file| builder.add_file(file.size).map(|(_, key)| key))
+        .collect::<Result<Vec<_>, _>>()?;
+    let manifest = builder.build(aead, metadata)?;
+    Ok(SealedPackage {
+        id,
+        manifest,
+        link_secret,
+        file_keys,
+    })
+}
 
 /// Builds one package's manifest.
 ///
@@ -145,17 +207,12 @@ impl<'a> PackageBuilder<'a> {
             .iter()
             .map(|pending| {
                 let mut body = pending.prefix.clone();
-                body.extend_from_slice(&crate::stanza::wrap(
-                    aead,
-                    &pending.wrap_key,
-                    &self.id,
-                    &self.key,
-                ));
+                body.extend_from_slice(&wrap::wrap(aead, &pending.wrap_key, &self.id, &self.key));
                 Stanza::new(pending.kind, body)
             })
             .collect();
         let aad = public_file_table(&self.id, &self.files);
-        let sealed = metadata.seal(aead, &self.key, &self.id, &aad)?;
+        let sealed = sealed_metadata::seal(aead, &self.key, &self.id, &aad, metadata)?;
         self.sealed = Some(metadata.clone());
         let commitment = self.key.commitment(&self.id);
         Ok(
@@ -174,82 +231,6 @@ impl fmt::Debug for PackageBuilder<'_> {
                 "stanzas",
                 &self.stanzas.iter().map(|s| s.kind).collect::<Vec<_>>(),
             )
-            .finish_non_exhaustive()
-    }
-}
-
-/// A package whose key commitment and metadata checked out: the files can be decrypted.
-pub struct OpenedPackage {
-    id: PackageId,
-    files: Vec<FileEntry>,
-    key: PackageKey,
-    metadata: Metadata,
-}
-
-impl OpenedPackage {
-    pub(crate) fn new(
-        id: PackageId,
-        files: Vec<FileEntry>,
-        key: PackageKey,
-        metadata: Metadata,
-    ) -> Self {
-        OpenedPackage {
-            id,
-            files,
-            key,
-            metadata,
-        }
-    }
-
-    /// The package id.
-    pub fn package_id(&self) -> PackageId {
-        self.id
-    }
-
-    /// The decrypted, checked metadata.
-    pub fn metadata(&self) -> &Metadata {
-        &self.metadata
-    }
-
-    /// The public file table.
-    pub fn files(&self) -> &[FileEntry] {
-        &self.files
-    }
-
-    /// The package key `K`. Only for test vectors and key escrow; never log it.
-    pub fn package_key(&self) -> &PackageKey {
-        &self.key
-    }
-
-    /// `Kf` of file `index`.
-    pub fn file_key(&self, index: usize) -> Result<FileKey, Error> {
-        let file = self.files.get(index).ok_or(Error::NoSuchFile { index })?;
-        Ok(FileKey::derive(&self.key, &file.salt))
-    }
-
-    /// A decryptor for file `index`, sized by the manifest.
-    pub fn file_decryptor(&self, index: usize) -> Result<StreamDecryptor, Error> {
-        let file = self.files.get(index).ok_or(Error::NoSuchFile { index })?;
-        StreamDecryptor::new(FileKey::derive(&self.key, &file.salt), file.ciphertext_size)
-    }
-
-    /// Decrypts the whole of file `index`. A ciphertext shorter than the manifest says is
-    /// [`Error::TruncatedFile`], a longer one [`Error::TrailingData`].
-    pub fn decrypt_file(
-        &self,
-        aead: &dyn Aead,
-        index: usize,
-        ciphertext: &[u8],
-    ) -> Result<Vec<u8>, Error> {
-        self.file_decryptor(index)?.decrypt_all(aead, ciphertext)
-    }
-}
-
-impl fmt::Debug for OpenedPackage {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OpenedPackage")
-            .field("id", &self.id)
-            .field("files", &self.files)
             .finish_non_exhaustive()
     }
 }

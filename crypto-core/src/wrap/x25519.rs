@@ -17,11 +17,10 @@ use x25519_dalek::{PublicKey, StaticSecret};
 use zeroize::Zeroize;
 
 use crate::error::Error;
-use crate::keys::{b64u_decode, b64u_encode, hkdf32, PackageId, PackageKey, WrapKey, LABEL_X25519};
+use crate::format::base64url::{b64u_decode, b64u_encode};
+use crate::format::PackageId;
+use crate::keys::{hkdf32, PackageKey, WrapKey, LABEL_X25519};
 use crate::provider::{Aead, RandomSource};
-
-/// Body length of an X25519 stanza: `E` (32) and the wrapped key (48).
-pub const BODY_SIZE: usize = 32 + super::WRAPPED_KEY_SIZE;
 
 /// An X25519 secret key `r` (an agent device key, for example). Zeroized on drop.
 #[derive(Clone)]
@@ -75,7 +74,7 @@ impl X25519Identity {
         let (share, wrapped) = body.split_at(32);
         let share: [u8; 32] = share
             .try_into()
-            .expect("BODY_SIZE starts with the 32-byte share E");
+            .expect("an X25519 body starts with the 32-byte share E");
         let share = PublicKey::from(share);
         let shared = self.secret.diffie_hellman(&share);
         if !shared.was_contributory() {

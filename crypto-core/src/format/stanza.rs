@@ -1,29 +1,21 @@
-//! Key stanzas: the package key `K` wrapped for one way of opening the package.
-//!
-//! Every stanza seals `K` the same way, under a wrap key `W` that is used exactly once (which is
-//! why the all-zero nonce is safe):
-//!
-//! ```text
-//! wrapped = AES-256-GCM-Seal(W, nonce = 0^96, aad = package_id, K)     (32 + 16 = 48 bytes)
-//! ```
+//! Key stanzas as bytes: the type byte, the kind it names and the fixed-size body.
 //!
 //! | type | kind | body |
 //! |------|------|------|
 //! | `0x01` | [`StanzaKind::Link`] (`link`) | `wrapped` (48 bytes) |
 //! | `0x02` | [`StanzaKind::X25519`] (`x25519`) | `E` (32) `\|\|` `wrapped` (48) = 80 bytes |
 //!
-//! Body sizes are fixed by the type, so a stanza of the wrong size cannot be expressed.
+//! Body sizes are fixed by the type, so a stanza of the wrong size cannot be expressed. What a
+//! body holds and how `K` is wrapped into it is the protocol's business (`crate::wrap`).
 
-pub mod link;
-pub mod x25519;
-
-use crate::keys::{PackageId, PackageKey, WrapKey};
-use crate::provider::Aead;
+use crate::provider::TAG_SIZE;
 
 /// Length of `wrapped`: a 32-byte key and a 16-byte tag.
-pub const WRAPPED_KEY_SIZE: usize = 48;
-
-const ZERO_NONCE: [u8; 12] = [0; 12];
+pub const WRAPPED_KEY_SIZE: usize = 32 + TAG_SIZE;
+/// Body length of a link stanza: the wrapped key.
+pub const LINK_BODY_SIZE: usize = WRAPPED_KEY_SIZE;
+/// Body length of an X25519 stanza: the ephemeral share `E` (32) and the wrapped key (48).
+pub const X25519_BODY_SIZE: usize = 32 + WRAPPED_KEY_SIZE;
 
 /// The kinds of stanza format v1 defines.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -56,8 +48,8 @@ impl StanzaKind {
     /// The fixed body length of this kind.
     pub fn body_len(self) -> usize {
         match self {
-            StanzaKind::Link => link::BODY_SIZE,
-            StanzaKind::X25519 => x25519::BODY_SIZE,
+            StanzaKind::Link => LINK_BODY_SIZE,
+            StanzaKind::X25519 => X25519_BODY_SIZE,
         }
     }
 
@@ -93,34 +85,4 @@ impl Stanza {
     pub fn body(&self) -> &[u8] {
         &self.body
     }
-}
-
-/// `AES-256-GCM-Seal(W, 0^96, aad = package_id, K)`.
-pub(crate) fn wrap(
-    aead: &dyn Aead,
-    wrap_key: &WrapKey,
-    id: &PackageId,
-    key: &PackageKey,
-) -> [u8; WRAPPED_KEY_SIZE] {
-    let sealed = aead.seal(&wrap_key.0, &ZERO_NONCE, id.as_bytes(), key.expose_bytes());
-    sealed
-        .try_into()
-        .expect("sealing 32 bytes yields 32 + 16 bytes")
-}
-
-/// Inverse of [`wrap`]; `None` if it does not authenticate.
-pub(crate) fn unwrap(
-    aead: &dyn Aead,
-    wrap_key: &WrapKey,
-    id: &PackageId,
-    wrapped: &[u8],
-) -> Option<PackageKey> {
-    let mut opened = aead
-        .open(&wrap_key.0, &ZERO_NONCE, id.as_bytes(), wrapped)
-        .ok()?;
-    let key = <[u8; 32]>::try_from(opened.as_slice())
-        .ok()
-        .map(PackageKey::from_bytes);
-    zeroize::Zeroize::zeroize(&mut opened);
-    key
 }

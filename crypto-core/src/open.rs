@@ -1,0 +1,150 @@
+//! Opening a package: a parsed [`Manifest`] and a way in (the link's `C` and the server's
+//! `S`, an X25519 identity, or `K` itself) give an [`OpenedPackage`] whose files can be
+//! decrypted.
+//!
+//! The order is fixed: unwrap `K` from a stanza, check it against the key commitment (in
+//! constant time), open and check the metadata; no file is decrypted before all of that held.
+
+use std::fmt;
+
+use subtle::ConstantTimeEq;
+
+use crate::error::Error;
+use crate::format::{FileEntry, Manifest, Metadata, PackageId, StanzaKind};
+use crate::keys::{LinkSecret, PackageKey, ServerSecret};
+use crate::provider::Aead;
+use crate::sealed_metadata;
+use crate::stream::{FileKey, StreamDecryptor};
+use crate::wrap::{self, link, x25519::X25519Identity};
+
+impl Manifest {
+    /// Opens the package with the secure link's secret `C` and the server secret `S`.
+    ///
+    /// Tries every link stanza; then checks the key commitment (in constant time), then opens
+    /// and checks the metadata. Nothing else is decrypted before the commitment matched.
+    pub fn open_with_link(
+        &self,
+        aead: &dyn Aead,
+        link_secret: &LinkSecret,
+        server_secret: &ServerSecret,
+    ) -> Result<OpenedPackage, Error> {
+        let id = self.package_id();
+        let mut links = self
+            .stanzas()
+            .iter()
+            .filter(|s| s.kind() == StanzaKind::Link)
+            .peekable();
+        if links.peek().is_none() {
+            return Err(Error::NoUsableStanza);
+        }
+        let wrap_key = link::wrap_key(link_secret, server_secret, &id);
+        let key = links
+            .find_map(|s| wrap::unwrap(aead, &wrap_key, &id, s.body()))
+            .ok_or(Error::WrongLinkOrServerSecret)?;
+        self.open_with_key(aead, key)
+    }
+
+    /// Opens the package with an X25519 identity; [`Error::NoUsableStanza`] if no X25519
+    /// stanza is addressed to it, [`Error::LowOrderPoint`] if a stanza's share `E` is low order.
+    pub fn open_with_x25519(
+        &self,
+        aead: &dyn Aead,
+        identity: &X25519Identity,
+    ) -> Result<OpenedPackage, Error> {
+        let id = self.package_id();
+        for stanza in self
+            .stanzas()
+            .iter()
+            .filter(|s| s.kind() == StanzaKind::X25519)
+        {
+            if let Some(key) = identity.unwrap(aead, &id, stanza.body())? {
+                return self.open_with_key(aead, key);
+            }
+        }
+        Err(Error::NoUsableStanza)
+    }
+
+    /// Checks `K` against the commitment, then opens the metadata.
+    pub fn open_with_key(&self, aead: &dyn Aead, key: PackageKey) -> Result<OpenedPackage, Error> {
+        let id = self.package_id();
+        if !bool::from(key.commitment(&id).ct_eq(self.commitment())) {
+            return Err(Error::CommitmentMismatch);
+        }
+        let metadata = sealed_metadata::open(
+            aead,
+            &key,
+            &id,
+            &self.public_file_table(),
+            self.metadata_ciphertext(),
+        )?;
+        metadata.check_against(self.files())?;
+        Ok(OpenedPackage {
+            id,
+            files: self.files().to_vec(),
+            key,
+            metadata,
+        })
+    }
+}
+
+/// A package whose key commitment and metadata checked out: the files can be decrypted.
+pub struct OpenedPackage {
+    id: PackageId,
+    files: Vec<FileEntry>,
+    key: PackageKey,
+    metadata: Metadata,
+}
+
+impl OpenedPackage {
+    /// The package id.
+    pub fn package_id(&self) -> PackageId {
+        self.id
+    }
+
+    /// The decrypted, checked metadata.
+    pub fn metadata(&self) -> &Metadata {
+        &self.metadata
+    }
+
+    /// The public file table.
+    pub fn files(&self) -> &[FileEntry] {
+        &self.files
+    }
+
+    /// The package key `K`. Only for test vectors and key escrow; never log it.
+    pub fn package_key(&self) -> &PackageKey {
+        &self.key
+    }
+
+    /// `Kf` of file `index`.
+    pub fn file_key(&self, index: usize) -> Result<FileKey, Error> {
+        let file = self.files.get(index).ok_or(Error::NoSuchFile { index })?;
+        Ok(FileKey::derive(&self.key, &file.salt))
+    }
+
+    /// A decryptor for file `index`, sized by the manifest.
+    pub fn file_decryptor(&self, index: usize) -> Result<StreamDecryptor, Error> {
+        let file = self.files.get(index).ok_or(Error::NoSuchFile { index })?;
+        StreamDecryptor::new(FileKey::derive(&self.key, &file.salt), file.ciphertext_size)
+    }
+
+    /// Decrypts the whole of file `index`. A ciphertext shorter than the manifest says is
+    /// [`Error::TruncatedFile`], a longer one [`Error::TrailingData`].
+    pub fn decrypt_file(
+        &self,
+        aead: &dyn Aead,
+        index: usize,
+        ciphertext: &[u8],
+    ) -> Result<Vec<u8>, Error> {
+        self.file_decryptor(index)?.decrypt_all(aead, ciphertext)
+    }
+}
+
+impl fmt::Debug for OpenedPackage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OpenedPackage")
+            .field("id", &self.id)
+            .field("files", &self.files)
+            .finish_non_exhaustive()
+    }
+}
