@@ -165,7 +165,10 @@ impl S3Storage {
     }
 
     async fn delete(&self, prefix: &BlobKey) -> Result<(), StorageError> {
-        let keys = self.keys(prefix).await?;
+        // The objects below the prefix, and the object named by it (a part's own key), as the
+        // folder store does; deleting a key that does not exist is not an error.
+        let mut keys = self.keys(prefix).await?;
+        keys.push(format!("{}{}", self.prefix, prefix.as_str()));
         for batch in keys.chunks(1000) {
             let objects = batch
                 .iter()
