@@ -14,7 +14,8 @@
 //!   static files, CORS;
 //! - the domain: [`packages`] (lifecycle, uploads, access), [`policy`] (who may get `S`),
 //!   [`verification`], [`tenants`], [`settings`], [`agents`] (Zendesk sign-in, grant,
-//!   roles), [`widget`] (Help Center limits), [`audit`], [`purge`]; plain Rust types in,
+//!   roles), [`widget`] (Help Center limits), [`audit`], [`purge`], [`deletion`] (a
+//!   tenant's deletion and its signed certificate); plain Rust types in,
 //!   domain errors out, no HTTP;
 //! - [`db`] (all SQL) and [`storage`] (blobs), with [`state`] holding one of each.
 //!
@@ -30,6 +31,7 @@ pub mod client_addr;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod deletion;
 pub mod html;
 pub mod http;
 pub mod internal;

@@ -9,6 +9,7 @@ use crate::agents::Zendesk;
 use crate::clock::Clock;
 use crate::config::{Config, StorageConfig};
 use crate::db::Database;
+use crate::deletion::DeletionKey;
 use crate::mail::Mailer;
 use crate::metrics::Metrics;
 use crate::purge::{self, PurgeReport};
@@ -36,6 +37,8 @@ pub struct AppState {
     pub clock: Clock,
     /// Zendesk keys and client ([`crate::agents`]).
     pub zendesk: Arc<Zendesk>,
+    /// The key that signs certificates of deletion ([`crate::deletion`]).
+    pub deletion_key: Arc<DeletionKey>,
 }
 
 impl AppState {
@@ -68,6 +71,13 @@ impl AppState {
             &config.verification.key_file,
         )
         .await?;
+        let seed = crate::keys::load_or_create(
+            config.deletion_key.key.as_deref(),
+            &config.deletion_key.key_file,
+            "SEALDROP_DELETION_SIGNING_KEY",
+        )
+        .await?;
+        let deletion_key = Arc::new(DeletionKey::from_seed(&seed)?);
         let zendesk = Arc::new(Zendesk::load(config.zendesk.clone(), &config.public_url).await?);
         Ok(Self {
             config: Arc::new(config),
@@ -78,6 +88,7 @@ impl AppState {
             metrics: Arc::default(),
             clock,
             zendesk,
+            deletion_key,
         })
     }
 

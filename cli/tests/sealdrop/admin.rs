@@ -85,6 +85,90 @@ async fn admin_purge_removes_a_revoked_package_now() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_deletes_a_tenant_and_its_certificate_verifies_until_a_byte_changes() {
+    let backend = Backend::new().await;
+    let token = backend.create_tenant("Deleted Support");
+    let server = Server::start(free_port(), &backend).await;
+    let work = tempfile::tempdir().expect("tempdir");
+    let input = write_test_file(work.path(), "a.txt", 20_000, 3);
+    let sent = sealdrop()
+        .arg("send")
+        .arg(&input)
+        .env("SEALDROP_URL", &server.url)
+        .env("SEALDROP_TOKEN", &token)
+        .env("SEALDROP_STATE_DIR", work.path().join("state"))
+        .output()
+        .expect("run sealdrop send");
+    assert!(
+        sent.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    let list = String::from_utf8(backend.admin(&["tenant", "list"]).stdout).expect("utf-8");
+    let id = list
+        .lines()
+        .find(|l| l.ends_with("Deleted Support"))
+        .and_then(|l| l.split('\t').next())
+        .expect("the tenant is listed")
+        .to_owned();
+
+    let unconfirmed = backend.admin(&["tenant", "delete", &id]);
+    assert!(!unconfirmed.status.success());
+    assert!(String::from_utf8_lossy(&unconfirmed.stderr).contains("--yes"));
+
+    let certificate = work.path().join("certificate.json");
+    let html = work.path().join("certificate.html");
+    let cert_arg = certificate.display().to_string();
+    let html_arg = html.display().to_string();
+    let deleted = backend.admin(&[
+        "tenant",
+        "delete",
+        &id,
+        "--yes",
+        "--certificate",
+        &cert_arg,
+        "--html",
+        &html_arg,
+    ]);
+    assert!(
+        deleted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&deleted.stderr)
+    );
+    let list = String::from_utf8(backend.admin(&["tenant", "list"]).stdout).expect("utf-8");
+    assert!(!list.contains("Deleted Support"), "{list}");
+    let page = std::fs::read_to_string(&html).expect("html");
+    assert!(page.contains("Certificate of deletion") && page.contains("Deleted Support"));
+
+    let verified = backend.admin(&["certificate", "verify", &cert_arg]);
+    assert!(
+        verified.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
+    let said = String::from_utf8_lossy(&verified.stdout);
+    assert!(
+        said.starts_with("valid:") && said.contains("1 package(s)"),
+        "{said}"
+    );
+
+    let text = std::fs::read_to_string(&certificate).expect("certificate");
+    let tampered = work.path().join("tampered.json");
+    std::fs::write(
+        &tampered,
+        text.replacen("\"packages\":1", "\"packages\":0", 1),
+    )
+    .expect("write");
+    let refused = backend.admin(&["certificate", "verify", &tampered.display().to_string()]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("signature does not match"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+}
+
 #[test]
 fn admin_reads_the_settings_file_and_the_environment_and_flags_win_over_it() {
     let work = tempfile::tempdir().expect("tempdir");

@@ -132,6 +132,16 @@ pub struct ConfigArgs {
         hide_env_values = true
     )]
     pub verification_key: Option<String>,
+    /// Seed (32 bytes, base64url) of the Ed25519 key that signs certificates of deletion.
+    /// Several instances must share it; unset, it is kept in `<data-dir>/deletion-signing.key`
+    /// (made on first start).
+    #[arg(
+        long,
+        global = true,
+        env = "SEALDROP_DELETION_SIGNING_KEY",
+        hide_env_values = true
+    )]
+    pub deletion_signing_key: Option<String>,
 
     /// Largest file (ciphertext bytes) a package may hold.
     #[arg(long, global = true, env = "SEALDROP_MAX_FILE_SIZE", default_value_t = 10 * (1 << 30))]
@@ -375,6 +385,8 @@ pub struct Config {
     pub wasm_dir: PathBuf,
     /// Where the verification key comes from.
     pub verification: VerificationConfig,
+    /// Where the deletion signing key comes from (same shape as the verification key's).
+    pub deletion_key: VerificationConfig,
     /// Size, count and time limits.
     pub limits: Limits,
     /// Interval between purge runs.
@@ -609,6 +621,7 @@ impl ConfigArgs {
             self.widget_abandoned_secs,
         );
         let key_file = self.data_dir.join("verification.key");
+        let deletion_key_file = self.data_dir.join("deletion-signing.key");
         let zendesk = self.zendesk.into_config(&self.data_dir)?;
         Ok(Config {
             listen: self.listen,
@@ -626,6 +639,10 @@ impl ConfigArgs {
             verification: VerificationConfig {
                 key: self.verification_key,
                 key_file,
+            },
+            deletion_key: VerificationConfig {
+                key: self.deletion_signing_key,
+                key_file: deletion_key_file,
             },
             limits: Limits {
                 max_file_size: self.max_file_size,

@@ -13,7 +13,8 @@
 //! - [`zendesk`] holds `zendesk_installations`, `zendesk_grants`, `oauth_pending`,
 //!   `zendesk_role_cache`;
 //! - [`widget`] is the Help Center widget's lookups across those tables;
-//! - [`audit`] holds `audit_events`.
+//! - [`audit`] holds `audit_events`;
+//! - [`deletions`] holds `tenant_deletions` (and counts and deletes what a tenant holds).
 //!
 //! The schema lives in `migrations/sqlite/` and `migrations/postgres/` (same version numbers,
 //! same meaning) and is applied at start-up. To keep one set of queries valid on both
@@ -22,6 +23,7 @@
 //! (SQLite accepts numbered `$N` parameters too).
 
 pub mod audit;
+pub mod deletions;
 pub mod downloads;
 pub mod packages;
 pub mod rate;

@@ -22,6 +22,12 @@ pub fn router() -> Router<AppState> {
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))
         .route("/api/v1/openapi.json", get(openapi))
+        .route(
+            "/.well-known/sealdrop-deletion-key",
+            get(|State(state): State<AppState>| async move {
+                axum::Json(state.deletion_key.well_known())
+            }),
+        )
 }
 
 async fn ready(State(state): State<AppState>) -> Response {
