@@ -8,8 +8,8 @@ use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sealdrop_client::{
-    default_state_dir, Client, ClientError, CodePrompt, Credential, GetOptions, Progress,
-    RetryPolicy, SendOptions,
+    default_state_dir, Client, ClientError, CodePrompt, Credential, ExtraRoots, GetOptions,
+    Progress, RetryPolicy, SendOptions,
 };
 use sealdrop_crypto::SecureLink;
 
@@ -111,6 +111,21 @@ pub struct TransferArgs {
     /// where it stopped.
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
     pub retry_for: Duration,
+
+    /// Also trust the certificate authorities in this PEM file (one or a bundle), besides
+    /// the built-in web roots: for a server whose certificate a private CA issued.
+    #[arg(long, env = "SEALDROP_CA_FILE", value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+}
+
+impl TransferArgs {
+    /// The `--ca-file` certificates; none without it.
+    fn extra_roots(&self) -> Result<ExtraRoots, ClientError> {
+        match &self.ca_file {
+            Some(path) => ExtraRoots::from_pem_file(path),
+            None => Ok(ExtraRoots::default()),
+        }
+    }
 }
 
 const SEND_EXAMPLES: &str = "\
@@ -135,6 +150,7 @@ after an interruption to resume.";
 /// Runs `sealdrop send`: prints the secure link on standard output.
 pub async fn run_send(args: SendArgs) -> anyhow::Result<()> {
     let client = Client::new(&args.server, Credential::ApiToken(args.token.clone()))?
+        .with_extra_roots(&args.transfer.extra_roots()?)?
         .with_retry(RetryPolicy::for_duration(args.transfer.retry_for))
         .with_parallel(usize::from(args.parallel))
         .with_state_dir(args.state_dir.clone().or_else(default_state_dir));
@@ -154,6 +170,7 @@ pub async fn run_send(args: SendArgs) -> anyhow::Result<()> {
 
 /// Runs `sealdrop get`: prints the paths of the saved files on standard output.
 pub async fn run_get(args: GetArgs) -> anyhow::Result<()> {
+    let extra_roots = args.transfer.extra_roots()?;
     let text = if args.link == "-" {
         let mut line = String::new();
         std::io::stdin()
@@ -177,6 +194,7 @@ pub async fn run_get(args: GetArgs) -> anyhow::Result<()> {
             Box::new(|email: &str| prompt(&format!("Verification code sent to {email}: ")))
         }),
         retry: RetryPolicy::for_duration(args.transfer.retry_for),
+        extra_roots: extra_roots.clone(),
     };
     let bar = Bar::new("Downloading and decrypting");
     let saved = match Client::get(&link, &args.out_dir, options_for(email.clone()), &bar).await {

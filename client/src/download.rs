@@ -72,7 +72,7 @@ pub(crate) async fn get(
 ) -> Result<Vec<PathBuf>> {
     let id = link.id();
     let mut remote = Remote {
-        http: http_client()?,
+        http: http_client(&options.extra_roots)?,
         url: format!("{}/api/v1/packages/{}", link.base(), id.to_b64u()),
         id_text: id.to_b64u(),
         proof: Zeroizing::new(LinkProof::derive(link.secret(), &id).to_b64u()),

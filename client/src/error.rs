@@ -115,6 +115,16 @@ pub enum ClientError {
         source: std::io::Error,
     },
 
+    /// A file of extra trusted certificate authorities (`--ca-file`) holds no usable
+    /// certificate.
+    #[error("{path} is not a PEM file of CA certificates: {reason}")]
+    InvalidCaFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+
     /// The server kept failing (or could not be reached) until the retry deadline.
     #[error("gave up after retrying for {seconds} s: {last}")]
     GaveUp {

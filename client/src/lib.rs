@@ -32,6 +32,7 @@ mod http;
 mod media;
 mod names;
 mod progress;
+mod roots;
 mod state;
 mod upload;
 
@@ -46,6 +47,7 @@ pub use error::{ClientError, Result};
 pub use http::RetryPolicy;
 pub use names::sanitize_file_name;
 pub use progress::{NoProgress, Progress};
+pub use roots::ExtraRoots;
 pub use state::default_state_dir;
 
 /// The credential that may create packages.
@@ -123,6 +125,8 @@ pub struct GetOptions {
     pub prompt_code: Option<CodePrompt>,
     /// Retries of failed requests.
     pub retry: RetryPolicy,
+    /// Certificate authorities trusted besides the built-in web roots.
+    pub extra_roots: ExtraRoots,
 }
 
 impl fmt::Debug for GetOptions {
@@ -136,6 +140,7 @@ impl fmt::Debug for GetOptions {
             .field("code", &self.code.as_ref().map(|_| ".."))
             .field("prompt_code", &self.prompt_code.is_some())
             .field("retry", &self.retry)
+            .field("extra_roots", &self.extra_roots)
             .finish()
     }
 }
@@ -167,7 +172,7 @@ impl Client {
         Ok(Client {
             base,
             credential,
-            http: http_client()?,
+            http: http_client(&ExtraRoots::default())?,
             retry: RetryPolicy::default(),
             parallel: DEFAULT_PARALLEL,
             state_dir: default_state_dir(),
@@ -178,6 +183,13 @@ impl Client {
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
         self
+    }
+
+    /// Trusts these certificate authorities too, besides the built-in web roots: for a
+    /// server whose certificate a private CA issued.
+    pub fn with_extra_roots(mut self, roots: &ExtraRoots) -> Result<Self> {
+        self.http = http_client(roots)?;
+        Ok(self)
     }
 
     /// Sets how many parts are uploaded at once (at least 1).
@@ -231,8 +243,11 @@ impl Client {
     }
 }
 
-pub(crate) fn http_client() -> Result<reqwest::Client> {
-    reqwest::Client::builder()
+/// The HTTP client of every request: TLS checked against Mozilla's roots (webpki-roots)
+/// plus `roots`.
+pub(crate) fn http_client(roots: &ExtraRoots) -> Result<reqwest::Client> {
+    roots
+        .add_to(reqwest::Client::builder())
         .user_agent(concat!("sealdrop-client/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(Duration::from_secs(10))
         // A stalled connection is noticed and retried rather than waited on forever.

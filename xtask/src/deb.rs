@@ -19,8 +19,6 @@
 use std::collections::BTreeMap;
 use std::fmt::Display;
 use std::fs::File;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -31,7 +29,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, ensure, Context, Result};
 
 use crate::cleanup::{self, Guard};
-use crate::proc::{self, cargo, target_dir, which, Counts};
+use crate::proc::{self, cargo, http, target_dir, which, Counts};
 use crate::setup;
 use crate::wasm;
 
@@ -748,33 +746,6 @@ fn walk(dir: &Path) -> Result<Vec<PathBuf>> {
         i += 1;
     }
     Ok(out)
-}
-
-/// One HTTP/1.0 request with an empty body to 127.0.0.1 (answers unchunked): status and
-/// body.
-fn http(port: u16, method: &str, path: &str, bearer: Option<&str>) -> Result<(u16, Vec<u8>)> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let mut request =
-        format!("{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\n");
-    if let Some(token) = bearer {
-        request.push_str(&format!("Authorization: Bearer {token}\r\n"));
-    }
-    request.push_str("\r\n");
-    stream.write_all(request.as_bytes())?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw)?;
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .context("malformed HTTP answer")?;
-    let head = String::from_utf8_lossy(&raw[..split]);
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .context("no HTTP status")?;
-    Ok((status, raw[split + 4..].to_vec()))
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 
 mod bench;
 mod cleanup;
+mod cluster;
 mod deb;
 mod demo;
 mod demo_setup;
@@ -33,8 +34,9 @@ COMMANDS
                           (SQLite + local folder + outbox mail), then wait for Ctrl-C.
     test                  Run every test: formatting, lints, native tests, the server
                           suite on SQLite+folder and on Postgres+S3, the wasm tests in
-                          headless Chromium, the browser end-to-end tests and the
-                          Debian package (built, installed, run and purged; as root).
+                          headless Chromium, the browser end-to-end tests, the
+                          Debian package (built, installed, run and purged; as root)
+                          and three instances behind nginx with TLS (`cluster`).
                           `cargo xtask test --help` lists the stages and options.
     services up           Start Postgres, Garage (S3) and an SMTP capture server, print
                           `export ...` lines for their SEALDROP_TEST_* variables and wait

@@ -324,6 +324,33 @@ pub fn wait_for_port(port: u16, timeout: Duration, what: &str) -> Result<()> {
     bail!("{what} did not accept connections on 127.0.0.1:{port} within {timeout:?}")
 }
 
+/// One HTTP/1.0 request with an empty body to 127.0.0.1 (answers unchunked): status and
+/// body.
+pub fn http(port: u16, method: &str, path: &str, bearer: Option<&str>) -> Result<(u16, Vec<u8>)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut request =
+        format!("{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\n");
+    if let Some(token) = bearer {
+        request.push_str(&format!("Authorization: Bearer {token}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes())?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .context("malformed HTTP answer")?;
+    let head = String::from_utf8_lossy(&raw[..split]);
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .context("no HTTP status")?;
+    Ok((status, raw[split + 4..].to_vec()))
+}
+
 /// `n` random bytes as lowercase hex, from the kernel's CSPRNG.
 pub fn random_hex(n: usize) -> Result<String> {
     let mut bytes = vec![0u8; n];

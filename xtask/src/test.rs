@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Result};
 
 use crate::cleanup;
+use crate::cluster;
 use crate::deb;
 use crate::proc::{self, cargo, human_duration, repo_root, Counts};
 use crate::services::{self, Services};
@@ -63,6 +64,11 @@ const STAGES: &[Stage] = &[
         about: "the Debian package: cargo deb, dpkg -i, systemd-analyze, run as the unit, purge",
         run: deb_package,
     },
+    Stage {
+        name: "cluster",
+        about: "3 release instances behind nginx (TLS) on Postgres + Garage: spread, caps, kills",
+        run: cluster_stage,
+    },
 ];
 
 fn usage() -> String {
@@ -114,6 +120,16 @@ DEB
     does, runs `sealdrop admin` with the packaged settings, then removes and purges it. It
     needs root (else it is skipped) and refuses to run where a sealdrop package, user or
     /var/lib/sealdrop already exists, since purging would delete them.
+
+CLUSTER
+    cluster builds the release binary (the deb stage's build, when it ran), starts Postgres,
+    Garage and three `sealdrop serve` instances sharing them and the shared keys, and nginx
+    with the packaged site (packaging/nginx/sealdrop.conf, rewritten for a test CA's
+    certificate and local ports) in front. Through https it sends and gets with the
+    `sealdrop` command (--ca-file): parts and downloads spread over the instances, the
+    hourly code cap holds across them, purges run side by side without errors, and an
+    instance killed with SIGKILL mid-upload and another mid-download does not stop the
+    client. It installs nginx with apt-get when missing. About two minutes.
 ",
     );
     text
@@ -538,6 +554,15 @@ fn deb_package(_: &mut Ctx) -> Result<Ran> {
         return Ok(Ran::Skipped(why));
     }
     let (counts, ok) = deb::run()?;
+    Ok(Ran::Tests { counts, ok })
+}
+
+fn cluster_stage(ctx: &mut Ctx) -> Result<Ran> {
+    if let Some(why) = cluster::unavailable() {
+        println!("xtask: skipping the cluster stage: it {why}");
+        return Ok(Ran::Skipped(why));
+    }
+    let (counts, ok) = cluster::run(&mut ctx.services)?;
     Ok(Ran::Tests { counts, ok })
 }
 

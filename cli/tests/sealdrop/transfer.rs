@@ -208,3 +208,38 @@ async fn an_upload_survives_the_server_being_killed_and_restarted() {
         "bytes out == bytes in"
     );
 }
+
+#[test]
+fn a_ca_file_without_certificates_stops_send_and_get_naming_it() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let not_pem = work.path().join("not-a-ca.pem");
+    std::fs::write(&not_pem, "hello\n").expect("write");
+    let input = write_test_file(work.path(), "a.txt", 10, 1);
+    let link = SecureLink::new(
+        "https://127.0.0.1:9",
+        PackageId::from_bytes([7; 16]),
+        LinkSecret::from_bytes([9; 32]),
+    )
+    .to_string();
+    let input_text = input.to_str().expect("utf-8 path");
+    for args in [
+        vec!["send", input_text, "--server", "https://127.0.0.1:9"],
+        vec!["get", link.as_str(), "-o", "out"],
+    ] {
+        let out = sealdrop()
+            .args(&args)
+            .arg("--ca-file")
+            .arg(&not_pem)
+            .env("SEALDROP_TOKEN", "sdt_unused")
+            .env("SEALDROP_STATE_DIR", work.path().join("state"))
+            .current_dir(work.path())
+            .output()
+            .expect("run sealdrop");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} should fail: {stderr}");
+        assert!(
+            stderr.contains("not-a-ca.pem") && stderr.contains("not a PEM file"),
+            "{args:?}: {stderr}"
+        );
+    }
+}
