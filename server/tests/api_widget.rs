@@ -311,14 +311,10 @@ async fn each_client_address_gets_an_hourly_cap_of_new_packages() {
     );
 }
 
-/// One widget create, as if from `client` behind a proxy that sets `X-Forwarded-For`.
+/// One widget create, as if from `client` behind a proxy that appends to `X-Forwarded-For`
+/// (after an entry the client wrote itself).
 async fn widget_create_from(app: &TestApp, client: &str) -> StatusCode {
-    widget_request(app, KEY, Some(ORIGIN), &json!({}))
-        .header("X-Forwarded-For", format!("203.0.113.99, {client}"))
-        .send()
-        .await
-        .expect("request")
-        .status()
+    widget_create_forwarded(app, &format!("203.0.113.99, {client}")).await
 }
 
 #[tokio::test]

@@ -4,6 +4,26 @@ use sealdrop_crypto::{LinkProof, SecureLink};
 
 use crate::support::{free_port, sealdrop, write_test_file, Backend, Server};
 
+/// Sends one file of `size` bytes with `sealdrop send` as the tenant of `token`; returns the
+/// link it printed.
+fn send_one(server: &Server, token: &str, work: &std::path::Path, size: u64) -> SecureLink {
+    let input = write_test_file(work, "a.txt", size, 1);
+    let sent = sealdrop()
+        .arg("send")
+        .arg(&input)
+        .env("SEALDROP_URL", &server.url)
+        .env("SEALDROP_TOKEN", token)
+        .env("SEALDROP_STATE_DIR", work.join("state"))
+        .output()
+        .expect("run sealdrop send");
+    assert!(
+        sent.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    SecureLink::parse(String::from_utf8_lossy(&sent.stdout).trim()).expect("a link")
+}
+
 #[tokio::test]
 async fn tenants_are_created_once_and_listed_without_their_tokens() {
     let backend = Backend::new().await;
@@ -33,21 +53,7 @@ async fn admin_purge_removes_a_revoked_package_now() {
     let token = backend.create_tenant("Purge Test");
     let server = Server::start(free_port(), &backend).await;
     let work = tempfile::tempdir().expect("tempdir");
-    let input = write_test_file(work.path(), "a.txt", 100, 1);
-    let sent = sealdrop()
-        .arg("send")
-        .arg(&input)
-        .env("SEALDROP_URL", &server.url)
-        .env("SEALDROP_TOKEN", &token)
-        .env("SEALDROP_STATE_DIR", work.path().join("state"))
-        .output()
-        .expect("run sealdrop send");
-    assert!(
-        sent.status.success(),
-        "{}",
-        String::from_utf8_lossy(&sent.stderr)
-    );
-    let link = SecureLink::parse(String::from_utf8_lossy(&sent.stdout).trim()).expect("a link");
+    let link = send_one(&server, &token, work.path(), 100);
     let id = link.id().to_b64u();
     let proof = LinkProof::derive(link.secret(), &link.id()).to_b64u();
     let client = reqwest::Client::new();
@@ -91,20 +97,7 @@ async fn admin_deletes_a_tenant_and_its_certificate_verifies_until_a_byte_change
     let token = backend.create_tenant("Deleted Support");
     let server = Server::start(free_port(), &backend).await;
     let work = tempfile::tempdir().expect("tempdir");
-    let input = write_test_file(work.path(), "a.txt", 20_000, 3);
-    let sent = sealdrop()
-        .arg("send")
-        .arg(&input)
-        .env("SEALDROP_URL", &server.url)
-        .env("SEALDROP_TOKEN", &token)
-        .env("SEALDROP_STATE_DIR", work.path().join("state"))
-        .output()
-        .expect("run sealdrop send");
-    assert!(
-        sent.status.success(),
-        "{}",
-        String::from_utf8_lossy(&sent.stderr)
-    );
+    send_one(&server, &token, work.path(), 20_000);
     let list = String::from_utf8(backend.admin(&["tenant", "list"]).stdout).expect("utf-8");
     let id = list
         .lines()
