@@ -507,6 +507,9 @@ impl Cluster {
                 ("SEALDROP_PUBLIC_URL", public_url.clone()),
                 ("SEALDROP_TRUST_FORWARDED_FOR", "true".into()),
                 ("SEALDROP_PURGE_INTERVAL_SECS", "1".into()),
+                // Purged rows go in the same run, so an expired link answers 404 (gone), not
+                // 410 (expired, row kept for the retention period).
+                ("SEALDROP_PACKAGE_RETENTION_DAYS", "0".into()),
                 ("SEALDROP_SHUTDOWN_TIMEOUT_SECS", "5".into()),
                 ("SEALDROP_LOG_FORMAT", "json".into()),
                 ("SEALDROP_ENV_FILE", "/dev/null".into()),
