@@ -123,7 +123,7 @@ pub async fn delete_tenant(
     issuer: &str,
     tenant_id: &str,
     now: impl Fn() -> i64,
-    progress: &mut dyn FnMut(u64),
+    progress: &mut (dyn FnMut(u64) + Send),
 ) -> Result<String, DeletionError> {
     let record = match db.deletion(tenant_id).await? {
         Some(record) => record,

@@ -152,6 +152,8 @@ pub async fn view(
     let grant: GrantStatus = db.grant_status(tenant_id).await?;
     body["grant"] = json!({ "status": grant.as_str() });
     body["subdomain"] = json!(db.subdomain_of(tenant_id).await?.map(|s| s.to_string()));
+    // What "Delete all data" asks the admin to type.
+    body["tenant_name"] = json!(db.tenant(tenant_id).await?.map(|t| t.name));
     Ok(body)
 }
 

@@ -230,3 +230,54 @@ async fn a_deleted_tenant_leaves_nothing_and_an_interrupted_deletion_finishes_wh
     let relaid = text.replacen(':', ": ", 1);
     assert_eq!(deletion::verify(&relaid, &key), Err(VerifyError::Altered));
 }
+
+#[tokio::test]
+async fn a_tenant_admin_deletes_everything_through_the_api_after_typing_its_name() {
+    let app = spawn_app().await;
+    let sent = app.send(&json!({}), &[test_bytes(3000, 1)]).await;
+    let settings: Value = app
+        .client
+        .get(app.url("/api/v1/settings"))
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(settings["tenant_name"], "Test Tenant");
+    let delete = |confirm: &'static str| {
+        app.client
+            .post(app.url("/api/v1/tenant/deletion"))
+            .bearer_auth(&app.token)
+            .json(&json!({ "confirm": confirm }))
+            .send()
+    };
+    let (code, message) =
+        TestApp::expect_error(delete("Test").await.unwrap(), StatusCode::BAD_REQUEST).await;
+    assert_eq!(code, "bad_request");
+    assert!(message.contains("\"Test Tenant\""), "{message}");
+    assert!(
+        !app.blob_keys(&sent.id).await.is_empty(),
+        "nothing was deleted"
+    );
+
+    let response = delete("Test Tenant").await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    let key = app.state.deletion_key.public_b64u();
+    let certificate = deletion::verify(body["certificate"].as_str().unwrap(), &key).unwrap();
+    assert_eq!(certificate.deleted.packages, 1);
+    assert!(body["html"]
+        .as_str()
+        .unwrap()
+        .contains("Certificate of deletion"));
+    assert!(app.blob_keys(&sent.id).await.is_empty());
+    // The token went with the tenant.
+    let (code, _) = TestApp::expect_error(
+        delete("Test Tenant").await.unwrap(),
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    assert_eq!(code, "unauthorized");
+}

@@ -245,3 +245,16 @@ impl GrantError {
         }
     }
 }
+
+impl From<crate::deletion::DeletionError> for HttpError {
+    fn from(err: crate::deletion::DeletionError) -> Self {
+        use crate::deletion::DeletionError;
+        let message = err.to_string();
+        match err {
+            DeletionError::UnknownTenant(_) => Self::NotFound(message),
+            // Asking again finishes it: the deletion resumes where it stopped.
+            DeletionError::StoreNotEmpty(_) => Self::Internal(anyhow::anyhow!(message)),
+            DeletionError::Internal(e) => e.into(),
+        }
+    }
+}
