@@ -353,3 +353,55 @@ test('an agent whose role is not allowed sees a clear refusal', async (t) => {
     await settingsAsAdmin(page, sim, async (f) => { await f.fill('#s-allowed-roles', 'admin, agent'); });
   });
 });
+
+// Last: it deletes the tenant the tests above set up.
+test('the admin deletes all data after typing the account name and keeps a certificate that verifies', async (t) => {
+  const link = await helpCenterUpload([{ name: 'gone.txt', bytes: randomBytes(5000) }]);
+  await withBrowser(t, async ({ page }) => {
+    const frame = await openTicket(page, sim, sim.firstTicket);
+    await frame.click('#tabs button[data-tab="admin"]');
+    await frame.waitForSelector('#grant-status[data-grant]', { state: 'attached' });
+    const label = await frame.textContent('#delete-label');
+    const name = label.match(/^Type (.+) to confirm$/)?.[1];
+    assert.ok(name, `the label names what to type: ${label}`);
+    // A wrong name deletes nothing.
+    await frame.fill('#delete-confirm', 'acme');
+    await frame.click('#delete-all');
+    await frame.waitForSelector('#delete-error:not([hidden])');
+    assert.match(await frame.textContent('#delete-error'), /exactly/);
+    const { packageId, linkProof } = wasm.parseLink(link);
+    const info = () => fetch(`${server.url}/api/v1/packages/${packageId}`, { headers: { 'X-Sealdrop-Link-Proof': linkProof } });
+    assert.equal((await info()).status, 200, 'still there');
+
+    await frame.fill('#delete-confirm', name);
+    await frame.click('#delete-all');
+    await frame.waitForSelector('#delete-certificate:not([hidden])', { timeout: 30_000 });
+    assert.match(await frame.textContent('#delete-status'), /Deleted \d+ link/);
+    const downloads = [];
+    page.on('download', (d) => downloads.push(d));
+    await frame.click('#delete-certificate a[download$=".json"]');
+    await frame.click('#delete-certificate a[download$=".html"]');
+    for (let i = 0; i < 50 && downloads.length < 2; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(downloads.length, 2, 'both renderings download');
+    const text = (await readFile(await downloads.find((d) => d.suggestedFilename().endsWith('.json')).path(), 'utf8')).trim();
+    const html = await readFile(await downloads.find((d) => d.suggestedFilename().endsWith('.html')).path(), 'utf8');
+    assert.match(html, /Certificate of deletion/);
+
+    // The certificate verifies with the key the server publishes, and not once a byte changed.
+    const { verify, createPublicKey } = await import('node:crypto');
+    const served = await (await fetch(`${server.url}/.well-known/sealdrop-deletion-key`)).json();
+    const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: served.public_key }, format: 'jwk' });
+    const file = JSON.parse(text);
+    assert.equal(file.public_key, served.public_key);
+    const signed = Buffer.from(JSON.stringify(file.certificate));
+    const signature = Buffer.from(file.signature, 'base64url');
+    assert.ok(verify(null, signed, key, signature), 'the signature verifies');
+    assert.ok(file.certificate.deleted.packages >= 1, JSON.stringify(file.certificate));
+    const tampered = Buffer.from(JSON.stringify({ ...file.certificate, tenant_name: `${file.certificate.tenant_name}x` }));
+    assert.equal(verify(null, tampered, key, signature), false);
+
+    // The customer's link is gone with the data.
+    assert.equal((await info()).status, 404);
+    await shot(page, '8-deleted');
+  });
+});

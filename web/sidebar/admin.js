@@ -27,6 +27,7 @@ export async function loadAdmin() {
     return;
   }
   state.settings = s;
+  $("delete-label").textContent = t("admin.delete_confirm_label", { name: s.tenant_name ?? "" });
   $("s-allowed-roles").value = s.allowed_roles.join(", ");
   $("s-require-auth").checked = s.require_auth_default;
   $("s-reply-style").value = s.reply_link_style;
@@ -80,7 +81,43 @@ async function loadAudit(more = false) {
 }
 
 /** Wires the admin tab's controls. */
+/** Offers `text` as a file download named `name`, as a link in `parent`. */
+function downloadLink(parent, text, name, type, label) {
+  const a = el("a", { href: URL.createObjectURL(new Blob([text], { type })), download: name, class: "button secondary small" });
+  a.textContent = label;
+  parent.append(a);
+}
+
+async function deleteAll(e) {
+  e.preventDefault();
+  const name = state.settings?.tenant_name ?? "";
+  const typed = $("delete-confirm").value.trim();
+  show("delete-error", false);
+  if (!name || typed !== name) {
+    text("delete-error", t("admin.delete_mismatch", { name }));
+    return;
+  }
+  $("delete-all").disabled = true;
+  text("delete-status", t("admin.deleting"));
+  try {
+    const answer = await api.json("POST", "/api/v1/tenant/deletion", { json: { confirm: typed }, retries: 0 });
+    const certificate = JSON.parse(answer.certificate).certificate;
+    text("delete-status", t("admin.deleted", { packages: certificate.deleted.packages, parts: certificate.deleted.parts }));
+    const links = $("delete-certificate");
+    links.replaceChildren();
+    const stem = `sealdrop-deletion-${certificate.tenant_id}`;
+    downloadLink(links, `${answer.certificate}\n`, `${stem}.json`, "application/json", t("admin.certificate_json"));
+    downloadLink(links, answer.html, `${stem}.html`, "text/html", t("admin.certificate_html"));
+    show("delete-certificate");
+  } catch (err) {
+    show("delete-status", false);
+    text("delete-error", t("admin.delete_failed", { message: err.message }));
+    $("delete-all").disabled = false;
+  }
+}
+
 export function setUpAdmin() {
+  $("delete-form").addEventListener("submit", deleteAll);
   $("reauthorize").addEventListener("click", () => startGrant("settings-status"));
   $("settings-form").addEventListener("submit", async (e) => {
     e.preventDefault();
