@@ -12,7 +12,11 @@ export class Panel {
     host.setAttribute("data-sealdrop", "widget");
     anchor.insertAdjacentElement("afterend", host);
     const shadow = host.attachShadow({ mode: "open" });
+    // The first rule is inline so that the text is legible from the first frame, before
+    // widget.css (which comes later in the root, so it wins once loaded) has arrived: until
+    // then the host would inherit Garden's `font-size: 0`.
     shadow.innerHTML = `
+      <style>:host { all: initial; display: block; font: 14px/20px system-ui, sans-serif; color: #2f3941; }</style>
       <link rel="stylesheet" href="${assets}widget/widget.css?v=${encodeURIComponent(version)}">
       <div class="panel" part="panel">
         <p class="head" id="sealdrop-head"><span class="padlock" aria-hidden="true"></span>
