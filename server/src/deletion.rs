@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use zeroize::Zeroizing;
 
+use crate::clock::rfc3339;
 use crate::db::deletions::TenantTotals;
 use crate::db::Database;
 use crate::internal::{internal_failures, Internal};
@@ -107,12 +108,6 @@ pub enum DeletionError {
 }
 
 internal_failures!(DeletionError);
-
-fn rfc3339(unix: i64) -> String {
-    chrono::DateTime::from_timestamp(unix, 0)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
 
 /// Deletes tenant `tenant_id` with every row and stored object, and returns the signed
 /// certificate (the file's text). `progress` hears how many packages are left.

@@ -26,7 +26,7 @@ use crate::widget::{self, WebOrigin};
 use crate::zendesk::session::{ConfirmedRole, PREFIX as AGENT_SESSION_PREFIX};
 
 /// The bearer token of `Authorization: Bearer …`, if the header has that form.
-fn bearer(headers: &HeaderMap) -> Option<&str> {
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

@@ -9,6 +9,7 @@ use axum::Router;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::http::auth::bearer;
 use crate::http::HttpError;
 use crate::state::AppState;
 
@@ -54,11 +55,7 @@ async fn ready(State(state): State<AppState>) -> Response {
 
 async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if let Some(expected) = &state.config.metrics_token_hash {
-        let presented = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(|t| Sha256::digest(t.trim().as_bytes()));
+        let presented = bearer(&headers).map(|t| Sha256::digest(t.as_bytes()));
         let allowed = presented.is_some_and(|p| bool::from(p.as_slice().ct_eq(expected)));
         if !allowed {
             return HttpError::Unauthorized(
