@@ -3,9 +3,10 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::time::Instant;
 
 use anyhow::Context;
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -18,11 +19,12 @@ use tower_http::trace::TraceLayer;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::http::{cors, HttpError};
+use crate::metrics;
 use crate::routes;
 use crate::state::AppState;
 
 /// The full HTTP application: every route plus security headers, request logging and
-/// counters.
+/// request timing.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(routes::ops::router())
@@ -38,7 +40,8 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { HttpError::NotFound("No such endpoint.".into()) })
         // CORS for the Help Center widget's cross-origin calls (preflights answered here).
         .layer(middleware::from_fn_with_state(state.clone(), cors::cors))
-        .layer(middleware::from_fn_with_state(state.clone(), count_requests))
+        // Inside the router's `layer`, so that the matched route's template is known here.
+        .layer(middleware::from_fn_with_state(state.clone(), time_requests))
         .layer(
             TraceLayer::new_for_http()
                 // Method and path only: headers carry credentials, and no secret is ever in a
@@ -75,9 +78,23 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn count_requests(State(state): State<AppState>, req: Request, next: Next) -> Response {
+/// Times each request into `sealdrop_http_request_duration_seconds`, labelled by the template
+/// of the route that matched (never the path asked for, which holds ids and would make a series
+/// per package), until the response head: a streamed body (a download) goes on after.
+async fn time_requests(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let route = req.extensions().get::<MatchedPath>().cloned();
     let response = next.run(req).await.into_response();
-    state.metrics.record_status(response.status().as_u16());
+    let route = route
+        .as_ref()
+        .map_or(metrics::UNMATCHED, MatchedPath::as_str);
+    state.metrics.request(
+        route,
+        &method,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
     response
 }
 

@@ -2,6 +2,7 @@
 //! and `admin` alike). It knows the services, not the routes.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use anyhow::Context;
 
@@ -31,7 +32,7 @@ pub struct AppState {
     pub mailer: Mailer,
     /// HMAC key for verification codes (outside the database by design).
     pub verification_key: VerificationKey,
-    /// Process counters.
+    /// This process's metrics (`/metrics`).
     pub metrics: Arc<Metrics>,
     /// "Now" (tests move it).
     pub clock: Clock,
@@ -52,14 +53,18 @@ impl AppState {
             .await
             .context("creating the spool folder")?;
         let db = Database::connect(&config.database_url).await?;
-        let storage: Arc<dyn Storage> = match &config.storage {
-            StorageConfig::Folder { root } => Arc::new(
-                FolderStorage::open(root)
-                    .await
-                    .with_context(|| format!("opening the blob folder {}", root.display()))?,
+        let (storage, storage_backend): (Arc<dyn Storage>, _) = match &config.storage {
+            StorageConfig::Folder { root } => (
+                Arc::new(
+                    FolderStorage::open(root)
+                        .await
+                        .with_context(|| format!("opening the blob folder {}", root.display()))?,
+                ),
+                "folder",
             ),
-            StorageConfig::S3(s3) => Arc::new(S3Storage::new(s3).await),
+            StorageConfig::S3(s3) => (Arc::new(S3Storage::new(s3).await), "s3"),
         };
+        let metrics = Arc::new(Metrics::new(db.clone(), storage_backend));
         let host = config
             .public_url
             .host_str()
@@ -85,24 +90,29 @@ impl AppState {
             storage,
             mailer,
             verification_key,
-            metrics: Arc::default(),
+            metrics,
             clock,
             zendesk,
             deletion_key,
         })
     }
 
-    /// Runs one purge pass now ([`crate::purge`]) and counts what it removed.
+    /// Runs one purge pass now ([`crate::purge`]) and records it in the metrics: its
+    /// outcome, its duration and what it removed.
     pub async fn purge(&self) -> anyhow::Result<PurgeReport> {
-        let report = purge::run_once(
+        let started = Instant::now();
+        let result = purge::run_once(
             &self.db,
             &self.storage,
             &self.config.widget,
             &self.config.retention,
             self.clock.now(),
         )
-        .await?;
-        Metrics::add(&self.metrics.packages_purged, report.packages());
-        Ok(report)
+        .await;
+        match &result {
+            Ok(report) => self.metrics.purge_succeeded(report, started.elapsed()),
+            Err(_) => self.metrics.purge_failed(started.elapsed()),
+        }
+        result
     }
 }

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use common::{no_options, spawn_app, spawn_app_with, test_bytes, TestApp};
 use reqwest::{Method, StatusCode};
+use sealdrop_server::storage::PART_SIZE;
 use serde_json::Value;
 
 /// Routes of the server that are not API operations, so openapi.json leaves them out: each
@@ -377,36 +378,190 @@ async fn metrics_need_the_operators_token_when_one_is_set() {
     );
 }
 
+/// The template of the part upload route, as the router knows it.
+const PART_PUT_ROUTE: &str = "/api/v1/packages/{id}/files/{file}/parts/{part}";
+
 #[tokio::test]
-async fn metrics_count_what_happened() {
+async fn metrics_count_ciphertext_by_direction_and_backend_and_time_routes_by_template() {
     let app = spawn_app().await;
-    let sent = app.send(&no_options(), &[test_bytes(1000, 1)]).await;
-    app.receive(&sent.id, &sent.link_secret).await;
-    let text = app
+    let before = app.scrape_metrics().await;
+    // Three parts: one for the small file, two for the one just over a part.
+    let files = [
+        test_bytes(1000, 1),
+        test_bytes(PART_SIZE as usize + 5000, 2),
+    ];
+    let sent = app.send(&no_options(), &files).await;
+    assert_eq!(
+        app.receive(&sent.id, &sent.link_secret).await,
+        sent.plaintexts
+    );
+    let missing = app
         .client
-        .get(app.url("/metrics"))
+        .get(app.url(&format!("/no/such/page/{}", sent.id)))
         .send()
         .await
-        .unwrap()
-        .text()
-        .await
         .unwrap();
-    for line in [
-        "sealdrop_packages_created_total 1",
-        "sealdrop_packages_finalized_total 1",
-        "sealdrop_parts_stored_total 1",
-        "sealdrop_downloads_started_total 1",
-        &format!(
-            "sealdrop_download_bytes_total {}",
-            sent.ciphertexts[0].len()
-        ),
-    ] {
-        assert!(
-            text.lines().any(|l| l == line),
-            "metrics lack `{line}`:\n{text}"
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    let after = app.scrape_metrics().await;
+    let grew = |name: &str, labels: &[(&str, &str)]| {
+        after.count(name, labels) - before.count(name, labels)
+    };
+
+    // Every ciphertext byte went to the store once and came back once, over this backend.
+    let ciphertext = sent.ciphertexts.iter().map(Vec::len).sum::<usize>() as f64;
+    let parts = 3.0;
+    for direction in ["upload", "download"] {
+        let labels = [("direction", direction), ("backend", app.storage)];
+        assert_eq!(
+            grew("sealdrop_transfer_bytes_total", &labels),
+            ciphertext,
+            "{direction} bytes:\n{}",
+            after.text
+        );
+        assert_eq!(
+            grew("sealdrop_transfer_part_duration_seconds_count", &labels),
+            parts,
+            "{direction} parts timed"
         );
     }
-    assert!(text.contains("sealdrop_http_requests_total{class=\"2xx\"}"));
+    let other_backend = if app.storage == "s3" { "folder" } else { "s3" };
+    assert_eq!(
+        after.value(
+            "sealdrop_transfer_bytes_total",
+            &[("backend", other_backend)]
+        ),
+        None
+    );
+
+    // Each part's PUT was timed under the route's template, not the path it was sent to.
+    let part_put = [
+        ("route", PART_PUT_ROUTE),
+        ("method", "PUT"),
+        ("status_class", "2xx"),
+    ];
+    assert_eq!(
+        grew("sealdrop_http_request_duration_seconds_count", &part_put),
+        parts,
+        "{}",
+        after.text
+    );
+    assert!(grew("sealdrop_http_request_duration_seconds_sum", &part_put) > 0.0);
+    let file_get = [
+        ("route", "/api/v1/packages/{id}/files/{file}"),
+        ("method", "GET"),
+        ("status_class", "2xx"),
+    ];
+    assert_eq!(
+        grew("sealdrop_http_request_duration_seconds_count", &file_get),
+        2.0
+    );
+    let unmatched = [("route", "unmatched"), ("status_class", "4xx")];
+    assert_eq!(
+        grew("sealdrop_http_request_duration_seconds_count", &unmatched),
+        1.0
+    );
+    assert!(
+        after
+            .samples
+            .iter()
+            .all(|s| s.labels.values().all(|v| !v.contains(&sent.id))),
+        "a label holds the package id:\n{}",
+        after.text
+    );
+
+    // The lifecycle counters keep their names.
+    for (name, n) in [
+        ("sealdrop_packages_created_total", 1.0),
+        ("sealdrop_packages_finalized_total", 1.0),
+        ("sealdrop_parts_stored_total", parts),
+        ("sealdrop_downloads_started_total", 1.0),
+    ] {
+        assert_eq!(grew(name, &[]), n, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn metrics_read_the_database_pool_at_each_scrape() {
+    let app = spawn_app().await;
+    // Two connections held by "requests" while Prometheus scrapes.
+    let _first = app.state.db.pool().acquire().await.unwrap();
+    let _second = app.state.db.pool().acquire().await.unwrap();
+    let scrape = app.scrape_metrics().await;
+    let backend = [("backend", app.database)];
+    let figure = |name: &str| {
+        scrape
+            .value(name, &backend)
+            .unwrap_or_else(|| panic!("no {name}{backend:?}:\n{}", scrape.text))
+    };
+    let open = figure("sealdrop_db_pool_connections");
+    let idle = figure("sealdrop_db_pool_idle_connections");
+    let max = figure("sealdrop_db_pool_max_connections");
+    assert!(open - idle >= 2.0, "open {open}, idle {idle}");
+    assert!(open <= max && max > 0.0, "open {open}, max {max}");
+}
+
+#[tokio::test]
+async fn metrics_show_purge_runs_what_they_removed_and_their_errors() {
+    let app = spawn_app().await;
+    let sent = app.send(&no_options(), &[test_bytes(1000, 1)]).await;
+    // The purge task's first run starts with the server; let it finish first.
+    let mut before = app.scrape_metrics().await;
+    for _ in 0..100 {
+        if before.count("sealdrop_purge_runs_total", &[("outcome", "ok")]) >= 1.0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        before = app.scrape_metrics().await;
+    }
+    let response = app
+        .client
+        .delete(app.url(&format!("/api/v1/packages/{}", sent.id)))
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.purge().await.revoked, 1);
+    app.clock
+        .advance(std::time::Duration::from_secs(8 * 24 * 3600));
+    assert_eq!(app.purge().await.rows_deleted, 1);
+    let after = app.scrape_metrics().await;
+    let grew = |name: &str, labels: &[(&str, &str)]| {
+        after.count(name, labels) - before.count(name, labels)
+    };
+    assert_eq!(grew("sealdrop_purge_runs_total", &[("outcome", "ok")]), 2.0);
+    assert_eq!(grew("sealdrop_packages_revoked_total", &[]), 1.0);
+    assert_eq!(grew("sealdrop_packages_purged_total", &[]), 1.0);
+    assert_eq!(
+        grew(
+            "sealdrop_purge_rows_deleted_total",
+            &[("table", "packages")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        after.value("sealdrop_purge_runs_total", &[("outcome", "error")]),
+        Some(0.0),
+        "the error series exists before any error, for alert rules"
+    );
+    assert!(after.value("sealdrop_purge_last_duration_seconds", &[]) >= Some(0.0));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let last = after
+        .value("sealdrop_purge_last_success_timestamp_seconds", &[])
+        .unwrap();
+    assert!((now - last).abs() < 60.0, "last success {last}, now {now}");
+
+    // A run that fails on the database counts as an error.
+    app.state.db.close().await;
+    assert!(app.state.purge().await.is_err());
+    let failed = app.scrape_metrics().await;
+    assert_eq!(
+        failed.count("sealdrop_purge_runs_total", &[("outcome", "error")]),
+        1.0
+    );
 }
 
 #[tokio::test]

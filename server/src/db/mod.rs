@@ -63,6 +63,27 @@ pub enum Backend {
     Postgres,
 }
 
+impl Backend {
+    /// The engine's name in metrics labels: `sqlite` or `postgres`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
+}
+
+/// How full the connection pool is at one moment ([`Database::pool_figures`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolFigures {
+    /// Connections open, in use or idle.
+    pub size: u32,
+    /// Open connections no one uses.
+    pub idle: usize,
+    /// The most connections the pool opens.
+    pub max: u32,
+}
+
 /// A pool of connections to the metadata database. Cheap to clone.
 #[derive(Clone)]
 pub struct Database {
@@ -148,6 +169,16 @@ impl Database {
     /// Which engine this is.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The pool's connections now, for the metrics: when `size - idle` stays at `max`, requests
+    /// queue for a connection (and fail after the 10 s acquire timeout).
+    pub fn pool_figures(&self) -> PoolFigures {
+        PoolFigures {
+            size: self.pool.size(),
+            idle: self.pool.num_idle(),
+            max: self.pool.options().get_max_connections(),
+        }
     }
 
     /// Closes the pool (waits for connections to be returned).

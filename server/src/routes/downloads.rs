@@ -18,7 +18,6 @@ use serde_json::json;
 use crate::clock::rfc3339;
 use crate::http::auth::{DownloadToken, IdempotencyKey, LinkProofHeader};
 use crate::http::{path_index, HttpError};
-use crate::metrics::Metrics;
 use crate::packages::{self, access};
 use crate::policy::ReleaseCredentials;
 use crate::state::AppState;
@@ -96,7 +95,7 @@ async fn start_download(
     )
     .await?;
     if grant.counted {
-        Metrics::add(&state.metrics.downloads_started, 1);
+        state.metrics.download_started();
     }
     Ok(Json(
         json!({ "download_token": grant.token.text(), "expires_at": rfc3339(grant.expires_at) }),
@@ -195,7 +194,7 @@ async fn ciphertext(
 }
 
 /// Streams bytes `span` of a file from the parts it covers ([`storage::file_stream`]),
-/// counting them in the metrics.
+/// counting the bytes and timing each part's read in the metrics.
 fn part_stream(
     state: &AppState,
     id: &str,
@@ -203,8 +202,11 @@ fn part_stream(
     span: Range<u64>,
 ) -> impl futures::Stream<Item = io::Result<bytes::Bytes>> + Send + 'static {
     let metrics = state.metrics.clone();
-    storage::file_stream(state.storage.clone(), id, file, span)
-        .inspect_ok(move |chunk| Metrics::add(&metrics.bytes_downloaded, chunk.len() as u64))
+    let timed = state.metrics.clone();
+    storage::file_stream(state.storage.clone(), id, file, span, move |took| {
+        timed.part_downloaded(took)
+    })
+    .inspect_ok(move |chunk| metrics.bytes_downloaded(chunk.len() as u64))
 }
 
 #[cfg(test)]

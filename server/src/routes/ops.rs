@@ -11,6 +11,7 @@ use subtle::ConstantTimeEq;
 
 use crate::http::auth::bearer;
 use crate::http::HttpError;
+use crate::metrics;
 use crate::state::AppState;
 
 /// The OpenAPI 3.1 document of docs/API.md, checked in and served as is.
@@ -65,10 +66,7 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
         }
     }
     (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
+        [(header::CONTENT_TYPE, metrics::CONTENT_TYPE)],
         state.metrics.render(),
     )
         .into_response()

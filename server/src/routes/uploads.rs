@@ -2,6 +2,7 @@
 //! what is held, finalize, revoke, and an agent's list of the packages they sent.
 
 use std::path::PathBuf;
+use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
@@ -20,7 +21,6 @@ use crate::clock::rfc3339;
 use crate::http::auth::{PackageCreator, RevokeAuth, UploadToken};
 use crate::http::json::{content_length, read_limited};
 use crate::http::{headers, path_index, ApiJson, HttpError};
-use crate::metrics::Metrics;
 use crate::packages::{self, upload, CreateRequest, Revoker};
 use crate::principal::Principal;
 use crate::state::AppState;
@@ -55,7 +55,7 @@ async fn create(
 ) -> Result<Response, HttpError> {
     let limits = &state.config.limits;
     let created = packages::create(&state.db, limits, &creator, request, state.clock.now()).await?;
-    Metrics::add(&state.metrics.packages_created, 1);
+    state.metrics.package_created();
     let body = json!({
         "id": created.id,
         "server_secret": created.server_secret.to_b64u(),
@@ -200,6 +200,7 @@ async fn put_part(
         )));
     }
     let digest: [u8; 32] = hasher.finalize().into();
+    let storing = Instant::now();
     let stored = upload::store_part(
         &state.db,
         &state.storage,
@@ -210,10 +211,9 @@ async fn put_part(
         state.clock.now(),
     )
     .await?;
-    if stored.inserted {
-        Metrics::add(&state.metrics.parts_stored, 1);
-        Metrics::add(&state.metrics.bytes_uploaded, expected);
-    }
+    state
+        .metrics
+        .part_uploaded(expected, storing.elapsed(), stored.inserted);
     let answer = json!({ "file": file, "part": part, "size": expected, "sha256": hex::encode(stored.sha256) });
     let status = if stored.inserted {
         StatusCode::CREATED
@@ -250,7 +250,7 @@ async fn finalize(
     )
     .await?;
     if finalized.now {
-        Metrics::add(&state.metrics.packages_finalized, 1);
+        state.metrics.package_finalized();
     }
     Ok(
         Json(json!({ "id": finalized.id, "expires_at": rfc3339(finalized.expires_at) }))
@@ -270,7 +270,7 @@ async fn revoke(
     let revoked =
         packages::revoke(&state.db, &state.storage, &raw_id, by, state.clock.now()).await?;
     if revoked {
-        Metrics::add(&state.metrics.packages_revoked, 1);
+        state.metrics.package_revoked();
     }
     Ok(StatusCode::NO_CONTENT.into_response())
 }

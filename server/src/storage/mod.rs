@@ -44,6 +44,7 @@ use std::io;
 use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures::future::BoxFuture;
@@ -118,24 +119,37 @@ pub const S3_READ_AHEAD: usize = 2;
 /// Streams bytes `span` of file `file` of package `package_id`, reading the parts it covers
 /// in order. With [`Storage::read_ahead_parts`] > 0, each part is read whole by its own task,
 /// up to that many parts ahead of the one being sent; a dropped stream (the client went
-/// away) cancels them.
-pub fn file_stream(
+/// away) cancels them. `part_read` gets the time each part took, from asking the store to
+/// its last byte read (read ahead, that is the store's time; streamed, the reader's pace
+/// counts too); a part not read to its last byte (the client went away, an error ended the
+/// download) is not reported.
+pub fn file_stream<F>(
     storage: Arc<dyn Storage>,
     package_id: &str,
     file: u64,
     span: Range<u64>,
-) -> ByteStream {
+    part_read: F,
+) -> ByteStream
+where
+    F: Fn(Duration) + Clone + Send + Sync + 'static,
+{
     let ahead = storage.read_ahead_parts();
     let id = package_id.to_owned();
     let read = move |(part, range): (u64, Range<u64>)| {
         let storage = storage.clone();
         let key = BlobKey::part(&id, file, part);
+        let part_read = part_read.clone();
         async move {
             let key = key.map_err(io::Error::other)?;
-            storage.read_range(&key, range).await.map_err(|e| {
+            let len = range.end - range.start;
+            let started = Instant::now();
+            let stream = storage.read_range(&key, range).await.map_err(|e| {
                 tracing::error!(error = %e, key = %key, "reading a part for download failed");
                 io::Error::other(e)
-            })
+            })?;
+            Ok::<_, io::Error>(on_last_byte(stream, len, move || {
+                part_read(started.elapsed())
+            }))
         }
     };
     let parts = futures::stream::iter(part_ranges(span));
@@ -153,6 +167,23 @@ pub fn file_stream(
         .buffered(ahead + 1)
         .map_ok(|chunks| futures::stream::iter(chunks.into_iter().map(Ok)))
         .try_flatten()
+        .boxed()
+}
+
+/// `stream` of `len` bytes, calling `done` as its last byte passes. (Not at the stream's end:
+/// hyper drops a body once its `Content-Length` is sent, without asking for more.)
+fn on_last_byte(stream: ByteStream, len: u64, done: impl FnOnce() + Send + 'static) -> ByteStream {
+    let mut left = len;
+    let mut done = Some(done);
+    stream
+        .inspect_ok(move |chunk| {
+            left = left.saturating_sub(chunk.len() as u64);
+            if left == 0 {
+                if let Some(done) = done.take() {
+                    done();
+                }
+            }
+        })
         .boxed()
 }
 

@@ -15,6 +15,8 @@
 //! encryption ([`TestApp::send`], [`TestApp::receive`]) so tests read as user stories.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod metrics;
+
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -555,6 +557,28 @@ impl TestApp {
             .list(&BlobKey::package(id).unwrap())
             .await
             .expect("list blobs")
+    }
+
+    /// `GET /metrics`, checked to be OpenMetrics text as Prometheus parses it.
+    pub async fn scrape_metrics(&self) -> metrics::Scrape {
+        let response = self
+            .client
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), StatusCode::OK, "/metrics");
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        assert_eq!(
+            content_type,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8"
+        );
+        metrics::Scrape::parse(&response.text().await.expect("body"))
     }
 
     /// Runs the purge task once.
