@@ -53,6 +53,8 @@ const INSTANCES: usize = 3;
 /// The crate of the `sealdrop` binary.
 const CRATE: &str = "sealdrop-cli";
 const MIB: u64 = 1 << 20;
+/// The counter of ciphertext bytes an instance read from the store and sent.
+const DOWNLOAD_BYTES: &str = r#"sealdrop_transfer_bytes_total{direction="download"}"#;
 /// Verification codes one address may ask for on one package per hour (the server's
 /// `CODES_PER_ADDRESS_PER_PACKAGE_PER_HOUR`).
 const CODES_PER_ADDRESS_PER_PACKAGE: usize = 5;
@@ -178,7 +180,7 @@ fn spread_across_instances(cluster: &Cluster, checks: &mut Checks) -> Result<()>
     let out = cluster.dir.join("spread-out");
     let saved = cluster.get(&link, &out, &[])?;
     let after = cluster.metrics()?;
-    let served = delta(&stored, &after, "sealdrop_download_bytes_total");
+    let served = delta(&stored, &after, DOWNLOAD_BYTES);
     println!("xtask: ciphertext bytes served per instance: {served:?}");
     for file in &files {
         same_bytes(file, &out.join(file_name(file)))?;
@@ -363,7 +365,7 @@ fn killed_mid_upload_and_mid_download(cluster: &mut Cluster, checks: &mut Checks
             );
         }
         let now = cluster.metrics()?;
-        let served = delta(&before, &now, "sealdrop_download_bytes_total");
+        let served = delta(&before, &now, DOWNLOAD_BYTES);
         if let Some(serving) = served.iter().position(|&n| n >= 4 * MIB) {
             break serving;
         }
@@ -375,7 +377,7 @@ fn killed_mid_upload_and_mid_download(cluster: &mut Cluster, checks: &mut Checks
     };
     let at_kill = cluster.metrics()?;
     cluster.instances[victim].kill()?;
-    let served_at_kill = delta(&before, &at_kill, "sealdrop_download_bytes_total");
+    let served_at_kill = delta(&before, &at_kill, DOWNLOAD_BYTES);
     println!(
         "xtask: SIGKILL to instance {}, which was serving the download ({} MiB served so far: {served_at_kill:?})",
         victim + 1,
@@ -384,7 +386,7 @@ fn killed_mid_upload_and_mid_download(cluster: &mut Cluster, checks: &mut Checks
     get.finish("sealdrop get")?;
     same_bytes(&file, &out.join(file_name(&file)))?;
     let after = cluster.metrics_of_live()?;
-    let later = delta_live(&at_kill, &after, "sealdrop_download_bytes_total");
+    let later = delta_live(&at_kill, &after, DOWNLOAD_BYTES);
     println!("xtask: bytes served after the kill, per live instance: {later:?}");
     ensure!(
         later.values().sum::<u64>() > 0,
@@ -1253,12 +1255,29 @@ fn interruptible_sleep(duration: Duration) -> Result<()> {
     Ok(())
 }
 
-/// The value of an unlabelled counter in Prometheus text.
-fn metric(text: &str, name: &str) -> Option<u64> {
-    text.lines().find_map(|line| {
-        let rest = line.strip_prefix(name)?.strip_prefix(' ')?;
-        rest.trim().parse().ok()
-    })
+/// The value of counter `series` in a scrape of `/metrics`: a sample name, optionally with
+/// labels the sample must carry (`sealdrop_transfer_bytes_total{direction="download"}`),
+/// summed over every sample that matches (label values as the server writes them, without
+/// commas). `None` when no sample matches.
+fn metric(text: &str, series: &str) -> Option<u64> {
+    let (name, wanted) = match series.split_once('{') {
+        Some((name, labels)) => (name, labels.trim_end_matches('}').split(',').collect()),
+        None => (series, Vec::new()),
+    };
+    text.lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix(name)?;
+            let (labels, value) = match rest.strip_prefix('{') {
+                Some(rest) => rest.split_once("} ")?,
+                None => ("", rest.strip_prefix(' ')?),
+            };
+            let labels: Vec<&str> = labels.split(',').collect();
+            if !wanted.iter().all(|w| labels.contains(w)) {
+                return None;
+            }
+            value.trim().parse::<u64>().ok()
+        })
+        .reduce(|a, b| a + b)
 }
 
 /// How much counter `name` grew on each instance between two scrapes (an instance
@@ -1382,6 +1401,23 @@ mod tests {
     fn counters_are_read_from_prometheus_text() {
         let text = "# HELP x\nsealdrop_parts_stored_total 12\nsealdrop_parts_stored_total_x 3\n";
         assert_eq!(metric(text, "sealdrop_parts_stored_total"), Some(12));
+        let labelled = concat!(
+            "# TYPE sealdrop_transfer_bytes counter\n",
+            "sealdrop_transfer_bytes_total{direction=\"upload\",backend=\"s3\"} 7\n",
+            "sealdrop_transfer_bytes_total{direction=\"download\",backend=\"s3\"} 40\n",
+            "sealdrop_transfer_bytes_total{direction=\"download\",backend=\"folder\"} 2\n",
+            "# EOF\n",
+        );
+        assert_eq!(metric(labelled, DOWNLOAD_BYTES), Some(42));
+        assert_eq!(
+            metric(
+                labelled,
+                r#"sealdrop_transfer_bytes_total{backend="s3",direction="upload"}"#
+            ),
+            Some(7)
+        );
+        assert_eq!(metric(labelled, "sealdrop_transfer_bytes_total"), Some(49));
+        assert_eq!(metric(labelled, "sealdrop_parts_stored_total"), None);
         let before = vec![text.to_string(), String::new()];
         let after = vec![
             "sealdrop_parts_stored_total 15\n".to_string(),

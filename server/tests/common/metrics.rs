@@ -115,10 +115,7 @@ impl Scrape {
                     .remove("le")
                     .unwrap_or_else(|| panic!("a bucket without `le`: {sample:?}"));
                 let le = parse_number(&le);
-                series
-                    .entry(labels)
-                    .or_default()
-                    .push((le, sample.value));
+                series.entry(labels).or_default().push((le, sample.value));
             }
             for (labels, buckets) in series {
                 assert!(
