@@ -10,9 +10,10 @@
 //! never the path it asked for; `unmatched` when no route matched), its method (`other`
 //! beyond the standard ones) and its status class.
 //!
-//! The database pool is read when Prometheus scrapes ([`PoolCollector`]), everything else is
-//! recorded where it happens: requests in `app.rs`'s middleware, packages, parts and bytes in
-//! the routes, the purge in [`crate::state::AppState::purge`].
+//! The database pool is read when Prometheus scrapes (`PoolCollector`, over
+//! [`Database::pool_figures`]); everything else is recorded where it happens: requests in
+//! `app.rs`'s middleware, packages, parts and bytes in the routes, the purge in
+//! [`crate::state::AppState::purge`].
 
 use std::sync::atomic::AtomicU64;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -47,7 +48,7 @@ pub const UNMATCHED: &str = "unmatched";
 
 /// Which way ciphertext went between the server and its blob store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Direction {
+enum Direction {
     /// A part written to the store (`PUT …/parts/{part}`).
     Upload,
     /// Ciphertext read from the store and sent (`GET …/files/{file}`).
@@ -191,7 +192,7 @@ impl Metrics {
         let purge_runs = Family::<OutcomeLabels, Counter>::default();
         registry.register(
             "purge_runs",
-            "Purge runs, by outcome (ok, error: the run stopped on a database error)",
+            "Purge runs, by outcome (ok; error: the run stopped on an error)",
             purge_runs.clone(),
         );
         let purge_ok = purge_runs.get_or_create_owned(&OutcomeLabels { outcome: "ok" });
