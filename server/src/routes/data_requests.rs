@@ -130,10 +130,9 @@ async fn erase_subject(
     TenantAdmin(admin): TenantAdmin,
     ApiJson(body): ApiJson<EraseRequest>,
 ) -> Result<Response, HttpError> {
-    let same = EmailAddress::parse(&body.email)
-        .zip(EmailAddress::parse(&body.confirm))
-        .is_some_and(|(email, confirm)| email == confirm);
-    if !same && EmailAddress::parse(&body.email).is_some() {
+    // A malformed `email` is the domain's `400`; a well-formed one must be typed twice.
+    let email = EmailAddress::parse(&body.email);
+    if email.is_some() && email != EmailAddress::parse(&body.confirm) {
         return Err(HttpError::bad_request(
             "confirm must be the same address as email, typed again: erasing cannot be undone.",
         ));
