@@ -1,8 +1,11 @@
 //! `sealdrop admin …`: operator tasks on the server's database and store.
 
+use std::path::{Path, PathBuf};
+
 use anyhow::Context;
-use clap::Subcommand;
+use clap::{Subcommand, ValueEnum};
 use sealdrop_server::clock::rfc3339;
+use sealdrop_server::data_requests::{self, Table};
 use sealdrop_server::{deletion, tenants, AppState};
 
 /// `sealdrop admin …`
@@ -11,6 +14,9 @@ pub enum AdminCommand {
     /// Manage tenants (accounts that create packages).
     #[command(subcommand)]
     Tenant(TenantCommand),
+    /// Data-subject requests: export or erase what one tenant holds about one email address.
+    #[command(subcommand)]
+    Subject(SubjectCommand),
     /// Purge now: the blobs of expired, revoked and downloaded-out packages, uploads left
     /// unfinalized for 24 hours, package rows and audit events past their retention
     /// (docs/DATA.md). `serve` also does this every --purge-interval-secs.
@@ -35,6 +41,61 @@ pub enum CertificateCommand {
     },
 }
 
+/// How `sealdrop admin tenant export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// One JSON document with every table.
+    Json,
+    /// One CSV file per table in a folder.
+    Csv,
+}
+
+/// `sealdrop admin subject …`
+#[derive(Debug, Subcommand)]
+pub enum SubjectCommand {
+    /// Print, as JSON, everything a tenant holds about one email address.
+    ///
+    /// The tenant's packages that name the address as a recipient or as the sender's
+    /// notification address, its verification code requests and recipient sessions (times
+    /// and tries; never a code or a hash) and the audit events whose detail names it. Nothing
+    /// of another tenant. The same as POST /api/v1/tenant/subjects/export.
+    #[command(after_help = "Examples:
+  sealdrop admin subject export 3kT0… alice@example.com
+  sealdrop admin subject export 3kT0… alice@example.com --out alice.json")]
+    Export {
+        /// The tenant's id (`sealdrop admin tenant list`; it may start with `-`).
+        #[arg(allow_hyphen_values = true)]
+        id: String,
+        /// The email address (case and surrounding spaces do not matter).
+        email: String,
+        /// Write the JSON to this file (readable by you only) instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Erase one email address from a tenant's data, keeping its audit log whole.
+    ///
+    /// In one transaction: deletes the address's recipient entries, verification code
+    /// requests and recipient sessions in this tenant (it can no longer be sent a code for
+    /// those packages), clears it where it was a package's notification address, replaces it
+    /// in the audit log by a placeholder (`erased:` and 16 hex digits, the same every time for
+    /// this address and tenant) and records `subject_erased` without the address. Another
+    /// tenant's data is not touched. Prints what it changed, as JSON. Run `subject export`
+    /// first if the person asked for a copy. The same as POST /api/v1/tenant/subjects/erase.
+    #[command(after_help = "Examples:
+  sealdrop admin subject export 3kT0… alice@example.com --out alice.json
+  sealdrop admin subject erase 3kT0… alice@example.com --yes")]
+    Erase {
+        /// The tenant's id (`sealdrop admin tenant list`; it may start with `-`).
+        #[arg(allow_hyphen_values = true)]
+        id: String,
+        /// The email address (case and surrounding spaces do not matter).
+        email: String,
+        /// Confirm: without it nothing is erased.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
 /// `sealdrop admin tenant …`
 #[derive(Debug, Subcommand)]
 pub enum TenantCommand {
@@ -49,6 +110,31 @@ pub enum TenantCommand {
     },
     /// List tenants.
     List,
+    /// Export a tenant: its settings, the metadata of its packages and its audit log.
+    ///
+    /// Package metadata is ids, state, creator, times, download counts, file counts,
+    /// ciphertext sizes and recipients; never ciphertext, manifests, server secrets, link
+    /// verifiers, token or code hashes, or the widget key. JSON is one document with every
+    /// table (standard output, or --out FILE); CSV is one file per table in the folder --out
+    /// names: settings.csv, packages.csv, recipients.csv, audit.csv. The files name people
+    /// (recipient addresses, in the audit log too): they are written readable by you only.
+    /// The same as GET /api/v1/tenant/export.
+    #[command(after_help = "Examples:
+  sealdrop admin tenant export 3kT0… > acme-export.json
+  sealdrop admin tenant export 3kT0… --out acme-export.json
+  sealdrop admin tenant export 3kT0… --format csv --out acme-export/")]
+    Export {
+        /// The tenant's id (`sealdrop admin tenant list`; it may start with `-`).
+        #[arg(allow_hyphen_values = true)]
+        id: String,
+        /// `json`: one document; `csv`: one file per table.
+        #[arg(long, value_enum, default_value_t = ExportFormat::Json)]
+        format: ExportFormat,
+        /// json: the file to write (default: standard output). csv: the folder to write the
+        /// tables in (made if missing; required).
+        #[arg(long, value_name = "FILE|DIR")]
+        out: Option<PathBuf>,
+    },
     /// Delete a tenant with every row and stored object, and issue a signed certificate of
     /// deletion (printed, and written to --certificate).
     ///
@@ -59,7 +145,8 @@ pub enum TenantCommand {
     /// again; run again after it finished, it prints the same certificate.
     /// Example: sealdrop admin tenant delete 3kT0… --yes --certificate acme-deleted.json
     Delete {
-        /// The tenant's id (`sealdrop admin tenant list`).
+        /// The tenant's id (`sealdrop admin tenant list`; it may start with `-`).
+        #[arg(allow_hyphen_values = true)]
         id: String,
         /// Confirm: without it nothing is deleted.
         #[arg(long)]
@@ -150,6 +237,84 @@ pub async fn run(state: &AppState, command: AdminCommand) -> anyhow::Result<()> 
             println!("{text}");
             Ok(())
         }
+        AdminCommand::Tenant(TenantCommand::Export { id, format, out }) => {
+            let export = data_requests::tenant_export(
+                &state.db,
+                &state.config.limits,
+                &id,
+                state.clock.now(),
+            )
+            .await
+            .with_context(|| format!("exporting tenant {id}"))?;
+            match (format, out) {
+                (ExportFormat::Json, out) => {
+                    let text = serde_json::to_string_pretty(&export)?;
+                    write_or_print(out.as_deref(), &text)?;
+                }
+                (ExportFormat::Csv, None) => anyhow::bail!(
+                    "--format csv writes one file per table: name a folder with --out DIR"
+                ),
+                (ExportFormat::Csv, Some(dir)) => {
+                    std::fs::create_dir_all(&dir)
+                        .with_context(|| format!("making {}", dir.display()))?;
+                    for table in Table::ALL {
+                        let path = dir.join(format!("{}.csv", table.as_str()));
+                        write_private(&path, &export.to_csv(table)?)?;
+                        eprintln!("wrote {}", path.display());
+                    }
+                }
+            }
+            eprintln!(
+                "Exported tenant {:?}: {} package(s), {} audit event(s).",
+                export.tenant.name,
+                export.packages.len(),
+                export.audit_events.len()
+            );
+            Ok(())
+        }
+        AdminCommand::Subject(SubjectCommand::Export { id, email, out }) => {
+            let export = data_requests::subject_export(
+                &state.db,
+                &state.verification_key,
+                &id,
+                &email,
+                state.clock.now(),
+            )
+            .await
+            .with_context(|| format!("exporting what tenant {id} holds about the address"))?;
+            write_or_print(out.as_deref(), &serde_json::to_string_pretty(&export)?)
+        }
+        AdminCommand::Subject(SubjectCommand::Erase { id, email, yes }) => {
+            if !yes {
+                anyhow::bail!(
+                    "this erases {email:?} from tenant {id} (recipient entries, codes, sessions; \
+                     the audit log keeps a placeholder); run again with --yes to confirm"
+                );
+            }
+            let erasure = data_requests::erase_subject(
+                &state.db,
+                &state.verification_key,
+                &id,
+                &email,
+                "operator",
+                state.clock.now(),
+            )
+            .await
+            .with_context(|| format!("erasing the address from tenant {id}"))?;
+            let c = &erasure.counts;
+            eprintln!(
+                "Erased: {} recipient entr(ies), {} notification address(es), {} code request(s), \
+                 {} recipient session(s); {} audit event(s) now say {}.",
+                c.recipient_entries,
+                c.notify_sender_cleared,
+                c.verification_codes,
+                c.recipient_sessions,
+                c.audit_events_rewritten,
+                erasure.placeholder
+            );
+            println!("{}", serde_json::to_string(&erasure)?);
+            Ok(())
+        }
         AdminCommand::Certificate(CertificateCommand::Verify { file, html }) => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;
@@ -197,4 +362,30 @@ pub async fn run(state: &AppState, command: AdminCommand) -> anyhow::Result<()> 
             Ok(())
         }
     }
+}
+
+/// Writes `text` (and a line end) to `out`, readable by the user only, or prints it.
+fn write_or_print(out: Option<&Path>, text: &str) -> anyhow::Result<()> {
+    match out {
+        Some(path) => {
+            write_private(path, format!("{text}\n").as_bytes())?;
+            eprintln!("wrote {}", path.display());
+        }
+        None => println!("{text}"),
+    }
+    Ok(())
+}
+
+/// Writes a file that names people: on Unix a file it makes is readable by its owner only.
+fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    file.write_all(bytes)
+        .with_context(|| format!("writing {}", path.display()))
 }

@@ -36,6 +36,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::zendesk::router())
         .merge(routes::settings::router())
         .merge(routes::deletion::router())
+        .merge(routes::data_requests::router())
         .merge(routes::widget::router())
         .fallback(|| async { HttpError::NotFound("No such endpoint.".into()) })
         // CORS for the Help Center widget's cross-origin calls (preflights answered here).

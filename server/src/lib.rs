@@ -15,7 +15,8 @@
 //! - the domain: [`packages`] (lifecycle, uploads, access), [`policy`] (who may get `S`),
 //!   [`verification`], [`tenants`], [`settings`], [`agents`] (Zendesk sign-in, grant,
 //!   roles), [`widget`] (Help Center limits), [`audit`], [`purge`], [`deletion`] (a
-//!   tenant's deletion and its signed certificate); plain Rust types in,
+//!   tenant's deletion and its signed certificate), [`data_requests`] (a tenant's export,
+//!   one address's export and erasure); plain Rust types in,
 //!   domain errors out, no HTTP;
 //! - [`db`] (all SQL) and [`storage`] (blobs), with [`state`] holding one of each.
 //!
@@ -30,6 +31,7 @@ pub mod audit;
 pub mod client_addr;
 pub mod clock;
 pub mod config;
+pub mod data_requests;
 pub mod db;
 pub mod deletion;
 pub mod html;

@@ -162,6 +162,111 @@ async fn admin_deletes_a_tenant_and_its_certificate_verifies_until_a_byte_change
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_exports_a_tenant_and_one_address_and_erases_the_address() {
+    let backend = Backend::new().await;
+    let token = backend.create_tenant("Export Support");
+    let server = Server::start(free_port(), &backend).await;
+    let work = tempfile::tempdir().expect("tempdir");
+    let input = write_test_file(work.path(), "a.txt", 3000, 2);
+    let sent = sealdrop()
+        .arg("send")
+        .arg(&input)
+        .args(["--to", "alice@example.com", "--to", "bob@example.com"])
+        .env("SEALDROP_URL", &server.url)
+        .env("SEALDROP_TOKEN", &token)
+        .env("SEALDROP_STATE_DIR", work.path().join("state"))
+        .output()
+        .expect("run sealdrop send");
+    assert!(
+        sent.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    let link = SecureLink::parse(String::from_utf8_lossy(&sent.stdout).trim()).expect("a link");
+    let list = String::from_utf8(backend.admin(&["tenant", "list"]).stdout).expect("utf-8");
+    let id = list
+        .lines()
+        .find(|l| l.ends_with("Export Support"))
+        .and_then(|l| l.split('\t').next())
+        .expect("the tenant is listed")
+        .to_owned();
+    let secrets = [link.secret().to_b64u(), token.clone()];
+    let ok = |out: &std::process::Output| {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout.clone()).expect("utf-8");
+        for secret in &secrets {
+            assert!(!text.contains(secret.as_str()), "a secret in {text}");
+        }
+        text
+    };
+
+    let export: serde_json::Value =
+        serde_json::from_str(&ok(&backend.admin(&["tenant", "export", &id]))).expect("JSON");
+    assert_eq!(export["tenant"]["name"], "Export Support");
+    assert_eq!(export["packages"][0]["id"], link.id().to_b64u().as_str());
+    assert_eq!(
+        export["packages"][0]["recipients"],
+        serde_json::json!(["alice@example.com", "bob@example.com"])
+    );
+
+    let refused = backend.admin(&["tenant", "export", &id, "--format", "csv"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--out"));
+    let dir = work.path().join("export");
+    let dir_arg = dir.display().to_string();
+    ok(&backend.admin(&[
+        "tenant", "export", &id, "--format", "csv", "--out", &dir_arg,
+    ]));
+    for table in ["settings", "packages", "recipients", "audit"] {
+        let path = dir.join(format!("{table}.csv"));
+        let csv = std::fs::read_to_string(&path).expect("a file per table");
+        for secret in &secrets {
+            assert!(!csv.contains(secret.as_str()), "a secret in {table}.csv");
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path)
+                .expect("metadata")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o077, 0, "{table}.csv is readable by its owner only");
+        }
+    }
+    let recipients = std::fs::read_to_string(dir.join("recipients.csv")).expect("read");
+    assert!(recipients.starts_with("package,email\r\n"), "{recipients}");
+    assert!(recipients.contains("alice@example.com") && recipients.contains("bob@example.com"));
+
+    let alice = ok(&backend.admin(&["subject", "export", &id, "Alice@Example.com"]));
+    let alice: serde_json::Value = serde_json::from_str(&alice).expect("JSON");
+    assert_eq!(alice["email"], "alice@example.com");
+    assert_eq!(
+        alice["recipient_of"][0]["package"],
+        link.id().to_b64u().as_str()
+    );
+    assert!(!alice.to_string().contains("bob@"));
+
+    let unconfirmed = backend.admin(&["subject", "erase", &id, "alice@example.com"]);
+    assert!(!unconfirmed.status.success());
+    assert!(String::from_utf8_lossy(&unconfirmed.stderr).contains("--yes"));
+    let erased = ok(&backend.admin(&["subject", "erase", &id, "alice@example.com", "--yes"]));
+    let erased: serde_json::Value = serde_json::from_str(&erased).expect("JSON");
+    assert_eq!(erased["recipient_entries"], 1);
+    assert!(erased["placeholder"]
+        .as_str()
+        .expect("text")
+        .starts_with("erased:"));
+
+    let after = ok(&backend.admin(&["tenant", "export", &id]));
+    assert!(!after.contains("alice@"), "{after}");
+    assert!(after.contains("bob@example.com") && after.contains("subject_erased"));
+}
+
 #[test]
 fn admin_reads_the_settings_file_and_the_environment_and_flags_win_over_it() {
     let work = tempfile::tempdir().expect("tempdir");
@@ -280,6 +385,22 @@ fn help_explains_the_commands() {
         text.contains("secrets") && text.contains("--retry-for"),
         "send --help says the state file holds secrets:\n{text}"
     );
+    for (args, needles) in [
+        (
+            &["admin", "tenant", "export", "--help"][..],
+            &["never ciphertext", "--format csv --out", "recipients.csv"][..],
+        ),
+        (
+            &["admin", "subject", "erase", "--help"][..],
+            &["erased:", "--yes", "subject export"][..],
+        ),
+    ] {
+        let out = sealdrop().args(args).output().expect("run sealdrop");
+        let text = String::from_utf8(out.stdout).expect("utf-8");
+        for needle in needles {
+            assert!(text.contains(needle), "{args:?} mentions {needle}:\n{text}");
+        }
+    }
 }
 
 #[tokio::test]

@@ -34,11 +34,14 @@ pub enum AuditKind {
     ZendeskGranted,
     /// Zendesk stopped accepting the grant.
     ZendeskGrantLost,
+    /// An admin erased what the tenant held about one email address (the detail names a
+    /// placeholder, never the address).
+    SubjectErased,
 }
 
 impl AuditKind {
     /// Every kind, in the order of the API documentation.
-    pub const ALL: [AuditKind; 13] = [
+    pub const ALL: [AuditKind; 14] = [
         Self::Created,
         Self::Uploaded,
         Self::Finalized,
@@ -52,6 +55,7 @@ impl AuditKind {
         Self::WidgetKeyRotated,
         Self::ZendeskGranted,
         Self::ZendeskGrantLost,
+        Self::SubjectErased,
     ];
 
     /// The stored and JSON form.
@@ -70,6 +74,7 @@ impl AuditKind {
             Self::WidgetKeyRotated => "widget_key_rotated",
             Self::ZendeskGranted => "zendesk_granted",
             Self::ZendeskGrantLost => "zendesk_grant_lost",
+            Self::SubjectErased => "subject_erased",
         }
     }
 

@@ -14,7 +14,9 @@
 //!   `zendesk_role_cache`;
 //! - [`widget`] is the Help Center widget's lookups across those tables;
 //! - [`audit`] holds `audit_events`;
-//! - [`deletions`] holds `tenant_deletions` (and counts and deletes what a tenant holds).
+//! - [`deletions`] holds `tenant_deletions` (and counts and deletes what a tenant holds);
+//! - [`data_requests`] reads a tenant's export and one address's rows across those tables,
+//!   and erases the address in one transaction.
 //!
 //! The schema lives in `migrations/sqlite/` and `migrations/postgres/` (same version numbers,
 //! same meaning) and is applied at start-up. To keep one set of queries valid on both
@@ -23,6 +25,7 @@
 //! (SQLite accepts numbered `$N` parameters too).
 
 pub mod audit;
+pub mod data_requests;
 pub mod deletions;
 pub mod downloads;
 pub mod packages;

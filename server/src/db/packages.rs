@@ -30,7 +30,7 @@ impl PackageState {
         }
     }
 
-    fn parse(text: &str) -> sqlx::Result<Self> {
+    pub(super) fn parse(text: &str) -> sqlx::Result<Self> {
         match text {
             "uploading" => Ok(Self::Uploading),
             "ready" => Ok(Self::Ready),

@@ -258,3 +258,15 @@ impl From<crate::deletion::DeletionError> for HttpError {
         }
     }
 }
+
+impl From<crate::data_requests::DataRequestError> for HttpError {
+    fn from(err: crate::data_requests::DataRequestError) -> Self {
+        use crate::data_requests::DataRequestError;
+        let message = err.to_string();
+        match err {
+            DataRequestError::UnknownTenant(_) => Self::NotFound(message),
+            DataRequestError::InvalidEmail => Self::BadRequest(message),
+            DataRequestError::Internal(e) => e.into(),
+        }
+    }
+}

@@ -4,7 +4,8 @@
 //! Callers: the tenant's API token, or a Zendesk admin's agent session (other agents get
 //! `403`: the log shows every agent's sends).
 //!
-//! CSV cells a spreadsheet would run as a formula are defused with a leading `'`.
+//! The CSV is the tenant export's `audit` table ([`data_requests::audit_csv`]): cells a
+//! spreadsheet would run as a formula are defused with a leading `'`.
 
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderValue};
@@ -15,7 +16,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::audit;
-use crate::clock::rfc3339;
+use crate::data_requests::{self, AuditRecord};
 use crate::db::{AuditEvent, AuditFilter, AuditKind};
 use crate::http::auth::TenantAdmin;
 use crate::http::HttpError;
@@ -104,54 +105,14 @@ async fn list(
     };
     let page = audit::page(&state.db, &reader.tenant().id, &filter).await?;
     if csv {
-        return Ok(csv_response(&page.events));
+        return csv_response(&page.events);
     }
-    let next_before = page.next_before;
-    let events: Vec<_> = page
-        .events
-        .into_iter()
-        .map(|e| {
-            let detail = e.detail.and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok());
-            json!({ "id": e.id, "package": e.package_id, "event": e.event, "detail": detail, "at": rfc3339(e.created_at) })
-        })
-        .collect();
-    Ok(Json(json!({ "events": events, "next_before": next_before })).into_response())
+    let events: Vec<AuditRecord> = page.events.iter().map(AuditRecord::from).collect();
+    Ok(Json(json!({ "events": events, "next_before": page.next_before })).into_response())
 }
 
-/// One CSV field (RFC 4180 quoting). Cells a spreadsheet would run as a formula get a
-/// leading `'`.
-fn csv_field(value: &str) -> String {
-    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{value}")
-    } else {
-        value.to_owned()
-    };
-    if value.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
-    } else {
-        value
-    }
-}
-
-fn csv_response(events: &[AuditEvent]) -> Response {
-    let mut out = String::from("id,at,event,package,detail\r\n");
-    for e in events {
-        let row = [
-            e.id.to_string(),
-            rfc3339(e.created_at),
-            e.event.clone(),
-            e.package_id.clone().unwrap_or_default(),
-            e.detail.clone().unwrap_or_default(),
-        ];
-        out.push_str(
-            &row.iter()
-                .map(|f| csv_field(f))
-                .collect::<Vec<_>>()
-                .join(","),
-        );
-        out.push_str("\r\n");
-    }
-    let mut response = out.into_response();
+fn csv_response(events: &[AuditEvent]) -> Result<Response, HttpError> {
+    let mut response = data_requests::audit_csv(events)?.into_response();
     let h = response.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
@@ -161,23 +122,12 @@ fn csv_response(events: &[AuditEvent]) -> Response {
         header::CONTENT_DISPOSITION,
         HeaderValue::from_static("attachment; filename=\"sealdrop-audit.csv\""),
     );
-    response
+    Ok(response)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn csv_fields_are_quoted_and_defused() {
-        assert_eq!(csv_field("plain"), "plain");
-        assert_eq!(
-            csv_field(r#"{"a":1,"b":"x"}"#),
-            r#""{""a"":1,""b"":""x""}""#
-        );
-        assert_eq!(csv_field("=HYPERLINK(1)"), "'=HYPERLINK(1)");
-        assert_eq!(csv_field("line\nbreak"), "\"line\nbreak\"");
-    }
 
     #[test]
     fn since_reads_rfc3339_and_unix_seconds() {

@@ -3,6 +3,7 @@
 //! turns the answer into a response. No route module uses another.
 
 pub mod audit;
+pub mod data_requests;
 pub mod deletion;
 pub mod downloads;
 pub mod ops;

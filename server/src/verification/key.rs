@@ -19,6 +19,7 @@ use super::{EmailAddress, VerificationCode};
 /// Domain separation for the two kinds of HMAC input.
 const CODE_LABEL: &[u8] = b"sealdrop/v1/verification-code\0";
 const EMAIL_LABEL: &[u8] = b"sealdrop/v1/verification-email\0";
+const ERASED_LABEL: &[u8] = b"sealdrop/v1/erased-subject\0";
 
 /// The HMAC-SHA256 key. `Debug` hides it.
 #[derive(Clone)]
@@ -71,6 +72,19 @@ impl VerificationKey {
     pub fn email_hash(&self, email: &EmailAddress) -> Vec<u8> {
         let mut ctx = hmac::Context::with_key(&self.0);
         ctx.update(EMAIL_LABEL);
+        ctx.update(email.as_str().as_bytes());
+        ctx.sign().as_ref().to_vec()
+    }
+
+    /// `HMAC(key, label ‖ tenant ‖ 0 ‖ address)`: what stands for an erased address in its
+    /// tenant's audit log ([`crate::data_requests`]). Keyed, so that a copy of the log cannot
+    /// be searched for a guessed address; per tenant, so that two tenants' logs cannot be
+    /// joined on it.
+    pub fn erased_subject(&self, tenant_id: &str, email: &EmailAddress) -> Vec<u8> {
+        let mut ctx = hmac::Context::with_key(&self.0);
+        ctx.update(ERASED_LABEL);
+        ctx.update(tenant_id.as_bytes());
+        ctx.update(b"\0");
         ctx.update(email.as_str().as_bytes());
         ctx.sign().as_ref().to_vec()
     }
