@@ -20,15 +20,14 @@
 //!   domain errors out, no HTTP;
 //! - [`db`] (all SQL) and [`storage`] (blobs), with [`state`] holding one of each.
 //!
-//! Beside them: [`config`] (flags and environment), [`client_addr`] (who the client is behind
-//! proxies), [`mail`], [`keys`], [`tokens`],
-//! [`metrics`], [`telemetry`], [`clock`].
+//! Beside them: [`config`] (flags and environment), [`mail`], [`keys`], [`tokens`],
+//! [`metrics`], [`telemetry`], [`clock`]. What is parsed from requests without I/O (bodies,
+//! `Range`, forwarded addresses) is the `sealdrop-api` crate's, so it can be fuzzed alone.
 #![forbid(unsafe_code)]
 
 pub mod agents;
 pub mod app;
 pub mod audit;
-pub mod client_addr;
 pub mod clock;
 pub mod config;
 pub mod data_requests;

@@ -7,7 +7,7 @@
 //! - uploads never finalized within [`ABANDONED_UPLOAD_AGE`] go entirely (blobs, then rows);
 //! - audit events older than the audit retention (365 days by default, per tenant);
 //! - expired download tokens and idempotency keys, verification codes, recipient sessions and
-//!   old rate-limit windows.
+//!   old rate-limit windows, and used ZAF sign-in tokens past their expiry.
 //!
 //! Runs every `purge_interval` in `sealdrop serve`, and on demand with `sealdrop admin
 //! purge`. Safe to run on many instances at once (deletes are idempotent).
@@ -125,6 +125,7 @@ pub async fn run_once(
         .await?;
     report.download_tokens = db.delete_expired_download_tokens(now).await?;
     crate::verification::purge_expired(db, now).await?;
+    db.delete_expired_signin_tokens(now).await?;
     if report != PurgeReport::default() {
         tracing::info!(?report, "purge finished");
     }

@@ -5,7 +5,7 @@
 //! Every tenant has a settings row: it is made with defaults and a random widget key when a
 //! Zendesk tenant is created, and on first use for tenants made by `sealdrop admin tenant
 //! create` ([`load_or_create`]). Changes go through [`SettingsUpdate`], a partial object checked
-//! field by field before anything is written ([`SettingsUpdate::validate`]); the widget key
+//! field by field before anything is written ([`validate`]); the widget key
 //! changes only by rotation ([`rotate_widget_key`]).
 //!
 //! The widget key (`sdw_…`) is public by design (it sits in the Help Center theme), so it is
@@ -16,9 +16,10 @@ use std::collections::BTreeSet;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rand::RngCore;
-use serde::{Deserialize, Deserializer};
 use serde_json::{json, Value};
 use url::Url;
+
+pub use sealdrop_api::settings::SettingsUpdate;
 
 use crate::config::Limits;
 use crate::db::{AuditKind, Database, GrantStatus, ReplyLinkStyle, TenantSettings};
@@ -168,7 +169,7 @@ pub async fn update(
     now: i64,
 ) -> Result<(), SettingsError> {
     let current = load_or_create(db, tenant_id, now).await?;
-    let next = change.validate(&current, limits)?;
+    let next = validate(change, &current, limits)?;
     db.store_settings(&next, now).await?;
     let detail = json!({ "by": by.audit_name(), "fields": change.fields() });
     db.audit(
@@ -204,140 +205,77 @@ pub async fn rotate_widget_key(
     Ok(key)
 }
 
-/// Reads `null` as `Some(None)` and an absent field (with `#[serde(default)]`) as `None`.
-fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
-}
-
-/// Body of `PUT /api/v1/settings`: only the fields present change. `null` on a limit goes
-/// back to the server's value.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SettingsUpdate {
-    /// `admin`, `agent`, `custom:{id}` (a bare number is read as a custom role id).
-    pub allowed_roles: Option<Vec<Value>>,
-    /// Outgoing "Require authentication" preset.
-    pub require_auth_default: Option<bool>,
-    /// Seconds, or `null`.
-    #[serde(default, deserialize_with = "nullable")]
-    pub default_expiry_secs: Option<Option<u64>>,
-    /// Seconds, or `null`.
-    #[serde(default, deserialize_with = "nullable")]
-    pub max_expiry_secs: Option<Option<u64>>,
-    /// Bytes, or `null`.
-    #[serde(default, deserialize_with = "nullable")]
-    pub max_file_size: Option<Option<u64>>,
-    /// Origins (`https://help.acme.com`).
-    pub help_center_origins: Option<Vec<String>>,
-    /// Ticket form ids.
-    pub widget_forms: Option<Vec<u64>>,
-    /// `text` or `hyperlink`.
-    pub reply_link_style: Option<String>,
-    /// Days a purged package's row is kept, or `null` for the server's.
-    #[serde(default, deserialize_with = "nullable")]
-    pub package_retention_days: Option<Option<u64>>,
-    /// Days audit events are kept, or `null` for the server's.
-    #[serde(default, deserialize_with = "nullable")]
-    pub audit_retention_days: Option<Option<u64>>,
-}
-
-impl SettingsUpdate {
-    /// The names of the fields this change sends.
-    pub fn fields(&self) -> Vec<&'static str> {
-        [
-            ("allowed_roles", self.allowed_roles.is_some()),
-            ("require_auth_default", self.require_auth_default.is_some()),
-            ("default_expiry_secs", self.default_expiry_secs.is_some()),
-            ("max_expiry_secs", self.max_expiry_secs.is_some()),
-            ("max_file_size", self.max_file_size.is_some()),
-            ("help_center_origins", self.help_center_origins.is_some()),
-            ("widget_forms", self.widget_forms.is_some()),
-            ("reply_link_style", self.reply_link_style.is_some()),
-            (
-                "package_retention_days",
-                self.package_retention_days.is_some(),
-            ),
-            ("audit_retention_days", self.audit_retention_days.is_some()),
-        ]
-        .into_iter()
-        .filter_map(|(name, present)| present.then_some(name))
-        .collect()
+/// Checks every present field and merges it into `current`; nothing is written. Errors
+/// name the field and say what is wrong.
+pub fn validate(
+    change: &SettingsUpdate,
+    current: &TenantSettings,
+    limits: &Limits,
+) -> Result<TenantSettings, SettingsError> {
+    let mut next = current.clone();
+    if let Some(roles) = &change.allowed_roles {
+        next.allowed_roles = parse_roles(roles)?;
     }
-
-    /// Checks every present field and merges it into `current`; nothing is written. Errors
-    /// name the field and say what is wrong.
-    pub fn validate(
-        &self,
-        current: &TenantSettings,
-        limits: &Limits,
-    ) -> Result<TenantSettings, SettingsError> {
-        let mut next = current.clone();
-        if let Some(roles) = &self.allowed_roles {
-            next.allowed_roles = parse_roles(roles)?;
-        }
-        if let Some(v) = self.require_auth_default {
-            next.require_auth_default = v;
-        }
-        let server_max_expiry = limits.max_expiry.as_secs();
-        if let Some(v) = self.max_expiry_secs {
-            next.max_expiry_secs = check_range(v, server_max_expiry, "max_expiry_secs", "seconds")?;
-        }
-        if let Some(v) = self.default_expiry_secs {
-            next.default_expiry_secs =
-                check_range(v, server_max_expiry, "default_expiry_secs", "seconds")?;
-        }
-        if let (Some(default), Some(max)) = (next.default_expiry_secs, next.max_expiry_secs) {
-            if default > max {
-                return Err(invalid(format!(
-                    "default_expiry_secs ({default}) must not be larger than max_expiry_secs ({max})."
-                )));
-            }
-        }
-        if let Some(v) = self.max_file_size {
-            next.max_file_size = check_range(v, limits.max_file_size, "max_file_size", "bytes")?;
-        }
-        if let Some(origins) = &self.help_center_origins {
-            if origins.len() > MAX_ORIGINS {
-                return Err(invalid(format!(
-                    "help_center_origins: at most {MAX_ORIGINS} origins."
-                )));
-            }
-            let mut out = BTreeSet::new();
-            for origin in origins {
-                out.insert(parse_origin(origin)?);
-            }
-            next.help_center_origins = out.into_iter().collect();
-        }
-        if let Some(forms) = &self.widget_forms {
-            if forms.len() > MAX_FORMS {
-                return Err(invalid(format!(
-                    "widget_forms: at most {MAX_FORMS} ticket forms."
-                )));
-            }
-            if forms.contains(&0) {
-                return Err(invalid("widget_forms: 0 is not a ticket form id."));
-            }
-            next.widget_forms = forms
-                .iter()
-                .copied()
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .collect();
-        }
-        if let Some(v) = self.package_retention_days {
-            next.package_retention_days = check_days(v, 0, "package_retention_days")?;
-        }
-        if let Some(v) = self.audit_retention_days {
-            next.audit_retention_days = check_days(v, 1, "audit_retention_days")?;
-        }
-        if let Some(style) = &self.reply_link_style {
-            next.reply_link_style = ReplyLinkStyle::parse(style)
-                .ok_or_else(|| invalid("reply_link_style must be \"text\" or \"hyperlink\"."))?;
-        }
-        Ok(next)
+    if let Some(v) = change.require_auth_default {
+        next.require_auth_default = v;
     }
+    let server_max_expiry = limits.max_expiry.as_secs();
+    if let Some(v) = change.max_expiry_secs {
+        next.max_expiry_secs = check_range(v, server_max_expiry, "max_expiry_secs", "seconds")?;
+    }
+    if let Some(v) = change.default_expiry_secs {
+        next.default_expiry_secs =
+            check_range(v, server_max_expiry, "default_expiry_secs", "seconds")?;
+    }
+    if let (Some(default), Some(max)) = (next.default_expiry_secs, next.max_expiry_secs) {
+        if default > max {
+            return Err(invalid(format!(
+                "default_expiry_secs ({default}) must not be larger than max_expiry_secs ({max})."
+            )));
+        }
+    }
+    if let Some(v) = change.max_file_size {
+        next.max_file_size = check_range(v, limits.max_file_size, "max_file_size", "bytes")?;
+    }
+    if let Some(origins) = &change.help_center_origins {
+        if origins.len() > MAX_ORIGINS {
+            return Err(invalid(format!(
+                "help_center_origins: at most {MAX_ORIGINS} origins."
+            )));
+        }
+        let mut out = BTreeSet::new();
+        for origin in origins {
+            out.insert(parse_origin(origin)?);
+        }
+        next.help_center_origins = out.into_iter().collect();
+    }
+    if let Some(forms) = &change.widget_forms {
+        if forms.len() > MAX_FORMS {
+            return Err(invalid(format!(
+                "widget_forms: at most {MAX_FORMS} ticket forms."
+            )));
+        }
+        if forms.contains(&0) {
+            return Err(invalid("widget_forms: 0 is not a ticket form id."));
+        }
+        next.widget_forms = forms
+            .iter()
+            .copied()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+    }
+    if let Some(v) = change.package_retention_days {
+        next.package_retention_days = check_days(v, 0, "package_retention_days")?;
+    }
+    if let Some(v) = change.audit_retention_days {
+        next.audit_retention_days = check_days(v, 1, "audit_retention_days")?;
+    }
+    if let Some(style) = &change.reply_link_style {
+        next.reply_link_style = ReplyLinkStyle::parse(style)
+            .ok_or_else(|| invalid("reply_link_style must be \"text\" or \"hyperlink\"."))?;
+    }
+    Ok(next)
 }
 
 /// Longest retention a tenant may choose, in days (ten years).
@@ -459,7 +397,7 @@ mod tests {
 
     fn update(v: Value) -> Result<TenantSettings, SettingsError> {
         let u: SettingsUpdate = serde_json::from_value(v).expect("shape");
-        u.validate(&defaults(), &limits())
+        validate(&u, &defaults(), &limits())
     }
 
     #[test]

@@ -427,7 +427,7 @@ async fn the_forwarded_header_and_trusted_networks_are_read_when_configured() {
             "127.0.0.0/8".parse().expect("network"),
             "::1/128".parse().expect("network"),
         ];
-        args.forwarded_header = sealdrop_server::client_addr::ForwardedHeader::Forwarded;
+        args.forwarded_header = sealdrop_api::forwarded::ForwardedHeader::Forwarded;
     })
     .await;
     enable_widget(&app, "").await;

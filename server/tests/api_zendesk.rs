@@ -178,6 +178,62 @@ async fn an_admin_sets_up_the_tenant_then_agents_send_and_open_files() {
 }
 
 #[tokio::test]
+async fn a_signed_url_token_opens_one_session_only() {
+    let w = spawn(&["acme"]).await;
+    let (app, acme) = (&w.app, &w.tenants[0]);
+    acme.set_up(app).await;
+    let token = acme.sim.zaf_token(acme.agent).unwrap();
+    let first = acme.post_token(app, &token).await;
+    assert_eq!(first.page_status(), "ready", "{}", first.message());
+    assert!(first.session().is_some());
+
+    // The same token again (copied from a proxy log, or the frame reloaded alone): refused,
+    // with the way out, and no session.
+    let replay = acme.post_token(app, &token).await;
+    assert_eq!(
+        replay.status,
+        StatusCode::UNAUTHORIZED,
+        "{}",
+        replay.message()
+    );
+    assert_eq!(replay.page_status(), "refused");
+    assert_eq!(replay.session(), None);
+    assert!(
+        replay.message().contains("already used")
+            && replay.message().contains("Reload the app from Zendesk"),
+        "{:?}",
+        replay.message()
+    );
+
+    // Zendesk signs a fresh token for each sidebar it opens: the same agent opening two
+    // tickets in the same second gets two sessions.
+    let (a, b) = (
+        acme.sim.zaf_token(acme.agent).unwrap(),
+        acme.sim.zaf_token(acme.agent).unwrap(),
+    );
+    assert_ne!(a, b, "each launch has its own app_guid, so its own qsh");
+    assert_eq!(acme.post_token(app, &a).await.page_status(), "ready");
+    assert_eq!(acme.post_token(app, &b).await.page_status(), "ready");
+
+    // Only hashes are kept, and only while the tokens could still verify.
+    let used = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM signin_tokens_used")
+            .fetch_one(app.state.db.pool())
+            .await
+            .unwrap()
+    };
+    let remembered = used().await;
+    assert!(remembered >= 3, "this test's three sign-ins, and set-up's");
+    app.purge().await;
+    assert_eq!(used().await, remembered, "live tokens are remembered");
+    app.clock.advance(std::time::Duration::from_secs(
+        zendesk_sim::zaf::TOKEN_LIFETIME_SECS + 2 * 60,
+    ));
+    app.purge().await;
+    assert_eq!(used().await, 0, "expired tokens are forgotten by the purge");
+}
+
+#[tokio::test]
 async fn forged_and_broken_signed_urls_are_refused_with_the_reason() {
     let w = spawn(&["acme"]).await;
     let (app, acme) = (&w.app, &w.tenants[0]);

@@ -163,8 +163,8 @@ struct ZafTokenRequest {
 }
 
 async fn zaf_token(State(sim): State<Sim>, Json(r): Json<ZafTokenRequest>) -> Response {
-    match sim.zaf_token(r.user_id) {
-        Ok(token) => Json(json!({ "token": token, "app_url": sim.signed_app_url().as_str() }))
+    match sim.zaf_launch(r.user_id) {
+        Ok(launch) => Json(json!({ "token": launch.token, "app_url": launch.app_url.as_str() }))
             .into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }

@@ -49,6 +49,18 @@ use url::Url;
 pub use state::{Comment, NewTicket, NewUser, OAuthClient, Ticket, TicketForm, User, UserChange};
 pub use zaf::{ZafClaims, ZafContext, ZafSigner};
 
+/// One opening of the ticket sidebar: the app instance, where its form posts, and the
+/// token it posts.
+#[derive(Debug, Clone)]
+pub struct ZafLaunch {
+    /// The instance's `app_guid` (a random UUID, as Zendesk gives each app instance).
+    pub app_guid: String,
+    /// The app URL with `origin` and `app_guid`.
+    pub app_url: Url,
+    /// The signed-URL JWT, its `qsh` over `app_url`.
+    pub token: String,
+}
+
 /// How a simulator starts.
 #[derive(Debug)]
 pub struct SimConfig {
@@ -253,24 +265,49 @@ impl Sim {
         &self.shared.signer
     }
 
-    /// The claims Zendesk would sign for `user_id` opening the ticket sidebar now.
+    /// The claims Zendesk would sign for `user_id` opening the ticket sidebar now (for a
+    /// fresh app instance, so two calls never sign the same claims).
     pub fn zaf_claims(&self, user_id: u64) -> ZafClaims {
-        let app_url = self.signed_app_url();
+        self.zaf_claims_for(user_id, &self.signed_app_url())
+    }
+
+    fn zaf_claims_for(&self, user_id: u64, app_url: &Url) -> ZafClaims {
         ZafClaims::ticket_sidebar(
             &self.shared.subdomain,
             self.shared.installation_id,
             user_id,
-            &app_url,
+            app_url,
         )
     }
 
     /// A signed ZAF token for `user_id` (what the agent page POSTs).
     pub fn zaf_token(&self, user_id: u64) -> anyhow::Result<String> {
-        self.shared.signer.sign(&self.zaf_claims(user_id))
+        Ok(self.zaf_launch(user_id)?.token)
     }
 
-    /// The app URL with the `origin` and `app_guid` query parameters ZAF appends.
+    /// What Zendesk does to open the sidebar for `user_id`: a new app instance (its own
+    /// `app_guid`), the app URL with ZAF's query parameters, and the token signed for it.
+    pub fn zaf_launch(&self, user_id: u64) -> anyhow::Result<ZafLaunch> {
+        let app_guid = zaf::new_app_guid();
+        let app_url = self.app_url_for(&app_guid);
+        let token = self
+            .shared
+            .signer
+            .sign(&self.zaf_claims_for(user_id, &app_url))?;
+        Ok(ZafLaunch {
+            app_guid,
+            app_url,
+            token,
+        })
+    }
+
+    /// The app URL with the `origin` and `app_guid` query parameters ZAF appends, for a new
+    /// app instance.
     pub fn signed_app_url(&self) -> Url {
+        self.app_url_for(&zaf::new_app_guid())
+    }
+
+    fn app_url_for(&self, app_guid: &str) -> Url {
         let mut url = self.settings().app_url;
         let origin = self
             .shared
@@ -280,7 +317,7 @@ impl Sim {
             .to_string();
         url.query_pairs_mut()
             .append_pair("origin", &origin)
-            .append_pair("app_guid", &format!("sim-{}", self.shared.installation_id));
+            .append_pair("app_guid", app_guid);
         url
     }
 

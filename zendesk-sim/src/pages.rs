@@ -108,14 +108,14 @@ async fn agent_ticket(
         )
             .into_response();
     };
-    let token = match sim.zaf_token(agent.id) {
-        Ok(t) => t,
+    let launch = match sim.zaf_launch(agent.id) {
+        Ok(l) => l,
         Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     };
     let (requester, comments, host_data) = {
         let st = sim.state();
         let comments = st.comments.get(&ticket.id).cloned().unwrap_or_default();
-        let host_data = zaf_host_data(&sim, &st, &ticket, &agent, &comments);
+        let host_data = zaf_host_data(&sim, &st, &ticket, &agent, &comments, &launch.app_guid);
         (
             st.users
                 .get(&ticket.requester_id)
@@ -136,7 +136,6 @@ async fn agent_ticket(
         })
         .collect();
     let frame = format!("app_sidebar_{}", sim.installation_id());
-    let action = sim.signed_app_url();
     Html(format!(
         r#"<!doctype html><html><head><meta charset="utf-8"><title>Ticket #{id} - Agent Workspace (simulated)</title>
 <style>body{{font-family:sans-serif;margin:0;display:flex}} main{{flex:1;min-width:0;padding:1em}} main pre{{white-space:pre-wrap;overflow-wrap:anywhere}} aside{{flex:none;width:380px;border-left:1px solid #ccc;height:100vh}} iframe{{border:0;width:100%;height:100%}} #ticket-reply{{border:1px solid #ccc;min-height:4em;padding:.5em;margin-bottom:.5em}}</style></head>
@@ -161,8 +160,8 @@ async fn agent_ticket(
         agent_name = escape(&agent.name),
         role = escape(&agent.role),
         frame = frame,
-        action = escape(action.as_str()),
-        token = escape(&token),
+        action = escape(launch.app_url.as_str()),
+        token = escape(&launch.token),
         conversation = conversation,
         host_data = script_json(&host_data),
     ))
@@ -176,6 +175,7 @@ fn zaf_host_data(
     ticket: &crate::Ticket,
     agent: &crate::User,
     comments: &[crate::Comment],
+    app_guid: &str,
 ) -> serde_json::Value {
     let person = |id: u64| {
         st.users
@@ -205,7 +205,7 @@ fn zaf_host_data(
     json!({
         "frame": format!("app_sidebar_{}", sim.installation_id()),
         "appOrigin": app_url.origin().ascii_serialization(),
-        "appGuid": format!("sim-{}", sim.installation_id()),
+        "appGuid": app_guid,
         "installationId": sim.installation_id(),
         "appVersion": "1.0.0",
         "settings": { "sealdrop_url": sim.settings().sealdrop_url.as_str().trim_end_matches('/') },

@@ -151,6 +151,22 @@ impl ZafClaims {
     }
 }
 
+/// A fresh app instance id in the UUID form Zendesk uses for `app_guid`.
+pub fn new_app_guid() -> String {
+    let mut b: [u8; 16] = rand::random();
+    b[6] = (b[6] & 0x0f) | 0x40; // version 4
+    b[8] = (b[8] & 0x3f) | 0x80; // RFC 4122 variant
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
+}
+
 /// `{subdomain}.zendesk.com`.
 pub fn issuer(subdomain: &str) -> String {
     format!("{subdomain}.zendesk.com")

@@ -4,6 +4,7 @@
 //! works).
 
 use rand::RngCore;
+use sha2::{Digest, Sha256};
 
 use super::{check_role, AgentError, RoleCheck, Zendesk};
 use crate::db::Database;
@@ -34,6 +35,9 @@ pub enum SignInError {
     Token(Option<Subdomain>, SignedUrlError),
     /// This server has no app public key to verify with.
     NoKey(Subdomain),
+    /// The token verified but was already exchanged for a session (a replay, or the frame
+    /// reloaded on its own, which resends the same form).
+    Replayed(Subdomain),
     /// Checking the agent failed.
     Agent(Option<Subdomain>, AgentError),
 }
@@ -78,6 +82,16 @@ pub async fn sign_in(
     let identity = signed_url::verify(token, &expectations)
         .map_err(|e| SignInError::Token(Some(claimed.clone()), e))?;
     let subdomain = identity.subdomain.clone();
+    // Accepted once: Zendesk signs a fresh token (with a fresh app_guid in its qsh) for every
+    // sidebar it opens, so a second use is a copy.
+    let token_hash: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+    let forget_after = identity.expires_at.saturating_add(signed_url::LEEWAY_SECS);
+    if !db
+        .claim_signin_token(&token_hash, i64::try_from(forget_after).unwrap_or(i64::MAX))
+        .await?
+    {
+        return Err(SignInError::Replayed(subdomain));
+    }
     let tenant = match tenant {
         Some(t) => {
             if installation.is_none() {

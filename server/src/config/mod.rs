@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use url::Url;
 
-use crate::client_addr::{ForwardedHeader, ProxyTrust, TrustedProxies};
+use sealdrop_api::forwarded::{ForwardedHeader, ProxyTrust, TrustedProxies};
 
 mod widget;
 mod zendesk;

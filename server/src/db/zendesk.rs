@@ -1,5 +1,6 @@
-//! `zendesk_installations`, `zendesk_grants`, `oauth_pending` and `zendesk_role_cache`: what
-//! the server keeps about each tenant's Zendesk ([`crate::agents`] holds the rules).
+//! `zendesk_installations`, `zendesk_grants`, `oauth_pending`, `zendesk_role_cache` and
+//! `signin_tokens_used`: what the server keeps about each tenant's Zendesk ([`crate::agents`]
+//! holds the rules).
 
 use serde_json::json;
 use sqlx::Row;
@@ -285,5 +286,32 @@ impl Database {
         .execute(&self.pool)
         .await
         .map(|_| ())
+    }
+
+    /// Records a verified sign-in token as used; `false` when it already was (a replay).
+    /// Atomic on both databases: of two instances racing with one token, one wins.
+    pub async fn claim_signin_token(
+        &self,
+        token_hash: &[u8; 32],
+        expires_at: i64,
+    ) -> sqlx::Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO signin_tokens_used (token_hash, expires_at) VALUES ($1, $2) \
+             ON CONFLICT (token_hash) DO NOTHING",
+        )
+        .bind(&token_hash[..])
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Forgets used sign-in tokens that have expired (they would be refused anyway).
+    pub async fn delete_expired_signin_tokens(&self, now: i64) -> sqlx::Result<u64> {
+        let done = sqlx::query("DELETE FROM signin_tokens_used WHERE expires_at < $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
     }
 }

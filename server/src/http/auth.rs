@@ -16,7 +16,6 @@ use sha2::{Digest, Sha256};
 use super::headers;
 use super::HttpError;
 use crate::agents::{self, AgentContext};
-use crate::client_addr::{rate_bucket, ProxyTrust};
 use crate::policy::ReleaseCredentials;
 use crate::principal::Principal;
 use crate::state::AppState;
@@ -24,6 +23,7 @@ use crate::tenants;
 use crate::tokens::{TokenHash, TokenKind};
 use crate::widget::{self, WebOrigin};
 use crate::zendesk::session::{ConfirmedRole, PREFIX as AGENT_SESSION_PREFIX};
+use sealdrop_api::forwarded::{rate_bucket, ProxyTrust};
 
 /// The bearer token of `Authorization: Bearer …`, if the header has that form.
 pub fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -50,7 +50,7 @@ pub fn request_origin(headers: &HeaderMap) -> Option<WebOrigin> {
 }
 
 /// The client's address: the TCP peer, or behind the configured reverse proxies the hop
-/// they forwarded ([`crate::client_addr`]).
+/// they forwarded (`sealdrop_api::forwarded`).
 pub fn client_ip(parts: &Parts, trust: &ProxyTrust) -> Option<IpAddr> {
     let peer = parts
         .extensions

@@ -1,6 +1,7 @@
 //! The link holder's side of `/api/v1/packages/{id}` (docs/API.md "Packages"): public info,
 //! `open`, starting a download, and the ciphertext itself (streamed, with ranges).
 
+use sealdrop_api::range::{self, RangeError};
 use std::io;
 use std::ops::Range;
 
@@ -103,46 +104,19 @@ async fn start_download(
     .into_response())
 }
 
-/// Parses a single `bytes=` range against a file of `size` bytes (end exclusive).
-/// `Ok(None)`: no Range header.
+/// The span a `Range` header asks for (end exclusive); `Ok(None)`: no Range header.
 fn parse_range(headers: &HeaderMap, size: u64) -> Result<Option<Range<u64>>, HttpError> {
     let Some(value) = headers.get(header::RANGE) else {
         return Ok(None);
     };
-    let unsupported = || {
-        HttpError::bad_request(
-            "Unsupported Range header: send one range, `bytes=a-b`, `bytes=a-` or `bytes=-n`.",
-        )
-    };
-    let spec = value
+    let value = value
         .to_str()
-        .ok()
-        .and_then(|v| v.trim().strip_prefix("bytes="))
-        .ok_or_else(unsupported)?;
-    let (first, last) = spec.trim().split_once('-').ok_or_else(unsupported)?;
-    let number = |s: &str| s.trim().parse::<u64>().map_err(|_| unsupported());
-    let range = match (first.trim().is_empty(), last.trim().is_empty()) {
-        (false, false) => {
-            let (a, b) = (number(first)?, number(last)?);
-            if a > b {
-                return Err(unsupported());
-            }
-            a..b.saturating_add(1).min(size)
-        }
-        (false, true) => number(first)?..size,
-        (true, false) => {
-            let n = number(last)?;
-            if n == 0 {
-                return Err(HttpError::RangeNotSatisfiable(size));
-            }
-            size.saturating_sub(n)..size
-        }
-        (true, true) => return Err(unsupported()),
-    };
-    if range.start >= size {
-        return Err(HttpError::RangeNotSatisfiable(size));
+        .map_err(|_| HttpError::bad_request(RangeError::Unsupported.message()))?;
+    match range::parse_range(value, size) {
+        Ok(span) => Ok(Some(span)),
+        Err(RangeError::NotSatisfiable) => Err(HttpError::RangeNotSatisfiable(size)),
+        Err(e) => Err(HttpError::bad_request(e.message())),
     }
-    Ok(Some(range))
 }
 
 async fn ciphertext(

@@ -89,6 +89,12 @@ async fn sidebar(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
             let message = format!("Zendesk's sign-in could not be verified ({e}). Reload the app from Zendesk.");
             page(&state, subdomain.as_ref(), StatusCode::UNAUTHORIZED, PageStatus::Refused, &message, None).await
         }
+        Err(SignInError::Replayed(subdomain)) => {
+            tracing::info!("sidebar sign-in refused: token already used");
+            let message = "This Zendesk sign-in was already used once, and each is good for one session. \
+                           Reload the app from Zendesk (reloading only this frame sends the same one again).";
+            page(&state, Some(&subdomain), StatusCode::UNAUTHORIZED, PageStatus::Refused, message, None).await
+        }
         Err(SignInError::NoKey(subdomain)) => page(
             &state,
             Some(&subdomain),

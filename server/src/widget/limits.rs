@@ -26,7 +26,7 @@ impl RateScope {
     }
 }
 
-/// The counter subject for a client address bucket ([`crate::client_addr::rate_bucket`]): a
+/// The counter subject for a client address bucket ([`sealdrop_api::forwarded::rate_bucket`]): a
 /// hash, so the table does not keep addresses.
 pub fn address_subject(tenant_id: &str, bucket: Option<&str>) -> Vec<u8> {
     let mut h = Sha256::new();

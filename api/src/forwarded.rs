@@ -19,12 +19,13 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use axum::http::HeaderMap;
+use http::HeaderMap;
 use ipnet::IpNet;
 
 /// Which header the operator's proxies write. Only that one is read: a proxy that writes
 /// `X-Forwarded-For` passes a client's own `Forwarded` header through untouched.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum ForwardedHeader {
     /// `X-Forwarded-For: client, proxy1, …` (nginx's `$proxy_add_x_forwarded_for`).
     #[default]
@@ -172,7 +173,7 @@ pub fn rate_bucket(ip: IpAddr, v6_prefix: u8) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::HeaderValue;
+    use http::HeaderValue;
 
     fn ip(s: &str) -> IpAddr {
         s.parse().expect("test address")
