@@ -7,8 +7,24 @@ use serde::de::DeserializeOwned;
 /// says where it breaks (line and column); a body of the wrong shape names the field by its
 /// path (`recipients[2]`, `downloads`) and says what was expected there, e.g.
 /// `downloads: invalid type: string "five", expected u32`.
+///
+/// Every body of the API is a JSON object: anything else is refused before decoding, since
+/// serde reads a struct from an array too (`[]` would otherwise be an empty change).
 pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
     let not_json = |e: &serde_json::Error| format!("The request body is not valid JSON: {e}.");
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some_and(|b| *b != b'{') {
+        // Still say "not JSON" when it is not, so the message points at the real mistake.
+        return Err(
+            match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+                Err(e) => not_json(&e),
+                Ok(_) => {
+                    "The request body does not fit this endpoint: it must be a JSON object `{…}`."
+                        .to_owned()
+                }
+            },
+        );
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let inner = e.inner();
@@ -54,6 +70,20 @@ mod tests {
     }
 
     #[test]
+    fn only_objects_are_bodies() {
+        // Found by fuzz/json_bodies: serde reads a struct from an array, so `[]` was an empty
+        // change and `[null, 5]` set the second field.
+        for body in ["[]", "[null, 5]", "5", "\"x\"", "null"] {
+            assert_eq!(
+                error(body),
+                "The request body does not fit this endpoint: it must be a JSON object `{…}`.",
+                "{body}"
+            );
+        }
+        assert!(error("[1,").starts_with("The request body is not valid JSON"));
+    }
+
+    #[test]
     fn errors_name_the_field_and_what_was_expected() {
         assert_eq!(
             error(r#"{"downloads": "five"}"#),
@@ -66,10 +96,6 @@ mod tests {
         assert_eq!(
             error(r#"{"surprise": 1}"#),
             "The request body does not fit this endpoint: surprise: unknown field `surprise`, expected `downloads` or `recipients`."
-        );
-        assert_eq!(
-            error("5"),
-            "The request body does not fit this endpoint: invalid type: integer `5`, expected struct Body."
         );
     }
 

@@ -11,14 +11,27 @@ fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     Option::<T>::deserialize(d).map(Some)
 }
 
+/// Reads a present value as `Some`, and refuses `null` where the field has no default to go
+/// back to (silently ignoring it would answer 200 for a change that did nothing).
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    match Option::<T>::deserialize(d)? {
+        Some(v) => Ok(Some(v)),
+        None => Err(serde::de::Error::custom(
+            "null is not a value here; leave the field out to keep it as it is",
+        )),
+    }
+}
+
 /// Body of `PUT /api/v1/settings`: only the fields present change. `null` on a limit goes
-/// back to the server's value.
+/// back to the server's value; `null` elsewhere is refused.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SettingsUpdate {
     /// `admin`, `agent`, `custom:{id}` (a bare number is read as a custom role id).
+    #[serde(default, deserialize_with = "present")]
     pub allowed_roles: Option<Vec<Value>>,
     /// Outgoing "Require authentication" preset.
+    #[serde(default, deserialize_with = "present")]
     pub require_auth_default: Option<bool>,
     /// Seconds, or `null`.
     #[serde(default, deserialize_with = "nullable")]
@@ -30,10 +43,13 @@ pub struct SettingsUpdate {
     #[serde(default, deserialize_with = "nullable")]
     pub max_file_size: Option<Option<u64>>,
     /// Origins (`https://help.acme.com`).
+    #[serde(default, deserialize_with = "present")]
     pub help_center_origins: Option<Vec<String>>,
     /// Ticket form ids.
+    #[serde(default, deserialize_with = "present")]
     pub widget_forms: Option<Vec<u64>>,
     /// `text` or `hyperlink`.
+    #[serde(default, deserialize_with = "present")]
     pub reply_link_style: Option<String>,
     /// Days a purged package's row is kept, or `null` for the server's.
     #[serde(default, deserialize_with = "nullable")]
@@ -64,5 +80,33 @@ impl SettingsUpdate {
         .into_iter()
         .filter_map(|(name, present)| present.then_some(name))
         .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::json::decode_json;
+
+    #[test]
+    fn null_resets_a_limit_and_is_refused_elsewhere() {
+        let u: SettingsUpdate = decode_json(br#"{"max_file_size": null}"#).expect("limit reset");
+        assert_eq!(u.max_file_size, Some(None));
+        assert_eq!(u.fields(), ["max_file_size"]);
+        // Found by fuzz/json_bodies: `null` on these was read as "absent" and answered 200.
+        for field in [
+            "allowed_roles",
+            "require_auth_default",
+            "help_center_origins",
+            "widget_forms",
+            "reply_link_style",
+        ] {
+            let body = format!(r#"{{"{field}": null}}"#);
+            let error = decode_json::<SettingsUpdate>(body.as_bytes()).expect_err(field);
+            assert_eq!(
+                error,
+                format!("The request body does not fit this endpoint: {field}: null is not a value here; leave the field out to keep it as it is."),
+            );
+        }
     }
 }

@@ -13,6 +13,7 @@ mod cluster;
 mod deb;
 mod demo;
 mod demo_setup;
+mod fuzz;
 mod proc;
 mod services;
 mod setup;

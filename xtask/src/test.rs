@@ -10,6 +10,7 @@ use anyhow::{bail, Result};
 use crate::cleanup;
 use crate::cluster;
 use crate::deb;
+use crate::fuzz;
 use crate::proc::{self, cargo, human_duration, repo_root, Counts};
 use crate::services::{self, Services};
 use crate::setup;
@@ -37,6 +38,11 @@ const STAGES: &[Stage] = &[
         name: "unit",
         about: "native unit, vector and property tests of every crate but the server and CLI",
         run: unit,
+    },
+    Stage {
+        name: "fuzz",
+        about: "every cargo-fuzz target (crypto format, Range, forwarded headers, JSON bodies), 30 s each",
+        run: fuzz_stage,
     },
     Stage {
         name: "server-sqlite",
@@ -120,6 +126,12 @@ DEB
     does, runs `sealdrop admin` with the packaged settings, then removes and purges it. It
     needs root (else it is skipped) and refuses to run where a sealdrop package, user or
     /var/lib/sealdrop already exists, since purging would delete them.
+
+FUZZ
+    fuzz builds the targets under fuzz/ with libFuzzer's coverage instrumentation from stable
+    flags (no nightly; in <target>/fuzz) and runs each from its seeds in fuzz/seeds/ for 30 s
+    (SEALDROP_FUZZ_SECONDS to change it). A crash fails the stage; its input is kept under
+    <target>/fuzz-crashes/ and the log says how to replay it. fuzz/README.md has longer runs.
 
 CLUSTER
     cluster builds the release binary (the deb stage's build, when it ran), starts Postgres,
@@ -442,6 +454,11 @@ fn clippy(_: &mut Ctx) -> Result<Ran> {
         cmds.push(wasm);
     }
     counted_all(cmds)
+}
+
+fn fuzz_stage(_: &mut Ctx) -> Result<Ran> {
+    let (counts, ok) = fuzz::run_all()?;
+    Ok(Ran::Tests { counts, ok })
 }
 
 fn without_service_env(cmd: &mut Command) -> &mut Command {
