@@ -9,8 +9,6 @@
 //! - `401`/`403`: the grant no longer works (revoked, the granting admin left or lost the
 //!   role): [`ApiError::GrantRevoked`], never retried. The app then asks an admin to
 //!   re-authorise.
-//! - Cursor pagination (`page[size]`, `meta.has_more`, `links.next`), following `next` only
-//!   while it stays on the same origin, so the token is never sent anywhere else.
 
 use std::time::Duration;
 
@@ -97,9 +95,6 @@ pub enum ApiError {
     /// The body was not what the API documents.
     #[error("Zendesk sent a response we cannot read: {0}")]
     Decode(String),
-    /// A pagination link pointed outside the tenant's Zendesk.
-    #[error("Zendesk sent a pagination link to another origin")]
-    ForeignLink,
 }
 
 /// A Zendesk user (the fields sealdrop reads).
@@ -133,81 +128,9 @@ fn yes() -> bool {
     true
 }
 
-/// A ticket (the fields sealdrop reads).
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-pub struct Ticket {
-    /// Ticket id.
-    pub id: u64,
-    /// The customer.
-    pub requester_id: u64,
-    /// CCs (legacy field).
-    #[serde(default)]
-    pub collaborator_ids: Vec<u64>,
-    /// Email CCs.
-    #[serde(default)]
-    pub email_cc_ids: Vec<u64>,
-    /// The ticket form.
-    #[serde(default)]
-    pub ticket_form_id: Option<u64>,
-}
-
-/// A ticket comment.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-pub struct Comment {
-    /// Comment id.
-    pub id: u64,
-    /// Author.
-    pub author_id: u64,
-    /// Text.
-    #[serde(default)]
-    pub body: String,
-    /// Public reply or internal note.
-    #[serde(default = "yes")]
-    pub public: bool,
-}
-
-/// The people a ticket's files may be sent to: the requester and the CCs.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TicketParticipants {
-    /// The requester.
-    pub requester: User,
-    /// CCs (email CCs and collaborators, deduplicated, requester excluded).
-    pub ccs: Vec<User>,
-}
-
 #[derive(Deserialize)]
 struct UserEnvelope {
     user: User,
-}
-
-#[derive(Deserialize)]
-struct UsersEnvelope {
-    users: Vec<User>,
-}
-
-#[derive(Deserialize)]
-struct TicketEnvelope {
-    ticket: Ticket,
-}
-
-#[derive(Deserialize)]
-struct CommentsPage {
-    comments: Vec<Comment>,
-    #[serde(default)]
-    meta: Meta,
-    #[serde(default)]
-    links: Links,
-}
-
-#[derive(Deserialize, Default)]
-struct Meta {
-    #[serde(default)]
-    has_more: bool,
-}
-
-#[derive(Deserialize, Default)]
-struct Links {
-    next: Option<String>,
 }
 
 /// A client for one tenant's Zendesk with one access token.
@@ -217,7 +140,6 @@ pub struct ZendeskClient {
     base: Url,
     token: SecretString,
     policy: RetryPolicy,
-    page_size: u32,
 }
 
 impl std::fmt::Debug for ZendeskClient {
@@ -237,19 +159,12 @@ impl ZendeskClient {
             base,
             token: access_token,
             policy: RetryPolicy::default(),
-            page_size: 100,
         }
     }
 
     /// Uses another retry policy.
     pub fn with_policy(mut self, policy: RetryPolicy) -> Self {
         self.policy = policy;
-        self
-    }
-
-    /// Uses another page size for cursor pagination (1 to 100).
-    pub fn with_page_size(mut self, size: u32) -> Self {
-        self.page_size = size.clamp(1, 100);
         self
     }
 
@@ -263,77 +178,6 @@ impl ZendeskClient {
     pub async fn me(&self) -> Result<User, ApiError> {
         let url = self.url("api/v2/users/me.json")?;
         Ok(self.get::<UserEnvelope>(url).await?.user)
-    }
-
-    /// `GET /api/v2/users/show_many?ids=…`, 100 ids per call.
-    pub async fn users(&self, ids: &[u64]) -> Result<Vec<User>, ApiError> {
-        let mut out = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(100) {
-            let mut url = self.url("api/v2/users/show_many.json")?;
-            let list = chunk
-                .iter()
-                .map(u64::to_string)
-                .collect::<Vec<_>>()
-                .join(",");
-            url.query_pairs_mut().append_pair("ids", &list);
-            out.extend(self.get::<UsersEnvelope>(url).await?.users);
-        }
-        Ok(out)
-    }
-
-    /// `GET /api/v2/tickets/{id}`.
-    pub async fn ticket(&self, id: u64) -> Result<Ticket, ApiError> {
-        let url = self.url(&format!("api/v2/tickets/{id}.json"))?;
-        Ok(self.get::<TicketEnvelope>(url).await?.ticket)
-    }
-
-    /// The ticket's requester and CCs.
-    pub async fn ticket_participants(&self, id: u64) -> Result<TicketParticipants, ApiError> {
-        let ticket = self.ticket(id).await?;
-        let mut cc_ids: Vec<u64> = ticket
-            .email_cc_ids
-            .iter()
-            .chain(ticket.collaborator_ids.iter())
-            .copied()
-            .filter(|&u| u != ticket.requester_id)
-            .collect();
-        cc_ids.sort_unstable();
-        cc_ids.dedup();
-        let mut ids = vec![ticket.requester_id];
-        ids.extend(&cc_ids);
-        let users = self.users(&ids).await?;
-        let requester = users
-            .iter()
-            .find(|u| u.id == ticket.requester_id)
-            .cloned()
-            .ok_or(ApiError::NotFound)?;
-        let ccs = users
-            .into_iter()
-            .filter(|u| cc_ids.contains(&u.id))
-            .collect();
-        Ok(TicketParticipants { requester, ccs })
-    }
-
-    /// Every comment of a ticket, following the cursor pages to the end.
-    pub async fn ticket_comments(&self, id: u64) -> Result<Vec<Comment>, ApiError> {
-        let mut url = self.url(&format!("api/v2/tickets/{id}/comments.json"))?;
-        url.query_pairs_mut()
-            .append_pair("page[size]", &self.page_size.to_string());
-        let mut all = Vec::new();
-        loop {
-            let page = self.get::<CommentsPage>(url).await?;
-            all.extend(page.comments);
-            match (page.meta.has_more, page.links.next) {
-                (true, Some(next)) => {
-                    let next = Url::parse(&next).map_err(|e| ApiError::Decode(e.to_string()))?;
-                    if next.origin() != self.base.origin() {
-                        return Err(ApiError::ForeignLink);
-                    }
-                    url = next;
-                }
-                _ => return Ok(all),
-            }
-        }
     }
 
     /// `DELETE /api/v2/oauth/tokens/current.json`: revokes this client's token.
@@ -459,16 +303,11 @@ mod tests {
     }
 
     #[test]
-    fn users_and_tickets_read_zendesk_shapes() {
+    fn users_read_zendesk_shapes() {
         let u: UserEnvelope = serde_json::from_str(
             r#"{"user":{"id":5,"name":"A","email":"a@x","role":"agent","role_type":0,"custom_role_id":77,"active":true,"suspended":false,"extra":1}}"#,
         )
         .expect("user json");
         assert_eq!(u.user.custom_role_id, Some(77));
-        let t: TicketEnvelope = serde_json::from_str(
-            r#"{"ticket":{"id":9,"requester_id":5,"collaborator_ids":[6],"email_cc_ids":[6,7],"ticket_form_id":null}}"#,
-        )
-        .expect("ticket json");
-        assert_eq!(t.ticket.email_cc_ids, vec![6, 7]);
     }
 }

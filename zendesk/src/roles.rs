@@ -1,29 +1,22 @@
-//! Role restrictions: which Zendesk users a tenant lets use sealdrop, and a cache of roles.
+//! Role restrictions: which Zendesk users a tenant lets use sealdrop.
 //!
 //! The admin lists allowed roles in the tenant settings ([`AllowedRole`]): `admin`,
 //! `agent` (every agent, whatever custom role they have), or `custom:{id}` (agents with that
 //! Zendesk custom role). A user is permitted when active, not suspended, and matched by one
 //! entry; end users and any role Zendesk may add later are refused.
 //!
-//! Roles are read through the tenant's grant (`GET /api/v2/users/{id}`) and cached per
-//! (tenant, user) for [`DEFAULT_LIFETIME`] (60 s): a role changed in Zendesk is seen by the
-//! server at most that long afterwards. The cache is a per-process convenience, not shared
-//! state: every instance converges within the same lifetime. Errors are never cached.
+//! Roles are read through the tenant's grant (`GET /api/v2/users/{id}`). The server keeps
+//! what it read for [`DEFAULT_LIFETIME`] (60 s by default) in its database, shared by every
+//! instance (`zendesk_role_cache`): a role changed in Zendesk is seen at most that long
+//! afterwards.
 
-use std::collections::HashMap;
-use std::future::Future;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::api::{ApiError, User};
+use super::api::User;
 use super::session::ConfirmedRole;
-use super::Subdomain;
 
 /// How long a role read from Zendesk is trusted.
 pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(60);
-
-/// Entries kept at most; the cache is cleared when it would grow past this.
-const MAX_ENTRIES: usize = 100_000;
 
 /// One entry of a tenant's allowed-roles setting.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -114,106 +107,8 @@ pub fn confirmed_role(user: &User) -> Option<ConfirmedRole> {
     }
 }
 
-/// Why a user was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum RoleError {
-    /// The user's role is not in the tenant's allowed roles.
-    #[error("your Zendesk role is not allowed to use sealdrop in this account")]
-    NotAllowed,
-    /// Zendesk could not be asked (the grant may be gone: see [`ApiError::GrantRevoked`]).
-    #[error(transparent)]
-    Api(#[from] ApiError),
-}
-
-/// Roles read from Zendesk, per (tenant, user), for a stated lifetime.
-#[derive(Debug)]
-pub struct RoleCache {
-    lifetime: Duration,
-    entries: Mutex<HashMap<(Subdomain, u64), (Instant, User)>>,
-}
-
-impl Default for RoleCache {
-    fn default() -> Self {
-        Self::new(DEFAULT_LIFETIME)
-    }
-}
-
-impl RoleCache {
-    /// A cache whose entries live `lifetime`.
-    pub fn new(lifetime: Duration) -> Self {
-        Self {
-            lifetime,
-            entries: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// The stated lifetime.
-    pub fn lifetime(&self) -> Duration {
-        self.lifetime
-    }
-
-    /// The user as Zendesk last described them, fetching with `fetch` when the cached entry
-    /// is missing or older than the lifetime.
-    pub async fn user<F, Fut>(
-        &self,
-        tenant: &Subdomain,
-        user_id: u64,
-        fetch: F,
-    ) -> Result<User, ApiError>
-    where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<User, ApiError>>,
-    {
-        let key = (tenant.clone(), user_id);
-        if let Some((at, user)) = self.lock().get(&key) {
-            if at.elapsed() < self.lifetime {
-                return Ok(user.clone());
-            }
-        }
-        let user = fetch().await?;
-        if user.id != user_id {
-            return Err(ApiError::Decode("Zendesk answered for another user".into()));
-        }
-        let mut entries = self.lock();
-        if entries.len() >= MAX_ENTRIES {
-            entries.clear();
-        }
-        entries.insert(key, (Instant::now(), user.clone()));
-        Ok(user)
-    }
-
-    /// Checks `user_id` of `tenant` against `policy`; `fetch` reads the user from Zendesk
-    /// (normally `|| client.user(user_id)`).
-    pub async fn check<F, Fut>(
-        &self,
-        tenant: &Subdomain,
-        user_id: u64,
-        policy: &RolePolicy,
-        fetch: F,
-    ) -> Result<ConfirmedRole, RoleError>
-    where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<User, ApiError>>,
-    {
-        let user = self.user(tenant, user_id, fetch).await?;
-        policy.permits(&user).ok_or(RoleError::NotAllowed)
-    }
-
-    /// Forgets everything about a tenant (after its settings or grant change).
-    pub fn forget_tenant(&self, tenant: &Subdomain) {
-        self.lock().retain(|(t, _), _| t != tenant);
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(Subdomain, u64), (Instant, User)>> {
-        self.entries.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicU32, Ordering};
-
     use super::*;
 
     fn user(id: u64, role: &str, custom: Option<u64>) -> User {
@@ -274,72 +169,6 @@ mod tests {
         assert_eq!(
             RolePolicy::new(vec![]).permits(&user(1, "admin", None)),
             None
-        );
-    }
-
-    #[tokio::test]
-    async fn the_cache_answers_within_its_lifetime_and_asks_again_after() {
-        let cache = RoleCache::new(Duration::from_millis(200));
-        let acme = Subdomain::parse("acme").expect("valid");
-        let calls = AtomicU32::new(0);
-        let fetch = |role: &'static str| {
-            calls.fetch_add(1, Ordering::SeqCst);
-            async move { Ok(user(5, role, None)) }
-        };
-        let policy = RolePolicy::new(vec![AllowedRole::Admin]);
-        assert_eq!(
-            cache.check(&acme, 5, &policy, || fetch("admin")).await,
-            Ok(ConfirmedRole::Admin)
-        );
-        // Zendesk now says "agent", but the cached answer stands within the lifetime.
-        assert_eq!(
-            cache.check(&acme, 5, &policy, || fetch("agent")).await,
-            Ok(ConfirmedRole::Admin)
-        );
-        assert_eq!(calls.load(Ordering::SeqCst), 1);
-        tokio::time::sleep(Duration::from_millis(250)).await;
-        assert_eq!(
-            cache.check(&acme, 5, &policy, || fetch("agent")).await,
-            Err(RoleError::NotAllowed)
-        );
-        assert_eq!(calls.load(Ordering::SeqCst), 2);
-    }
-
-    #[tokio::test]
-    async fn tenants_never_share_entries_and_errors_are_not_cached() {
-        let cache = RoleCache::new(Duration::from_secs(60));
-        let acme = Subdomain::parse("acme").expect("valid");
-        let globex = Subdomain::parse("globex").expect("valid");
-        let policy = RolePolicy::default();
-        assert!(cache
-            .check(&acme, 5, &policy, || async { Ok(user(5, "admin", None)) })
-            .await
-            .is_ok());
-        // Same user id in another tenant: not answered from acme's entry.
-        assert_eq!(
-            cache
-                .check(&globex, 5, &policy, || async {
-                    Err(ApiError::GrantRevoked { status: 401 })
-                })
-                .await,
-            Err(RoleError::Api(ApiError::GrantRevoked { status: 401 }))
-        );
-        assert_eq!(
-            cache
-                .check(&globex, 5, &policy, || async {
-                    Ok(user(5, "end-user", None))
-                })
-                .await,
-            Err(RoleError::NotAllowed)
-        );
-        cache.forget_tenant(&acme);
-        assert_eq!(
-            cache
-                .check(&acme, 5, &policy, || async {
-                    Ok(user(5, "end-user", None))
-                })
-                .await,
-            Err(RoleError::NotAllowed)
         );
     }
 }
