@@ -18,9 +18,9 @@ use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use reqwest::StatusCode;
 use sealdrop_crypto::{
-    default_aead, seal_package, FileInfo, FileKey, LinkProof, LinkSecret, Manifest, Metadata,
-    OsRandom, PackageId, SecureLink, ServerSecret, StreamEncryptor, CHUNK_SIZE, PART_CHUNKS,
-    PART_SIZE,
+    default_aead, part_count, part_plaintext_len, seal_package, FileInfo, FileKey, LinkProof,
+    LinkSecret, Manifest, Metadata, OsRandom, PackageId, SecureLink, ServerSecret, StreamEncryptor,
+    CHUNK_SIZE, PART_CHUNKS,
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -204,19 +204,6 @@ fn options_key(options: &SendOptions) -> String {
         options.max_downloads,
         options.message
     )
-}
-
-/// Number of parts of a file with `ciphertext_size` bytes (an empty file has one part).
-fn part_count(ciphertext_size: u64) -> u64 {
-    ciphertext_size.div_ceil(PART_SIZE).max(1)
-}
-
-/// Plaintext bytes covered by part `part` of a file of `size` bytes.
-fn part_plaintext_len(size: u64, part: u64) -> u64 {
-    let part_bytes = PART_CHUNKS * CHUNK_SIZE as u64;
-    let start = part.saturating_mul(part_bytes);
-    size.min(start.saturating_add(part_bytes))
-        .saturating_sub(start)
 }
 
 impl<'a> Upload<'a> {

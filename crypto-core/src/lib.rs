@@ -69,6 +69,7 @@ pub mod wrap;
 pub mod vectors;
 
 pub use error::{AeadError, Error};
+pub use format::payload_sizes::{part_count, part_plaintext_len, part_ranges, part_size};
 pub use format::{
     FileEntry, FileInfo, Manifest, Metadata, PackageId, StanzaKind, MAX_MANIFEST_SIZE,
     MAX_METADATA_SIZE,

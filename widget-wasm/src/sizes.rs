@@ -7,7 +7,7 @@
 use js_sys::Array;
 use sealdrop_crypto::stream::{
     chunk_count, ciphertext_size, plaintext_size, CHUNK_SIZE, ENCRYPTED_CHUNK_SIZE, PART_CHUNKS,
-    TAG_SIZE,
+    PART_SIZE, TAG_SIZE,
 };
 use sealdrop_crypto::Error as CoreError;
 use wasm_bindgen::prelude::*;
@@ -125,9 +125,9 @@ pub fn part_range_js(ciphertext_size: f64, part: f64) -> Result<Array, JsValue> 
         ))
         .into());
     }
-    let start = part * PART_CHUNKS * ENCRYPTED_CHUNK_SIZE as u64;
-    let end = (start + PART_CHUNKS * ENCRYPTED_CHUNK_SIZE as u64).min(size);
-    Ok(range(start, end))
+    let start = part * PART_SIZE;
+    let len = sealdrop_crypto::part_size(size, part).expect("part < part_count");
+    Ok(range(start, start + len))
 }
 
 /// `[first, end)` chunk indices of upload part `part` of a `plaintextSize`-byte file.
@@ -166,5 +166,5 @@ pub fn part_chunk_count_js() -> f64 {
 /// Bytes of a full upload part: 8 390 656.
 #[wasm_bindgen(js_name = partSize)]
 pub fn part_size_js() -> f64 {
-    (PART_CHUNKS * ENCRYPTED_CHUNK_SIZE as u64) as f64
+    PART_SIZE as f64
 }

@@ -57,3 +57,43 @@ pub fn plaintext_size(ciphertext_size: u64) -> Result<u64, Error> {
     }
     Ok(plaintext)
 }
+
+/// Number of upload parts of an encrypted file of `ciphertext_size` bytes (one for an empty
+/// file, whose ciphertext is one 16-byte chunk).
+pub fn part_count(ciphertext_size: u64) -> u64 {
+    ciphertext_size.div_ceil(PART_SIZE).max(1)
+}
+
+/// Exact size of upload part `part` of an encrypted file of `ciphertext_size` bytes, or `None`
+/// if the file has no such part.
+pub fn part_size(ciphertext_size: u64, part: u64) -> Option<u64> {
+    let start = part.checked_mul(PART_SIZE)?;
+    if start >= ciphertext_size {
+        return None;
+    }
+    Some((ciphertext_size - start).min(PART_SIZE))
+}
+
+/// Maps byte range `range` of an encrypted file (end exclusive) to `(part, range within that
+/// part)` pairs, in order: what a ranged download reads from the stored parts.
+pub fn part_ranges(range: core::ops::Range<u64>) -> Vec<(u64, core::ops::Range<u64>)> {
+    let mut out = Vec::new();
+    let mut pos = range.start;
+    while pos < range.end {
+        let part = pos / PART_SIZE;
+        let part_start = part * PART_SIZE;
+        let end = range.end.min(part_start + PART_SIZE);
+        out.push((part, pos - part_start..end - part_start));
+        pos = end;
+    }
+    out
+}
+
+/// Plaintext bytes part `part` of a `plaintext_size`-byte file covers (0 past its end).
+pub fn part_plaintext_len(plaintext_size: u64, part: u64) -> u64 {
+    let part_bytes = PART_CHUNKS * CHUNK;
+    let start = part.saturating_mul(part_bytes);
+    plaintext_size
+        .min(start.saturating_add(part_bytes))
+        .saturating_sub(start)
+}

@@ -51,10 +51,9 @@ use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 
-/// Ciphertext chunks per upload part (docs/FORMAT.md transport constant).
-pub const PART_CHUNKS: u64 = 128;
-/// Bytes of ciphertext in every upload part but a file's last (128 × 65 552).
-pub const PART_SIZE: u64 = PART_CHUNKS * 65_552;
+/// The upload-part arithmetic is the format's (docs/FORMAT.md, transport constants): one
+/// definition for the server, the CLI and the browser.
+pub use sealdrop_crypto::{part_count, part_ranges, part_size, PART_CHUNKS, PART_SIZE};
 
 /// A stream of bytes read from the store.
 pub type ByteStream = BoxStream<'static, io::Result<Bytes>>;
@@ -263,36 +262,6 @@ impl fmt::Display for BlobKey {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("invalid blob key (allowed: ASCII letters, digits, '-', '_', separated by '/')")]
 pub struct InvalidKey;
-
-/// Number of parts of a file of `ciphertext_size` bytes.
-pub fn part_count(ciphertext_size: u64) -> u64 {
-    ciphertext_size.div_ceil(PART_SIZE)
-}
-
-/// Exact size of part `part` of a file of `ciphertext_size` bytes, or `None` if the file
-/// has no such part.
-pub fn part_size(ciphertext_size: u64, part: u64) -> Option<u64> {
-    let start = part.checked_mul(PART_SIZE)?;
-    if start >= ciphertext_size {
-        return None;
-    }
-    Some((ciphertext_size - start).min(PART_SIZE))
-}
-
-/// Maps byte range `range` of a file (end exclusive, within the file) to
-/// `(part, range within that part)` pairs, in order.
-pub fn part_ranges(range: Range<u64>) -> Vec<(u64, Range<u64>)> {
-    let mut out = Vec::new();
-    let mut pos = range.start;
-    while pos < range.end {
-        let part = pos / PART_SIZE;
-        let part_start = part * PART_SIZE;
-        let end = range.end.min(part_start + PART_SIZE);
-        out.push((part, pos - part_start..end - part_start));
-        pos = end;
-    }
-    out
-}
 
 #[cfg(test)]
 mod tests {
