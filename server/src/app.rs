@@ -183,7 +183,10 @@ async fn purge_loop(state: AppState, mut stop: watch::Receiver<bool>) {
         tokio::select! {
             _ = interval.tick() => {
                 if let Err(e) = state.purge().await {
-                    tracing::error!(error = ?e, "purge run failed");
+                    match crate::internal::unavailable_dependency(&e) {
+                        Some(what) => tracing::warn!(error = %format!("{e:#}"), dependency = what, "purge run skipped: dependency unavailable; the next run retries"),
+                        None => tracing::error!(error = ?e, "purge run failed"),
+                    }
                 }
             }
             stopped = async { stop.wait_for(|stop| *stop).await.is_ok() } => if stopped { return },

@@ -39,6 +39,36 @@ impl From<anyhow::Error> for Internal {
     }
 }
 
+/// Which shared dependency a failure says is down (`"database"`, `"blob store"`), if any: a
+/// connection refused or cut, a pool with no connection to give, PostgreSQL shutting down
+/// or starting (SQLSTATE 57P01-57P03), the S3 service unreachable. Such failures pass when
+/// the dependency is back, so clients get `503` with `Retry-After` and the log a warning,
+/// not an error.
+pub fn unavailable_dependency(err: &anyhow::Error) -> Option<&'static str> {
+    for cause in err.chain() {
+        if let Some(e) = cause.downcast_ref::<sqlx::Error>() {
+            let down = match e {
+                sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::WorkerCrashed => true,
+                sqlx::Error::Database(db) => {
+                    matches!(db.code().as_deref(), Some("57P01" | "57P02" | "57P03"))
+                }
+                _ => false,
+            };
+            if down {
+                return Some("database");
+            }
+        }
+        if let Some(StorageError::Unreachable(_)) = cause.downcast_ref::<StorageError>() {
+            return Some("blob store");
+        }
+    }
+    None
+}
+
 /// Lets `?` turn the server's own failures into `$error::Internal`.
 macro_rules! internal_failures {
     ($error:ty) => {

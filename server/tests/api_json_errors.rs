@@ -120,3 +120,34 @@ async fn settings_errors_name_the_field() {
     );
     assert_eq!(settings["require_auth_default"], true, "nothing changed");
 }
+
+#[tokio::test]
+async fn a_database_out_of_reach_answers_503_with_retry_after_not_500() {
+    let app = spawn_app().await;
+    let sent = app
+        .send(&serde_json::json!({}), &[common::test_bytes(100, 1)])
+        .await;
+    let info = || {
+        app.with_proof(
+            Method::GET,
+            &format!("/api/v1/packages/{}", sent.id),
+            &sent.proof,
+        )
+        .send()
+    };
+    assert_eq!(info().await.unwrap().status(), StatusCode::OK);
+    // As when PostgreSQL restarts: no connection to be had.
+    app.state.db.pool().close().await;
+    let response = info().await.unwrap();
+    assert_eq!(
+        response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("2"),
+        "clients are told to come back"
+    );
+    let (code, message) = TestApp::expect_error(response, StatusCode::SERVICE_UNAVAILABLE).await;
+    assert_eq!(code, "unavailable");
+    assert!(message.contains("database") && message.contains("try again"), "{message}");
+}

@@ -60,6 +60,8 @@ const DOWNLOAD_BYTES: &str = r#"sealdrop_transfer_bytes_total{direction="downloa
 const CODES_PER_ADDRESS_PER_PACKAGE: usize = 5;
 /// How long the instances run (purging every second) before their logs are checked.
 const PURGE_WATCH: Duration = Duration::from_secs(20);
+/// How long PostgreSQL and Garage stay down when restarted mid-transfer.
+const DEPENDENCY_DOWN: Duration = Duration::from_secs(3);
 /// The longest any one `sealdrop send` or `get` may take before the stage fails.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(180);
 
@@ -122,7 +124,7 @@ fn run_checks(services: &mut Services, checks: &mut Checks) -> Result<()> {
         services::remove_dir_action(dir.clone()),
     );
     let mut cluster = Cluster::start(services, &bin, &nginx, &dir)?;
-    let result = cluster_checks(&mut cluster, checks);
+    let result = cluster_checks(&mut cluster, services, checks);
     if result.is_err() {
         cluster.show_logs();
     }
@@ -136,7 +138,11 @@ fn nginx_binary() -> Option<PathBuf> {
     })
 }
 
-fn cluster_checks(cluster: &mut Cluster, checks: &mut Checks) -> Result<()> {
+fn cluster_checks(
+    cluster: &mut Cluster,
+    services: &mut Services,
+    checks: &mut Checks,
+) -> Result<()> {
     checks.pass(format!(
         "{INSTANCES} instances share PostgreSQL, Garage and the shared keys; nginx serves {} with a certificate from the test CA",
         cluster.public_url
@@ -145,6 +151,7 @@ fn cluster_checks(cluster: &mut Cluster, checks: &mut Checks) -> Result<()> {
     caps_count_across_instances(cluster, checks)?;
     let expiring = expiring_packages(cluster)?;
     killed_mid_upload_and_mid_download(cluster, checks)?;
+    dependencies_restarted_mid_transfer(cluster, services, checks)?;
     purged_everywhere_without_errors(cluster, checks, &expiring)?;
     Ok(())
 }
@@ -404,6 +411,127 @@ fn killed_mid_upload_and_mid_download(cluster: &mut Cluster, checks: &mut Checks
     Ok(())
 }
 
+/// PostgreSQL restarted (every connection cut) during an upload, and Garage during a
+/// download: both transfers finish with equal bytes through the same instances, which recover
+/// on their own (same processes, ready again, a fresh send and get work).
+fn dependencies_restarted_mid_transfer(
+    cluster: &mut Cluster,
+    services: &mut Services,
+    checks: &mut Checks,
+) -> Result<()> {
+    let pids = cluster.pids();
+    let outage_start = cluster.log_lengths();
+    step("PostgreSQL restarted during an upload");
+    let file = cluster.random_file("restart.bin", 160 * MIB + 11, 7)?;
+    let before = cluster.metrics()?;
+    let mut send = cluster.spawn_send(&file)?;
+    wait_for_progress(&mut send, "upload", || {
+        let stored = delta(&before, &cluster.metrics()?, "sealdrop_parts_stored_total");
+        Ok(stored.iter().sum::<u64>() >= 3)
+    })?;
+    let at_restart = cluster.metrics()?;
+    services.postgres()?.restart(DEPENDENCY_DOWN)?;
+    println!(
+        "xtask: PostgreSQL stopped with `pg_ctl -m immediate` after {} parts, down {} s, started again",
+        delta(&before, &at_restart, "sealdrop_parts_stored_total").iter().sum::<u64>(),
+        DEPENDENCY_DOWN.as_secs()
+    );
+    let link = send.finish("sealdrop send")?;
+    let later = delta(&at_restart, &cluster.metrics()?, "sealdrop_parts_stored_total");
+    ensure!(
+        later.iter().sum::<u64>() > 0,
+        "no part was stored after PostgreSQL came back: the upload cannot have gone on"
+    );
+    if !send.stderr().is_empty() {
+        println!("xtask: the client said:\n{}", indent(&send.stderr()));
+    }
+    checks.pass(format!(
+        "with PostgreSQL restarted mid-upload, `sealdrop send` finished ({} parts after the restart)",
+        later.iter().sum::<u64>()
+    ));
+
+    step("Garage restarted during a download");
+    let out = cluster.dir.join("restart-out");
+    let before = cluster.metrics()?;
+    let mut get = cluster.spawn_get(&link, &out)?;
+    wait_for_progress(&mut get, "download", || {
+        let served = delta(&before, &cluster.metrics()?, DOWNLOAD_BYTES);
+        Ok(served.iter().sum::<u64>() >= 4 * MIB)
+    })?;
+    let at_restart = cluster.metrics()?;
+    services.garage()?.restart(DEPENDENCY_DOWN)?;
+    println!(
+        "xtask: Garage stopped after {} MiB were served, down {} s, started again",
+        delta(&before, &at_restart, DOWNLOAD_BYTES).iter().sum::<u64>() / MIB,
+        DEPENDENCY_DOWN.as_secs()
+    );
+    get.finish("sealdrop get")?;
+    same_bytes(&file, &out.join(file_name(&file)))?;
+    let later = delta(&at_restart, &cluster.metrics()?, DOWNLOAD_BYTES);
+    ensure!(
+        later.iter().sum::<u64>() > 0,
+        "no byte was served after Garage came back: the download cannot have resumed"
+    );
+    if !get.stderr().is_empty() {
+        println!("xtask: the client said:\n{}", indent(&get.stderr()));
+    }
+    checks.pass(format!(
+        "with Garage restarted mid-download, `sealdrop get` resumed; {} MiB equal to what was sent",
+        (160 * MIB + 11) / MIB
+    ));
+
+    step("the instances recovered without a restart");
+    ensure!(
+        cluster.pids() == pids,
+        "an instance process changed during the restarts: {pids:?} -> {:?}",
+        cluster.pids()
+    );
+    for instance in &cluster.instances {
+        wait_ready(instance)?;
+    }
+    // What the instances logged while a dependency was down is checked on its own terms.
+    let outage_end = cluster.log_lengths();
+    cluster.outages = outage_start
+        .into_iter()
+        .zip(outage_end)
+        .map(|(start, end)| start..end)
+        .collect();
+    let small = cluster.random_file("after-restarts.bin", MIB + 1, 8)?;
+    let link = cluster.send(std::slice::from_ref(&small), &[])?;
+    let out = cluster.dir.join("after-restarts-out");
+    cluster.get(&link, &out, &[])?;
+    same_bytes(&small, &out.join(file_name(&small)))?;
+    checks.pass(
+        "the same instance processes answer /readyz and carry a new send and get after both restarts",
+    );
+    Ok(())
+}
+
+/// Waits until `progressed` says the transfer is under way; fails if it ended first.
+fn wait_for_progress(
+    transfer: &mut Background,
+    what: &str,
+    mut progressed: impl FnMut() -> Result<bool>,
+) -> Result<()> {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = transfer.try_wait()? {
+            bail!(
+                "the {what} ended ({status}) before the restart: {}",
+                transfer.stderr()
+            );
+        }
+        if progressed()? {
+            return Ok(());
+        }
+        ensure!(
+            started.elapsed() < Duration::from_secs(120),
+            "the {what} did not get going within 2 minutes"
+        );
+        interruptible_sleep(Duration::from_millis(20))?;
+    }
+}
+
 /// The expired packages are gone, and no instance logged a purge error although every one
 /// purged every second.
 fn purged_everywhere_without_errors(
@@ -447,15 +575,30 @@ fn purged_everywhere_without_errors(
 
     let mut problems = Vec::new();
     let mut runs = 0;
-    for instance in &cluster.instances {
+    let mut during_outages = 0;
+    for (index, instance) in cluster.instances.iter().enumerate() {
         let log = std::fs::read_to_string(&instance.log).unwrap_or_default();
+        let outage = cluster.outages.get(index).cloned().unwrap_or(0..0);
+        let mut offset = 0u64;
         for line in log.lines() {
+            let at = offset;
+            offset += line.len() as u64 + 1;
             if line.contains("purge") && line.contains("\"level\":\"INFO\"") {
                 runs += 1;
             }
             let bad = line.contains("\"level\":\"ERROR\"")
                 || (line.contains("\"level\":\"WARN\"") && line.contains("purge"));
-            if bad {
+            if !bad {
+                continue;
+            }
+            // While PostgreSQL or Garage was down, only "unavailable, try again" is expected:
+            // a 503 with Retry-After, and purge runs skipped until it is back.
+            let expected_in_outage = line.contains("dependency unavailable")
+                || line.contains("purge run skipped")
+                || line.contains("Status code: 503");
+            if outage.contains(&at) && expected_in_outage {
+                during_outages += 1;
+            } else {
                 problems.push(format!("instance {}: {line}", instance.number));
             }
         }
@@ -464,6 +607,9 @@ fn purged_everywhere_without_errors(
         problems.is_empty(),
         "errors in the instances' logs:\n{}",
         problems.join("\n")
+    );
+    println!(
+        "xtask: {during_outages} log lines while PostgreSQL or Garage was down, each a 503 or a skipped purge"
     );
     let uptime = cluster.started.elapsed().as_secs();
     checks.pass(format!(
@@ -483,6 +629,8 @@ struct Cluster {
     _nginx: Daemon,
     nginx_dir: PathBuf,
     started: Instant,
+    /// Per instance, the span of its log written while a dependency was restarted.
+    outages: Vec<std::ops::Range<u64>>,
 }
 
 impl Cluster {
@@ -575,7 +723,21 @@ impl Cluster {
             _nginx: nginx,
             nginx_dir,
             started,
+            outages: Vec::new(),
         })
+    }
+
+    /// The length of every instance's log so far.
+    fn log_lengths(&self) -> Vec<u64> {
+        self.instances
+            .iter()
+            .map(|i| std::fs::metadata(&i.log).map(|m| m.len()).unwrap_or(0))
+            .collect()
+    }
+
+    /// The instances' process ids (`None` for one not running).
+    fn pids(&self) -> Vec<Option<u32>> {
+        self.instances.iter().map(Instance::pid).collect()
     }
 
     /// A `sealdrop` client command: nothing of the caller's `SEALDROP_*` settings, the test
@@ -822,6 +984,12 @@ impl Instance {
 
     fn running(&self) -> bool {
         self.daemon.as_ref().is_some_and(Daemon::running)
+    }
+
+    fn pid(&self) -> Option<u32> {
+        let daemon = self.daemon.as_ref()?;
+        let child = daemon.child.lock().ok()?;
+        Some(child.id())
     }
 
     /// SIGKILL: no graceful shutdown, requests in flight are cut.

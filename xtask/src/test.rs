@@ -72,7 +72,7 @@ const STAGES: &[Stage] = &[
     },
     Stage {
         name: "cluster",
-        about: "3 release instances behind nginx (TLS) on Postgres + Garage: spread, caps, kills",
+        about: "3 release instances behind nginx (TLS) on Postgres + Garage: spread, caps, kills, restarts",
         run: cluster_stage,
     },
 ];
@@ -141,7 +141,8 @@ CLUSTER
     `sealdrop` command (--ca-file): parts and downloads spread over the instances, the
     hourly code cap holds across them, purges run side by side without errors, and an
     instance killed with SIGKILL mid-upload and another mid-download does not stop the
-    client. It installs nginx with apt-get when missing. About two minutes.
+    client, and PostgreSQL restarted mid-upload and Garage mid-download do not either (the
+    same instance processes recover on their own). It installs nginx with apt-get when missing. About two minutes.
 ",
     );
     text

@@ -123,6 +123,20 @@ impl HttpError {
 
 impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
+        if let Self::Internal(err) = &self {
+            if let Some(what) = crate::internal::unavailable_dependency(err) {
+                tracing::warn!(error = %format!("{err:#}"), dependency = what, "dependency unavailable");
+                let body = json!({
+                    "error": "unavailable",
+                    "message": format!("The server's {what} cannot be reached right now; try again in a moment."),
+                });
+                let mut response = (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+                return response;
+            }
+        }
         let status = self.status();
         let message = match &self {
             Self::Internal(err) => {

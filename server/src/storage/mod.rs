@@ -67,9 +67,13 @@ pub enum StorageError {
     /// A local I/O failure (folder store, spool files).
     #[error("blob store I/O error: {0}")]
     Io(#[from] io::Error),
-    /// The S3 service answered with an error or could not be reached.
+    /// The S3 service answered with an error.
     #[error("S3 error: {0}")]
     S3(String),
+    /// The S3 service could not be reached, timed out, or said it is unavailable (503): worth
+    /// retrying, and answered `503` to clients ([`crate::internal::unavailable_dependency`]).
+    #[error("S3 unreachable: {0}")]
+    Unreachable(String),
 }
 
 /// A blob store. Implementations must make [`Storage::put_file`] atomic: a reader sees the

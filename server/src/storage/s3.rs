@@ -13,7 +13,7 @@ use std::path::Path;
 use aws_sdk_s3::config::{
     BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
 };
-use aws_sdk_s3::error::DisplayErrorContext;
+use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
 use aws_sdk_s3::primitives::ByteStream as S3ByteStream;
 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 use aws_sdk_s3::Client;
@@ -99,7 +99,7 @@ impl S3Storage {
             .send()
             .await
             .map_err(|e| {
-                StorageError::S3(format!("PutObject {key}: {}", DisplayErrorContext(e)))
+                s3_error(format!("PutObject {key}"), e)
             })?;
         let _ = tokio::fs::remove_file(path).await;
         Ok(())
@@ -122,7 +122,7 @@ impl S3Storage {
                 if not_found {
                     StorageError::NotFound(key.to_string())
                 } else {
-                    StorageError::S3(format!("GetObject {key}: {}", DisplayErrorContext(e)))
+                    s3_error(format!("GetObject {key}"), e)
                 }
             })?;
         Ok(ReaderStream::with_capacity(output.body.into_async_read(), 64 * 1024).boxed())
@@ -141,12 +141,7 @@ impl S3Storage {
                 .set_continuation_token(continuation.take())
                 .send()
                 .await
-                .map_err(|e| {
-                    StorageError::S3(format!(
-                        "ListObjectsV2 {prefix}: {}",
-                        DisplayErrorContext(e)
-                    ))
-                })?;
+                .map_err(|e| s3_error(format!("ListObjectsV2 {prefix}"), e))?;
             keys.extend(
                 page.contents()
                     .iter()
@@ -187,12 +182,7 @@ impl S3Storage {
                 .delete(delete)
                 .send()
                 .await
-                .map_err(|e| {
-                    StorageError::S3(format!(
-                        "DeleteObjects {prefix}: {}",
-                        DisplayErrorContext(e)
-                    ))
-                })?;
+                .map_err(|e| s3_error(format!("DeleteObjects {prefix}"), e))?;
             if let Some(err) = out.errors().first() {
                 return Err(StorageError::S3(format!(
                     "DeleteObjects {prefix}: {} object(s) not deleted, first: {}",
@@ -210,7 +200,7 @@ impl S3Storage {
             .bucket(&self.bucket)
             .send()
             .await
-            .map_err(|e| StorageError::S3(format!("HeadBucket: {}", DisplayErrorContext(e))))?;
+            .map_err(|e| s3_error("HeadBucket".into(), e))?;
         Ok(())
     }
 }
@@ -256,5 +246,34 @@ impl Storage for S3Storage {
 
     fn read_ahead_parts(&self) -> usize {
         super::S3_READ_AHEAD
+    }
+}
+
+/// An SDK error as a [`StorageError`]: no connection, a timeout or a `503` is
+/// [`StorageError::Unreachable`] (the store is down or restarting), anything else is
+/// [`StorageError::S3`].
+fn s3_error<E, R>(what: String, e: SdkError<E, R>) -> StorageError
+where
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + HasStatus,
+{
+    let unreachable = matches!(e, SdkError::DispatchFailure(_) | SdkError::TimeoutError(_))
+        || e.raw_response().is_some_and(|r| r.status_code() == 503);
+    let text = format!("{what}: {}", DisplayErrorContext(&e));
+    if unreachable {
+        StorageError::Unreachable(text)
+    } else {
+        StorageError::S3(text)
+    }
+}
+
+/// The HTTP status of a raw SDK response.
+trait HasStatus {
+    fn status_code(&self) -> u16;
+}
+
+impl HasStatus for aws_sdk_s3::config::http::HttpResponse {
+    fn status_code(&self) -> u16 {
+        self.status().as_u16()
     }
 }

@@ -28,6 +28,8 @@ pub struct Garage {
     pub region: String,
     pub access_key_id: String,
     secret_access_key: String,
+    s3_port: u16,
+    cli: GarageCli,
     _guard: Guard,
 }
 
@@ -69,18 +71,7 @@ api_bind_addr = "127.0.0.1:{admin_port}"
             "xtask: starting Garage (S3) on 127.0.0.1:{s3_port} in {}",
             dir.display()
         );
-        let log_file = File::create(&log)?;
-        let child = Command::new(&bin)
-            .arg("-c")
-            .arg(&config)
-            .arg("server")
-            .env("RUST_LOG", "garage=warn")
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone()?)
-            .stderr(log_file)
-            .process_group(0)
-            .spawn()
-            .with_context(|| format!("starting {}", bin.display()))?;
+        let child = spawn_server(&bin, &config, &log)?;
         let child = Arc::new(Mutex::new(child));
         let guard = {
             let child = child.clone();
@@ -108,8 +99,25 @@ api_bind_addr = "127.0.0.1:{admin_port}"
             region: REGION.into(),
             access_key_id,
             secret_access_key,
+            s3_port,
+            cli,
             _guard: guard,
         })
+    }
+
+    /// Stops the server (SIGTERM, then SIGKILL), keeps it down for `down`, and starts it
+    /// again on the same folder and ports: the bucket, the key and every object remain.
+    pub fn restart(&self, down: Duration) -> Result<()> {
+        let mut child = self
+            .cli
+            .child
+            .lock()
+            .map_err(|_| anyhow::anyhow!("Garage's process lock is poisoned"))?;
+        super::stop_child(&mut child, Duration::from_secs(10));
+        std::thread::sleep(down);
+        *child = spawn_server(&self.cli.bin, &self.cli.config, &self.cli.log)?;
+        drop(child);
+        proc::wait_for_port(self.s3_port, Duration::from_secs(30), "Garage's S3 API")
     }
 
     pub fn env(&self) -> Vec<(String, String)> {
@@ -129,6 +137,23 @@ api_bind_addr = "127.0.0.1:{admin_port}"
     }
 }
 
+/// `garage server`, its output appended to `log`.
+fn spawn_server(bin: &PathBuf, config: &PathBuf, log: &PathBuf) -> Result<Child> {
+    let log_file = File::options().create(true).append(true).open(log)?;
+    Command::new(bin)
+        .arg("-c")
+        .arg(config)
+        .arg("server")
+        .env("RUST_LOG", "garage=warn")
+        .stdin(Stdio::null())
+        .stdout(log_file.try_clone()?)
+        .stderr(log_file)
+        .process_group(0)
+        .spawn()
+        .with_context(|| format!("starting {}", bin.display()))
+}
+
+#[derive(Debug)]
 struct GarageCli {
     bin: PathBuf,
     config: PathBuf,

@@ -14,6 +14,10 @@ use crate::setup;
 #[derive(Debug)]
 pub struct Postgres {
     pub port: u16,
+    pg: PgTool,
+    data: PathBuf,
+    log: PathBuf,
+    options: String,
     _guard: Guard,
 }
 
@@ -81,26 +85,51 @@ impl Postgres {
              -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
             dir.display()
         );
+        let postgres = Self {
+            port,
+            pg,
+            data,
+            log,
+            options,
+            _guard: guard,
+        };
+        postgres.pg_ctl_start()?;
+        Ok(postgres)
+    }
+
+    fn pg_ctl_start(&self) -> Result<()> {
         let started = proc::output(
-            pg.command("pg_ctl")
+            self.pg
+                .command("pg_ctl")
                 .arg("-D")
-                .arg(&data)
+                .arg(&self.data)
                 .arg("-l")
-                .arg(&log)
-                .args(["-w", "-t", "60", "-o", &options, "start"]),
+                .arg(&self.log)
+                .args(["-w", "-t", "60", "-o", &self.options, "start"]),
         );
         if let Err(err) = started {
             bail!(
                 "{err:#}\n--- {} ---\n{}",
-                log.display(),
-                proc::tail(&log, 30)
+                self.log.display(),
+                proc::tail(&self.log, 30)
             );
         }
-        proc::wait_for_port(port, Duration::from_secs(30), "PostgreSQL")?;
-        Ok(Self {
-            port,
-            _guard: guard,
-        })
+        proc::wait_for_port(self.port, Duration::from_secs(30), "PostgreSQL")
+    }
+
+    /// Stops the server the hard way (`pg_ctl -m immediate`: every connection cut, as in a
+    /// crash or a failover), keeps it down for `down`, and starts it again on the same data.
+    pub fn restart(&self, down: Duration) -> Result<()> {
+        proc::output(
+            self.pg
+                .command("pg_ctl")
+                .arg("-D")
+                .arg(&self.data)
+                .args(["-m", "immediate", "-w", "stop"]),
+        )
+        .context("pg_ctl stop")?;
+        std::thread::sleep(down);
+        self.pg_ctl_start()
     }
 
     pub fn url(&self) -> String {
