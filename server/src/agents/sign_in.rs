@@ -2,12 +2,19 @@
 //! server verifies it against the app's public key, makes the tenant on its first visit, and
 //! issues an agent session (a *setup session*, good for nothing but the grant, while no grant
 //! works).
+//!
+//! The token must name the tenant's pinned installation, with one exception: a reinstalled
+//! app. Zendesk gives it a new installation id, so its first token names another installation
+//! of the same account. That token is accepted, and its id pinned in place of the old one,
+//! only when the pinned installation is gone: the lifecycle check saw it uninstalled, or
+//! Zendesk answers `404` for it now. While it still exists (a second installation of the app
+//! in the same account), the token is refused, as before.
 
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use super::{check_role, AgentError, RoleCheck, Zendesk};
-use crate::db::Database;
+use super::{check_role, installation_status, AgentError, InstallationStatus, RoleCheck, Zendesk};
+use crate::db::{Database, Installation};
 use crate::settings;
 use crate::zendesk::session::ConfirmedRole;
 use crate::zendesk::signed_url::{self, Expectations, ExpectedAudience, SignedUrlError};
@@ -70,14 +77,12 @@ pub async fn sign_in(
         },
         (None, None) => return Err(SignInError::NoKey(claimed)),
     };
-    let audience = match &installation {
-        Some(inst) => ExpectedAudience::Installation(inst.installation_id),
-        None => ExpectedAudience::AnyInstallation,
-    };
+    // Any installation of the tenant's own Zendesk verifies here; one other than the pinned
+    // installation is then accepted only as a reinstall (below).
     let expectations = Expectations {
         key: &key,
         subdomain: &claimed,
-        audience,
+        audience: ExpectedAudience::AnyInstallation,
     };
     let identity = signed_url::verify(token, &expectations)
         .map_err(|e| SignInError::Token(Some(claimed.clone()), e))?;
@@ -94,9 +99,23 @@ pub async fn sign_in(
     }
     let tenant = match tenant {
         Some(t) => {
-            if installation.is_none() {
-                db.record_installation(&t.id, identity.installation_id, &pem, now)
-                    .await?;
+            match &installation {
+                None => {
+                    db.record_installation(&t.id, identity.installation_id, &pem, now)
+                        .await?
+                }
+                Some(pinned) if pinned.installation_id != identity.installation_id => {
+                    if !accept_reinstall(db, zendesk, &t.id, &subdomain, pinned, &identity, now)
+                        .await
+                        .map_err(|e| SignInError::Agent(Some(subdomain.clone()), e))?
+                    {
+                        return Err(SignInError::Token(
+                            Some(subdomain),
+                            SignedUrlError::Audience,
+                        ));
+                    }
+                }
+                Some(_) => {}
             }
             t
         }
@@ -119,6 +138,8 @@ pub async fn sign_in(
             tenant
         }
     };
+    // Someone of the tenant opened the app: it is in use (crate::lifecycle).
+    db.record_activity(&tenant.id, now).await?;
     let check = check_role(db, zendesk, &tenant.id, &subdomain, identity.user_id, now)
         .await
         .map_err(|e| SignInError::Agent(Some(subdomain.clone()), e))?;
@@ -140,4 +161,64 @@ pub async fn sign_in(
         check,
         session,
     })
+}
+
+/// A token naming another installation than the pinned one: accepts it as the app
+/// reinstalled, and pins its installation, when the pinned installation is gone (recorded as
+/// uninstalled, or Zendesk answers `404` for it now). `false`: the pinned installation still
+/// exists, or nothing can confirm it is gone (no working grant), so the token is refused.
+async fn accept_reinstall(
+    db: &Database,
+    zendesk: &Zendesk,
+    tenant_id: &str,
+    subdomain: &Subdomain,
+    pinned: &Installation,
+    identity: &signed_url::ZafIdentity,
+    now: i64,
+) -> Result<bool, AgentError> {
+    let gone = pinned.uninstalled_at.is_some()
+        || installation_status(
+            db,
+            zendesk,
+            tenant_id,
+            subdomain,
+            pinned.installation_id,
+            now,
+        )
+        .await?
+            == InstallationStatus::Uninstalled;
+    if !gone {
+        tracing::warn!(
+            tenant = %tenant_id,
+            pinned = pinned.installation_id,
+            offered = identity.installation_id,
+            "sign-in from another installation while the pinned one exists: refused"
+        );
+        return Ok(false);
+    }
+    match db
+        .repin_installation(
+            tenant_id,
+            pinned.installation_id,
+            identity.installation_id,
+            now,
+        )
+        .await?
+    {
+        Some(cancelled) => {
+            tracing::info!(
+                tenant = %tenant_id,
+                from = pinned.installation_id,
+                to = identity.installation_id,
+                deletion_cancelled = cancelled,
+                "app reinstalled: new installation pinned"
+            );
+            Ok(true)
+        }
+        // Another instance re-pinned meanwhile: fine if it pinned this same installation.
+        None => Ok(db
+            .installation(tenant_id)
+            .await?
+            .is_some_and(|i| i.installation_id == identity.installation_id)),
+    }
 }
