@@ -413,7 +413,7 @@ impl Sim {
         self.state().add_user(new)
     }
 
-    /// Changes a user's role, custom role, suspension or existence.
+    /// Changes a user's role, custom role, suspension, existence or email.
     pub fn change_user(&self, id: u64, change: UserChange) -> Option<User> {
         let mut st = self.state();
         let user = st.users.get_mut(&id)?;
@@ -443,6 +443,9 @@ impl Sim {
         }
         if let Some(a) = change.active {
             user.active = a;
+        }
+        if let Some(email) = change.email {
+            user.email = email;
         }
         Some(user.clone())
     }

@@ -354,6 +354,8 @@ pub struct UserChange {
     pub suspended: Option<bool>,
     /// Delete (deactivate) the user.
     pub active: Option<bool>,
+    /// New primary email.
+    pub email: Option<String>,
 }
 
 /// Body of `POST /sim/tickets`.

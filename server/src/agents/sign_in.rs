@@ -8,13 +8,16 @@
 //! of the same account. That token is accepted, and its id pinned in place of the old one,
 //! only when the pinned installation is gone: the lifecycle check saw it uninstalled, or
 //! Zendesk answers `404` for it now. While it still exists (a second installation of the app
-//! in the same account), the token is refused, as before.
+//! in the same account), the token is refused, as before. When nothing can tell (no working
+//! grant, or one made before sealdrop asked for `apps:read`), the token gets a setup session
+//! and nothing is pinned: an admin of the account can then authorize sealdrop again, after
+//! which the next sign-in from the new installation is checked and pinned.
 
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use super::{check_role, installation_status, AgentError, InstallationStatus, RoleCheck, Zendesk};
-use crate::db::{Database, Installation};
+use crate::db::{Database, GrantStatus, Installation};
 use crate::settings;
 use crate::zendesk::session::ConfirmedRole;
 use crate::zendesk::signed_url::{self, Expectations, ExpectedAudience, SignedUrlError};
@@ -97,6 +100,8 @@ pub async fn sign_in(
     {
         return Err(SignInError::Replayed(subdomain));
     }
+    // `Some(status)`: a reinstall that nothing can confirm yet; the caller gets a setup session.
+    let mut unconfirmed = None;
     let tenant = match tenant {
         Some(t) => {
             match &installation {
@@ -105,14 +110,18 @@ pub async fn sign_in(
                         .await?
                 }
                 Some(pinned) if pinned.installation_id != identity.installation_id => {
-                    if !accept_reinstall(db, zendesk, &t.id, &subdomain, pinned, &identity, now)
+                    match reinstall(db, zendesk, &t.id, &subdomain, pinned, &identity, now)
                         .await
                         .map_err(|e| SignInError::Agent(Some(subdomain.clone()), e))?
                     {
-                        return Err(SignInError::Token(
-                            Some(subdomain),
-                            SignedUrlError::Audience,
-                        ));
+                        Reinstall::Pinned => {}
+                        Reinstall::Unconfirmed(status) => unconfirmed = Some(status),
+                        Reinstall::PinnedStillInstalled => {
+                            return Err(SignInError::Token(
+                                Some(subdomain),
+                                SignedUrlError::Audience,
+                            ))
+                        }
                     }
                 }
                 Some(_) => {}
@@ -140,9 +149,12 @@ pub async fn sign_in(
     };
     // Someone of the tenant opened the app: it is in use (crate::lifecycle).
     db.record_activity(&tenant.id, now).await?;
-    let check = check_role(db, zendesk, &tenant.id, &subdomain, identity.user_id, now)
-        .await
-        .map_err(|e| SignInError::Agent(Some(subdomain.clone()), e))?;
+    let check = match unconfirmed {
+        Some(status) => RoleCheck::NoGrant(status),
+        None => check_role(db, zendesk, &tenant.id, &subdomain, identity.user_id, now)
+            .await
+            .map_err(|e| SignInError::Agent(Some(subdomain.clone()), e))?,
+    };
     let issue = |role: Option<ConfirmedRole>| {
         zendesk
             .sessions
@@ -163,11 +175,21 @@ pub async fn sign_in(
     })
 }
 
-/// A token naming another installation than the pinned one: accepts it as the app
-/// reinstalled, and pins its installation, when the pinned installation is gone (recorded as
-/// uninstalled, or Zendesk answers `404` for it now). `false`: the pinned installation still
-/// exists, or nothing can confirm it is gone (no working grant), so the token is refused.
-async fn accept_reinstall(
+/// What a token from another installation than the pinned one comes to.
+enum Reinstall {
+    /// The pinned installation is gone: the new one is pinned in its place.
+    Pinned,
+    /// The pinned installation still exists (a second installation): refused.
+    PinnedStillInstalled,
+    /// Nothing can tell (no working grant, or no `apps:read` in it): a setup session, so an
+    /// admin can authorize again; nothing pinned. The grant status the page reports.
+    Unconfirmed(GrantStatus),
+}
+
+/// A token naming another installation than the pinned one: the app reinstalled (the pinned
+/// installation is recorded as uninstalled, or Zendesk answers `404` for it now) has its new
+/// installation pinned; a second installation beside a live one is refused.
+async fn reinstall(
     db: &Database,
     zendesk: &Zendesk,
     tenant_id: &str,
@@ -175,9 +197,9 @@ async fn accept_reinstall(
     pinned: &Installation,
     identity: &signed_url::ZafIdentity,
     now: i64,
-) -> Result<bool, AgentError> {
-    let gone = pinned.uninstalled_at.is_some()
-        || installation_status(
+) -> Result<Reinstall, AgentError> {
+    if pinned.uninstalled_at.is_none() {
+        let status = installation_status(
             db,
             zendesk,
             tenant_id,
@@ -185,16 +207,29 @@ async fn accept_reinstall(
             pinned.installation_id,
             now,
         )
-        .await?
-            == InstallationStatus::Uninstalled;
-    if !gone {
-        tracing::warn!(
-            tenant = %tenant_id,
-            pinned = pinned.installation_id,
-            offered = identity.installation_id,
-            "sign-in from another installation while the pinned one exists: refused"
-        );
-        return Ok(false);
+        .await?;
+        match status {
+            InstallationStatus::Uninstalled => {}
+            InstallationStatus::Installed => {
+                tracing::warn!(
+                    tenant = %tenant_id,
+                    pinned = pinned.installation_id,
+                    offered = identity.installation_id,
+                    "sign-in from another installation while the pinned one exists: refused"
+                );
+                return Ok(Reinstall::PinnedStillInstalled);
+            }
+            InstallationStatus::NoAppsScope => {
+                return Ok(Reinstall::Unconfirmed(GrantStatus::NeedsReauthorization))
+            }
+            InstallationStatus::NoGrant => {
+                let status = match db.grant_status(tenant_id).await? {
+                    GrantStatus::Active => GrantStatus::NeedsReauthorization,
+                    other => other,
+                };
+                return Ok(Reinstall::Unconfirmed(status));
+            }
+        }
     }
     match db
         .repin_installation(
@@ -213,12 +248,18 @@ async fn accept_reinstall(
                 deletion_cancelled = cancelled,
                 "app reinstalled: new installation pinned"
             );
-            Ok(true)
+            Ok(Reinstall::Pinned)
         }
         // Another instance re-pinned meanwhile: fine if it pinned this same installation.
-        None => Ok(db
-            .installation(tenant_id)
-            .await?
-            .is_some_and(|i| i.installation_id == identity.installation_id)),
+        None => {
+            let now_pinned = db.installation(tenant_id).await?;
+            Ok(
+                if now_pinned.is_some_and(|i| i.installation_id == identity.installation_id) {
+                    Reinstall::Pinned
+                } else {
+                    Reinstall::PinnedStillInstalled
+                },
+            )
+        }
     }
 }
