@@ -823,6 +823,34 @@ mod tests {
     }
 
     #[test]
+    fn the_lifecycle_check_runs_daily_with_30_days_of_grace_unless_told_otherwise() {
+        let config = parse(&[]).expect("defaults parse").into_config().expect("valid");
+        assert_eq!(config.lifecycle, Lifecycle::default());
+        assert_eq!(config.lifecycle.grace, Duration::from_secs(30 * 86_400));
+        let config = parse(&[
+            "--lifecycle-interval-secs=60".into(),
+            "--uninstall-grace-days=7".into(),
+        ])
+        .expect("flags parse")
+        .into_config()
+        .expect("valid");
+        assert_eq!(
+            config.lifecycle,
+            Lifecycle {
+                interval: Duration::from_secs(60),
+                grace: Duration::from_secs(7 * 86_400),
+            }
+        );
+        for flag in ["--lifecycle-interval-secs", "--uninstall-grace-days"] {
+            let error = match parse(&[format!("{flag}=0")]) {
+                Ok(_) => panic!("{flag}=0 was accepted"),
+                Err(e) => e.to_string(),
+            };
+            assert!(error.contains("positive integer"), "{flag}: {error}");
+        }
+    }
+
+    #[test]
     fn a_widget_limit_that_is_not_a_positive_integer_is_refused_naming_its_flag() {
         for flag in WIDGET_FLAGS {
             for bad in ["0", "-3", "ten", "1.5", ""] {
