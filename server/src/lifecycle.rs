@@ -248,15 +248,12 @@ async fn check_tenant(
         .schedule
         .as_ref()
         .map_or((reason, detected_at), |s| (s.reason, s.detected_at));
-    let delete_at = detected_at
-        .max(tenant.last_active_at)
-        .saturating_add(grace);
+    let delete_at = detected_at.max(tenant.last_active_at).saturating_add(grace);
     let newly = match &tenant.schedule {
         None => {
-            let newly = s
-                .db
-                .schedule_deletion(&tenant.id, reason, detected_at, delete_at, started)
-                .await?;
+            let newly =
+                s.db.schedule_deletion(&tenant.id, reason, detected_at, delete_at, started)
+                    .await?;
             if newly {
                 tracing::info!(tenant = %tenant.id, reason = reason.as_str(), delete_at = %crate::clock::rfc3339(delete_at), "tenant deletion scheduled");
             }
@@ -269,11 +266,10 @@ async fn check_tenant(
             false
         }
     };
-    let admin_email = s
-        .db
-        .grant_admin(&tenant.id)
-        .await?
-        .and_then(|(_, email)| email);
+    let admin_email =
+        s.db.grant_admin(&tenant.id)
+            .await?
+            .and_then(|(_, email)| email);
     let already_told = tenant
         .schedule
         .as_ref()

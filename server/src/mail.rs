@@ -210,7 +210,10 @@ impl Mailer {
         );
         self.deliver(Mail {
             to: to.to_owned(),
-            subject: format!("sealdrop will delete the data of {host} on {}", day(notice.delete_at)),
+            subject: format!(
+                "sealdrop will delete the data of {host} on {}",
+                day(notice.delete_at)
+            ),
             text,
             html,
             attachment: None,
@@ -289,12 +292,14 @@ impl Mailer {
             );
         let body = match mail.attachment {
             None => body,
-            Some((name, content)) => MultiPart::mixed().multipart(body).singlepart(
-                Attachment::new(name).body(
-                    content,
-                    ContentType::parse("application/json").context("a fixed content type")?,
-                ),
-            ),
+            Some((name, content)) => {
+                MultiPart::mixed()
+                    .multipart(body)
+                    .singlepart(Attachment::new(name).body(
+                        content,
+                        ContentType::parse("application/json").context("a fixed content type")?,
+                    ))
+            }
         };
         let message = Message::builder()
             .from(self.from.clone())

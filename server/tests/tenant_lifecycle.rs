@@ -255,16 +255,15 @@ async fn an_uninstalled_app_is_scheduled_for_deletion_and_reinstalling_cancels_i
     );
     assert_eq!(
         events(app, &tenant, AuditKind::DeletionScheduled).await,
-        vec![json!({ "reason": "uninstalled", "delete_at": sealdrop_server::clock::rfc3339(delete_at) })]
+        vec![
+            json!({ "reason": "uninstalled", "delete_at": sealdrop_server::clock::rfc3339(delete_at) })
+        ]
     );
 
     // Checked again, and again nearly a month later: still scheduled, told once, nothing gone.
     app.clock.advance(Duration::from_secs((GRACE - DAY) as u64));
     assert!(matches!(check(app, &tenant).await, Outcome::Pending { .. }));
-    assert_eq!(
-        schedule(app, &tenant).await.map(|s| s.2),
-        Some(delete_at)
-    );
+    assert_eq!(schedule(app, &tenant).await.map(|s| s.2), Some(delete_at));
     assert_eq!(mails_to(app, &admin_email(acme)).len(), 1, "one notice");
     assert!(app.state.db.tenant(&tenant).await.unwrap().is_some());
     assert!(!app.blob_keys(&sent.id).await.is_empty(), "files kept");
@@ -352,14 +351,14 @@ async fn past_the_grace_period_the_tenant_is_deleted_and_its_admin_gets_the_cert
     ] {
         assert_eq!(rows_of(app, table, &tenant).await, 0, "{table}");
     }
-    assert!(app.blob_keys(&sent.id).await.is_empty(), "store prefix empty");
+    assert!(
+        app.blob_keys(&sent.id).await.is_empty(),
+        "store prefix empty"
+    );
     let record = app.state.db.deletion(&tenant).await.unwrap().unwrap();
     let certificate_text = record.certificate.expect("a certificate");
-    let certificate = deletion::verify(
-        &certificate_text,
-        &app.state.deletion_key.public_b64u(),
-    )
-    .expect("verifies");
+    let certificate = deletion::verify(&certificate_text, &app.state.deletion_key.public_b64u())
+        .expect("verifies");
     assert_eq!(certificate.tenant_id, tenant);
     assert_eq!(certificate.deleted.packages, 1);
 
@@ -378,7 +377,10 @@ async fn past_the_grace_period_the_tenant_is_deleted_and_its_admin_gets_the_cert
         .lines()
         .find(|l| l.starts_with("{\"certificate\""))
         .unwrap_or_else(|| panic!("the certificate in {done}"));
-    assert_eq!(attached, certificate_text, "the certificate itself is attached");
+    assert_eq!(
+        attached, certificate_text,
+        "the certificate itself is attached"
+    );
 
     // globex, installed and in use, and the CLI tenant are untouched.
     assert_eq!(check(app, &other).await, Outcome::Installed);
@@ -427,8 +429,16 @@ async fn a_revoked_grant_schedules_deletion_activity_postpones_it_and_a_new_gran
     );
     // The grant is dead, yet the admin is told: their address was kept at the grant.
     let mails = wait_for_mails(app, &admin_email(acme), 1).await;
-    assert!(mails[0].contains("can no longer reach acme.zendesk.com"), "{}", mails[0]);
-    assert_eq!(pinned(app, &tenant).await.1, None, "not known to be uninstalled");
+    assert!(
+        mails[0].contains("can no longer reach acme.zendesk.com"),
+        "{}",
+        mails[0]
+    );
+    assert_eq!(
+        pinned(app, &tenant).await.1,
+        None,
+        "not known to be uninstalled"
+    );
 
     // Agents still open the app (and see that an admin must authorize): the date moves on.
     app.clock.advance(Duration::from_secs((10 * DAY) as u64));
@@ -471,9 +481,15 @@ async fn another_installation_is_refused_while_the_pinned_one_exists_and_pinned_
     let second = acme.sim.install_app();
     let page = acme.sign_in(app, acme.agent).await;
     assert_eq!(page.status, StatusCode::UNAUTHORIZED);
-    assert!(page.message().contains("installation"), "{}", page.message());
+    assert!(
+        page.message().contains("installation"),
+        "{}",
+        page.message()
+    );
     assert_eq!(pinned(app, &tenant).await, (first, None));
-    assert!(events(app, &tenant, AuditKind::Reinstalled).await.is_empty());
+    assert!(events(app, &tenant, AuditKind::Reinstalled)
+        .await
+        .is_empty());
 
     // The first is uninstalled but the grant is dead: nothing confirms it is gone, so nothing
     // is pinned...
@@ -484,11 +500,20 @@ async fn another_installation_is_refused_while_the_pinned_one_exists_and_pinned_
     assert_eq!(pinned(app, &tenant).await, (first, None));
 
     // ...but its people get a setup session, so an admin can authorize sealdrop again.
-    assert_eq!(page.page_status(), "reauthorization_required", "{}", page.message());
+    assert_eq!(
+        page.page_status(),
+        "reauthorization_required",
+        "{}",
+        page.message()
+    );
     let setup = acme.sign_in(app, acme.admin).await.session().unwrap();
     let (status, text) = acme.grant(app, &setup, acme.admin).await;
     assert_eq!(status, StatusCode::OK, "{text}");
-    assert_eq!(pinned(app, &tenant).await, (first, None), "still nothing pinned");
+    assert_eq!(
+        pinned(app, &tenant).await,
+        (first, None),
+        "still nothing pinned"
+    );
 
     // With a working grant, Zendesk answers 404 for the first at the next sign-in: the second
     // is pinned at once, no lifecycle check needed.

@@ -24,7 +24,7 @@
 //!   With the app uninstalled the agent page shows no sidebar and no ZAF token is signed.
 //!   Uninstalling does not revoke OAuth grants (in Zendesk those belong to the OAuth client,
 //!   not to the app).
-//! - **Help Center** ([`help_center`]): "Submit a request" in Zendesk's real default theme,
+//! - **Help Center** (`help_center`): "Submit a request" in Zendesk's real default theme,
 //!   Copenhagen (its vendored built bundles, templates and `style.css`; React form, CKEditor 5
 //!   description), and `?markup=classic` in the older template markup (`form#new_request`,
 //!   `textarea#request_description`, `#upload-dropzone`). Both carry the sealdrop widget
@@ -55,8 +55,7 @@ use tokio::net::TcpListener;
 use url::Url;
 
 pub use state::{
-    AppInstallation, Comment, NewTicket, NewUser, OAuthClient, Ticket, TicketForm, User,
-    UserChange,
+    AppInstallation, Comment, NewTicket, NewUser, OAuthClient, Ticket, TicketForm, User, UserChange,
 };
 pub use zaf::{ZafClaims, ZafContext, ZafSigner};
 
@@ -257,8 +256,7 @@ impl Sim {
     /// uninstalled, the last there was.
     pub fn installation_id(&self) -> u64 {
         let st = self.state();
-        st.current_installation()
-            .unwrap_or(st.last_installation_id)
+        st.current_installation().unwrap_or(st.last_installation_id)
     }
 
     /// The app's live installations, oldest first.

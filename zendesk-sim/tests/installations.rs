@@ -130,11 +130,17 @@ async fn the_control_api_uninstalls_and_reinstalls() {
         let url = w.sim.base_url().join(path).expect("url");
         async move {
             let r = http().post(url).send().await.expect("request");
-            (r.status().as_u16(), r.json::<Value>().await.unwrap_or(Value::Null))
+            (
+                r.status().as_u16(),
+                r.json::<Value>().await.unwrap_or(Value::Null),
+            )
         }
     };
     let (status, body) = post("sim/app/uninstall").await;
-    assert_eq!((status, body["uninstalled"][0].as_u64()), (200, Some(first)));
+    assert_eq!(
+        (status, body["uninstalled"][0].as_u64()),
+        (200, Some(first))
+    );
     assert!(!w.sim.is_installed());
     let (status, _) = post("sim/zaf_token").await;
     assert_ne!(status, 200, "no token for an uninstalled app");

@@ -367,9 +367,9 @@ impl ZendeskClient {
     pub async fn app_installation(&self, id: u64) -> Result<Option<AppInstallation>, ApiError> {
         let url = self.url(&format!("api/v2/apps/installations/{id}.json"))?;
         match self.get::<InstallationBody>(url).await {
-            Ok(InstallationBody::Wrapped { installation } | InstallationBody::Bare(installation)) => {
-                Ok(Some(installation))
-            }
+            Ok(
+                InstallationBody::Wrapped { installation } | InstallationBody::Bare(installation),
+            ) => Ok(Some(installation)),
             Err(ApiError::NotFound) => Ok(None),
             Err(e) => Err(e),
         }

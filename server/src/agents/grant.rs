@@ -242,8 +242,15 @@ pub async fn finish_grant(
     }
     let sealed = zendesk.cipher.seal(&subdomain, &grant);
     let email = me.email.as_deref().filter(|e| !e.trim().is_empty());
-    db.store_grant(&pending.tenant_id, &sealed, expiry(&grant), me.id, email, now)
-        .await?;
+    db.store_grant(
+        &pending.tenant_id,
+        &sealed,
+        expiry(&grant),
+        me.id,
+        email,
+        now,
+    )
+    .await?;
     let detail = json!({ "granted_by": me.id.to_string(), "started_by": pending.created_by });
     db.audit(
         &pending.tenant_id,

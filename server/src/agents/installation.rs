@@ -53,7 +53,9 @@ pub async fn installation_status(
         }
         Err(ApiError::GrantRevoked { status }) => status,
         Err(ApiError::RateLimited { retry_after_secs }) => {
-            return Err(AgentError::ZendeskRateLimited(retry_after_secs.unwrap_or(60)))
+            return Err(AgentError::ZendeskRateLimited(
+                retry_after_secs.unwrap_or(60),
+            ))
         }
         Err(e) => return Err(zendesk_unavailable(e)),
     };

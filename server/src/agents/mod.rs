@@ -25,9 +25,10 @@
 //! - **The grant**: tokens sealed with [`TokenCipher`] (tenant-bound AES-256-GCM) in
 //!   `zendesk_grants.access_token_enc` (the sealed blob holds the refresh token too;
 //!   `refresh_token_enc` stays empty), PKCE state in `oauth_pending` keyed by SHA-256 of the
-//!   `state`. A call answered `401/403` ([`ApiError::GrantRevoked`]) or a refused refresh marks
-//!   the grant `needs_reauthorization`. The granting admin's email is kept with it, for the
-//!   lifecycle notices.
+//!   `state`. A call answered `401/403`
+//!   ([`ApiError::GrantRevoked`](crate::zendesk::api::ApiError::GrantRevoked)) or a refused
+//!   refresh marks the grant `needs_reauthorization`. The granting admin's email is kept with
+//!   it, for the lifecycle notices.
 //! - **Installations**: the first verified sign-in pins the installation its token names
 //!   (`zendesk_installations`); later tokens must name it. A token naming another
 //!   installation of the same account is accepted only once the pinned one is gone (the

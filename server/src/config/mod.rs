@@ -824,7 +824,10 @@ mod tests {
 
     #[test]
     fn the_lifecycle_check_runs_daily_with_30_days_of_grace_unless_told_otherwise() {
-        let config = parse(&[]).expect("defaults parse").into_config().expect("valid");
+        let config = parse(&[])
+            .expect("defaults parse")
+            .into_config()
+            .expect("valid");
         assert_eq!(config.lifecycle, Lifecycle::default());
         assert_eq!(config.lifecycle.grace, Duration::from_secs(30 * 86_400));
         let config = parse(&[

@@ -105,11 +105,13 @@ impl Database {
     ) -> sqlx::Result<Option<bool>> {
         let mut tx = self.begin_write().await?;
         // Only the pinned row counts; drop any other (none is ever made, but be sure).
-        sqlx::query("DELETE FROM zendesk_installations WHERE tenant_id = $1 AND installation_id <> $2")
-            .bind(tenant_id)
-            .bind(from.to_string())
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "DELETE FROM zendesk_installations WHERE tenant_id = $1 AND installation_id <> $2",
+        )
+        .bind(tenant_id)
+        .bind(from.to_string())
+        .execute(&mut *tx)
+        .await?;
         let moved = sqlx::query(
             "UPDATE zendesk_installations SET installation_id = $1, uninstalled_at = NULL, created_at = $2 \
              WHERE tenant_id = $3 AND installation_id = $4",
@@ -231,7 +233,10 @@ impl Database {
 
     /// Who granted the tenant's grant (working or not): the admin's Zendesk user id and the
     /// email recorded for them.
-    pub async fn grant_admin(&self, tenant_id: &str) -> sqlx::Result<Option<(u64, Option<String>)>> {
+    pub async fn grant_admin(
+        &self,
+        tenant_id: &str,
+    ) -> sqlx::Result<Option<(u64, Option<String>)>> {
         let row = sqlx::query(
             "SELECT granted_by, granted_by_email FROM zendesk_grants WHERE tenant_id = $1",
         )
@@ -240,7 +245,10 @@ impl Database {
         .await?;
         let Some(row) = row else { return Ok(None) };
         let id: String = row.try_get(0)?;
-        Ok(id.parse().ok().map(|id| (id, row.try_get(1).ok().flatten())))
+        Ok(id
+            .parse()
+            .ok()
+            .map(|id| (id, row.try_get(1).ok().flatten())))
     }
 
     /// Records the granting admin's email as Zendesk now gives it.
