@@ -299,6 +299,26 @@ async fn an_uninstalled_app_is_scheduled_for_deletion_and_reinstalling_cancels_i
     assert_eq!(check(app, &tenant).await, Outcome::Installed);
     acme.session(app, acme.admin).await;
     assert_eq!(app.receive(&sent.id, &sent.link_secret).await.len(), 1);
+
+    // Uninstalled again: the new installation is the one found gone, with a fresh grace period
+    // and a second notice.
+    acme.sim.uninstall_app();
+    assert!(matches!(
+        check(app, &tenant).await,
+        Outcome::Scheduled {
+            reason: DeletionReason::Uninstalled,
+            notified: true,
+            ..
+        }
+    ));
+    let (_, again, delete_again, _) = schedule(app, &tenant).await.expect("scheduled again");
+    assert_eq!(pinned(app, &tenant).await, (second, Some(again)));
+    assert!(again > detected);
+    assert_eq!(
+        delete_again,
+        again.max(last_active(app, &tenant).await) + GRACE
+    );
+    wait_for_mails(app, &admin_email(acme), 2).await;
 }
 
 #[tokio::test]
