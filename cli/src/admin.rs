@@ -6,6 +6,7 @@ use anyhow::Context;
 use clap::{Subcommand, ValueEnum};
 use sealdrop_server::clock::rfc3339;
 use sealdrop_server::data_requests::{self, Table};
+use sealdrop_server::lifecycle::Outcome;
 use sealdrop_server::{deletion, tenants, AppState};
 
 /// `sealdrop admin …`
@@ -21,9 +22,27 @@ pub enum AdminCommand {
     /// unfinalized for 24 hours, package rows and audit events past their retention
     /// (docs/DATA.md). `serve` also does this every --purge-interval-secs.
     Purge,
+    /// The lifecycle of Zendesk tenants whose app was uninstalled (docs/OPERATIONS.md).
+    #[command(subcommand)]
+    Lifecycle(LifecycleCommand),
     /// Certificates of deletion (see `sealdrop admin tenant delete`).
     #[command(subcommand)]
     Certificate(CertificateCommand),
+}
+
+/// `sealdrop admin lifecycle …`
+#[derive(Debug, Subcommand)]
+pub enum LifecycleCommand {
+    /// Run the lifecycle check now, as `serve` does every --lifecycle-interval-secs.
+    ///
+    /// Asks Zendesk, through each Zendesk tenant's grant, whether its app installation still
+    /// exists. A tenant whose app was uninstalled, or whose grant no longer works, is scheduled
+    /// for deletion at max(first seen, last activity) + --uninstall-grace-days, and its admin
+    /// is mailed; one that came back (reinstalled, authorized again) has its deletion
+    /// cancelled; one whose date has come is deleted with a signed certificate, mailed to its
+    /// admin. Prints one line per tenant that is not simply installed, then a summary; exits 1
+    /// when some tenant could not be checked (Zendesk unreachable, say).
+    Check,
 }
 
 /// `sealdrop admin certificate …`
@@ -339,6 +358,63 @@ pub async fn run(state: &AppState, command: AdminCommand) -> anyhow::Result<()> 
             );
             Ok(())
         }
+        AdminCommand::Lifecycle(LifecycleCommand::Check) => {
+            let report = state.lifecycle_check().await?;
+            for t in &report.tenants {
+                let line = match &t.outcome {
+                    Outcome::Installed => continue,
+                    Outcome::Cancelled => "installed again: scheduled deletion cancelled".into(),
+                    Outcome::Unverifiable => "cannot see app installations (granted before \
+                         sealdrop asked for apps:read): an admin should authorize sealdrop again"
+                        .into(),
+                    Outcome::Scheduled {
+                        reason,
+                        delete_at,
+                        notified,
+                    } => format!(
+                        "{}: deletion scheduled for {}; admin {}",
+                        reason.as_str(),
+                        rfc3339(*delete_at),
+                        told(*notified)
+                    ),
+                    Outcome::Pending {
+                        reason,
+                        delete_at,
+                        notified,
+                    } => format!(
+                        "{}: deletion scheduled for {}; admin {}",
+                        reason.as_str(),
+                        rfc3339(*delete_at),
+                        told(*notified)
+                    ),
+                    Outcome::WaitingForNotice { reason } => format!(
+                        "{}: deletion due, waiting until its admin can be mailed",
+                        reason.as_str()
+                    ),
+                    Outcome::Deleted { notified } => format!(
+                        "deleted with a certificate (sealdrop admin tenant delete prints it again); admin {}",
+                        told(*notified)
+                    ),
+                    Outcome::Failed(why) => format!("not checked: {why}"),
+                };
+                println!("{}\t{}\t{line}", t.tenant_id, t.tenant_name);
+            }
+            println!(
+                "checked {} Zendesk tenant(s): {} scheduled, {} cancelled, {} deleted, {} failed",
+                report.tenants.len(),
+                report.count(|o| matches!(o, Outcome::Scheduled { .. })),
+                report.count(|o| matches!(o, Outcome::Cancelled)),
+                report.count(|o| matches!(o, Outcome::Deleted { .. })),
+                report.failed()
+            );
+            if report.failed() > 0 {
+                anyhow::bail!(
+                    "{} tenant(s) could not be checked (see above)",
+                    report.failed()
+                );
+            }
+            Ok(())
+        }
         AdminCommand::Purge => {
             let report = state.purge().await?;
             println!(
@@ -361,6 +437,15 @@ pub async fn run(state: &AppState, command: AdminCommand) -> anyhow::Result<()> 
             }
             Ok(())
         }
+    }
+}
+
+/// How a notice went, for the lifecycle lines.
+fn told(notified: bool) -> &'static str {
+    if notified {
+        "mailed"
+    } else {
+        "not mailed (no address known, or the mail failed)"
     }
 }
 

@@ -1,9 +1,9 @@
 //! Wiring: the router with its cross-cutting layers, and [`Application`], which binds the
-//! listener, runs the purge task and shuts down gracefully.
+//! listener, runs the purge task and the lifecycle check, and shuts down gracefully.
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use axum::extract::{MatchedPath, Request, State};
@@ -147,6 +147,7 @@ impl Application {
         let timeout = state.config.shutdown_timeout;
         let (stop_tx, stop_rx) = watch::channel(false);
         let purge_task = tokio::spawn(purge_loop(state.clone(), stop_rx.clone()));
+        let lifecycle_task = tokio::spawn(lifecycle_loop(state.clone(), stop_rx.clone()));
         tokio::spawn(async move {
             shutdown.await;
             let _ = stop_tx.send(true);
@@ -170,6 +171,7 @@ impl Application {
             } => tracing::warn!(?timeout, "shutdown timeout reached; dropping unfinished requests"),
         }
         purge_task.abort();
+        lifecycle_task.abort();
         state.db.close().await;
         tracing::info!("stopped");
         Ok(())
@@ -187,6 +189,35 @@ async fn purge_loop(state: AppState, mut stop: watch::Receiver<bool>) {
                         Some(what) => tracing::warn!(error = %format!("{e:#}"), dependency = what, "purge run skipped: dependency unavailable; the next run retries"),
                         None => tracing::error!(error = ?e, "purge run failed"),
                     }
+                }
+            }
+            stopped = async { stop.wait_for(|stop| *stop).await.is_ok() } => if stopped { return },
+        }
+    }
+}
+
+/// How long after start-up the first lifecycle check runs (or sooner, with a shorter
+/// interval): not at once, so a restart does not ask Zendesk about every tenant again, yet
+/// soon enough that a server restarted more often than the interval still checks.
+const FIRST_LIFECYCLE_CHECK_AFTER: Duration = Duration::from_secs(600);
+
+/// Runs the lifecycle check ([`crate::lifecycle`]) every `lifecycle.interval`, the first
+/// time [`FIRST_LIFECYCLE_CHECK_AFTER`] after start-up.
+async fn lifecycle_loop(state: AppState, mut stop: watch::Receiver<bool>) {
+    let every = state.config.lifecycle.interval;
+    let first = tokio::time::Instant::now() + every.min(FIRST_LIFECYCLE_CHECK_AFTER);
+    let mut interval = tokio::time::interval_at(first, every);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = interval.tick() => {
+                match state.lifecycle_check().await {
+                    Ok(report) if report.failed() > 0 => tracing::warn!(
+                        failed = report.failed(),
+                        "lifecycle check: some tenants could not be checked; the next run tries again"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = ?e, "lifecycle check failed"),
                 }
             }
             stopped = async { stop.wait_for(|stop| *stop).await.is_ok() } => if stopped { return },

@@ -15,7 +15,8 @@
 //! - the domain: [`packages`] (lifecycle, uploads, access), [`policy`] (who may get `S`),
 //!   [`verification`], [`tenants`], [`settings`], [`agents`] (Zendesk sign-in, grant,
 //!   roles), [`widget`] (Help Center limits), [`audit`], [`purge`], [`deletion`] (a
-//!   tenant's deletion and its signed certificate), [`data_requests`] (a tenant's export,
+//!   tenant's deletion and its signed certificate), [`lifecycle`] (Zendesk tenants whose app
+//!   was uninstalled, deleted after a grace period), [`data_requests`] (a tenant's export,
 //!   one address's export and erasure); plain Rust types in,
 //!   domain errors out, no HTTP;
 //! - [`db`] (all SQL) and [`storage`] (blobs), with [`state`] holding one of each.
@@ -37,6 +38,7 @@ pub mod html;
 pub mod http;
 pub mod internal;
 pub mod keys;
+pub mod lifecycle;
 pub mod mail;
 pub mod metrics;
 pub mod packages;

@@ -1,4 +1,6 @@
-//! Outgoing mail: verification codes and download receipts, as text and HTML.
+//! Outgoing mail: verification codes, download receipts, and the lifecycle notices to a
+//! Zendesk tenant's admin (a deletion scheduled, a deletion done with its certificate
+//! attached), as text and HTML.
 //!
 //! With `SEALDROP_SMTP_URL` set, mail goes out over SMTP with `lettre`:
 //! - `smtp://HOST[:PORT]` - plain SMTP (port 25 by default; for a relay on a trusted network
@@ -13,8 +15,11 @@
 //!
 //! Mail never contains a secret except the one code the mail exists to deliver: no link
 //! secret, server secret or token, and no link (the link's secret lives only in the fragment
-//! the sender shared). Nothing here logs a code or a body. Delivery runs in the background:
-//! a caller's answer never waits for (or depends on) an SMTP server.
+//! the sender shared). Nothing here logs a code or a body. Codes and receipts are delivered in
+//! the background: a caller's answer never waits for (or depends on) an SMTP server. The
+//! lifecycle notices are delivered while the caller waits, which learns whether they went
+//! out (the lifecycle check retries a notice that did not, and `sealdrop admin lifecycle
+//! check` must not exit before its mail is out).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -22,12 +27,16 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use lettre::message::header::ContentType;
-use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
+use crate::clock::rfc3339;
 use crate::config::MailConfig;
+use crate::db::DeletionReason;
+use crate::deletion::Certificate;
+use crate::html::escape;
 use crate::verification::{EmailAddress, VerificationCode, CODE_TTL};
 
 /// How long one SMTP conversation may take.
@@ -55,6 +64,19 @@ struct Mail {
     subject: String,
     text: String,
     html: String,
+    /// A file attached: its name and its text (JSON).
+    attachment: Option<(String, String)>,
+}
+
+/// What the mail about a scheduled deletion says.
+#[derive(Debug, Clone, Copy)]
+pub struct DeletionScheduledNotice<'a> {
+    /// The account, `acme.zendesk.com`.
+    pub zendesk_host: &'a str,
+    /// Why.
+    pub reason: DeletionReason,
+    /// When (Unix seconds).
+    pub delete_at: i64,
 }
 
 impl Mailer {
@@ -100,7 +122,7 @@ impl Mailer {
              {minutes} minutes and works once.</p>\
              <p style=\"color:#666\">If you did not ask for this code, you can ignore this email: \
              nobody can open the files without it.</p></body></html>",
-            sender = crate::html::escape(sender),
+            sender = escape(sender),
         );
         self.spawn(Mail {
             to: to.as_str().to_owned(),
@@ -108,6 +130,7 @@ impl Mailer {
             subject: "Your sealdrop verification code".into(),
             text,
             html,
+            attachment: None,
         });
     }
 
@@ -130,15 +153,116 @@ impl Mailer {
              <p>Your sealdrop package <code>{id}</code> was downloaded (download {downloads_used} {limit}).</p>\
              <p style=\"color:#666\">The files were decrypted on the recipient's device; sealdrop never \
              saw their contents.</p></body></html>",
-            id = crate::html::escape(package_id),
-            limit = crate::html::escape(&limit),
+            id = escape(package_id),
+            limit = escape(&limit),
         );
         self.spawn(Mail {
             to: to.to_owned(),
             subject: "Your sealdrop package was downloaded".into(),
             text,
             html,
+            attachment: None,
         });
+    }
+
+    /// Tells a tenant's admin that all of the account's data will be deleted on a date, why,
+    /// and how to keep it. Waits for the delivery and says whether it worked.
+    pub async fn deletion_scheduled(
+        &self,
+        to: &str,
+        notice: &DeletionScheduledNotice<'_>,
+    ) -> anyhow::Result<()> {
+        let host = notice.zendesk_host;
+        let when = human_time(notice.delete_at);
+        let (why, keep) = match notice.reason {
+            DeletionReason::Uninstalled => (
+                format!("The sealdrop app was uninstalled from {host}."),
+                "To keep the account, install the sealdrop app again before then and open it \
+                 in a ticket: the deletion is cancelled.",
+            ),
+            DeletionReason::NoGrant => (
+                format!(
+                    "sealdrop can no longer reach {host} through the access a Zendesk admin \
+                     authorized (it was revoked, or never finished), and nobody has used \
+                     sealdrop there since."
+                ),
+                "To keep the account, open the sealdrop app in a ticket as a Zendesk admin and \
+                 authorize its access again before then: the deletion is cancelled.",
+            ),
+        };
+        let what = format!(
+            "sealdrop will delete everything it holds for {host} on {when}: every package with \
+             its encrypted files, the settings and the audit log. A signed certificate of \
+             deletion will be mailed to this address when it is done."
+        );
+        let footer = format!(
+            "You get this mail because you authorized sealdrop's access to Zendesk for {host}."
+        );
+        let text = format!("{why}\r\n\r\n{what}\r\n\r\n{keep}\r\n\r\n{footer}\r\n");
+        let html = format!(
+            "<!doctype html><html><body style=\"font-family:sans-serif\">\
+             <p>{why}</p><p>{what}</p><p>{keep}</p><p style=\"color:#666\">{footer}</p>\
+             </body></html>",
+            why = escape(&why),
+            what = escape(&what),
+            keep = escape(keep),
+            footer = escape(&footer),
+        );
+        self.deliver(Mail {
+            to: to.to_owned(),
+            subject: format!(
+                "sealdrop will delete the data of {host} on {}",
+                day(notice.delete_at)
+            ),
+            text,
+            html,
+            attachment: None,
+        })
+        .await
+    }
+
+    /// Tells a tenant's admin that the account's data was deleted, with the signed certificate
+    /// (`certificate_text`, the file) attached. Waits for the delivery and says whether it
+    /// worked.
+    pub async fn deletion_done(
+        &self,
+        to: &str,
+        zendesk_host: &str,
+        certificate: &Certificate,
+        certificate_text: &str,
+        key_url: &str,
+    ) -> anyhow::Result<()> {
+        let d = &certificate.deleted;
+        let what = format!(
+            "As announced, sealdrop deleted everything it held for {zendesk_host} at {}: {} \
+             package(s) with {} stored part(s) ({} bytes of ciphertext), {} audit event(s), the \
+             settings and the Zendesk access.",
+            certificate.finished_at, d.packages, d.parts, d.bytes, d.audit_events
+        );
+        let proof = format!(
+            "The signed certificate of deletion is attached (sealdrop-deletion-certificate.json); \
+             its signature verifies with this server's public key, published at {key_url}."
+        );
+        let again = "If you install the sealdrop app again, it starts a new, empty account.";
+        let text = format!("{what}\r\n\r\n{proof}\r\n\r\n{again}\r\n");
+        let html = format!(
+            "<!doctype html><html><body style=\"font-family:sans-serif\">\
+             <p>{what}</p><p>{proof}</p><p>{again}</p></body></html>",
+            what = escape(&what),
+            proof = escape(&proof),
+            again = escape(again),
+        );
+        self.deliver(Mail {
+            to: to.to_owned(),
+            subject: format!("sealdrop deleted the data of {zendesk_host}"),
+            text,
+            html,
+            attachment: Some((
+                "sealdrop-deletion-certificate.json".into(),
+                format!("{certificate_text}\n"),
+            )),
+        })
+        .await
     }
 
     fn spawn(&self, mail: Mail) {
@@ -155,23 +279,33 @@ impl Mailer {
             .to
             .parse()
             .context("the recipient address is not valid for mail")?;
+        let body = MultiPart::alternative()
+            .singlepart(
+                SinglePart::builder()
+                    .header(ContentType::TEXT_PLAIN)
+                    .body(mail.text),
+            )
+            .singlepart(
+                SinglePart::builder()
+                    .header(ContentType::TEXT_HTML)
+                    .body(mail.html),
+            );
+        let body = match mail.attachment {
+            None => body,
+            Some((name, content)) => {
+                MultiPart::mixed()
+                    .multipart(body)
+                    .singlepart(Attachment::new(name).body(
+                        content,
+                        ContentType::parse("application/json").context("a fixed content type")?,
+                    ))
+            }
+        };
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(mail.subject)
-            .multipart(
-                MultiPart::alternative()
-                    .singlepart(
-                        SinglePart::builder()
-                            .header(ContentType::TEXT_PLAIN)
-                            .body(mail.text),
-                    )
-                    .singlepart(
-                        SinglePart::builder()
-                            .header(ContentType::TEXT_HTML)
-                            .body(mail.html),
-                    ),
-            )
+            .multipart(body)
             .context("building the message")?;
         match &*self.transport {
             Transport::Outbox(dir) => {
@@ -188,6 +322,20 @@ impl Mailer {
         }
         Ok(())
     }
+}
+
+/// `2026-03-01 04:05 UTC`.
+fn human_time(unix: i64) -> String {
+    chrono::DateTime::from_timestamp(unix, 0)
+        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_else(|| rfc3339(unix))
+}
+
+/// `2026-03-01`.
+fn day(unix: i64) -> String {
+    chrono::DateTime::from_timestamp(unix, 0)
+        .map(|t| t.format("%Y-%m-%d").to_string())
+        .unwrap_or_else(|| rfc3339(unix))
 }
 
 /// The `From` mailbox; falls back to `no-reply@localhost` if `from` does not parse (a listen
@@ -321,6 +469,7 @@ mod tests {
                 subject: "s".into(),
                 text: format!("code {}", code.expose()),
                 html: format!("<b>{}</b>", code.expose()),
+                attachment: None,
             })
             .await
             .expect("written");

@@ -11,6 +11,7 @@ use crate::clock::Clock;
 use crate::config::{Config, StorageConfig};
 use crate::db::Database;
 use crate::deletion::DeletionKey;
+use crate::lifecycle::{self, LifecycleReport};
 use crate::mail::Mailer;
 use crate::metrics::Metrics;
 use crate::purge::{self, PurgeReport};
@@ -95,6 +96,23 @@ impl AppState {
             zendesk,
             deletion_key,
         })
+    }
+
+    /// Runs the lifecycle check of Zendesk tenants once ([`crate::lifecycle`]): schedules the
+    /// deletion of tenants whose app is gone or whose grant no longer works, cancels it for
+    /// those that came back, deletes those that are due, and mails their admins.
+    pub async fn lifecycle_check(&self) -> anyhow::Result<LifecycleReport> {
+        let issuer = self.config.public_url.as_str().trim_end_matches('/');
+        let services = lifecycle::Services {
+            db: &self.db,
+            zendesk: &self.zendesk,
+            storage: self.storage.as_ref(),
+            deletion_key: &self.deletion_key,
+            mailer: &self.mailer,
+            issuer,
+        };
+        let clock = &self.clock;
+        lifecycle::run_once(&services, self.config.lifecycle.grace, || clock.now()).await
     }
 
     /// Runs one purge pass now ([`crate::purge`]) and records it in the metrics: its

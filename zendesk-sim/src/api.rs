@@ -12,7 +12,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use serde_json::{json, Value};
 
-use crate::state::{Grant, User};
+use crate::state::{AppInstallation, Grant, User};
 use crate::Sim;
 
 /// Zendesk's maximum page size for cursor pagination.
@@ -24,6 +24,9 @@ pub(crate) fn router() -> Router<Sim> {
         .route("/api/v2/tickets/{id}", get(ticket))
         .route("/api/v2/tickets/{id}/{sub}", get(ticket_comments))
         .route("/api/v2/oauth/tokens/{id}", delete(revoke_token))
+        .route("/api/v2/apps/installations.json", get(installations))
+        .route("/api/v2/apps/installations", get(installations))
+        .route("/api/v2/apps/installations/{id}", get(installation))
 }
 
 /// Fault injection, then bearer authentication; logs the call either way.
@@ -307,6 +310,80 @@ async fn ticket_comments(
         "links": {"next": next, "prev": null},
     }))
     .into_response()
+}
+
+/// The Apps API needs a token with `read` or an `apps:` scope; Zendesk answers others `403`.
+fn apps_scope(grant: &Grant) -> Result<(), Box<Response>> {
+    let allowed = grant
+        .scope
+        .split_whitespace()
+        .any(|s| matches!(s, "read" | "write" | "apps:read" | "apps:write"));
+    if allowed {
+        return Ok(());
+    }
+    Err(Box::new(
+        (
+            StatusCode::FORBIDDEN,
+            Json(json!({"error": "Forbidden", "description": "You do not have access to this page. Please contact the account owner of this help desk for further help."})),
+        )
+            .into_response(),
+    ))
+}
+
+/// An installation as the Apps API shows it.
+fn installation_json(i: &AppInstallation) -> Value {
+    json!({
+        "id": i.id,
+        "app_id": 1,
+        "product": "support",
+        "enabled": true,
+        "paid": false,
+        "settings": {"name": "sealdrop", "title": "sealdrop"},
+        "created_at": i.created_at,
+        "updated_at": i.created_at,
+    })
+}
+
+/// `GET /api/v2/apps/installations.json`: the account's live installations.
+async fn installations(
+    State(sim): State<Sim>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let grant = match gate(&sim, &method, &uri, &headers) {
+        Ok(g) => g,
+        Err(r) => return *r,
+    };
+    if let Err(r) = apps_scope(&grant) {
+        return *r;
+    }
+    let list: Vec<Value> = sim.installations().iter().map(installation_json).collect();
+    Json(json!({"installations": list, "next_page": null, "previous_page": null, "count": list.len()}))
+        .into_response()
+}
+
+/// `GET /api/v2/apps/installations/{id}.json`: one installation (the object itself, no
+/// envelope, as Zendesk answers it), `404` once it is uninstalled.
+async fn installation(
+    State(sim): State<Sim>,
+    Path(id): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let grant = match gate(&sim, &method, &uri, &headers) {
+        Ok(g) => g,
+        Err(r) => return *r,
+    };
+    if let Err(r) = apps_scope(&grant) {
+        return *r;
+    }
+    let found = id_of(&id).and_then(|id| sim.installations().into_iter().find(|i| i.id == id));
+    match found {
+        Some(i) => Json(installation_json(&i)).into_response(),
+        None => not_found(),
+    }
 }
 
 /// `DELETE /api/v2/oauth/tokens/current.json` revokes the token making the call.

@@ -23,6 +23,9 @@ pub(crate) fn router() -> Router<Sim> {
         .route("/sim/fail", post(fail))
         .route("/sim/grants/revoke", post(revoke))
         .route("/sim/grants/expire", post(expire))
+        .route("/sim/app/uninstall", post(uninstall))
+        .route("/sim/app/install", post(install))
+        .route("/sim/app/reinstall", post(reinstall))
         .route("/sim/oauth_clients", post(register_client))
         .route("/sim/zaf_token", post(zaf_token))
         .route("/sim/api_log", get(api_log))
@@ -42,6 +45,8 @@ async fn info(State(sim): State<Sim>) -> Json<serde_json::Value> {
     Json(json!({
         "subdomain": sim.subdomain(),
         "installation_id": sim.installation_id(),
+        "installed": sim.is_installed(),
+        "installations": sim.installations(),
         "issuer": sim.zaf_issuer(),
         "audience": sim.zaf_audience(),
         "public_key_pem": sim.public_key_pem(),
@@ -147,6 +152,30 @@ async fn revoke(State(sim): State<Sim>) -> Json<serde_json::Value> {
     Json(json!({ "revoked": sim.revoke_all_grants() }))
 }
 
+/// Body of `POST /sim/app/uninstall`: one installation, or (empty body) the whole app.
+#[derive(Deserialize, Default)]
+struct Uninstall {
+    installation_id: Option<u64>,
+}
+
+async fn uninstall(State(sim): State<Sim>, body: Option<Json<Uninstall>>) -> Response {
+    match body.map(|Json(b)| b).unwrap_or_default().installation_id {
+        Some(id) if sim.uninstall_installation(id) => {
+            Json(json!({ "uninstalled": [id] })).into_response()
+        }
+        Some(_) => StatusCode::NOT_FOUND.into_response(),
+        None => Json(json!({ "uninstalled": sim.uninstall_app() })).into_response(),
+    }
+}
+
+async fn install(State(sim): State<Sim>) -> Json<serde_json::Value> {
+    Json(json!({ "installation_id": sim.install_app() }))
+}
+
+async fn reinstall(State(sim): State<Sim>) -> Json<serde_json::Value> {
+    Json(json!({ "installation_id": sim.reinstall_app() }))
+}
+
 async fn expire(State(sim): State<Sim>) -> StatusCode {
     sim.expire_access_tokens();
     StatusCode::NO_CONTENT
@@ -166,6 +195,7 @@ async fn zaf_token(State(sim): State<Sim>, Json(r): Json<ZafTokenRequest>) -> Re
     match sim.zaf_launch(r.user_id) {
         Ok(launch) => Json(json!({ "token": launch.token, "app_url": launch.app_url.as_str() }))
             .into_response(),
+        Err(e) if !sim.is_installed() => (StatusCode::CONFLICT, e.to_string()).into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }
 }

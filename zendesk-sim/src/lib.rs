@@ -13,17 +13,25 @@
 //!   `DELETE /api/v2/oauth/tokens/current.json` (revocation).
 //! - **REST API subset**: `users/{id}`, `users/me`, `users/show_many?ids=`, `tickets/{id}`,
 //!   `tickets/{id}/comments` with cursor pagination (`page[size]`, `page[after]`,
-//!   `meta.has_more`, `links.next`). Calls need a live OAuth access token: revoked, expired or
-//!   unknown tokens get `401`; a token whose granting user is no longer an agent or admin
-//!   gets `403`.
-//! - **Help Center** ([`help_center`]): "Submit a request" in Zendesk's real default theme,
+//!   `meta.has_more`, `links.next`), `apps/installations` and `apps/installations/{id}` (`404`
+//!   once that installation is uninstalled; the token needs the `read` or `apps:read` scope,
+//!   else `403`). Calls need a live OAuth access token: revoked, expired or unknown tokens get
+//!   `401`; a token whose granting user is no longer an agent or admin gets `403`.
+//! - **The app's installations**: the account starts with the app installed once
+//!   ([`SimConfig::installation_id`]). An admin may uninstall it ([`Sim::uninstall_app`]),
+//!   install it again ([`Sim::install_app`], [`Sim::reinstall_app`]): every installation gets
+//!   a new id, and the agent page and ZAF tokens use the newest live one (its id in `aud`).
+//!   With the app uninstalled the agent page shows no sidebar and no ZAF token is signed.
+//!   Uninstalling does not revoke OAuth grants (in Zendesk those belong to the OAuth client,
+//!   not to the app).
+//! - **Help Center** (`help_center`): "Submit a request" in Zendesk's real default theme,
 //!   Copenhagen (its vendored built bundles, templates and `style.css`; React form, CKEditor 5
 //!   description), and `?markup=classic` in the older template markup (`form#new_request`,
 //!   `textarea#request_description`, `#upload-dropzone`). Both carry the sealdrop widget
 //!   loader tag; submitting needs the CSRF token the theme fetches and creates a ticket;
 //!   the upload endpoints a protected form must not reach are recorded.
 //! - **Control API** under `/sim/...` for tests and the demo: create users and tickets, change a
-//!   role, revoke grants, throttle (`429` with `Retry-After`) or fail (`5xx`) the next N API
+//!   role, revoke grants, uninstall, install and reinstall the app, throttle (`429` with `Retry-After`) or fail (`5xx`) the next N API
 //!   calls, mint a ZAF token, read the API call log. [`Sim`] offers the same in Rust.
 //!
 //! The simulator keeps everything in memory and is not meant to be exposed to a network.
@@ -46,7 +54,9 @@ use axum::Router;
 use tokio::net::TcpListener;
 use url::Url;
 
-pub use state::{Comment, NewTicket, NewUser, OAuthClient, Ticket, TicketForm, User, UserChange};
+pub use state::{
+    AppInstallation, Comment, NewTicket, NewUser, OAuthClient, Ticket, TicketForm, User, UserChange,
+};
 pub use zaf::{ZafClaims, ZafContext, ZafSigner};
 
 /// One opening of the ticket sidebar: the app instance, where its form posts, and the
@@ -66,7 +76,8 @@ pub struct ZafLaunch {
 pub struct SimConfig {
     /// The account's subdomain (`acme` for `acme.zendesk.com`): the ZAF issuer and audience.
     pub subdomain: String,
-    /// The app installation id (part of the ZAF audience).
+    /// The id of the app's first installation (part of the ZAF audience). Later installations
+    /// ([`Sim::install_app`]) count up from it.
     pub installation_id: u64,
     /// The sidebar app URL the agent page POSTs the signed token to,
     /// e.g. `http://127.0.0.1:8080/zendesk/sidebar`.
@@ -119,7 +130,6 @@ pub(crate) struct Settings {
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub subdomain: String,
-    pub installation_id: u64,
     pub base_url: Url,
     pub signer: ZafSigner,
     pub settings: RwLock<Settings>,
@@ -172,7 +182,6 @@ pub async fn start(config: SimConfig) -> anyhow::Result<RunningSim> {
     };
     let shared = Arc::new(Shared {
         subdomain: config.subdomain,
-        installation_id: config.installation_id,
         base_url,
         signer,
         settings: RwLock::new(Settings {
@@ -181,7 +190,10 @@ pub async fn start(config: SimConfig) -> anyhow::Result<RunningSim> {
             widget_key: config.widget_key,
             auto_approve: config.auto_approve,
         }),
-        state: Mutex::new(state::State::new(config.access_token_ttl)),
+        state: Mutex::new(state::State::new(
+            config.access_token_ttl,
+            config.installation_id,
+        )),
     });
     let sim = Sim { shared };
     let app = router(sim.clone());
@@ -240,9 +252,49 @@ impl Sim {
         &self.shared.subdomain
     }
 
-    /// The app installation id.
+    /// The installation the agent page opens: the newest live one, or, with the app
+    /// uninstalled, the last there was.
     pub fn installation_id(&self) -> u64 {
-        self.shared.installation_id
+        let st = self.state();
+        st.current_installation().unwrap_or(st.last_installation_id)
+    }
+
+    /// The app's live installations, oldest first.
+    pub fn installations(&self) -> Vec<AppInstallation> {
+        self.state().installations.clone()
+    }
+
+    /// Whether the app is installed at all.
+    pub fn is_installed(&self) -> bool {
+        !self.state().installations.is_empty()
+    }
+
+    /// Uninstalls the app, every installation of it (as an admin removing it in Zendesk's
+    /// admin centre). Returns the ids that were live. Grants stay.
+    pub fn uninstall_app(&self) -> Vec<u64> {
+        let mut st = self.state();
+        st.installations.drain(..).map(|i| i.id).collect()
+    }
+
+    /// Uninstalls one installation; `false` when it was not live.
+    pub fn uninstall_installation(&self, id: u64) -> bool {
+        let mut st = self.state();
+        let before = st.installations.len();
+        st.installations.retain(|i| i.id != id);
+        st.installations.len() != before
+    }
+
+    /// Installs the app once more, beside any live installation (Zendesk lets an admin install
+    /// an app twice, e.g. for another group): a new id, which the agent page opens from now on.
+    pub fn install_app(&self) -> u64 {
+        self.state().install_app()
+    }
+
+    /// Uninstalls the app and installs it again: returns the new installation's id.
+    pub fn reinstall_app(&self) -> u64 {
+        let mut st = self.state();
+        st.installations.clear();
+        st.install_app()
     }
 
     /// The ZAF issuer, `{subdomain}.zendesk.com`.
@@ -250,9 +302,9 @@ impl Sim {
         zaf::issuer(&self.shared.subdomain)
     }
 
-    /// The ZAF audience of this installation.
+    /// The ZAF audience of the installation the agent page opens.
     pub fn zaf_audience(&self) -> String {
-        zaf::audience(&self.shared.subdomain, self.shared.installation_id)
+        zaf::audience(&self.shared.subdomain, self.installation_id())
     }
 
     /// The app's public key (PEM) that verifies this simulator's ZAF tokens.
@@ -266,7 +318,8 @@ impl Sim {
     }
 
     /// The claims Zendesk would sign for `user_id` opening the ticket sidebar now (for a
-    /// fresh app instance, so two calls never sign the same claims).
+    /// fresh app instance, so two calls never sign the same claims), naming
+    /// [`Sim::installation_id`] (even with the app uninstalled: tests craft tokens with it).
     pub fn zaf_claims(&self, user_id: u64) -> ZafClaims {
         self.zaf_claims_for(user_id, &self.signed_app_url())
     }
@@ -274,7 +327,7 @@ impl Sim {
     fn zaf_claims_for(&self, user_id: u64, app_url: &Url) -> ZafClaims {
         ZafClaims::ticket_sidebar(
             &self.shared.subdomain,
-            self.shared.installation_id,
+            self.installation_id(),
             user_id,
             app_url,
         )
@@ -287,7 +340,11 @@ impl Sim {
 
     /// What Zendesk does to open the sidebar for `user_id`: a new app instance (its own
     /// `app_guid`), the app URL with ZAF's query parameters, and the token signed for it.
+    /// Fails when the app is not installed (Zendesk then has no sidebar to open).
     pub fn zaf_launch(&self, user_id: u64) -> anyhow::Result<ZafLaunch> {
+        if !self.is_installed() {
+            anyhow::bail!("the app is not installed in this account");
+        }
         let app_guid = zaf::new_app_guid();
         let app_url = self.app_url_for(&app_guid);
         let token = self
@@ -354,7 +411,7 @@ impl Sim {
         self.state().add_user(new)
     }
 
-    /// Changes a user's role, custom role, suspension or existence.
+    /// Changes a user's role, custom role, suspension, existence or email.
     pub fn change_user(&self, id: u64, change: UserChange) -> Option<User> {
         let mut st = self.state();
         let user = st.users.get_mut(&id)?;
@@ -384,6 +441,9 @@ impl Sim {
         }
         if let Some(a) = change.active {
             user.active = a;
+        }
+        if let Some(email) = change.email {
+            user.email = email;
         }
         Some(user.clone())
     }

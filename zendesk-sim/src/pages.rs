@@ -5,7 +5,8 @@
 //! iframe named `app_sidebar_{installation_id}` and a hidden `form#zaf-signed-url` that
 //! POSTs one field, `token` (the RS256 ZAF JWT for the signed-in user), to
 //! `{app_url}?origin={zendesk}&app_guid={guid}` with `target` = the iframe. `as` picks the
-//! signed-in user (default: the first active admin, else agent).
+//! signed-in user (default: the first active admin, else agent). With the app uninstalled the
+//! page shows the ticket without a sidebar.
 //!
 //! ## Help Center
 //! The Help Center pages live in [`crate::help_center`].
@@ -108,6 +109,17 @@ async fn agent_ticket(
         )
             .into_response();
     };
+    if !sim.is_installed() {
+        // Zendesk shows the ticket without the app's sidebar.
+        return Html(format!(
+            r#"<!doctype html><html><head><meta charset="utf-8"><title>Ticket #{id} - Agent Workspace (simulated)</title></head>
+<body data-ticket-id="{id}"><main><h1 id="ticket-subject">#{id} {subject}</h1>
+<p id="no-apps">No apps are installed in the ticket sidebar.</p></main></body></html>"#,
+            id = ticket.id,
+            subject = escape(&ticket.subject),
+        ))
+        .into_response();
+    }
     let launch = match sim.zaf_launch(agent.id) {
         Ok(l) => l,
         Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
@@ -202,11 +214,13 @@ fn zaf_host_data(
         })
         .collect();
     let app_url = sim.settings().app_url;
+    // `st` is the locked state: read the installation from it, not through `sim`.
+    let installation = st.current_installation().unwrap_or(st.last_installation_id);
     json!({
-        "frame": format!("app_sidebar_{}", sim.installation_id()),
+        "frame": format!("app_sidebar_{installation}"),
         "appOrigin": app_url.origin().ascii_serialization(),
         "appGuid": app_guid,
-        "installationId": sim.installation_id(),
+        "installationId": installation,
         "appVersion": "1.0.0",
         "settings": { "sealdrop_url": sim.settings().sealdrop_url.as_str().trim_end_matches('/') },
         "ticket": {

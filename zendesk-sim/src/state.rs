@@ -1,4 +1,5 @@
-//! The simulated Zendesk account: users, tickets, comments, OAuth grants, fault injection.
+//! The simulated Zendesk account: users, tickets, comments, OAuth grants, the app's
+//! installations, fault injection.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
@@ -75,6 +76,17 @@ pub struct TicketForm {
     pub name: String,
 }
 
+/// One installation of the sealdrop app in the account, as the Apps API shows it (the fields
+/// sealdrop reads). Zendesk gives every installation a new id: an app uninstalled and installed
+/// again is a new installation, and ZAF tokens of the new one name the new id in `aud`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppInstallation {
+    /// Installation id.
+    pub id: u64,
+    /// RFC 3339 installation time.
+    pub created_at: String,
+}
+
 /// A registered OAuth client.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OAuthClient {
@@ -118,6 +130,10 @@ pub(crate) struct State {
     pub clients: Vec<OAuthClient>,
     pub codes: HashMap<String, AuthCode>,
     pub grants: Vec<Grant>,
+    /// The app's live installations, oldest first; the agent page opens the newest.
+    pub installations: Vec<AppInstallation>,
+    /// The newest installation id ever made (what the sidebar opened last, once uninstalled).
+    pub last_installation_id: u64,
     pub next_id: u64,
     /// Answer the next N API calls with 429 and this Retry-After.
     pub throttle: (u32, u64),
@@ -174,7 +190,7 @@ pub struct UploadAttempt {
 }
 
 impl State {
-    pub fn new(access_ttl: Option<Duration>) -> Self {
+    pub fn new(access_ttl: Option<Duration>, installation_id: u64) -> Self {
         Self {
             users: BTreeMap::new(),
             tickets: BTreeMap::new(),
@@ -192,6 +208,11 @@ impl State {
             clients: Vec::new(),
             codes: HashMap::new(),
             grants: Vec::new(),
+            installations: vec![AppInstallation {
+                id: installation_id,
+                created_at: rfc3339_now(),
+            }],
+            last_installation_id: installation_id,
             next_id: 1000,
             throttle: (0, 0),
             failures: (0, 503),
@@ -204,6 +225,23 @@ impl State {
     pub fn next_id(&mut self) -> u64 {
         self.next_id += 1;
         self.next_id
+    }
+
+    /// Installs the app once more: a new installation with a new id, which the agent page
+    /// opens from now on. Other live installations stay.
+    pub fn install_app(&mut self) -> u64 {
+        let id = self.last_installation_id + 1;
+        self.last_installation_id = id;
+        self.installations.push(AppInstallation {
+            id,
+            created_at: rfc3339_now(),
+        });
+        id
+    }
+
+    /// The installation the agent page opens: the newest live one.
+    pub fn current_installation(&self) -> Option<u64> {
+        self.installations.last().map(|i| i.id)
     }
 
     pub fn add_user(&mut self, new: NewUser) -> User {
@@ -316,6 +354,8 @@ pub struct UserChange {
     pub suspended: Option<bool>,
     /// Delete (deactivate) the user.
     pub active: Option<bool>,
+    /// New primary email.
+    pub email: Option<String>,
 }
 
 /// Body of `POST /sim/tickets`.

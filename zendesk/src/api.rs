@@ -6,6 +6,8 @@
 //!   with [`ApiError::RateLimited`] so the caller can answer "try again later".
 //! - `5xx` and connection errors: exponential backoff (`base_backoff · 2^n`, capped at
 //!   `max_backoff`), up to [`RetryPolicy::max_attempts`] attempts in all.
+//! - `404`: [`ApiError::NotFound`], except for [`ZendeskClient::app_installation`], where it
+//!   means "uninstalled" and answers `None`.
 //! - `401`/`403`: the grant no longer works (revoked, the granting admin left or lost the
 //!   role): [`ApiError::GrantRevoked`], never retried. The app then asks an admin to
 //!   re-authorise.
@@ -128,6 +130,28 @@ fn yes() -> bool {
     true
 }
 
+/// An app installation (the fields sealdrop reads).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct AppInstallation {
+    /// Installation id (the one ZAF tokens name in `aud`).
+    pub id: u64,
+    /// The installed app.
+    #[serde(default)]
+    pub app_id: Option<u64>,
+    /// False while an admin has disabled it (it still exists).
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+/// `GET /api/v2/apps/installations/{id}` answers the installation itself; accept an
+/// `installation` envelope too, in case Zendesk ever wraps it like its other resources.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum InstallationBody {
+    Wrapped { installation: AppInstallation },
+    Bare(AppInstallation),
+}
+
 #[derive(Deserialize)]
 struct UserEnvelope {
     user: User,
@@ -178,6 +202,21 @@ impl ZendeskClient {
     pub async fn me(&self) -> Result<User, ApiError> {
         let url = self.url("api/v2/users/me.json")?;
         Ok(self.get::<UserEnvelope>(url).await?.user)
+    }
+
+    /// `GET /api/v2/apps/installations/{id}`: the app installation, or `None` when Zendesk
+    /// answers `404` (it was uninstalled: a reinstalled app is a new installation with a new
+    /// id). Needs the `apps:read` scope; a grant without it gets
+    /// [`ApiError::GrantRevoked`] with status 403, like a grant whose admin lost the role.
+    pub async fn app_installation(&self, id: u64) -> Result<Option<AppInstallation>, ApiError> {
+        let url = self.url(&format!("api/v2/apps/installations/{id}.json"))?;
+        match self.get::<InstallationBody>(url).await {
+            Ok(
+                InstallationBody::Wrapped { installation } | InstallationBody::Bare(installation),
+            ) => Ok(Some(installation)),
+            Err(ApiError::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// `DELETE /api/v2/oauth/tokens/current.json`: revokes this client's token.
@@ -309,5 +348,13 @@ mod tests {
         )
         .expect("user json");
         assert_eq!(u.user.custom_role_id, Some(77));
+        for body in [
+            r#"{"id":42,"app_id":225,"enabled":true,"settings":{"name":"x"}}"#,
+            r#"{"installation":{"id":42,"app_id":225,"enabled":true}}"#,
+        ] {
+            let i: InstallationBody = serde_json::from_str(body).expect("installation json");
+            let (InstallationBody::Bare(i) | InstallationBody::Wrapped { installation: i }) = i;
+            assert_eq!((i.id, i.app_id, i.enabled), (42, Some(225), true));
+        }
     }
 }

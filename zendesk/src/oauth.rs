@@ -41,8 +41,9 @@ pub const PENDING_LIFETIME: Duration = Duration::from_secs(600);
 /// Refresh this long before the access token expires.
 pub const REFRESH_MARGIN_SECS: u64 = 60;
 
-/// The least the server needs: read users (roles) and tickets (requester and CCs).
-pub const DEFAULT_SCOPE: &str = "users:read tickets:read";
+/// The least the server needs: read users (roles), tickets (requester and CCs) and app
+/// installations (whether the app is still installed, for the daily lifecycle check).
+pub const DEFAULT_SCOPE: &str = "users:read tickets:read apps:read";
 
 /// The OAuth client sealdrop is registered as in each Zendesk.
 #[derive(Clone, Debug)]

@@ -91,6 +91,25 @@ async fn admin_purge_removes_a_revoked_package_now() {
     );
 }
 
+#[tokio::test]
+async fn the_lifecycle_check_leaves_tenants_made_by_hand_alone() {
+    let backend = Backend::new().await;
+    backend.create_tenant("Scripted Support");
+    let out = backend.admin(&["lifecycle", "check"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("checked 0 Zendesk tenant(s): 0 scheduled, 0 cancelled, 0 deleted"),
+        "{stdout}"
+    );
+    let list = String::from_utf8(backend.admin(&["tenant", "list"]).stdout).expect("utf-8");
+    assert!(list.contains("Scripted Support"), "{list}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_deletes_a_tenant_and_its_certificate_verifies_until_a_byte_changes() {
     let backend = Backend::new().await;

@@ -241,8 +241,16 @@ pub async fn finish_grant(
         return Err(GrantError::NotAdmin);
     }
     let sealed = zendesk.cipher.seal(&subdomain, &grant);
-    db.store_grant(&pending.tenant_id, &sealed, expiry(&grant), me.id, now)
-        .await?;
+    let email = me.email.as_deref().filter(|e| !e.trim().is_empty());
+    db.store_grant(
+        &pending.tenant_id,
+        &sealed,
+        expiry(&grant),
+        me.id,
+        email,
+        now,
+    )
+    .await?;
     let detail = json!({ "granted_by": me.id.to_string(), "started_by": pending.created_by });
     db.audit(
         &pending.tenant_id,

@@ -25,10 +25,19 @@
 //! - **The grant**: tokens sealed with [`TokenCipher`] (tenant-bound AES-256-GCM) in
 //!   `zendesk_grants.access_token_enc` (the sealed blob holds the refresh token too;
 //!   `refresh_token_enc` stays empty), PKCE state in `oauth_pending` keyed by SHA-256 of the
-//!   `state`. A call answered `401/403` ([`ApiError::GrantRevoked`]) or a refused refresh marks
-//!   the grant `needs_reauthorization`.
+//!   `state`. A call answered `401/403`
+//!   ([`ApiError::GrantRevoked`](crate::zendesk::api::ApiError::GrantRevoked)) or a refused
+//!   refresh marks the grant `needs_reauthorization`. The granting admin's email is kept with
+//!   it, for the lifecycle notices.
+//! - **Installations**: the first verified sign-in pins the installation its token names
+//!   (`zendesk_installations`); later tokens must name it. A token naming another
+//!   installation of the same account is accepted only once the pinned one is gone (the
+//!   lifecycle check saw it uninstalled, or Zendesk answers `404` for it now): the app was
+//!   reinstalled, and the new id is pinned in its place ([`sign_in`],
+//!   [`installation_status`]).
 
 mod grant;
+mod installation;
 mod roles;
 mod sessions;
 mod sign_in;
@@ -39,6 +48,7 @@ use anyhow::Context;
 use url::Url;
 
 pub use grant::{finish_grant, start_grant, GrantError, GrantRequest};
+pub use installation::{granting_admin_email, installation_status, InstallationStatus};
 pub use roles::{check_role, role_name, RoleCheck};
 pub use sessions::{authorize, require_allowed, session_context, AgentContext};
 pub use sign_in::{sign_in, SignInError, SignedIn};

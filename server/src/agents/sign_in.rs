@@ -2,12 +2,22 @@
 //! server verifies it against the app's public key, makes the tenant on its first visit, and
 //! issues an agent session (a *setup session*, good for nothing but the grant, while no grant
 //! works).
+//!
+//! The token must name the tenant's pinned installation, with one exception: a reinstalled
+//! app. Zendesk gives it a new installation id, so its first token names another installation
+//! of the same account. That token is accepted, and its id pinned in place of the old one,
+//! only when the pinned installation is gone: the lifecycle check saw it uninstalled, or
+//! Zendesk answers `404` for it now. While it still exists (a second installation of the app
+//! in the same account), the token is refused, as before. When nothing can tell (no working
+//! grant, or one made before sealdrop asked for `apps:read`), the token gets a setup session
+//! and nothing is pinned: an admin of the account can then authorize sealdrop again, after
+//! which the next sign-in from the new installation is checked and pinned.
 
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use super::{check_role, AgentError, RoleCheck, Zendesk};
-use crate::db::Database;
+use super::{check_role, installation_status, AgentError, InstallationStatus, RoleCheck, Zendesk};
+use crate::db::{Database, GrantStatus, Installation};
 use crate::settings;
 use crate::zendesk::session::ConfirmedRole;
 use crate::zendesk::signed_url::{self, Expectations, ExpectedAudience, SignedUrlError};
@@ -70,14 +80,12 @@ pub async fn sign_in(
         },
         (None, None) => return Err(SignInError::NoKey(claimed)),
     };
-    let audience = match &installation {
-        Some(inst) => ExpectedAudience::Installation(inst.installation_id),
-        None => ExpectedAudience::AnyInstallation,
-    };
+    // Any installation of the tenant's own Zendesk verifies here; one other than the pinned
+    // installation is then accepted only as a reinstall (below).
     let expectations = Expectations {
         key: &key,
         subdomain: &claimed,
-        audience,
+        audience: ExpectedAudience::AnyInstallation,
     };
     let identity = signed_url::verify(token, &expectations)
         .map_err(|e| SignInError::Token(Some(claimed.clone()), e))?;
@@ -92,11 +100,31 @@ pub async fn sign_in(
     {
         return Err(SignInError::Replayed(subdomain));
     }
+    // `Some(status)`: a reinstall that nothing can confirm yet; the caller gets a setup session.
+    let mut unconfirmed = None;
     let tenant = match tenant {
         Some(t) => {
-            if installation.is_none() {
-                db.record_installation(&t.id, identity.installation_id, &pem, now)
-                    .await?;
+            match &installation {
+                None => {
+                    db.record_installation(&t.id, identity.installation_id, &pem, now)
+                        .await?
+                }
+                Some(pinned) if pinned.installation_id != identity.installation_id => {
+                    match reinstall(db, zendesk, &t.id, &subdomain, pinned, &identity, now)
+                        .await
+                        .map_err(|e| SignInError::Agent(Some(subdomain.clone()), e))?
+                    {
+                        Reinstall::Pinned => {}
+                        Reinstall::Unconfirmed(status) => unconfirmed = Some(status),
+                        Reinstall::PinnedStillInstalled => {
+                            return Err(SignInError::Token(
+                                Some(subdomain),
+                                SignedUrlError::Audience,
+                            ))
+                        }
+                    }
+                }
+                Some(_) => {}
             }
             t
         }
@@ -119,9 +147,14 @@ pub async fn sign_in(
             tenant
         }
     };
-    let check = check_role(db, zendesk, &tenant.id, &subdomain, identity.user_id, now)
-        .await
-        .map_err(|e| SignInError::Agent(Some(subdomain.clone()), e))?;
+    // Someone of the tenant opened the app: it is in use (crate::lifecycle).
+    db.record_activity(&tenant.id, now).await?;
+    let check = match unconfirmed {
+        Some(status) => RoleCheck::NoGrant(status),
+        None => check_role(db, zendesk, &tenant.id, &subdomain, identity.user_id, now)
+            .await
+            .map_err(|e| SignInError::Agent(Some(subdomain.clone()), e))?,
+    };
     let issue = |role: Option<ConfirmedRole>| {
         zendesk
             .sessions
@@ -140,4 +173,93 @@ pub async fn sign_in(
         check,
         session,
     })
+}
+
+/// What a token from another installation than the pinned one comes to.
+enum Reinstall {
+    /// The pinned installation is gone: the new one is pinned in its place.
+    Pinned,
+    /// The pinned installation still exists (a second installation): refused.
+    PinnedStillInstalled,
+    /// Nothing can tell (no working grant, or no `apps:read` in it): a setup session, so an
+    /// admin can authorize again; nothing pinned. The grant status the page reports.
+    Unconfirmed(GrantStatus),
+}
+
+/// A token naming another installation than the pinned one: the app reinstalled (the pinned
+/// installation is recorded as uninstalled, or Zendesk answers `404` for it now) has its new
+/// installation pinned; a second installation beside a live one is refused.
+async fn reinstall(
+    db: &Database,
+    zendesk: &Zendesk,
+    tenant_id: &str,
+    subdomain: &Subdomain,
+    pinned: &Installation,
+    identity: &signed_url::ZafIdentity,
+    now: i64,
+) -> Result<Reinstall, AgentError> {
+    if pinned.uninstalled_at.is_none() {
+        let status = installation_status(
+            db,
+            zendesk,
+            tenant_id,
+            subdomain,
+            pinned.installation_id,
+            now,
+        )
+        .await?;
+        match status {
+            InstallationStatus::Uninstalled => {}
+            InstallationStatus::Installed => {
+                tracing::warn!(
+                    tenant = %tenant_id,
+                    pinned = pinned.installation_id,
+                    offered = identity.installation_id,
+                    "sign-in from another installation while the pinned one exists: refused"
+                );
+                return Ok(Reinstall::PinnedStillInstalled);
+            }
+            InstallationStatus::NoAppsScope => {
+                return Ok(Reinstall::Unconfirmed(GrantStatus::NeedsReauthorization))
+            }
+            InstallationStatus::NoGrant => {
+                let status = match db.grant_status(tenant_id).await? {
+                    GrantStatus::Active => GrantStatus::NeedsReauthorization,
+                    other => other,
+                };
+                return Ok(Reinstall::Unconfirmed(status));
+            }
+        }
+    }
+    match db
+        .repin_installation(
+            tenant_id,
+            pinned.installation_id,
+            identity.installation_id,
+            now,
+        )
+        .await?
+    {
+        Some(cancelled) => {
+            tracing::info!(
+                tenant = %tenant_id,
+                from = pinned.installation_id,
+                to = identity.installation_id,
+                deletion_cancelled = cancelled,
+                "app reinstalled: new installation pinned"
+            );
+            Ok(Reinstall::Pinned)
+        }
+        // Another instance re-pinned meanwhile: fine if it pinned this same installation.
+        None => {
+            let now_pinned = db.installation(tenant_id).await?;
+            Ok(
+                if now_pinned.is_some_and(|i| i.installation_id == identity.installation_id) {
+                    Reinstall::Pinned
+                } else {
+                    Reinstall::PinnedStillInstalled
+                },
+            )
+        }
+    }
 }

@@ -246,6 +246,32 @@ pub struct ConfigArgs {
         value_parser = clap::value_parser!(u32).range(1..)
     )]
     pub audit_retention_days: u32,
+    /// How often the lifecycle check asks Zendesk, through each tenant's grant, whether the
+    /// tenant's app is still installed, schedules the deletion of tenants whose app is gone or
+    /// whose grant no longer works, and carries out deletions that are due, in seconds (default
+    /// daily). `sealdrop admin lifecycle check` runs it at once.
+    #[arg(
+        long,
+        global = true,
+        env = "SEALDROP_LIFECYCLE_INTERVAL_SECS",
+        value_name = "SECS",
+        default_value_t = 86_400,
+        value_parser = positive_integer("SEALDROP_LIFECYCLE_INTERVAL_SECS")
+    )]
+    pub lifecycle_interval_secs: u64,
+    /// Days a Zendesk tenant whose app was uninstalled (or whose grant stopped working) is
+    /// kept before all its data is deleted, counted from when the lifecycle check first saw
+    /// it or from the tenant's last activity, whichever is later. Reinstalling the app (or a
+    /// working grant again) within that time cancels the deletion.
+    #[arg(
+        long,
+        global = true,
+        env = "SEALDROP_UNINSTALL_GRACE_DAYS",
+        value_name = "DAYS",
+        default_value_t = 30,
+        value_parser = positive_integer("SEALDROP_UNINSTALL_GRACE_DAYS")
+    )]
+    pub uninstall_grace_days: u64,
     /// Bearer token that `/metrics` requires (`Authorization: Bearer TOKEN`); without it the
     /// metrics are open to anyone who reaches the port. Give Prometheus the same token
     /// (`authorization: {credentials: …}` in its scrape config).
@@ -391,6 +417,8 @@ pub struct Config {
     pub limits: Limits,
     /// Interval between purge runs.
     pub purge_interval: Duration,
+    /// The lifecycle check of Zendesk tenants: how often, and the grace period.
+    pub lifecycle: Lifecycle,
     /// Grace period for in-flight requests at shutdown.
     pub shutdown_timeout: Duration,
     /// Help Center widget limits (hourly caps, default quota, abandoned-upload age).
@@ -609,6 +637,14 @@ impl ConfigArgs {
                 self.widget_abandoned_secs,
                 "--widget-abandoned-secs (SEALDROP_WIDGET_ABANDONED_SECS)",
             ),
+            (
+                self.lifecycle_interval_secs,
+                "--lifecycle-interval-secs (SEALDROP_LIFECYCLE_INTERVAL_SECS)",
+            ),
+            (
+                self.uninstall_grace_days,
+                "--uninstall-grace-days (SEALDROP_UNINSTALL_GRACE_DAYS)",
+            ),
         ] {
             if value == 0 {
                 bail!("{flag} must be a positive integer, not 0");
@@ -652,6 +688,10 @@ impl ConfigArgs {
                 max_expiry: Duration::from_secs(self.max_expiry_secs),
             },
             purge_interval: Duration::from_secs(self.purge_interval_secs),
+            lifecycle: Lifecycle {
+                interval: Duration::from_secs(self.lifecycle_interval_secs),
+                grace: Duration::from_secs(self.uninstall_grace_days.saturating_mul(86_400)),
+            },
             shutdown_timeout: Duration::from_secs(self.shutdown_timeout_secs),
             widget,
             proxy_trust: ProxyTrust {
@@ -682,6 +722,25 @@ impl ConfigArgs {
                 .then(|| format!("max-age={}", self.hsts_max_age_secs)),
             zendesk,
         })
+    }
+}
+
+/// The lifecycle check of Zendesk tenants ([`crate::lifecycle`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lifecycle {
+    /// How often `serve` runs it.
+    pub interval: Duration,
+    /// How long a tenant whose app is gone (or whose grant no longer works) is kept after the
+    /// later of that discovery and its last activity.
+    pub grace: Duration,
+}
+
+impl Default for Lifecycle {
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(86_400),
+            grace: Duration::from_secs(30 * 86_400),
+        }
     }
 }
 
@@ -761,6 +820,37 @@ mod tests {
             .expect("valid settings");
         assert_eq!(config.widget, WidgetLimits::new(5, 7, 1000, 90));
         assert_eq!(config.widget.abandoned_after, Duration::from_secs(90));
+    }
+
+    #[test]
+    fn the_lifecycle_check_runs_daily_with_30_days_of_grace_unless_told_otherwise() {
+        let config = parse(&[])
+            .expect("defaults parse")
+            .into_config()
+            .expect("valid");
+        assert_eq!(config.lifecycle, Lifecycle::default());
+        assert_eq!(config.lifecycle.grace, Duration::from_secs(30 * 86_400));
+        let config = parse(&[
+            "--lifecycle-interval-secs=60".into(),
+            "--uninstall-grace-days=7".into(),
+        ])
+        .expect("flags parse")
+        .into_config()
+        .expect("valid");
+        assert_eq!(
+            config.lifecycle,
+            Lifecycle {
+                interval: Duration::from_secs(60),
+                grace: Duration::from_secs(7 * 86_400),
+            }
+        );
+        for flag in ["--lifecycle-interval-secs", "--uninstall-grace-days"] {
+            let error = match parse(&[format!("{flag}=0")]) {
+                Ok(_) => panic!("{flag}=0 was accepted"),
+                Err(e) => e.to_string(),
+            };
+            assert!(error.contains("positive integer"), "{flag}: {error}");
+        }
     }
 
     #[test]

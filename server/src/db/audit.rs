@@ -37,11 +37,19 @@ pub enum AuditKind {
     /// An admin erased what the tenant held about one email address (the detail names a
     /// placeholder, never the address).
     SubjectErased,
+    /// The lifecycle check scheduled the tenant's deletion (its app was uninstalled or its
+    /// grant stopped working); the detail names the reason and the date.
+    DeletionScheduled,
+    /// A scheduled deletion was cancelled: the app is installed and the grant works again.
+    DeletionCancelled,
+    /// The app was reinstalled: sign-ins now come from a new installation id, pinned in place
+    /// of the uninstalled one.
+    Reinstalled,
 }
 
 impl AuditKind {
     /// Every kind, in the order of the API documentation.
-    pub const ALL: [AuditKind; 14] = [
+    pub const ALL: [AuditKind; 17] = [
         Self::Created,
         Self::Uploaded,
         Self::Finalized,
@@ -56,6 +64,9 @@ impl AuditKind {
         Self::ZendeskGranted,
         Self::ZendeskGrantLost,
         Self::SubjectErased,
+        Self::DeletionScheduled,
+        Self::DeletionCancelled,
+        Self::Reinstalled,
     ];
 
     /// The stored and JSON form.
@@ -75,6 +86,9 @@ impl AuditKind {
             Self::ZendeskGranted => "zendesk_granted",
             Self::ZendeskGrantLost => "zendesk_grant_lost",
             Self::SubjectErased => "subject_erased",
+            Self::DeletionScheduled => "deletion_scheduled",
+            Self::DeletionCancelled => "deletion_cancelled",
+            Self::Reinstalled => "reinstalled",
         }
     }
 

@@ -146,6 +146,7 @@ impl Database {
         for sql in [
             "DELETE FROM audit_events WHERE tenant_id = $1",
             "DELETE FROM api_tokens WHERE tenant_id = $1",
+            "DELETE FROM scheduled_deletions WHERE tenant_id = $1",
             "DELETE FROM tenant_settings WHERE tenant_id = $1",
             "DELETE FROM zendesk_role_cache WHERE tenant_id = $1",
             "DELETE FROM oauth_pending WHERE tenant_id = $1",

@@ -11,10 +11,11 @@
 //! - [`verification`] holds `package_recipients`, `verification_codes`, `recipient_sessions`;
 //! - [`rate`] holds `rate_counters`, the hourly caps every instance shares;
 //! - [`zendesk`] holds `zendesk_installations`, `zendesk_grants`, `oauth_pending`,
-//!   `zendesk_role_cache`;
+//!   `zendesk_role_cache`, `signin_tokens_used` (and re-pinning a reinstalled app);
 //! - [`widget`] is the Help Center widget's lookups across those tables;
 //! - [`audit`] holds `audit_events`;
 //! - [`deletions`] holds `tenant_deletions` (and counts and deletes what a tenant holds);
+//! - [`lifecycle`] holds `scheduled_deletions` and the tenants' last activity;
 //! - [`data_requests`] reads a tenant's export and one address's rows across those tables,
 //!   and erases the address in one transaction.
 //!
@@ -28,6 +29,7 @@ pub mod audit;
 pub mod data_requests;
 pub mod deletions;
 pub mod downloads;
+pub mod lifecycle;
 pub mod packages;
 pub mod rate;
 pub mod settings;
@@ -46,6 +48,7 @@ use sqlx::AnyPool;
 
 pub use audit::{AuditEvent, AuditFilter, AuditKind};
 pub use downloads::DownloadStart;
+pub use lifecycle::{DeletionReason, LifecycleTenant, ScheduledDeletion};
 pub use packages::{
     CreatedBy, FileEntry, HeldPart, ManifestOutcome, NewPackage, Package, PackageState,
     PurgeCandidate, PurgeReason, SentPackage,

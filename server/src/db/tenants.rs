@@ -38,7 +38,8 @@ impl Database {
     ) -> sqlx::Result<Option<Tenant>> {
         let mut tx = self.begin_write().await?;
         let inserted = sqlx::query(
-            "INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
+            "INSERT INTO tenants (id, name, created_at, last_active_at) VALUES ($1, $2, $3, $3) \
+             ON CONFLICT (name) DO NOTHING",
         )
         .bind(id)
         .bind(name)
@@ -144,8 +145,8 @@ impl Database {
             name = format!("{name} ({})", &id[..6.min(id.len())]);
         }
         let inserted = sqlx::query(
-            "INSERT INTO tenants (id, name, zendesk_subdomain, created_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT DO NOTHING",
+            "INSERT INTO tenants (id, name, zendesk_subdomain, created_at, last_active_at) \
+             VALUES ($1, $2, $3, $4, $4) ON CONFLICT DO NOTHING",
         )
         .bind(id)
         .bind(&name)

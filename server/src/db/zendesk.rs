@@ -14,6 +14,8 @@ pub struct Installation {
     pub installation_id: u64,
     /// The app's public key (PEM) recorded with it.
     pub app_public_key: String,
+    /// When the lifecycle check found it uninstalled (Zendesk answered 404), if it did.
+    pub uninstalled_at: Option<i64>,
 }
 
 /// The state of a tenant's API grant, as `GET /api/v1/settings` reports it.
@@ -53,18 +55,98 @@ impl Database {
     /// The tenant's recorded installation (the oldest, if several).
     pub async fn installation(&self, tenant_id: &str) -> sqlx::Result<Option<Installation>> {
         let row = sqlx::query(
-            "SELECT installation_id, app_public_key FROM zendesk_installations WHERE tenant_id = $1 \
-             ORDER BY created_at, installation_id LIMIT 1",
+            "SELECT installation_id, app_public_key, uninstalled_at FROM zendesk_installations \
+             WHERE tenant_id = $1 ORDER BY created_at, installation_id LIMIT 1",
         )
         .bind(tenant_id)
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else { return Ok(None) };
         let id: String = row.try_get(0)?;
+        let uninstalled_at: Option<i64> = row.try_get(2)?;
         Ok(id.parse().ok().map(|installation_id| Installation {
             installation_id,
             app_public_key: row.try_get(1).unwrap_or_default(),
+            uninstalled_at,
         }))
+    }
+
+    /// Records that Zendesk no longer knows the installation (once; `false` when it was
+    /// recorded already or the installation is not the tenant's).
+    pub async fn mark_uninstalled(
+        &self,
+        tenant_id: &str,
+        installation_id: u64,
+        now: i64,
+    ) -> sqlx::Result<bool> {
+        let done = sqlx::query(
+            "UPDATE zendesk_installations SET uninstalled_at = $1 \
+             WHERE tenant_id = $2 AND installation_id = $3 AND uninstalled_at IS NULL",
+        )
+        .bind(now)
+        .bind(tenant_id)
+        .bind(installation_id.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Pins a reinstalled app's new installation `to` in place of `from`, in one transaction:
+    /// the installation row takes the new id (its uninstall time cleared), a scheduled
+    /// deletion is cancelled, and `reinstalled` is recorded. `None` when `from` is no longer
+    /// the tenant's installation (another instance re-pinned first); otherwise whether a
+    /// scheduled deletion was cancelled.
+    pub async fn repin_installation(
+        &self,
+        tenant_id: &str,
+        from: u64,
+        to: u64,
+        now: i64,
+    ) -> sqlx::Result<Option<bool>> {
+        let mut tx = self.begin_write().await?;
+        // Only the pinned row counts; drop any other (none is ever made, but be sure).
+        sqlx::query(
+            "DELETE FROM zendesk_installations WHERE tenant_id = $1 AND installation_id <> $2",
+        )
+        .bind(tenant_id)
+        .bind(from.to_string())
+        .execute(&mut *tx)
+        .await?;
+        let moved = sqlx::query(
+            "UPDATE zendesk_installations SET installation_id = $1, uninstalled_at = NULL, created_at = $2 \
+             WHERE tenant_id = $3 AND installation_id = $4",
+        )
+        .bind(to.to_string())
+        .bind(now)
+        .bind(tenant_id)
+        .bind(from.to_string())
+        .execute(&mut *tx)
+        .await?;
+        if moved.rows_affected() != 1 {
+            return Ok(None);
+        }
+        let cancelled = sqlx::query("DELETE FROM scheduled_deletions WHERE tenant_id = $1")
+            .bind(tenant_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            > 0;
+        let detail = json!({
+            "from": from.to_string(),
+            "to": to.to_string(),
+            "deletion_cancelled": cancelled,
+        });
+        audit::insert(
+            &mut tx,
+            tenant_id,
+            None,
+            AuditKind::Reinstalled,
+            Some(&detail),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(cancelled))
     }
 
     /// Records an installation for a tenant (no-op when recorded already).
@@ -115,28 +197,30 @@ impl Database {
         Ok(Some((row.try_get(0)?, status)))
     }
 
-    /// Stores a working grant (sealed), replacing any previous one, and forgets the tenant's
-    /// cached roles.
+    /// Stores a working grant (sealed) made by admin `granted_by` (with their email, if
+    /// Zendesk gave one), replacing any previous one, and forgets the tenant's cached roles.
     pub async fn store_grant(
         &self,
         tenant_id: &str,
         sealed: &[u8],
         expires_at: Option<i64>,
         granted_by: u64,
+        granted_by_email: Option<&str>,
         now: i64,
     ) -> sqlx::Result<()> {
         let mut tx = self.begin_write().await?;
         sqlx::query(
-            "INSERT INTO zendesk_grants (tenant_id, access_token_enc, refresh_token_enc, expires_at, granted_by, status, updated_at) \
-             VALUES ($1, $2, NULL, $3, $4, 'active', $5) \
+            "INSERT INTO zendesk_grants (tenant_id, access_token_enc, refresh_token_enc, expires_at, granted_by, granted_by_email, status, updated_at) \
+             VALUES ($1, $2, NULL, $3, $4, $5, 'active', $6) \
              ON CONFLICT (tenant_id) DO UPDATE SET access_token_enc = excluded.access_token_enc, \
              refresh_token_enc = NULL, expires_at = excluded.expires_at, granted_by = excluded.granted_by, \
-             status = 'active', updated_at = excluded.updated_at",
+             granted_by_email = excluded.granted_by_email, status = 'active', updated_at = excluded.updated_at",
         )
         .bind(tenant_id)
         .bind(sealed)
         .bind(expires_at)
         .bind(granted_by.to_string())
+        .bind(granted_by_email)
         .bind(now)
         .execute(&mut *tx)
         .await?;
@@ -145,6 +229,36 @@ impl Database {
             .execute(&mut *tx)
             .await?;
         tx.commit().await
+    }
+
+    /// Who granted the tenant's grant (working or not): the admin's Zendesk user id and the
+    /// email recorded for them.
+    pub async fn grant_admin(
+        &self,
+        tenant_id: &str,
+    ) -> sqlx::Result<Option<(u64, Option<String>)>> {
+        let row = sqlx::query(
+            "SELECT granted_by, granted_by_email FROM zendesk_grants WHERE tenant_id = $1",
+        )
+        .bind(tenant_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let id: String = row.try_get(0)?;
+        Ok(id
+            .parse()
+            .ok()
+            .map(|id| (id, row.try_get(1).ok().flatten())))
+    }
+
+    /// Records the granting admin's email as Zendesk now gives it.
+    pub async fn set_grant_admin_email(&self, tenant_id: &str, email: &str) -> sqlx::Result<()> {
+        sqlx::query("UPDATE zendesk_grants SET granted_by_email = $1 WHERE tenant_id = $2")
+            .bind(email)
+            .bind(tenant_id)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
     }
 
     /// Replaces the sealed tokens after a refresh (keeps who granted it).

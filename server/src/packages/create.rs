@@ -140,6 +140,11 @@ pub async fn create(
     })
     .await?;
     verification::store_recipients(db, &id, &request.recipients).await?;
+    if !matches!(creator, Principal::Widget { .. }) {
+        // The tenant's own people sent something: it is in use (crate::lifecycle). A customer's
+        // Help Center upload is not the tenant using sealdrop.
+        db.record_activity(&tenant.id, now).await?;
+    }
     let detail = json!({
         "by": creator.created_by().as_str(),
         "require_auth": request.require_auth,

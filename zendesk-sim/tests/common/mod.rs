@@ -110,7 +110,13 @@ pub fn http() -> reqwest::Client {
 
 /// Runs the whole grant flow over HTTP as `user_id` clicking "Allow" on the consent page.
 pub async fn grant_as(w: &World, user_id: u64) -> Grant {
-    let config = oauth_config(&w.sim);
+    grant_with_scope(w, user_id, oauth::DEFAULT_SCOPE).await
+}
+
+/// [`grant_as`] asking for `scope` (a grant made before sealdrop asked for more).
+pub async fn grant_with_scope(w: &World, user_id: u64, scope: &str) -> Grant {
+    let mut config = oauth_config(&w.sim);
+    config.scope = scope.into();
     let pending = oauth::begin(&config, &acme());
     let http = http();
     let page = http
