@@ -149,5 +149,8 @@ async fn a_database_out_of_reach_answers_503_with_retry_after_not_500() {
     );
     let (code, message) = TestApp::expect_error(response, StatusCode::SERVICE_UNAVAILABLE).await;
     assert_eq!(code, "unavailable");
-    assert!(message.contains("database") && message.contains("try again"), "{message}");
+    assert!(
+        message.contains("database") && message.contains("try again"),
+        "{message}"
+    );
 }

@@ -472,6 +472,7 @@ async fn one_address_is_exported_then_erased_and_nobody_else_is_touched() {
             "placeholder": placeholder,
             "recipient_entries": 2,
             "notify_sender_cleared": 1,
+            "grant_contact_cleared": 0,
             "verification_codes": 2,
             "recipient_sessions": 1,
             "audit_events_rewritten": 1,

@@ -554,3 +554,40 @@ async fn another_installation_is_refused_while_the_pinned_one_exists_and_pinned_
         })]
     );
 }
+
+#[tokio::test]
+async fn the_granting_admins_address_is_in_their_data_request_and_erased_with_it() {
+    let w = world(&["acme"]).await;
+    let (app, acme) = (&w.app, &w.tenants[0]);
+    let admin_session = acme.set_up(app).await;
+    let email = admin_email(acme);
+    let call = |path: &'static str, body: Value| {
+        app.client
+            .post(app.url(path))
+            .bearer_auth(&admin_session)
+            .json(&body)
+            .send()
+    };
+    let export = || async {
+        let response = call("/api/v1/tenant/subjects/export", json!({ "email": email }))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json::<Value>().await.unwrap()
+    };
+    // Stored at the grant so a scheduled deletion can be told: it is the admin's data too.
+    assert_eq!(
+        export().await["zendesk_grant_contact_of"],
+        json!(acme.admin.to_string())
+    );
+    let erased = call(
+        "/api/v1/tenant/subjects/erase",
+        json!({ "email": email, "confirm": email }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(erased.status(), StatusCode::OK);
+    let erased: Value = erased.json().await.unwrap();
+    assert_eq!(erased["grant_contact_cleared"], 1, "{erased}");
+    assert_eq!(export().await["zendesk_grant_contact_of"], Value::Null);
+}

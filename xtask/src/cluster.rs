@@ -437,7 +437,11 @@ fn dependencies_restarted_mid_transfer(
         DEPENDENCY_DOWN.as_secs()
     );
     let link = send.finish("sealdrop send")?;
-    let later = delta(&at_restart, &cluster.metrics()?, "sealdrop_parts_stored_total");
+    let later = delta(
+        &at_restart,
+        &cluster.metrics()?,
+        "sealdrop_parts_stored_total",
+    );
     ensure!(
         later.iter().sum::<u64>() > 0,
         "no part was stored after PostgreSQL came back: the upload cannot have gone on"
@@ -462,7 +466,10 @@ fn dependencies_restarted_mid_transfer(
     services.garage()?.restart(DEPENDENCY_DOWN)?;
     println!(
         "xtask: Garage stopped after {} MiB were served, down {} s, started again",
-        delta(&before, &at_restart, DOWNLOAD_BYTES).iter().sum::<u64>() / MIB,
+        delta(&before, &at_restart, DOWNLOAD_BYTES)
+            .iter()
+            .sum::<u64>()
+            / MIB,
         DEPENDENCY_DOWN.as_secs()
     );
     get.finish("sealdrop get")?;

@@ -312,6 +312,9 @@ pub struct SubjectExport {
     pub recipient_sessions: Vec<RecipientSessionRecord>,
     /// Audit events whose detail names it.
     pub audit_events: Vec<AuditRecord>,
+    /// When it is the contact address of the admin who granted sealdrop access to the
+    /// tenant's Zendesk (told of a scheduled deletion): that admin's Zendesk user id.
+    pub zendesk_grant_contact_of: Option<String>,
 }
 
 /// Whether `text` is the address `email` (normalised), whatever its case.
@@ -415,6 +418,7 @@ pub async fn subject_export(
             })
             .collect(),
         audit_events,
+        zendesk_grant_contact_of: db.grant_contact(tenant_id, address).await?,
     })
 }
 

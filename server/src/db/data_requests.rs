@@ -116,6 +116,9 @@ pub struct ErasedCounts {
     pub recipient_sessions: u64,
     /// `audit_events` whose detail named the address, rewritten.
     pub audit_events_rewritten: u64,
+    /// The Zendesk grant's contact address (`zendesk_grants.granted_by_email`), cleared when
+    /// it was this address (0 or 1).
+    pub grant_contact_cleared: u64,
 }
 
 /// Rows of one tenant's packages: the condition every per-package table is scoped by.
@@ -276,6 +279,23 @@ impl Database {
         rows.iter().map(subject_package).collect()
     }
 
+    /// The Zendesk user id of the admin who granted the tenant's API access, when `email`
+    /// (normalised) is the address stored for them.
+    pub async fn grant_contact(
+        &self,
+        tenant_id: &str,
+        email: &str,
+    ) -> sqlx::Result<Option<String>> {
+        sqlx::query_scalar(
+            "SELECT granted_by FROM zendesk_grants \
+             WHERE tenant_id = $1 AND LOWER(granted_by_email) = $2",
+        )
+        .bind(tenant_id)
+        .bind(email)
+        .fetch_optional(&self.pool)
+        .await
+    }
+
     /// Code requests for the address of `email_hash` on the tenant's packages, oldest first.
     pub async fn code_requests(
         &self,
@@ -377,6 +397,15 @@ impl Database {
             .await?
             .rows_affected(),
             audit_events_rewritten: 0,
+            grant_contact_cleared: sqlx::query(
+                "UPDATE zendesk_grants SET granted_by_email = NULL \
+                 WHERE tenant_id = $1 AND LOWER(granted_by_email) = $2",
+            )
+            .bind(subject.tenant_id)
+            .bind(subject.email)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected(),
         };
         let events = sqlx::query(
             "SELECT id, detail FROM audit_events \

@@ -98,9 +98,7 @@ impl S3Storage {
             .body(body)
             .send()
             .await
-            .map_err(|e| {
-                s3_error(format!("PutObject {key}"), e)
-            })?;
+            .map_err(|e| s3_error(format!("PutObject {key}"), e))?;
         let _ = tokio::fs::remove_file(path).await;
         Ok(())
     }

@@ -120,13 +120,12 @@ impl Postgres {
     /// Stops the server the hard way (`pg_ctl -m immediate`: every connection cut, as in a
     /// crash or a failover), keeps it down for `down`, and starts it again on the same data.
     pub fn restart(&self, down: Duration) -> Result<()> {
-        proc::output(
-            self.pg
-                .command("pg_ctl")
-                .arg("-D")
-                .arg(&self.data)
-                .args(["-m", "immediate", "-w", "stop"]),
-        )
+        proc::output(self.pg.command("pg_ctl").arg("-D").arg(&self.data).args([
+            "-m",
+            "immediate",
+            "-w",
+            "stop",
+        ]))
         .context("pg_ctl stop")?;
         std::thread::sleep(down);
         self.pg_ctl_start()
