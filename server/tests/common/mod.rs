@@ -15,6 +15,7 @@
 //! encryption ([`TestApp::send`], [`TestApp::receive`]) so tests read as user stories.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod mail;
 pub mod metrics;
 
 use std::sync::OnceLock;
