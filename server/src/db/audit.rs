@@ -199,16 +199,17 @@ impl Database {
         .bind(filter.limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AuditEvent {
-                    id: r.try_get(0)?,
-                    package_id: r.try_get(1)?,
-                    event: r.try_get(2)?,
-                    detail: r.try_get(3)?,
-                    created_at: r.try_get(4)?,
-                })
-            })
-            .collect()
+        rows.iter().map(audit_event).collect()
     }
+}
+
+/// An audit row selected as `id, package_id, event, detail, created_at`.
+pub(super) fn audit_event(r: &sqlx::any::AnyRow) -> sqlx::Result<AuditEvent> {
+    Ok(AuditEvent {
+        id: r.try_get(0)?,
+        package_id: r.try_get(1)?,
+        event: r.try_get(2)?,
+        detail: r.try_get(3)?,
+        created_at: r.try_get(4)?,
+    })
 }

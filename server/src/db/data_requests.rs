@@ -13,7 +13,7 @@
 
 use sqlx::Row;
 
-use super::audit::{insert, AuditKind};
+use super::audit::{audit_event, insert, AuditKind};
 use super::{unsigned, AuditEvent, Database, PackageState};
 
 /// What an export says about one package: its lifecycle and sizes, never its secrets.
@@ -136,16 +136,6 @@ fn contains_pattern(needle: &str) -> String {
     }
     pattern.push('%');
     pattern
-}
-
-fn audit_event(r: &sqlx::any::AnyRow) -> sqlx::Result<AuditEvent> {
-    Ok(AuditEvent {
-        id: r.try_get(0)?,
-        package_id: r.try_get(1)?,
-        event: r.try_get(2)?,
-        detail: r.try_get(3)?,
-        created_at: r.try_get(4)?,
-    })
 }
 
 fn subject_package(r: &sqlx::any::AnyRow) -> sqlx::Result<SubjectPackage> {
