@@ -595,9 +595,13 @@ impl Probe {
         for instance in &cluster.instances {
             if let Some(pid) = instance.pid() {
                 // `5` resets VmHWM to the current RSS (proc(5), /proc/pid/clear_refs).
-                std::fs::write(format!("/proc/{pid}/clear_refs"), "5").with_context(|| {
-                    format!("resetting the peak RSS of instance {}", instance.number)
-                })?;
+                if let Err(err) = std::fs::write(format!("/proc/{pid}/clear_refs"), "5") {
+                    println!(
+                        "xtask: warning: cannot reset the peak RSS of instance {} ({err}): \
+                         its figure is the peak since it started",
+                        instance.number
+                    );
+                }
             }
         }
         let log_offset = std::fs::metadata(access_log(cluster)).map_or(0, |m| m.len());
