@@ -77,14 +77,21 @@ use crate::setup;
 
 /// Instance counts compared, each on the same PostgreSQL and Garage.
 const INSTANCE_COUNTS: [usize; 3] = [1, 2, 3];
-/// oha's connections for the small API calls: a loaded service, then an overloaded one.
+/// oha's connections for the small API calls, each as fast as the answers come: the
+/// throughput the service saturates at.
 const CONCURRENCY: [usize; 2] = [16, 64];
-/// Requests per oha run of `info`.
-const INFO_REQUESTS: u64 = 4000;
-/// Requests per oha run of `create` (each writes a package row).
-const CREATE_REQUESTS: u64 = 2000;
+/// Requests per saturating oha run of `info`.
+const INFO_REQUESTS: u64 = 20_000;
+/// Requests per saturating oha run of `create` (each writes a package row).
+const CREATE_REQUESTS: u64 = 10_000;
+/// The paced run offers this share of the best saturating rate, at a fixed rate.
+const PACED_SHARE: f64 = 0.5;
+/// How long the paced run lasts (its count is the rate times this).
+const PACED_SECS: f64 = 5.0;
+/// oha's connections in the paced run: enough that the pace never waits for a free one.
+const PACED_CONNECTIONS: usize = 32;
 /// `sealdrop send` (then `get`) commands per wave.
-const TRANSFERS: usize = 96;
+const TRANSFERS: usize = 256;
 /// Commands running at once in a wave.
 const TRANSFERS_IN_FLIGHT: usize = 32;
 /// The file each `send` encrypts and uploads.
@@ -123,6 +130,7 @@ pub fn run() -> Result<()> {
         services::remove_dir_action(dir.clone()),
     );
 
+    // The budget counts from here: a first build of oha or the server is not the load's.
     let started = Instant::now();
     let mut rows = Vec::new();
     let mut skipped = Vec::new();
@@ -160,7 +168,7 @@ pub fn run() -> Result<()> {
     std::fs::create_dir_all(target_dir())?;
     std::fs::write(&path, &report).with_context(|| format!("writing {}", path.display()))?;
     println!(
-        "xtask: the table is in {} (total {})",
+        "xtask: the table is in {} (the scenarios took {}, tools and services not counted)",
         path.display(),
         proc::human_duration(started.elapsed())
     );
@@ -209,11 +217,18 @@ impl Bench<'_> {
         };
         for target in [&info, &create] {
             self.preflight(target)?;
+            let mut best: f64 = 0.0;
             for concurrency in CONCURRENCY {
                 if over_budget(&format!("{} c={concurrency}", target.name), skipped) {
                     continue;
                 }
-                rows.push(self.oha_row(target, concurrency)?);
+                let row = self.oha_row(target, concurrency, None)?;
+                best = best.max(row.rate_per_sec);
+                rows.push(row);
+            }
+            if best > 0.0 && !over_budget(&format!("{} paced", target.name), skipped) {
+                let rate = (best * PACED_SHARE).round().max(1.0);
+                rows.push(self.oha_row(target, PACED_CONNECTIONS, Some(rate))?);
             }
         }
         if over_budget("send and get", skipped) {
@@ -233,7 +248,7 @@ impl Bench<'_> {
     /// otherwise show up as thousands of errors.
     fn preflight(&self, target: &OhaTarget) -> Result<()> {
         let out = self.cluster.dir.join(format!("{}-preflight.json", target.name));
-        let report = self.oha(target, 1, 1, &out)?;
+        let report = self.oha(target, 1, 1, None, &out)?;
         ensure!(
             report.statuses == BTreeMap::from([(target.expected, 1)]),
             "{} {} should answer {} before the load starts; oha saw {:?} {:?}",
@@ -246,26 +261,40 @@ impl Bench<'_> {
         Ok(())
     }
 
-    fn oha_row(&self, target: &OhaTarget, concurrency: usize) -> Result<Row> {
+    /// One oha run: as fast as the answers come, or at `pace` requests per second for
+    /// [`PACED_SECS`].
+    fn oha_row(&self, target: &OhaTarget, concurrency: usize, pace: Option<f64>) -> Result<Row> {
+        let requests = match pace {
+            Some(rate) => (rate * PACED_SECS) as u64,
+            None => target.requests,
+        };
+        let (scenario, file) = match pace {
+            Some(_) => (format!("{} paced", target.name), format!("{}-paced.json", target.name)),
+            None => (
+                target.name.to_string(),
+                format!("{}-c{concurrency}.json", target.name),
+            ),
+        };
         println!(
-            "\n-- {}: {} {} x {} at {concurrency} connections",
-            target.name, target.method, target.path, target.requests
+            "\n-- {scenario}: {} {} x {requests} at {concurrency} connections{}",
+            target.method,
+            target.path,
+            pace.map_or(String::new(), |rate| format!(", {rate} per second"))
         );
         let probe = Probe::start(self.cluster)?;
-        let out = self
-            .cluster
-            .dir
-            .join(format!("{}-c{concurrency}.json", target.name));
-        let report = self.oha(target, target.requests, concurrency, &out)?;
+        let out = self.cluster.dir.join(file);
+        let report = self.oha(target, requests, concurrency, pace, &out)?;
         let seen = probe.finish(self.cluster)?;
         let mut errors = report.failures(target.expected);
         errors.merge(&seen.errors);
         let row = Row {
             instances: self.cluster.instances.len(),
-            scenario: target.name,
+            scenario,
             concurrency,
             requests: report.requests(),
             rate: format!("{:.0} req/s", report.requests_per_sec),
+            rate_per_sec: report.requests_per_sec,
+            paced: pace.is_some(),
             p50_ms: report.p50_secs.map(|s| s * 1000.0),
             p99_ms: report.p99_secs.map(|s| s * 1000.0),
             errors,
@@ -281,6 +310,7 @@ impl Bench<'_> {
         target: &OhaTarget,
         requests: u64,
         concurrency: usize,
+        pace: Option<f64>,
         out: &Path,
     ) -> Result<OhaReport> {
         let mut cmd = Command::new(self.oha);
@@ -298,11 +328,21 @@ impl Bench<'_> {
         if let Some(body) = target.body {
             cmd.args(["-T", "application/json", "-d", body]);
         }
+        if let Some(rate) = pace {
+            // Latency from when each request was due, not when it went out: a stalled
+            // server shows as latency instead of as fewer requests (coordinated omission).
+            cmd.args(["-q", &rate.to_string(), "--latency-correction"]);
+        }
         cmd.arg(format!("{}{}", self.cluster.public_url, target.path));
         // The display leaves out the headers: they hold the token and the proof.
         println!(
-            "$ oha -n {requests} -c {concurrency} -t {REQUEST_TIMEOUT} -m {} -H ... {}{}",
-            target.method, self.cluster.public_url, target.path
+            "$ oha -n {requests} -c {concurrency} -t {REQUEST_TIMEOUT}{} -m {} -H ... {}{}",
+            pace.map_or(String::new(), |rate| format!(
+                " -q {rate} --latency-correction"
+            )),
+            target.method,
+            self.cluster.public_url,
+            target.path
         );
         let stderr = out.with_extension("err");
         let mut child = cmd
@@ -425,19 +465,21 @@ impl Bench<'_> {
     ) -> Row {
         let secs = wave.wall.as_secs_f64().max(1e-9);
         let done = wave.durations.len();
+        let rate_per_sec = done as f64 / secs;
         let mut durations = wave.durations.clone();
         durations.sort();
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         Row {
             instances: self.cluster.instances.len(),
-            scenario,
+            scenario: scenario.to_string(),
             concurrency: TRANSFERS_IN_FLIGHT,
             requests: wave.stdout.len() as u64,
             rate: format!(
-                "{:.1} /s, {:.1} MiB/s",
-                done as f64 / secs,
+                "{rate_per_sec:.1} /s, {:.1} MiB/s",
                 (done as u64 * FILE_SIZE) as f64 / MIB / secs
             ),
+            rate_per_sec,
+            paced: false,
             p50_ms: percentile(&durations, 0.50).map(ms),
             p99_ms: percentile(&durations, 0.99).map(ms),
             errors,
@@ -876,10 +918,14 @@ fn base64url_decode(text: &str) -> Result<Vec<u8>> {
 /// One line of the table.
 struct Row {
     instances: usize,
-    scenario: &'static str,
+    scenario: String,
     concurrency: usize,
     requests: u64,
     rate: String,
+    /// Requests (or commands) completed per second.
+    rate_per_sec: f64,
+    /// Offered at a fixed rate rather than as fast as the answers came.
+    paced: bool,
     p50_ms: Option<f64>,
     p99_ms: Option<f64>,
     errors: Tally,
@@ -901,7 +947,7 @@ impl Row {
             .collect();
         [
             self.instances.to_string(),
-            self.scenario.to_string(),
+            self.scenario.clone(),
             self.concurrency.to_string(),
             self.requests.to_string(),
             self.rate.clone(),
@@ -918,10 +964,6 @@ impl Row {
             "xtask: {} requests, {}, p50 {} ms, p99 {} ms, errors {}; per instance: {}",
             cells[3], cells[4], cells[5], cells[6], cells[7], cells[8]
         )
-    }
-
-    fn is_small_call(&self) -> bool {
-        matches!(self.scenario, "info" | "create")
     }
 }
 
@@ -946,9 +988,11 @@ fn render(rows: &[Row], skipped: &[String], machine: &str) -> String {
         out,
         "`info` = GET /api/v1/packages/{{id}} with the link proof, `create` = POST \
          /api/v1/packages with an API token (oha, {INFO_REQUESTS} and {CREATE_REQUESTS} \
-         requests); `send`/`get` = {TRANSFERS} `sealdrop send`/`get` of {} KiB, \
-         {TRANSFERS_IN_FLIGHT} at a time, timed per command. All through nginx (TLS) on \
-         PostgreSQL + Garage.\n",
+         requests as fast as answers come; `paced`: {:.0} % of the better of those two rates, \
+         fixed-rate for {PACED_SECS} s, latency counted from when each request was due); \
+         `send`/`get` = {TRANSFERS} `sealdrop send`/`get` of {} KiB, {TRANSFERS_IN_FLIGHT} at \
+         a time, timed per command. All through nginx (TLS) on PostgreSQL + Garage.\n",
+        PACED_SHARE * 100.0,
         FILE_SIZE / 1024
     );
     let _ = writeln!(out, "| {} |", HEADER.join(" | "));
@@ -967,26 +1011,25 @@ fn render(rows: &[Row], skipped: &[String], machine: &str) -> String {
     let errors: u64 = rows.iter().map(|row| row.errors.total()).sum();
     let _ = writeln!(out);
     let _ = writeln!(out, "Errors in all: {errors} (goal: 0).");
-    let slow: Vec<String> = rows
+    let paced: Vec<&Row> = rows.iter().filter(|row| row.paced).collect();
+    let slow: Vec<String> = paced
         .iter()
-        .filter(|row| row.is_small_call())
         .filter(|row| row.p99_ms.map_or(true, |p99| p99 > SMALL_CALL_P99_GOAL_MS))
-        .map(|row| {
-            format!(
-                "{} at {} connections on {} instance(s)",
-                row.scenario, row.concurrency, row.instances
-            )
-        })
+        .map(|row| format!("{} on {} instance(s)", row.scenario, row.instances))
         .collect();
-    if slow.is_empty() {
+    if !paced.is_empty() && slow.is_empty() {
         let _ = writeln!(
             out,
-            "Every small API call row has p99 under {SMALL_CALL_P99_GOAL_MS} ms."
+            "At {:.0} % of the saturation rate (the `paced` rows) every small API call has \
+             p99 under {SMALL_CALL_P99_GOAL_MS} ms (goal met).",
+            PACED_SHARE * 100.0
         );
-    } else {
+    } else if !slow.is_empty() {
         let _ = writeln!(
             out,
-            "p99 over {SMALL_CALL_P99_GOAL_MS} ms: {} (see the module doc on concurrency and Little's law).",
+            "At {:.0} % of the saturation rate, p99 over {SMALL_CALL_P99_GOAL_MS} ms: {} \
+             (goal missed).",
+            PACED_SHARE * 100.0,
             slow.join("; ")
         );
     }
