@@ -130,13 +130,20 @@ pub fn run() -> Result<()> {
         services::remove_dir_action(dir.clone()),
     );
 
+    // oha's own reports, kept for a closer look (histograms, p99.9).
+    let reports = target_dir().join("bench-load");
+    let _ = std::fs::remove_dir_all(&reports);
+    std::fs::create_dir_all(&reports)?;
+    let load_before = load_average();
     // The budget counts from here: a first build of oha or the server is not the load's.
     let started = Instant::now();
     let mut rows = Vec::new();
     let mut skipped = Vec::new();
     for instances in INSTANCE_COUNTS {
         if started.elapsed() > BUDGET {
-            skipped.push(format!("{instances} instance(s): over the {BUDGET:?} budget"));
+            skipped.push(format!(
+                "{instances} instance(s): over the {BUDGET:?} budget"
+            ));
             continue;
         }
         println!("\n== load: {instances} instance(s) behind nginx");
@@ -154,6 +161,7 @@ pub fn run() -> Result<()> {
             cluster: &cluster,
             oha: &oha,
             started,
+            reports: &reports,
         };
         let result = bench.scenarios(&mut rows, &mut skipped);
         if result.is_err() {
@@ -162,14 +170,21 @@ pub fn run() -> Result<()> {
         result?;
     }
 
-    let report = render(&rows, &skipped, &machine());
+    let machine = format!(
+        "{} 1-minute load average {load_before} before the run, {} after.",
+        machine(),
+        load_average()
+    );
+    let report = render(&rows, &skipped, &machine);
     println!("\n{report}");
     let path = target_dir().join("bench-load.md");
     std::fs::create_dir_all(target_dir())?;
     std::fs::write(&path, &report).with_context(|| format!("writing {}", path.display()))?;
     println!(
-        "xtask: the table is in {} (the scenarios took {}, tools and services not counted)",
+        "xtask: the table is in {}, oha's reports in {} (the scenarios took {}, tools and \
+         services not counted)",
         path.display(),
+        reports.display(),
         proc::human_duration(started.elapsed())
     );
     Ok(())
@@ -180,6 +195,8 @@ struct Bench<'a> {
     cluster: &'a Cluster,
     oha: &'a Path,
     started: Instant,
+    /// Where oha's JSON reports are kept.
+    reports: &'a Path,
 }
 
 impl Bench<'_> {
@@ -247,7 +264,10 @@ impl Bench<'_> {
     /// One request first, which must answer `expected`: a wrong proof or token would
     /// otherwise show up as thousands of errors.
     fn preflight(&self, target: &OhaTarget) -> Result<()> {
-        let out = self.cluster.dir.join(format!("{}-preflight.json", target.name));
+        let out = self
+            .cluster
+            .dir
+            .join(format!("{}-preflight.json", target.name));
         let report = self.oha(target, 1, 1, None, &out)?;
         ensure!(
             report.statuses == BTreeMap::from([(target.expected, 1)]),
@@ -269,7 +289,10 @@ impl Bench<'_> {
             None => target.requests,
         };
         let (scenario, file) = match pace {
-            Some(_) => (format!("{} paced", target.name), format!("{}-paced.json", target.name)),
+            Some(_) => (
+                format!("{} paced", target.name),
+                format!("{}-paced.json", target.name),
+            ),
             None => (
                 target.name.to_string(),
                 format!("{}-c{concurrency}.json", target.name),
@@ -284,6 +307,14 @@ impl Bench<'_> {
         let probe = Probe::start(self.cluster)?;
         let out = self.cluster.dir.join(file);
         let report = self.oha(target, requests, concurrency, pace, &out)?;
+        let kept = self.reports.join(format!(
+            "{}-instances-{}",
+            self.cluster.instances.len(),
+            out.file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default()
+        ));
+        std::fs::copy(&out, &kept).with_context(|| format!("keeping {}", kept.display()))?;
         let seen = probe.finish(self.cluster)?;
         let mut errors = report.failures(target.expected);
         errors.merge(&seen.errors);
@@ -446,7 +477,9 @@ impl Bench<'_> {
         let mut errors = wave.errors();
         let name = file.file_name().context("the file has a name")?;
         for (n, out) in wave.stdout.iter().enumerate() {
-            if out.is_some() && cluster::same_bytes(file, &dir.join(format!("out-{n}")).join(name)).is_err() {
+            if out.is_some()
+                && cluster::same_bytes(file, &dir.join(format!("out-{n}")).join(name)).is_err()
+            {
                 errors.add("file differs from what was sent", 1);
             }
         }
@@ -552,7 +585,9 @@ impl OhaReport {
             .collect::<Result<_>>()?;
         Ok(OhaReport {
             requests_per_sec: number(
-                report.pointer("/summary/requestsPerSec").unwrap_or(&Value::Null),
+                report
+                    .pointer("/summary/requestsPerSec")
+                    .unwrap_or(&Value::Null),
                 "summary.requestsPerSec",
             )?
             .context("no summary.requestsPerSec in oha's report")?,
@@ -1002,7 +1037,11 @@ fn render(rows: &[Row], skipped: &[String], machine: &str) -> String {
         HEADER
             .iter()
             .enumerate()
-            .map(|(i, _)| if (2..=7).contains(&i) { "---:|" } else { "---|" })
+            .map(|(i, _)| if (2..=7).contains(&i) {
+                "---:|"
+            } else {
+                "---|"
+            })
             .collect::<String>()
     );
     for row in rows {
@@ -1014,7 +1053,7 @@ fn render(rows: &[Row], skipped: &[String], machine: &str) -> String {
     let paced: Vec<&Row> = rows.iter().filter(|row| row.paced).collect();
     let slow: Vec<String> = paced
         .iter()
-        .filter(|row| row.p99_ms.map_or(true, |p99| p99 > SMALL_CALL_P99_GOAL_MS))
+        .filter(|row| row.p99_ms.is_none_or(|p99| p99 > SMALL_CALL_P99_GOAL_MS))
         .map(|row| format!("{} on {} instance(s)", row.scenario, row.instances))
         .collect();
     if !paced.is_empty() && slow.is_empty() {
@@ -1037,6 +1076,14 @@ fn render(rows: &[Row], skipped: &[String], machine: &str) -> String {
         let _ = writeln!(out, "Skipped: {skip}.");
     }
     out
+}
+
+/// The 1-minute load average (`/proc/loadavg`): other work on the machine shows here.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|text| text.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
 }
 
 /// "2 cores (MODEL), 23 GiB RAM, oha VERSION".
@@ -1128,7 +1175,8 @@ mod tests {
 
     #[test]
     fn peak_rss_is_read_from_proc_status() {
-        let status = "Name:\tsealdrop\nVmPeak:\t  900000 kB\nVmHWM:\t   41236 kB\nVmRSS:\t 40000 kB\n";
+        let status =
+            "Name:\tsealdrop\nVmPeak:\t  900000 kB\nVmHWM:\t   41236 kB\nVmRSS:\t 40000 kB\n";
         assert_eq!(status_field_kib(status, "VmHWM"), Some(41236));
         assert_eq!(status_field_kib(status, "VmSwap"), None);
     }
