@@ -28,10 +28,10 @@ USAGE
     load     1, 2 and 3 release instances on PostgreSQL + Garage behind nginx (TLS), on
              loopback: oha (installed with cargo install when missing, ~9 minutes once)
              on the recipient's info call and on package creation at 16 and 64
-             connections, then 96 `sealdrop send` and 96 `sealdrop get` of 256 KiB, 32 at
-             a time. Throughput, p50/p99, errors and each instance's peak RSS, in one
-             table, also written to TARGET/bench-load.md. About 3 minutes; see
-             docs/OPERATIONS.md (Load) for how to read it.
+             connections and paced at half that rate, then 256 `sealdrop send` and 256
+             `sealdrop get` of 256 KiB, 32 at a time. Throughput, p50/p99, errors and
+             each instance's peak RSS, in one table, also written to
+             TARGET/bench-load.md. About 3 minutes; see docs/OPERATIONS.md (Load).
 
 With no name, runs all six. A benchmark that does not exist yet says so and is skipped.
 ";
