@@ -171,7 +171,8 @@ pub fn run() -> Result<()> {
             reports: &reports,
         };
         let result = bench.scenarios(&mut rows, &mut skipped);
-        if result.is_err() {
+        // After Ctrl-C the failure is the interrupt; the logs would only bury the message.
+        if result.is_err() && !cleanup::interrupted() {
             cluster.show_logs();
         }
         result?;
