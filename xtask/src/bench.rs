@@ -1,4 +1,5 @@
-//! `cargo xtask bench [crypto|wasm|server|browser]`: the benchmarks, each where it lives.
+//! `cargo xtask bench [crypto|wasm|server|download|upload|load]`: the benchmarks, each where
+//! it lives (`load` in `load.rs`).
 
 use std::process::Command;
 
@@ -10,7 +11,7 @@ use crate::setup;
 
 const USAGE: &str = "\
 USAGE
-    cargo xtask bench [crypto|wasm|server|download|upload]... [-- ARGS]
+    cargo xtask bench [crypto|wasm|server|download|upload|load]... [-- ARGS]
 
     crypto   cargo bench -p sealdrop-crypto --bench throughput (native AEAD and STREAM)
     wasm     node widget-wasm/bench/run.mjs: the browser package in headless Chromium
@@ -24,8 +25,15 @@ USAGE
              Both build and use the release server and Zendesk simulator. ARGS after `--`
              go to the script (with one of them named), e.g.
              `cargo xtask bench upload -- --size-mib 256`; `--help` lists them.
+    load     1, 2 and 3 release instances on PostgreSQL + Garage behind nginx (TLS), on
+             loopback: oha (installed with cargo install when missing, ~9 minutes once)
+             on the recipient's info call and on package creation at 16 and 64
+             connections and paced at half that rate, then 256 `sealdrop send` and 256
+             `sealdrop get` of 256 KiB, 32 at a time. Throughput, p50/p99, errors and
+             each instance's peak RSS, in one table, also written to
+             TARGET/bench-load.md. About 3 minutes; see docs/OPERATIONS.md (Load).
 
-With no name, runs all five. A benchmark that does not exist yet says so and is skipped.
+With no name, runs all six. A benchmark that does not exist yet says so and is skipped.
 ";
 
 pub fn main(args: &[String]) -> Result<()> {
@@ -33,7 +41,7 @@ pub fn main(args: &[String]) -> Result<()> {
         print!("{USAGE}");
         return Ok(());
     }
-    let all = ["crypto", "wasm", "server", "download", "upload"];
+    let all = ["crypto", "wasm", "server", "download", "upload", "load"];
     let (names, extra) = match args.iter().position(|a| a == "--") {
         Some(at) => (&args[..at], &args[at + 1..]),
         None => (args, &[][..]),
@@ -55,6 +63,7 @@ pub fn main(args: &[String]) -> Result<()> {
             "crypto" => crypto()?,
             "wasm" => wasm_bench()?,
             "download" | "upload" => browser(name, extra)?,
+            "load" => crate::load::run()?,
             _ => server()?,
         }
     }

@@ -103,32 +103,66 @@ fn step(what: &str) {
 }
 
 fn run_checks(services: &mut Services, checks: &mut Checks) -> Result<()> {
-    let nginx = match nginx_binary() {
-        Some(nginx) => nginx,
-        None => {
-            setup::apt_install(&["nginx"], "nginx, the TLS proxy of the cluster stage")?;
-            nginx_binary().context("apt-get installed nginx, but there is no nginx binary")?
-        }
-    };
-    if which("openssl").is_none() {
-        setup::apt_install(&["openssl"], "openssl, to make the test certificate")?;
-    }
-    // `cargo deb` (the deb stage) built the same binary already when it ran.
-    proc::run(cargo().args(["build", "--release", "--locked", "-p", CRATE]))?;
-    let bin = target_dir().join("release/sealdrop");
-    ensure!(bin.is_file(), "the build left no {}", bin.display());
-
+    let tools = Tools::prepare()?;
     let dir = proc::temp_dir("cluster")?;
     let _remove_dir = Guard::new(
         format!("remove {}", dir.display()),
         services::remove_dir_action(dir.clone()),
     );
-    let mut cluster = Cluster::start(services, &bin, &nginx, &dir)?;
+    let mut cluster = Cluster::start(services, &tools, &dir, &Spec::default())?;
     let result = cluster_checks(&mut cluster, services, checks);
     if result.is_err() {
         cluster.show_logs();
     }
     result
+}
+
+/// What a cluster runs: nginx (installed with apt-get when missing, with openssl for the
+/// test certificates) and the release `sealdrop` binary (built here).
+pub(crate) struct Tools {
+    nginx: PathBuf,
+    bin: PathBuf,
+}
+
+impl Tools {
+    pub(crate) fn prepare() -> Result<Self> {
+        let nginx = match nginx_binary() {
+            Some(nginx) => nginx,
+            None => {
+                setup::apt_install(&["nginx"], "nginx, the TLS proxy in front of the instances")?;
+                nginx_binary().context("apt-get installed nginx, but there is no nginx binary")?
+            }
+        };
+        if which("openssl").is_none() {
+            setup::apt_install(&["openssl"], "openssl, to make the test certificate")?;
+        }
+        // `cargo deb` (the deb stage) built the same binary already when it ran.
+        proc::run(cargo().args(["build", "--release", "--locked", "-p", CRATE]))?;
+        let bin = target_dir().join("release/sealdrop");
+        ensure!(bin.is_file(), "the build left no {}", bin.display());
+        Ok(Tools { nginx, bin })
+    }
+}
+
+/// The shape of one cluster: how many instances, settings on top of the stage's, nginx's
+/// worker processes.
+pub(crate) struct Spec {
+    pub instances: usize,
+    /// Set after the stage's own variables, so they win.
+    pub settings: Vec<(&'static str, String)>,
+    /// nginx's `worker_processes` (`1`, `auto`).
+    pub nginx_workers: &'static str,
+}
+
+impl Default for Spec {
+    /// The test stage's: [`INSTANCES`] instances, one nginx worker.
+    fn default() -> Self {
+        Spec {
+            instances: INSTANCES,
+            settings: Vec::new(),
+            nginx_workers: "1",
+        }
+    }
 }
 
 fn nginx_binary() -> Option<PathBuf> {
@@ -626,22 +660,33 @@ fn purged_everywhere_without_errors(
 }
 
 /// The services, the instances and nginx of one run.
-struct Cluster {
+pub(crate) struct Cluster {
     bin: PathBuf,
-    dir: PathBuf,
-    public_url: String,
-    ca_file: PathBuf,
-    token: String,
-    instances: Vec<Instance>,
+    pub dir: PathBuf,
+    /// `https://localhost:PORT`: nginx.
+    pub public_url: String,
+    /// The throwaway CA that signed nginx's certificate.
+    pub ca_file: PathBuf,
+    /// A tenant API token (`sdt_…`).
+    pub token: String,
+    pub instances: Vec<Instance>,
     _nginx: Daemon,
-    nginx_dir: PathBuf,
+    pub nginx_dir: PathBuf,
     started: Instant,
     /// Per instance, the span of its log written while a dependency was restarted.
     outages: Vec<std::ops::Range<u64>>,
 }
 
 impl Cluster {
-    fn start(services: &mut Services, bin: &Path, nginx: &Path, dir: &Path) -> Result<Self> {
+    /// Starts `spec.instances` instances on a database of their own (PostgreSQL) and a
+    /// prefix of their own (Garage), a tenant, and nginx in front with TLS.
+    pub(crate) fn start(
+        services: &mut Services,
+        tools: &Tools,
+        dir: &Path,
+        spec: &Spec,
+    ) -> Result<Self> {
+        let (bin, nginx) = (&tools.bin, &tools.nginx);
         let database_url = cluster_database(services)?;
         let garage = services.garage()?;
         let mut env: Vec<(String, String)> = garage
@@ -676,10 +721,15 @@ impl Cluster {
         env.extend(
             proc::web_env().map(|(key, path)| (key.to_string(), path.display().to_string())),
         );
+        env.extend(
+            spec.settings
+                .iter()
+                .map(|(key, value)| (key.to_string(), value.clone())),
+        );
         let env = Arc::new(env);
 
         let mut instances = Vec::new();
-        for number in 1..=INSTANCES {
+        for number in 1..=spec.instances {
             let data_dir = dir.join(format!("instance-{number}"));
             std::fs::create_dir_all(&data_dir)?;
             let mut instance = Instance {
@@ -718,7 +768,14 @@ impl Cluster {
         let ca_file = make_certificates(&tls_dir)?;
         let nginx_dir = dir.join("nginx");
         let ports: Vec<u16> = instances.iter().map(|i| i.port).collect();
-        let nginx = start_nginx(nginx, &nginx_dir, &tls_dir, proxy_port, &ports)?;
+        let nginx = start_nginx(
+            nginx,
+            &nginx_dir,
+            &tls_dir,
+            proxy_port,
+            &ports,
+            spec.nginx_workers,
+        )?;
 
         Ok(Cluster {
             bin: bin.to_path_buf(),
@@ -749,7 +806,7 @@ impl Cluster {
 
     /// A `sealdrop` client command: nothing of the caller's `SEALDROP_*` settings, the test
     /// CA trusted, the tenant's token.
-    fn client(&self) -> Command {
+    pub(crate) fn client(&self) -> Command {
         let mut cmd = Command::new(&self.bin);
         clear_settings(&mut cmd);
         cmd.env("SEALDROP_CA_FILE", &self.ca_file)
@@ -760,7 +817,7 @@ impl Cluster {
     }
 
     /// `sealdrop send FILES EXTRA`; returns the link.
-    fn send(&self, files: &[PathBuf], extra: &[&str]) -> Result<String> {
+    pub(crate) fn send(&self, files: &[PathBuf], extra: &[&str]) -> Result<String> {
         let mut cmd = self.client();
         cmd.arg("send").args(files).args(extra);
         let output = run_bounded(&mut cmd, &self.dir, "send", None)?;
@@ -819,7 +876,7 @@ impl Cluster {
     }
 
     /// A file of `len` pseudo-random bytes (different for each `seed`).
-    fn random_file(&self, name: &str, len: u64, seed: u64) -> Result<PathBuf> {
+    pub(crate) fn random_file(&self, name: &str, len: u64, seed: u64) -> Result<PathBuf> {
         let path = self.dir.join("files").join(name);
         std::fs::create_dir_all(path.parent().expect("files/ has a parent"))?;
         let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
@@ -878,7 +935,7 @@ impl Cluster {
             .collect()
     }
 
-    fn show_logs(&self) {
+    pub(crate) fn show_logs(&self) {
         for instance in &self.instances {
             println!(
                 "xtask: the log of instance {} ({}):\n{}",
@@ -921,7 +978,7 @@ fn random_key() -> Result<String> {
     Ok(base64url(&bytes))
 }
 
-fn base64url(bytes: &[u8]) -> String {
+pub(crate) fn base64url(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
@@ -948,10 +1005,10 @@ fn clear_settings(cmd: &mut Command) {
 }
 
 /// One `sealdrop serve`, which the stage kills and restarts.
-struct Instance {
-    number: usize,
+pub(crate) struct Instance {
+    pub number: usize,
     bin: PathBuf,
-    port: u16,
+    pub port: u16,
     data_dir: PathBuf,
     log: PathBuf,
     env: Arc<Vec<(String, String)>>,
@@ -993,10 +1050,10 @@ impl Instance {
         self.daemon.as_ref().is_some_and(Daemon::running)
     }
 
-    fn pid(&self) -> Option<u32> {
-        let daemon = self.daemon.as_ref()?;
-        let child = daemon.child.lock().ok()?;
-        Some(child.id())
+    /// The process id while it runs.
+    pub(crate) fn pid(&self) -> Option<u32> {
+        let daemon = self.daemon.as_ref().filter(|daemon| daemon.running())?;
+        daemon.child.lock().ok().map(|child| child.id())
     }
 
     /// SIGKILL: no graceful shutdown, requests in flight are cut.
@@ -1168,6 +1225,7 @@ fn start_nginx(
     tls_dir: &Path,
     port: u16,
     upstreams: &[u16],
+    workers: &str,
 ) -> Result<Daemon> {
     std::fs::create_dir_all(dir)?;
     let packaged = std::fs::read_to_string(repo_root().join("packaging/nginx/sealdrop.conf"))?;
@@ -1184,7 +1242,7 @@ fn start_nginx(
         dir.join("nginx.conf"),
         format!(
             "# The test's nginx: the packaged site (sealdrop-site.conf) in a minimal main file.
-worker_processes 1;
+worker_processes {workers};
 pid {d}/nginx.pid;
 error_log {d}/error.log warn;
 events {{ worker_connections 512; }}
@@ -1488,7 +1546,7 @@ fn delta_live(
         .collect()
 }
 
-fn same_bytes(sent: &Path, got: &Path) -> Result<()> {
+pub(crate) fn same_bytes(sent: &Path, got: &Path) -> Result<()> {
     let mut a = File::open(sent).with_context(|| format!("opening {}", sent.display()))?;
     let mut b = File::open(got).with_context(|| format!("opening {}", got.display()))?;
     let (mut buf_a, mut buf_b) = (vec![0u8; MIB as usize], vec![0u8; MIB as usize]);

@@ -14,6 +14,7 @@ mod deb;
 mod demo;
 mod demo_setup;
 mod fuzz;
+mod load;
 mod proc;
 mod services;
 mod setup;
@@ -46,7 +47,7 @@ COMMANDS
                           services, e.g. `cargo test -p sealdrop-server NAME`.
     wasm                  Build the browser package into widget-wasm/pkg
                           (cargo build --target wasm32-unknown-unknown --release + wasm-bindgen).
-    bench [crypto|wasm|server|download|upload]... [-- ARGS]
+    bench [crypto|wasm|server|download|upload|load]... [-- ARGS]
                           Run the benchmarks, each printing a table (all when no name is
                           given; `cargo xtask bench --help` says what each measures).
     check-app [DIR]       Check the Zendesk app (agent-app/) with Zendesk's own manifest,
@@ -59,7 +60,8 @@ WHAT GETS INSTALLED (only when missing)
     in Cargo.lock; Debian packages chromium, chromium-driver, postgresql, python3-venv (needs
     root for apt-get); garage (cargo install, ~7 minutes once); aiosmtpd in a venv under
     ~/.cache/sealdrop/venv; npm packages of tests/e2e (npm ci); cargo-deb (cargo install,
-    a few minutes once) for the deb stage.
+    a few minutes once) for the deb stage; oha (cargo install, ~9 minutes once) for
+    `bench load`.
 
 ENVIRONMENT
     CARGO_TARGET_DIR      Where cargo builds (the CI script points it outside the clone).

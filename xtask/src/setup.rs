@@ -17,6 +17,9 @@ use crate::proc::{self, cache_dir, cargo, repo_root, which};
 const GARAGE_VERSION: &str = "2.5.0";
 /// cargo-deb release installed when none is on PATH (builds the Debian package).
 const CARGO_DEB_VERSION: &str = "3.8.0";
+/// oha release installed when none is on PATH: the HTTP load generator of `bench load`,
+/// whose JSON report `load.rs` reads (its keys are this release's).
+pub const OHA_VERSION: &str = "1.16.0";
 /// aiosmtpd release for the SMTP capture server.
 const AIOSMTPD_VERSION: &str = "1.4.6";
 pub const CHROMIUM: &str = "/usr/bin/chromium";
@@ -244,6 +247,23 @@ pub fn garage() -> Result<PathBuf> {
     );
     install("garage (S3-compatible store)", &by_hand, &mut cmd)?;
     which("garage").context("cargo install garage finished but no garage binary was found")
+}
+
+/// The `oha` binary (HTTP load generator).
+pub fn oha() -> Result<PathBuf> {
+    if let Some(bin) = which("oha") {
+        return Ok(bin);
+    }
+    let by_hand = format!("cargo install oha --version {OHA_VERSION} --locked");
+    let mut cmd = cargo();
+    cmd.args(["install", "oha", "--version", OHA_VERSION, "--locked"]);
+    cmd.env_remove("CARGO_TARGET_DIR");
+    println!(
+        "xtask: building oha (the load generator) takes about 9 minutes, once; it is then \
+         reused from ~/.cargo/bin"
+    );
+    install("oha (HTTP load generator)", &by_hand, &mut cmd)?;
+    which("oha").context("cargo install oha finished but no oha binary was found")
 }
 
 /// `cargo deb`, which builds the Debian package.
