@@ -576,6 +576,11 @@ async fn the_oauth_callback_tells_a_malformed_answer_from_an_unknown_one() {
         ),
         (
             "state=unknown",
+            StatusCode::NOT_FOUND,
+            "unknown, already used or expired",
+        ),
+        (
+            "state=&code=abc",
             StatusCode::BAD_REQUEST,
             "not an authorization answer",
         ),
@@ -602,6 +607,29 @@ async fn the_oauth_callback_tells_a_malformed_answer_from_an_unknown_one() {
         let text = response.text().await.unwrap();
         assert!(text.contains(says), "{query}: {text}");
     }
+    // A pending authorization answered with neither a code nor an error is not Zendesk's.
+    let acme = &w.tenants[0];
+    let setup = acme.sign_in(app, acme.admin).await.session().unwrap();
+    let (status, started) = get_json(app, "/zendesk/oauth/start", &setup).await;
+    assert_eq!(status, StatusCode::OK);
+    let authorize = url::Url::parse(started["authorize_url"].as_str().unwrap()).unwrap();
+    let (_, state) = authorize
+        .query_pairs()
+        .find(|(name, _)| name == "state")
+        .unwrap();
+    let response = app
+        .client
+        .get(app.url("/zendesk/oauth/callback"))
+        .query(&[("state", state.as_ref())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("not an authorization answer"));
 }
 
 #[tokio::test]

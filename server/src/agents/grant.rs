@@ -162,7 +162,8 @@ pub struct GrantRequest {
 /// Why a grant was not stored; each message is for the person in the browser.
 #[derive(Debug, thiserror::Error)]
 pub enum GrantError {
-    /// No `state`, or neither a code nor an error: not a callback Zendesk makes.
+    /// No `state`, or (for a pending one) neither a code nor an error: not a callback Zendesk
+    /// makes.
     #[error("This address is not an authorization answer from Zendesk. Start again from the sealdrop app.")]
     Malformed,
     /// Unknown, used or expired `state`.
@@ -200,10 +201,6 @@ pub async fn finish_grant(
         .state
         .filter(|s| !s.is_empty() && s.len() <= 256)
         .ok_or(GrantError::Malformed)?;
-    let code = request.code.filter(|c| !c.is_empty() && c.len() <= 1024);
-    if code.is_none() && request.error.is_none() {
-        return Err(GrantError::Malformed);
-    }
     let pending = db
         .take_pending_grant(&hex::encode(oauth::state_hash(&raw_state)), now)
         .await?
@@ -211,7 +208,10 @@ pub async fn finish_grant(
     if request.error.is_some() {
         return Err(GrantError::Declined);
     }
-    let code = code.ok_or(GrantError::Malformed)?;
+    let code = request
+        .code
+        .filter(|c| !c.is_empty() && c.len() <= 1024)
+        .ok_or(GrantError::Malformed)?;
     let subdomain = db
         .subdomain_of(&pending.tenant_id)
         .await?
