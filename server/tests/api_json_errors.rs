@@ -132,6 +132,17 @@ async fn whole_numbers_written_with_a_fraction_are_integers() {
         )
         .await;
     assert_eq!(created.status(), StatusCode::CREATED);
+    // Read exactly (serde_json's default float parsing was one unit in the last place off).
+    let created = app
+        .client
+        .post(app.url("/api/v1/packages"))
+        .bearer_auth(&app.token)
+        .header("content-type", "application/json")
+        .body(r#"{"expires_in_secs": 2098209613560911.0}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
     let response = app
         .client
         .put(app.url("/api/v1/settings"))
