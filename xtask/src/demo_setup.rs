@@ -17,8 +17,16 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 
-/// Runs the admin's first steps; returns the tenant's widget key.
-pub fn connect(server_url: &str, sim_url: &str) -> Result<String> {
+/// What the admin's first steps leave: the tenant's widget key, and the admin's sidebar
+/// session (`sda_…`, an hour), made after the grant so its role is confirmed.
+#[derive(Debug)]
+pub struct Connected {
+    pub widget_key: String,
+    pub admin_session: String,
+}
+
+/// Runs the admin's first steps.
+pub fn connect(server_url: &str, sim_url: &str) -> Result<Connected> {
     let users = get_json(&format!("{sim_url}/sim/users"))?;
     let admin = users["users"]
         .as_array()
@@ -90,7 +98,10 @@ pub fn connect(server_url: &str, sim_url: &str) -> Result<String> {
     if patched.status / 100 != 2 {
         bail!("the simulator refused the widget key: {}", patched.status);
     }
-    Ok(widget_key)
+    Ok(Connected {
+        widget_key,
+        admin_session: session,
+    })
 }
 
 /// Signs `user` into the sidebar and returns the `sda_…` session from the page.
@@ -130,15 +141,16 @@ fn get_json(url: &str) -> Result<Value> {
     serde_json::from_str(&answer.body).with_context(|| format!("{url} did not answer JSON"))
 }
 
+/// What [`request`] got back.
 #[derive(Debug)]
-struct Answer {
-    status: u16,
-    location: Option<String>,
-    body: String,
+pub struct Answer {
+    pub status: u16,
+    pub location: Option<String>,
+    pub body: String,
 }
 
 /// One HTTP/1.0 request to a `http://127.0.0.1:PORT/...` URL.
-fn request(
+pub fn request(
     method: &str,
     url: &str,
     headers: &[(&str, &str)],

@@ -12,6 +12,7 @@ use crate::cluster;
 use crate::deb;
 use crate::fuzz;
 use crate::proc::{self, cargo, human_duration, repo_root, Counts};
+use crate::schemathesis;
 use crate::services::{self, Services};
 use crate::setup;
 use crate::testbuild::{self, TestBinary};
@@ -64,6 +65,11 @@ const STAGES: &[Stage] = &[
         name: "e2e",
         about: "browser end-to-end tests: node --test tests/e2e/ (real server, SMTP, Chromium)",
         run: e2e,
+    },
+    Stage {
+        name: "schemathesis",
+        about: "the API against its OpenAPI document: schemathesis, every check and phase, every credential",
+        run: schemathesis_stage,
     },
     Stage {
         name: "deb",
@@ -119,6 +125,18 @@ SERVICES
     REGION,ACCESS_KEY_ID,SECRET_ACCESS_KEY}, SEALDROP_TEST_SMTP_URL and
     SEALDROP_TEST_SMTP_CAPTURE_DIR. server-sqlite clears them. `cargo xtask services up`
     starts the same services for a test you run by hand.
+
+SCHEMATHESIS
+    schemathesis installs schemathesis (pinned, in a venv under ~/.cache/sealdrop), starts
+    `sealdrop serve` (the native build's, on SQLite + a folder) and the Zendesk simulator,
+    makes every credential of the OpenAPI document (tenant tokens, the Zendesk admin's agent
+    session and widget key through the simulator, an uploading package's upload token, a
+    finalized package's link proof, recipient session and download token) and runs
+    `schemathesis run` with every check and every phase, stateful included, against
+    /api/v1/openapi.json, configured by tests/schemathesis/schemathesis.toml. It fails on
+    any failure, an operation not tested, or one that only ever got 401/403. Its counts are
+    operations. A fixed seed and 100 examples per operation and phase; change them with
+    SEALDROP_SCHEMATHESIS_SEED and SEALDROP_SCHEMATHESIS_EXAMPLES. About a minute.
 
 DEB
     deb builds the Debian package (cargo deb, after the browser package), installs it with
@@ -563,6 +581,21 @@ fn server_pg_s3(ctx: &mut Ctx) -> Result<Ran> {
     );
     let env = ctx.services.env();
     run_binaries(server_binaries(&binaries)?, &env)
+}
+
+fn schemathesis_stage(ctx: &mut Ctx) -> Result<Ran> {
+    // The server and the simulator come out of the same build as the native tests.
+    if test_binaries(ctx)?.is_none() {
+        return Ok(build_failed());
+    }
+    let bin_dir = proc::target_dir().join("debug");
+    for binary in ["sealdrop", "zendesk-sim"] {
+        if !bin_dir.join(binary).is_file() {
+            bail!("the build left no {}", bin_dir.join(binary).display());
+        }
+    }
+    let (counts, ok) = schemathesis::run(&bin_dir)?;
+    Ok(Ran::Tests { counts, ok })
 }
 
 fn deb_package(_: &mut Ctx) -> Result<Ran> {
