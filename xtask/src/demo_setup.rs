@@ -27,12 +27,7 @@ pub struct Connected {
 
 /// Runs the admin's first steps.
 pub fn connect(server_url: &str, sim_url: &str) -> Result<Connected> {
-    let users = get_json(&format!("{sim_url}/sim/users"))?;
-    let admin = users["users"]
-        .as_array()
-        .and_then(|list| list.iter().find(|u| u["role"] == "admin"))
-        .and_then(|u| u["id"].as_u64())
-        .context("the simulator has no admin user")?;
+    let admin = admin_user(sim_url)?;
 
     // 1. Sidebar sign-in: creates the tenant; before any grant this is a setup session.
     let session = sidebar_session(server_url, sim_url, admin)?;
@@ -104,8 +99,19 @@ pub fn connect(server_url: &str, sim_url: &str) -> Result<Connected> {
     })
 }
 
-/// Signs `user` into the sidebar and returns the `sda_…` session from the page.
-fn sidebar_session(server_url: &str, sim_url: &str, user: u64) -> Result<String> {
+/// The simulator's admin user.
+pub fn admin_user(sim_url: &str) -> Result<u64> {
+    let users = get_json(&format!("{sim_url}/sim/users"))?;
+    users["users"]
+        .as_array()
+        .and_then(|list| list.iter().find(|u| u["role"] == "admin"))
+        .and_then(|u| u["id"].as_u64())
+        .context("the simulator has no admin user")
+}
+
+/// A signed URL token (ZAF JWT) the simulator signs for `user`, what Zendesk posts to the
+/// sidebar.
+pub fn zaf_token(sim_url: &str, user: u64) -> Result<String> {
     let body = json!({ "user_id": user }).to_string();
     let minted = request(
         "POST",
@@ -115,7 +121,15 @@ fn sidebar_session(server_url: &str, sim_url: &str, user: u64) -> Result<String>
     )?;
     let minted: Value =
         serde_json::from_str(&minted.body).context("zaf_token did not answer JSON")?;
-    let token = minted["token"].as_str().context("no ZAF token")?;
+    Ok(minted["token"]
+        .as_str()
+        .context("no ZAF token")?
+        .to_string())
+}
+
+/// Signs `user` into the sidebar and returns the `sda_…` session from the page.
+fn sidebar_session(server_url: &str, sim_url: &str, user: u64) -> Result<String> {
+    let token = zaf_token(sim_url, user)?;
     let form = format!("token={token}"); // a JWT is URL-safe as it is
     let page = request(
         "POST",
