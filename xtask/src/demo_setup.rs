@@ -7,6 +7,8 @@
 //! 3. the admin adds the simulator's origin to the Help Center origins;
 //! 4. the simulator's Help Center pages are given the tenant's widget key.
 //!
+//! The `schemathesis` test stage does the same to get an agent session and a widget key.
+//!
 //! Everything talks to 127.0.0.1 only, so a minimal HTTP/1.0 client over `TcpStream` does
 //! (HTTP/1.0 keeps answers unchunked) and xtask needs no HTTP crate.
 
