@@ -60,7 +60,18 @@ pub fn run(bin_dir: &Path) -> Result<(Counts, bool)> {
         format!("remove {}", dir.display()),
         services::remove_dir_action(dir.clone()),
     );
-    let world = World::start(bin_dir, &dir)?;
+    // The reports and logs outlive the run (CI keeps them), each run's replacing the last's.
+    let reports = proc::target_dir().join("schemathesis");
+    if reports.exists() {
+        std::fs::remove_dir_all(&reports)
+            .with_context(|| format!("removing {}", reports.display()))?;
+    }
+    std::fs::create_dir_all(&reports)?;
+    println!(
+        "xtask: schemathesis's reports and the server's log go to {}",
+        reports.display()
+    );
+    let world = World::start(bin_dir, &dir, &reports)?;
     let result = world
         .credentials()
         .and_then(|env| run_schemathesis(&schemathesis, &world, &env));
@@ -73,17 +84,20 @@ pub fn run(bin_dir: &Path) -> Result<(Counts, bool)> {
 /// The simulator and the server, and where they are.
 struct World {
     bin_dir: PathBuf,
+    /// Temporary: the data folder, the client's files.
     dir: PathBuf,
+    /// Kept: reports and logs.
+    reports: PathBuf,
     data_dir: PathBuf,
     server_url: String,
     sim_url: String,
     server_log: PathBuf,
+    server: Daemon,
     _sim: Daemon,
-    _server: Daemon,
 }
 
 impl World {
-    fn start(bin_dir: &Path, dir: &Path) -> Result<Self> {
+    fn start(bin_dir: &Path, dir: &Path, reports: &Path) -> Result<Self> {
         let port = free_port()?;
         let sim_port = free_port()?;
         let server_url = format!("http://127.0.0.1:{port}");
@@ -96,7 +110,7 @@ impl World {
             .args(["--sealdrop-url", &format!("{server_url}/")])
             .arg("--auto-approve")
             .stdout(std::fs::File::create(&key_file)?)
-            .stderr(std::fs::File::create(dir.join("zendesk-sim.log"))?);
+            .stderr(std::fs::File::create(reports.join("zendesk-sim.log"))?);
         println!("$ {}", proc::display(&sim));
         let sim = Daemon::start(sim, "the Zendesk simulator")?;
         proc::wait_for_port(sim_port, Duration::from_secs(60), "the Zendesk simulator")?;
@@ -104,7 +118,7 @@ impl World {
 
         let data_dir = dir.join("data");
         std::fs::create_dir_all(&data_dir)?;
-        let server_log = dir.join("sealdrop.log");
+        let server_log = reports.join("sealdrop.log");
         let mut serve = server_command(bin_dir, &data_dir);
         serve
             .arg("serve")
@@ -119,12 +133,13 @@ impl World {
         let world = World {
             bin_dir: bin_dir.to_path_buf(),
             dir: dir.to_path_buf(),
+            reports: reports.to_path_buf(),
             data_dir,
             server_url,
             sim_url,
             server_log,
+            server,
             _sim: sim,
-            _server: server,
         };
         world.wait_ready(port)?;
         Ok(world)
@@ -136,7 +151,7 @@ impl World {
             if cleanup::interrupted() {
                 bail!("interrupted");
             }
-            if !self._server.running() {
+            if !self.server.running() {
                 bail!(
                     "sealdrop serve exited during start-up:\n{}",
                     proc::tail(&self.server_log, 20)
@@ -440,8 +455,8 @@ fn run_schemathesis(
         "SEALDROP_SCHEMATHESIS_EXAMPLES",
         u64::from(DEFAULT_EXAMPLES),
     )?;
-    let junit = world.dir.join("junit.xml");
-    let events = world.dir.join("events.ndjson");
+    let junit = world.reports.join("junit.xml");
+    let events = world.reports.join("events.ndjson");
     let mut cmd = Command::new(schemathesis);
     cmd.current_dir(&world.dir)
         .arg("--config-file")

@@ -108,7 +108,8 @@ OPTIONS
 OUTPUT
     Each stage prints a header and the commands it runs. At the end a table shows every stage's
     result, passed/failed test counts and duration; the very last line is `N passed, N failed`,
-    the sum over all stages (libtest `test result:` lines and node's `# pass`/`# fail`). A stage
+    the sum over all stages (libtest `test result:` lines, node's `# pass`/`# fail`, the
+    cluster stage's checks and the schemathesis stage's operations). A stage
     that fails without reporting a failing test (fmt, clippy, a build error) counts as one
     failure, so that line never reads `0 failed` when something broke. The exit status is
     non-zero when anything failed.
@@ -136,7 +137,8 @@ SCHEMATHESIS
     /api/v1/openapi.json, configured by tests/schemathesis/schemathesis.toml. It fails on
     any failure, an operation not tested, or one that only ever got 401/403. Its counts are
     operations. A fixed seed and 100 examples per operation and phase; change them with
-    SEALDROP_SCHEMATHESIS_SEED and SEALDROP_SCHEMATHESIS_EXAMPLES. About a minute.
+    SEALDROP_SCHEMATHESIS_SEED and SEALDROP_SCHEMATHESIS_EXAMPLES. About a minute. The JUnit
+    and NDJSON reports and the server's log stay in <target>/schemathesis/.
 
 DEB
     deb builds the Debian package (cargo deb, after the browser package), installs it with
