@@ -39,6 +39,8 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::data_requests::router())
         .merge(routes::widget::router())
         .fallback(|| async { HttpError::NotFound("No such endpoint.".into()) })
+        // After the merges: it applies to the routes registered so far. axum still adds `Allow`.
+        .method_not_allowed_fallback(|| async { HttpError::MethodNotAllowed })
         // CORS for the Help Center widget's cross-origin calls (preflights answered here).
         .layer(middleware::from_fn_with_state(state.clone(), cors::cors))
         // Inside the router's `layer`, so that the matched route's template is known here.

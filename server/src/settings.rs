@@ -315,9 +315,15 @@ fn parse_roles(raw: &[Value]) -> Result<Vec<AllowedRole>, SettingsError> {
     let mut out: Vec<AllowedRole> = Vec::new();
     for entry in raw {
         let role = match entry {
-            Value::String(s) => AllowedRole::parse(s)
-                .or_else(|| s.trim().parse::<u64>().ok().filter(|id| *id > 0).map(AllowedRole::Custom)),
-            Value::Number(n) => n.as_u64().filter(|id| *id > 0).map(AllowedRole::Custom),
+            Value::String(s) => match s.as_str() {
+                "admin" => Some(AllowedRole::Admin),
+                "agent" => Some(AllowedRole::Agent),
+                other => custom_role_id(other.strip_prefix("custom:").unwrap_or(other)),
+            },
+            Value::Number(n) => n
+                .as_u64()
+                .filter(|id| (1..=MAX_CUSTOM_ROLE_ID).contains(id))
+                .map(AllowedRole::Custom),
             _ => None,
         }
         .ok_or_else(|| {
@@ -337,6 +343,21 @@ fn parse_roles(raw: &[Value]) -> Result<Vec<AllowedRole>, SettingsError> {
         ));
     }
     Ok(out)
+}
+
+/// Largest custom role id taken: 19 digits (Zendesk ids are 64-bit), so that the document's
+/// pattern for ids written as text and its maximum for numbers say the same.
+const MAX_CUSTOM_ROLE_ID: u64 = 9_999_999_999_999_999_999;
+
+/// A custom role id written as text: 1 to 19 digits, no sign, no leading zero, no spaces.
+fn custom_role_id(text: &str) -> Option<AllowedRole> {
+    let digits = (1..=19).contains(&text.len())
+        && !text.starts_with('0')
+        && text.bytes().all(|b| b.is_ascii_digit());
+    digits
+        .then(|| text.parse().ok())
+        .flatten()
+        .map(AllowedRole::Custom)
 }
 
 /// Normalizes a Help Center origin: `https://host[:port]`, nothing after it. Plain `http` is
@@ -402,7 +423,7 @@ mod tests {
 
     #[test]
     fn a_partial_update_changes_only_its_fields() {
-        let next = update(json!({"allowed_roles": ["admin", "custom:7", 9, "agent", "admin"], "widget_forms": [5, 3, 5]}))
+        let next = update(json!({"allowed_roles": ["admin", "custom:7", 9, "agent", "admin", "12", 9_999_999_999_999_999_999u64], "widget_forms": [5, 3, 5]}))
             .expect("valid");
         assert_eq!(
             next.allowed_roles,
@@ -410,7 +431,9 @@ mod tests {
                 AllowedRole::Admin,
                 AllowedRole::Custom(7),
                 AllowedRole::Custom(9),
-                AllowedRole::Agent
+                AllowedRole::Agent,
+                AllowedRole::Custom(12),
+                AllowedRole::Custom(9_999_999_999_999_999_999),
             ]
         );
         assert_eq!(next.widget_forms, vec![3, 5]);
@@ -427,6 +450,19 @@ mod tests {
         };
         assert!(message(json!({"allowed_roles": ["agent"]})).contains("must include \"admin\""));
         assert!(message(json!({"allowed_roles": ["owner"]})).contains("is not a role"));
+        // Exactly what the OpenAPI document's pattern and bounds admit, nothing looser.
+        for role in [
+            json!(" agent"),
+            json!("custom:0"),
+            json!("custom:007"),
+            json!("+5"),
+            json!("custom:10000000000000000000"),
+            json!(0),
+            json!(10_000_000_000_000_000_000u64),
+        ] {
+            let change = json!({ "allowed_roles": ["admin", role] });
+            assert!(message(change).contains("is not a role"), "{role}");
+        }
         assert!(message(json!({"max_file_size": 1001})).contains("max_file_size"));
         assert!(message(json!({"max_expiry_secs": 0})).contains("max_expiry_secs"));
         assert!(

@@ -197,16 +197,36 @@ async fn missing_or_bad_credentials_say_what_is_needed() {
     let (_, message) = TestApp::expect_error(response, StatusCode::UNAUTHORIZED).await;
     assert!(message.contains("X-Sealdrop-Link-Proof"), "{message}");
 
+    // A proof that cannot be one is an unusable credential, like a missing one: 401 (it was
+    // a 400, which schemathesis's ignored_auth check flagged as not refusing bad credentials).
+    for action in ["/open", "/download", "/verification"] {
+        let response = app
+            .with_proof(
+                Method::POST,
+                &format!("/api/v1/packages/{id}{action}"),
+                "SCHEMATHESIS-INVALID-VALUE",
+            )
+            .json(&serde_json::json!({"email": "a@example.com"}))
+            .send()
+            .await
+            .unwrap();
+        let (code, message) = TestApp::expect_error(response, StatusCode::UNAUTHORIZED).await;
+        assert_eq!(code, "unauthorized", "{action}");
+        assert_eq!(
+            message, "The link proof is malformed (expected 43 base64url characters).",
+            "{action}"
+        );
+    }
     let response = app
         .with_proof(Method::GET, &format!("/api/v1/packages/{id}"), "short")
         .send()
         .await
         .unwrap();
     assert_eq!(
-        TestApp::expect_error(response, StatusCode::BAD_REQUEST)
+        TestApp::expect_error(response, StatusCode::UNAUTHORIZED)
             .await
             .0,
-        "bad_request"
+        "unauthorized"
     );
 
     let response = app

@@ -594,3 +594,60 @@ async fn shutdown_lets_an_in_flight_download_finish() {
         "no new connections after shutdown"
     );
 }
+
+/// The document's list of audit events is the server's (a filter by an undocumented kind
+/// would be a 400 schemathesis could not foresee, and vice versa).
+#[test]
+fn the_documents_audit_events_are_the_servers() {
+    let doc: Value = serde_json::from_str(include_str!("../openapi.json")).unwrap();
+    let documented: Vec<&str> = doc["components"]["schemas"]["AuditEventKind"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|kind| kind.as_str().unwrap())
+        .collect();
+    let server: Vec<&str> = sealdrop_server::db::AuditKind::ALL
+        .iter()
+        .map(|kind| kind.as_str())
+        .collect();
+    assert_eq!(documented, server);
+}
+
+/// The served document bounds the settings with this server's limits, so that what it admits
+/// is what this server accepts; the checked-in file carries the defaults.
+#[tokio::test]
+async fn the_served_document_carries_this_servers_limits() {
+    let app = spawn_app_with(|c| {
+        c.max_file_size = 123_456;
+        c.max_expiry_secs = 7200;
+        c.default_expiry_secs = 3600;
+    })
+    .await;
+    let doc: Value = app
+        .client
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let update = &doc["components"]["schemas"]["SettingsUpdate"]["properties"];
+    assert_eq!(update["max_file_size"]["maximum"], 123_456);
+    assert_eq!(update["max_expiry_secs"]["maximum"], 7200);
+    assert_eq!(update["default_expiry_secs"]["maximum"], 7200);
+
+    // With the default settings the server serves the file as it is.
+    let app = spawn_app().await;
+    let served: Value = app
+        .client
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let file: Value = serde_json::from_str(include_str!("../openapi.json")).unwrap();
+    assert_eq!(served, file);
+}

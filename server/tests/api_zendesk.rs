@@ -551,6 +551,87 @@ async fn a_revoked_grant_is_marked_and_an_admin_grants_again() {
     assert_eq!(audit["events"][0]["detail"]["reason"], "http_401");
 }
 
+/// Found by schemathesis: an unknown `state` answered 400 although the request is well formed;
+/// it names an authorization that does not exist (404), and only a callback Zendesk would not
+/// make is a 400. Every answer is the callback page, never axum's plain text.
+#[tokio::test]
+async fn the_oauth_callback_tells_a_malformed_answer_from_an_unknown_one() {
+    let w = spawn(&["acme"]).await;
+    let app = &w.app;
+    for (query, status, says) in [
+        (
+            "state=unknown&code=abc",
+            StatusCode::NOT_FOUND,
+            "unknown, already used or expired",
+        ),
+        (
+            "state=unknown&error=access_denied",
+            StatusCode::NOT_FOUND,
+            "unknown, already used or expired",
+        ),
+        (
+            "code=abc",
+            StatusCode::BAD_REQUEST,
+            "not an authorization answer",
+        ),
+        (
+            "state=unknown",
+            StatusCode::NOT_FOUND,
+            "unknown, already used or expired",
+        ),
+        (
+            "state=&code=abc",
+            StatusCode::BAD_REQUEST,
+            "not an authorization answer",
+        ),
+        (
+            "state=a&state=b&code=c",
+            StatusCode::BAD_REQUEST,
+            "malformed",
+        ),
+    ] {
+        let response = app
+            .client
+            .get(app.url(&format!("/zendesk/oauth/callback?{query}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), status, "{query}");
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html"),
+            "{query}"
+        );
+        let text = response.text().await.unwrap();
+        assert!(text.contains(says), "{query}: {text}");
+    }
+    // A pending authorization answered with neither a code nor an error is not Zendesk's.
+    let acme = &w.tenants[0];
+    let setup = acme.sign_in(app, acme.admin).await.session().unwrap();
+    let (status, started) = get_json(app, "/zendesk/oauth/start", &setup).await;
+    assert_eq!(status, StatusCode::OK);
+    let authorize = url::Url::parse(started["authorize_url"].as_str().unwrap()).unwrap();
+    let (_, state) = authorize
+        .query_pairs()
+        .find(|(name, _)| name == "state")
+        .unwrap();
+    let response = app
+        .client
+        .get(app.url("/zendesk/oauth/callback"))
+        .query(&[("state", state.as_ref())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("not an authorization answer"));
+}
+
 #[tokio::test]
 async fn settings_are_validated_admin_only_and_the_widget_key_rotates() {
     let w = spawn(&["acme"]).await;

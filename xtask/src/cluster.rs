@@ -38,13 +38,15 @@ use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
 
 use crate::cleanup::{self, Guard};
-use crate::proc::{self, cargo, free_port, http, random_hex, repo_root, target_dir, which, Counts};
+use crate::proc::{
+    self, cargo, free_port, http, random_hex, repo_root, target_dir, which, Counts, Daemon,
+};
 use crate::services::{self, Services};
 use crate::setup;
 
@@ -808,7 +810,7 @@ impl Cluster {
     /// CA trusted, the tenant's token.
     pub(crate) fn client(&self) -> Command {
         let mut cmd = Command::new(&self.bin);
-        clear_settings(&mut cmd);
+        proc::clear_settings(&mut cmd);
         cmd.env("SEALDROP_CA_FILE", &self.ca_file)
             .env("SEALDROP_TOKEN", &self.token)
             .env("SEALDROP_URL", &self.public_url)
@@ -993,17 +995,6 @@ pub(crate) fn base64url(bytes: &[u8]) -> String {
     out
 }
 
-/// Removes every sealdrop setting the caller's environment may hold, so that only what the
-/// stage sets reaches the binary.
-fn clear_settings(cmd: &mut Command) {
-    for (key, _) in std::env::vars_os() {
-        let key = key.to_string_lossy();
-        if key.starts_with("SEALDROP_") || key == "DATABASE_URL" || key == "RUST_LOG" {
-            cmd.env_remove(key.as_ref());
-        }
-    }
-}
-
 /// One `sealdrop serve`, which the stage kills and restarts.
 pub(crate) struct Instance {
     pub number: usize,
@@ -1018,7 +1009,7 @@ pub(crate) struct Instance {
 impl Instance {
     fn command(&self) -> Command {
         let mut cmd = Command::new(&self.bin);
-        clear_settings(&mut cmd);
+        proc::clear_settings(&mut cmd);
         cmd.envs(self.env.iter().map(|(k, v)| (k, v)))
             .env("SEALDROP_LISTEN", format!("127.0.0.1:{}", self.port))
             .env("SEALDROP_DATA_DIR", &self.data_dir);
@@ -1053,7 +1044,7 @@ impl Instance {
     /// The process id while it runs.
     pub(crate) fn pid(&self) -> Option<u32> {
         let daemon = self.daemon.as_ref().filter(|daemon| daemon.running())?;
-        daemon.child.lock().ok().map(|child| child.id())
+        daemon.pid()
     }
 
     /// SIGKILL: no graceful shutdown, requests in flight are cut.
@@ -1093,53 +1084,6 @@ fn wait_ready(instance: &Instance) -> Result<()> {
         instance.number,
         proc::tail(&instance.log, 20)
     )
-}
-
-/// A long-running child in its own process group, stopped when dropped or on interrupt.
-struct Daemon {
-    child: Arc<Mutex<Child>>,
-    _guard: Guard,
-}
-
-impl Daemon {
-    fn spawn(mut cmd: Command, log: &Path, what: &str) -> Result<Self> {
-        let log_file = File::options().create(true).append(true).open(log)?;
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone()?)
-            .stderr(log_file)
-            .process_group(0)
-            .spawn()
-            .with_context(|| format!("starting {what}"))?;
-        let child = Arc::new(Mutex::new(child));
-        let stopper = child.clone();
-        let guard = Guard::new(format!("stop {what}"), move || {
-            if let Ok(mut child) = stopper.lock() {
-                services::stop_child(&mut child, Duration::from_secs(10));
-            }
-        });
-        Ok(Daemon {
-            child,
-            _guard: guard,
-        })
-    }
-
-    fn running(&self) -> bool {
-        self.child
-            .lock()
-            .ok()
-            .is_some_and(|mut child| matches!(child.try_wait(), Ok(None)))
-    }
-
-    fn kill(self) -> Result<()> {
-        let mut child = self
-            .child
-            .lock()
-            .map_err(|_| anyhow::anyhow!("the child handle is poisoned"))?;
-        child.kill().context("SIGKILL")?;
-        child.wait()?;
-        Ok(())
-    }
 }
 
 /// A throwaway CA and a certificate for `localhost` and 127.0.0.1 signed by it, in `dir`;

@@ -7,6 +7,8 @@
 //! 3. the admin adds the simulator's origin to the Help Center origins;
 //! 4. the simulator's Help Center pages are given the tenant's widget key.
 //!
+//! The `schemathesis` test stage does the same to get an agent session and a widget key.
+//!
 //! Everything talks to 127.0.0.1 only, so a minimal HTTP/1.0 client over `TcpStream` does
 //! (HTTP/1.0 keeps answers unchunked) and xtask needs no HTTP crate.
 
@@ -17,14 +19,17 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 
-/// Runs the admin's first steps; returns the tenant's widget key.
-pub fn connect(server_url: &str, sim_url: &str) -> Result<String> {
-    let users = get_json(&format!("{sim_url}/sim/users"))?;
-    let admin = users["users"]
-        .as_array()
-        .and_then(|list| list.iter().find(|u| u["role"] == "admin"))
-        .and_then(|u| u["id"].as_u64())
-        .context("the simulator has no admin user")?;
+/// What the admin's first steps leave: the tenant's widget key, and the admin's sidebar
+/// session (`sda_…`, an hour), made after the grant so its role is confirmed.
+#[derive(Debug)]
+pub struct Connected {
+    pub widget_key: String,
+    pub admin_session: String,
+}
+
+/// Runs the admin's first steps.
+pub fn connect(server_url: &str, sim_url: &str) -> Result<Connected> {
+    let admin = admin_user(sim_url)?;
 
     // 1. Sidebar sign-in: creates the tenant; before any grant this is a setup session.
     let session = sidebar_session(server_url, sim_url, admin)?;
@@ -90,11 +95,25 @@ pub fn connect(server_url: &str, sim_url: &str) -> Result<String> {
     if patched.status / 100 != 2 {
         bail!("the simulator refused the widget key: {}", patched.status);
     }
-    Ok(widget_key)
+    Ok(Connected {
+        widget_key,
+        admin_session: session,
+    })
 }
 
-/// Signs `user` into the sidebar and returns the `sda_…` session from the page.
-fn sidebar_session(server_url: &str, sim_url: &str, user: u64) -> Result<String> {
+/// The simulator's admin user.
+pub fn admin_user(sim_url: &str) -> Result<u64> {
+    let users = get_json(&format!("{sim_url}/sim/users"))?;
+    users["users"]
+        .as_array()
+        .and_then(|list| list.iter().find(|u| u["role"] == "admin"))
+        .and_then(|u| u["id"].as_u64())
+        .context("the simulator has no admin user")
+}
+
+/// A signed URL token (ZAF JWT) the simulator signs for `user`, what Zendesk posts to the
+/// sidebar.
+pub fn zaf_token(sim_url: &str, user: u64) -> Result<String> {
     let body = json!({ "user_id": user }).to_string();
     let minted = request(
         "POST",
@@ -104,7 +123,15 @@ fn sidebar_session(server_url: &str, sim_url: &str, user: u64) -> Result<String>
     )?;
     let minted: Value =
         serde_json::from_str(&minted.body).context("zaf_token did not answer JSON")?;
-    let token = minted["token"].as_str().context("no ZAF token")?;
+    Ok(minted["token"]
+        .as_str()
+        .context("no ZAF token")?
+        .to_string())
+}
+
+/// Signs `user` into the sidebar and returns the `sda_…` session from the page.
+fn sidebar_session(server_url: &str, sim_url: &str, user: u64) -> Result<String> {
+    let token = zaf_token(sim_url, user)?;
     let form = format!("token={token}"); // a JWT is URL-safe as it is
     let page = request(
         "POST",
@@ -130,15 +157,16 @@ fn get_json(url: &str) -> Result<Value> {
     serde_json::from_str(&answer.body).with_context(|| format!("{url} did not answer JSON"))
 }
 
+/// What [`request`] got back.
 #[derive(Debug)]
-struct Answer {
-    status: u16,
-    location: Option<String>,
-    body: String,
+pub struct Answer {
+    pub status: u16,
+    pub location: Option<String>,
+    pub body: String,
 }
 
 /// One HTTP/1.0 request to a `http://127.0.0.1:PORT/...` URL.
-fn request(
+pub fn request(
     method: &str,
     url: &str,
     headers: &[(&str, &str)],

@@ -16,6 +16,7 @@ mod demo_setup;
 mod fuzz;
 mod load;
 mod proc;
+mod schemathesis;
 mod services;
 mod setup;
 mod test;
@@ -36,7 +37,8 @@ COMMANDS
                           (SQLite + local folder + outbox mail), then wait for Ctrl-C.
     test                  Run every test: formatting, lints, native tests, the server
                           suite on SQLite+folder and on Postgres+S3, the wasm tests in
-                          headless Chromium, the browser end-to-end tests, the
+                          headless Chromium, the browser end-to-end tests, the API
+                          against its OpenAPI document (schemathesis), the
                           Debian package (built, installed, run and purged; as root)
                           and three instances behind nginx with TLS (`cluster`).
                           `cargo xtask test --help` lists the stages and options.
@@ -59,9 +61,10 @@ WHAT GETS INSTALLED (only when missing)
     rustup target wasm32-unknown-unknown; wasm-bindgen-cli at the exact wasm-bindgen version
     in Cargo.lock; Debian packages chromium, chromium-driver, postgresql, python3-venv (needs
     root for apt-get); garage (cargo install, ~7 minutes once); aiosmtpd in a venv under
-    ~/.cache/sealdrop/venv; npm packages of tests/e2e (npm ci); cargo-deb (cargo install,
-    a few minutes once) for the deb stage; oha (cargo install, ~9 minutes once) for
-    `bench load`.
+    ~/.cache/sealdrop/venv; schemathesis (pinned) in a venv under
+    ~/.cache/sealdrop/schemathesis-VERSION; npm packages of tests/e2e (npm ci); cargo-deb
+    (cargo install, a few minutes once) for the deb stage; oha (cargo install, ~9 minutes
+    once) for `bench load`.
 
 ENVIRONMENT
     CARGO_TARGET_DIR      Where cargo builds (the CI script points it outside the clone).

@@ -1,17 +1,19 @@
 //! Running commands: echo what runs, tee output while counting test results, find tools,
 //! free ports and the paths xtask works with.
 
+use std::fs::File;
 use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-use crate::cleanup;
+use crate::cleanup::{self, Guard};
+use crate::services;
 
 /// The workspace root (the folder holding the root `Cargo.toml`).
 pub fn repo_root() -> PathBuf {
@@ -393,6 +395,74 @@ pub fn is_root() -> bool {
     output(Command::new("id").arg("-u"))
         .map(|uid| uid.trim() == "0")
         .unwrap_or(false)
+}
+
+/// Removes every sealdrop setting the caller's environment may hold, so that only what the
+/// caller sets reaches the binary.
+pub fn clear_settings(cmd: &mut Command) {
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if key.starts_with("SEALDROP_") || key == "DATABASE_URL" || key == "RUST_LOG" {
+            cmd.env_remove(key.as_ref());
+        }
+    }
+}
+
+/// A long-running child in its own process group, stopped when dropped or on interrupt.
+pub struct Daemon {
+    child: Arc<Mutex<Child>>,
+    _guard: Guard,
+}
+
+impl Daemon {
+    /// The process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.lock().ok().map(|child| child.id())
+    }
+
+    /// Starts `cmd` with its stdout and stderr appended to `log`.
+    pub fn spawn(mut cmd: Command, log: &Path, what: &str) -> Result<Self> {
+        let log_file = File::options().create(true).append(true).open(log)?;
+        cmd.stdout(log_file.try_clone()?).stderr(log_file);
+        Self::start(cmd, what)
+    }
+
+    /// Starts `cmd` with the stdout and stderr it was given (inherited unless set).
+    pub fn start(mut cmd: Command, what: &str) -> Result<Self> {
+        let child = cmd
+            .stdin(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .with_context(|| format!("starting {what}"))?;
+        let child = Arc::new(Mutex::new(child));
+        let stopper = child.clone();
+        let guard = Guard::new(format!("stop {what}"), move || {
+            if let Ok(mut child) = stopper.lock() {
+                services::stop_child(&mut child, Duration::from_secs(10));
+            }
+        });
+        Ok(Daemon {
+            child,
+            _guard: guard,
+        })
+    }
+
+    pub fn running(&self) -> bool {
+        self.child
+            .lock()
+            .ok()
+            .is_some_and(|mut child| matches!(child.try_wait(), Ok(None)))
+    }
+
+    pub fn kill(self) -> Result<()> {
+        let mut child = self
+            .child
+            .lock()
+            .map_err(|_| anyhow::anyhow!("the child handle is poisoned"))?;
+        child.kill().context("SIGKILL")?;
+        child.wait()?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

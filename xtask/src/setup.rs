@@ -22,6 +22,9 @@ const CARGO_DEB_VERSION: &str = "3.8.0";
 pub const OHA_VERSION: &str = "1.16.0";
 /// aiosmtpd release for the SMTP capture server.
 const AIOSMTPD_VERSION: &str = "1.4.6";
+/// schemathesis release the `schemathesis` stage runs: its checks and what they accept
+/// change between releases, so the stage's verdict depends on the version.
+pub const SCHEMATHESIS_VERSION: &str = "4.32.5";
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
@@ -300,9 +303,58 @@ pub fn smtp_python() -> Result<PathBuf> {
     if ready(&python) {
         return Ok(python);
     }
+    python_venv(
+        &venv,
+        "the SMTP capture server",
+        &format!("aiosmtpd=={AIOSMTPD_VERSION}"),
+    )?;
+    if !ready(&python) {
+        bail!(
+            "aiosmtpd was installed into {} but cannot be imported",
+            venv.display()
+        );
+    }
+    Ok(python)
+}
+
+/// The `schemathesis` command at [`SCHEMATHESIS_VERSION`], in a venv of its own under the
+/// cache folder (named after the version, so a new pin gets a new venv).
+pub fn schemathesis() -> Result<PathBuf> {
+    let venv = cache_dir().join(format!("schemathesis-{SCHEMATHESIS_VERSION}"));
+    let command = venv.join("bin/schemathesis");
+    let ready = |command: &Path| {
+        Command::new(command)
+            .arg("--version")
+            .output()
+            .is_ok_and(|out| {
+                out.status.success()
+                    && String::from_utf8_lossy(&out.stdout).contains(SCHEMATHESIS_VERSION)
+            })
+    };
+    if ready(&command) {
+        return Ok(command);
+    }
+    python_venv(
+        &venv,
+        "schemathesis (API contract tests)",
+        &format!("schemathesis=={SCHEMATHESIS_VERSION}"),
+    )?;
+    if !ready(&command) {
+        bail!(
+            "schemathesis {SCHEMATHESIS_VERSION} was installed into {} but `{} --version` does not say so",
+            venv.display(),
+            command.display()
+        );
+    }
+    Ok(command)
+}
+
+/// Makes (or remakes) the venv `venv` and pip-installs `requirement` (`name==version`) into
+/// it, for `what`.
+fn python_venv(venv: &Path, what: &str, requirement: &str) -> Result<()> {
     if !installs_allowed() {
         bail!(
-            "aiosmtpd is missing; install it with: python3 -m venv {0} && {0}/bin/pip install aiosmtpd=={AIOSMTPD_VERSION}",
+            "{what}: {requirement} is missing; install it with: python3 -m venv {0} && {0}/bin/pip install {requirement}",
             venv.display()
         );
     }
@@ -312,20 +364,17 @@ pub fn smtp_python() -> Result<PathBuf> {
     let make_venv = || {
         Command::new(&system_python)
             .args(["-m", "venv", "--clear"])
-            .arg(&venv)
+            .arg(venv)
             .output()
             .is_ok_and(|out| out.status.success())
     };
     println!(
-        "xtask: creating a Python venv for the SMTP capture server in {}",
+        "xtask: creating a Python venv for {what} in {}",
         venv.display()
     );
     if !make_venv() {
         // Debian splits venv/ensurepip out of python3.
-        apt_install(
-            &["python3-venv"],
-            "a Python venv for the SMTP capture server",
-        )?;
+        apt_install(&["python3-venv"], &format!("a Python venv for {what}"))?;
         if !make_venv() {
             bail!(
                 "`python3 -m venv {}` fails even with python3-venv installed",
@@ -334,7 +383,7 @@ pub fn smtp_python() -> Result<PathBuf> {
         }
     }
     proc::run(
-        Command::new(&python)
+        Command::new(venv.join("bin/python"))
             .args([
                 "-m",
                 "pip",
@@ -342,15 +391,8 @@ pub fn smtp_python() -> Result<PathBuf> {
                 "--quiet",
                 "--disable-pip-version-check",
             ])
-            .arg(format!("aiosmtpd=={AIOSMTPD_VERSION}")),
-    )?;
-    if !ready(&python) {
-        bail!(
-            "aiosmtpd was installed into {} but cannot be imported",
-            venv.display()
-        );
-    }
-    Ok(python)
+            .arg(requirement),
+    )
 }
 
 /// `node` and `npm` on PATH.

@@ -12,6 +12,7 @@ use crate::cluster;
 use crate::deb;
 use crate::fuzz;
 use crate::proc::{self, cargo, human_duration, repo_root, Counts};
+use crate::schemathesis;
 use crate::services::{self, Services};
 use crate::setup;
 use crate::testbuild::{self, TestBinary};
@@ -66,6 +67,11 @@ const STAGES: &[Stage] = &[
         run: e2e,
     },
     Stage {
+        name: "schemathesis",
+        about: "the API against its OpenAPI document: schemathesis, every check and phase, every credential",
+        run: schemathesis_stage,
+    },
+    Stage {
         name: "deb",
         about: "the Debian package: cargo deb, dpkg -i, systemd-analyze, run as the unit, purge",
         run: deb_package,
@@ -102,7 +108,8 @@ OPTIONS
 OUTPUT
     Each stage prints a header and the commands it runs. At the end a table shows every stage's
     result, passed/failed test counts and duration; the very last line is `N passed, N failed`,
-    the sum over all stages (libtest `test result:` lines and node's `# pass`/`# fail`). A stage
+    the sum over all stages (libtest `test result:` lines, node's `# pass`/`# fail`, the
+    cluster stage's checks and the schemathesis stage's operations). A stage
     that fails without reporting a failing test (fmt, clippy, a build error) counts as one
     failure, so that line never reads `0 failed` when something broke. The exit status is
     non-zero when anything failed.
@@ -119,6 +126,19 @@ SERVICES
     REGION,ACCESS_KEY_ID,SECRET_ACCESS_KEY}, SEALDROP_TEST_SMTP_URL and
     SEALDROP_TEST_SMTP_CAPTURE_DIR. server-sqlite clears them. `cargo xtask services up`
     starts the same services for a test you run by hand.
+
+SCHEMATHESIS
+    schemathesis installs schemathesis (pinned, in a venv under ~/.cache/sealdrop), starts
+    `sealdrop serve` (the native build's, on SQLite + a folder) and the Zendesk simulator,
+    makes every credential of the OpenAPI document (tenant tokens, the Zendesk admin's agent
+    session and widget key through the simulator, an uploading package's upload token, a
+    finalized package's link proof, recipient session and download token) and runs
+    `schemathesis run` with every check and every phase, stateful included, against
+    /api/v1/openapi.json, configured by tests/schemathesis/schemathesis.toml. It fails on
+    any failure, an operation not tested, or one that only ever got 401/403. Its counts are
+    operations. A fixed seed and 100 examples per operation and phase; change them with
+    SEALDROP_SCHEMATHESIS_SEED and SEALDROP_SCHEMATHESIS_EXAMPLES. About a minute. The JUnit
+    and NDJSON reports and the server's log stay in <target>/schemathesis/.
 
 DEB
     deb builds the Debian package (cargo deb, after the browser package), installs it with
@@ -564,6 +584,21 @@ fn server_pg_s3(ctx: &mut Ctx) -> Result<Ran> {
     );
     let env = ctx.services.env();
     run_binaries(server_binaries(&binaries)?, &env)
+}
+
+fn schemathesis_stage(ctx: &mut Ctx) -> Result<Ran> {
+    // The server and the simulator come out of the same build as the native tests.
+    if test_binaries(ctx)?.is_none() {
+        return Ok(build_failed());
+    }
+    let bin_dir = proc::target_dir().join("debug");
+    for binary in ["sealdrop", "zendesk-sim"] {
+        if !bin_dir.join(binary).is_file() {
+            bail!("the build left no {}", bin_dir.join(binary).display());
+        }
+    }
+    let (counts, ok) = schemathesis::run(&bin_dir)?;
+    Ok(Ran::Tests { counts, ok })
 }
 
 fn deb_package(_: &mut Ctx) -> Result<Ran> {

@@ -162,7 +162,11 @@ pub struct GrantRequest {
 /// Why a grant was not stored; each message is for the person in the browser.
 #[derive(Debug, thiserror::Error)]
 pub enum GrantError {
-    /// Unknown, used or expired `state`, or no code.
+    /// No `state`, or (for a pending one) neither a code nor an error: not a callback Zendesk
+    /// makes.
+    #[error("This address is not an authorization answer from Zendesk. Start again from the sealdrop app.")]
+    Malformed,
+    /// Unknown, used or expired `state`.
     #[error("This authorization is unknown, already used or expired. Start again from the sealdrop app.")]
     Unknown,
     /// The user did not grant access in Zendesk.
@@ -196,7 +200,7 @@ pub async fn finish_grant(
     let raw_state = request
         .state
         .filter(|s| !s.is_empty() && s.len() <= 256)
-        .ok_or(GrantError::Unknown)?;
+        .ok_or(GrantError::Malformed)?;
     let pending = db
         .take_pending_grant(&hex::encode(oauth::state_hash(&raw_state)), now)
         .await?
@@ -207,7 +211,7 @@ pub async fn finish_grant(
     let code = request
         .code
         .filter(|c| !c.is_empty() && c.len() <= 1024)
-        .ok_or(GrantError::Unknown)?;
+        .ok_or(GrantError::Malformed)?;
     let subdomain = db
         .subdomain_of(&pending.tenant_id)
         .await?

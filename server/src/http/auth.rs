@@ -237,8 +237,10 @@ impl<S: Sync> FromRequestParts<S> for LinkProofHeader {
             .and_then(|v| LinkProof::parse_b64u(v.trim()).ok())
             .map(Self)
             .ok_or_else(|| {
-                HttpError::bad_request(
-                    "The link proof is malformed (expected 43 base64url characters).",
+                // A credential that cannot be one is as unusable as a missing one: 401, like a
+                // malformed upload or download token.
+                HttpError::Unauthorized(
+                    "The link proof is malformed (expected 43 base64url characters).".into(),
                 )
             })
     }

@@ -9,6 +9,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::auth::request_origin;
+use super::HttpError;
 use crate::db::CreatedBy;
 use crate::state::AppState;
 use crate::widget::{self, WebOrigin};
@@ -110,10 +111,7 @@ pub async fn cors(State(state): State<AppState>, req: Request, next: Next) -> Re
             .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
     if preflight {
         if !origin_allowed(&state, &route, &origin, req.headers(), true).await {
-            return (
-                StatusCode::FORBIDDEN,
-                "This origin may not use the sealdrop widget.",
-            )
+            return HttpError::Forbidden("This origin may not use the sealdrop widget.".into())
                 .into_response();
         }
         let mut response = StatusCode::NO_CONTENT.into_response();

@@ -35,6 +35,10 @@ pub enum HttpError {
     /// `404 not_found`: no such resource (message says which).
     #[error("{0}")]
     NotFound(String),
+    /// `405 method_not_allowed`: the path exists, not with this method (`Allow` lists those
+    /// it has).
+    #[error("This endpoint does not take this method; the Allow header lists those it takes.")]
+    MethodNotAllowed,
     /// `404 not_found` with [`NO_PACKAGE_AT_LINK`]: unknown package or wrong link proof,
     /// indistinguishable by design.
     #[error("{NO_PACKAGE_AT_LINK}")]
@@ -79,6 +83,7 @@ impl HttpError {
             Self::Unauthorized(_) | Self::VerificationRequired => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) | Self::NoPackageAtLink => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) | Self::IncompleteUpload(_) => StatusCode::CONFLICT,
             Self::Expired | Self::Revoked | Self::DownloadLimitReached => StatusCode::GONE,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -97,6 +102,7 @@ impl HttpError {
             Self::VerificationRequired => "verification_required",
             Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) | Self::NoPackageAtLink => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
             Self::Conflict(_) => "conflict",
             Self::IncompleteUpload(_) => "incomplete_upload",
             Self::Expired => "expired",
@@ -172,7 +178,8 @@ impl From<PackageError> for HttpError {
             PackageError::Invalid(m) => Self::BadRequest(m),
             PackageError::UnknownForUploadToken
             | PackageError::Unknown
-            | PackageError::NoSuchFile(_) => Self::NotFound(message),
+            | PackageError::NoSuchFile(_)
+            | PackageError::NoSuchPart { .. } => Self::NotFound(message),
             PackageError::NoPackageAtLink => Self::NoPackageAtLink,
             PackageError::Conflict(m) => Self::Conflict(m),
             PackageError::IncompleteUpload(missing) => Self::IncompleteUpload(missing),
@@ -252,7 +259,8 @@ impl GrantError {
     /// The status of the callback page that reports this.
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::Unknown => StatusCode::BAD_REQUEST,
+            Self::Malformed => StatusCode::BAD_REQUEST,
+            Self::Unknown => StatusCode::NOT_FOUND,
             Self::Declined | Self::NotAdmin => StatusCode::FORBIDDEN,
             Self::Exchange(_) | Self::WhoGranted => StatusCode::BAD_GATEWAY,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

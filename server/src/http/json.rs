@@ -1,5 +1,5 @@
-//! Request bodies: [`ApiJson`] (JSON, at most 64 KiB, errors that name the field) and
-//! [`read_limited`] for raw bodies with a size limit.
+//! Request bodies: [`ApiJson`] and [`RequiredJson`] (JSON, at most 64 KiB, errors that name
+//! the field) and [`read_limited`] for raw bodies with a size limit.
 
 use axum::body::Body;
 use axum::extract::{FromRequest, Request};
@@ -65,13 +65,37 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = HttpError;
 
     async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
-        let (parts, body) = req.into_parts();
-        let bytes = read_limited(&parts.headers, body, MAX_JSON_BODY, "JSON body").await?;
-        let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
-            b"{}"
-        } else {
-            &bytes
-        };
-        decode_json(bytes).map(Self).map_err(HttpError::bad_request)
+        read_json(req, Some(b"{}")).await.map(Self)
     }
+}
+
+/// A JSON body the endpoint requires (its OpenAPI `requestBody` is `required`): as
+/// [`ApiJson`], but an empty body is a `400` instead of `{}`.
+#[derive(Debug)]
+pub struct RequiredJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for RequiredJson<T> {
+    type Rejection = HttpError;
+
+    async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
+        read_json(req, None).await.map(Self)
+    }
+}
+
+/// Reads and decodes a JSON body; an empty one (whitespace only) reads as `empty`, or is a
+/// `400` when there is none.
+async fn read_json<T: DeserializeOwned>(
+    req: Request,
+    empty: Option<&'static [u8]>,
+) -> Result<T, HttpError> {
+    let (parts, body) = req.into_parts();
+    let bytes = read_limited(&parts.headers, body, MAX_JSON_BODY, "JSON body").await?;
+    let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+        empty.ok_or_else(|| {
+            HttpError::bad_request("This endpoint needs a JSON body (`{…}`); the request has none.")
+        })?
+    } else {
+        &bytes
+    };
+    decode_json(bytes).map_err(HttpError::bad_request)
 }

@@ -12,8 +12,29 @@ pub mod files;
 pub mod headers;
 pub mod json;
 
+use axum::extract::{FromRequestParts, Path};
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
 pub use error::HttpError;
-pub use json::ApiJson;
+pub use json::{ApiJson, RequiredJson};
+
+/// Path parameters, like axum's [`Path`], but a segment that does not decode (percent-encoded
+/// bytes that are not UTF-8, such as `%FF`) is the API's JSON `400` instead of axum's
+/// plain-text one.
+#[derive(Debug)]
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(value)| Self(value))
+            .map_err(|e| HttpError::bad_request(format!("{}.", e.body_text())))
+    }
+}
 
 /// A file or part index from a path segment; anything but a number up to `u32::MAX` is a
 /// `400` naming `what`.

@@ -76,6 +76,16 @@ pub enum PackageError {
     /// The package has no such file.
     #[error("This package has no file {0}.")]
     NoSuchFile(u64),
+    /// The file has no such part (`parts`: how many it has).
+    #[error("File {file} of this package has no part {part} (it has {parts}).")]
+    NoSuchPart {
+        /// File index.
+        file: u64,
+        /// Part index asked for.
+        part: u64,
+        /// Parts the file has.
+        parts: u64,
+    },
     /// A Help Center package is over the widget's limits.
     #[error(transparent)]
     Widget(#[from] WidgetError),

@@ -138,17 +138,15 @@ pub async fn part_slot(
             "Send the manifest (PUT …/manifest) before any part.",
         ));
     }
+    // A part the manifest does not have is a resource that does not exist: 404, as a file
+    // the manifest does not have is on the download side.
     let Some(entry) = db.file(&package.id, file).await? else {
-        let count = db.files(&package.id).await?.len();
-        return Err(PackageError::invalid(format!(
-            "File {file} is not in this package's manifest ({count} files)."
-        )));
+        return Err(PackageError::NoSuchFile(file));
     };
-    let expected = part_size(entry.ciphertext_size, part).ok_or_else(|| {
-        PackageError::invalid(format!(
-            "Part {part} is past the end of file {file} ({} parts).",
-            entry.part_count
-        ))
+    let expected = part_size(entry.ciphertext_size, part).ok_or(PackageError::NoSuchPart {
+        file,
+        part,
+        parts: entry.part_count,
     })?;
     // A part already held is not charged again (its resend writes the same bytes).
     if db.part(&package.id, file, part).await?.is_none() {

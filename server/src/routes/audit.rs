@@ -27,8 +27,10 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/api/v1/audit", get(list))
 }
 
-/// Most rows one CSV export holds.
+/// Most rows one CSV export holds, and the largest `limit`.
 const MAX_CSV_ROWS: i64 = 10_000;
+/// Most events one JSON page holds.
+const MAX_PAGE: i64 = 500;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -41,7 +43,8 @@ struct AuditQuery {
     since: Option<String>,
     /// Only events with an id below this (the previous page's `next_before`).
     before: Option<i64>,
-    /// Page size, 1..=500 (default 100); a CSV export holds up to 10 000 rows.
+    /// Page size, 1..=10 000 (default 100); a JSON page holds at most 500 events, a CSV export
+    /// up to 10 000 rows (the default).
     limit: Option<i64>,
     /// `json` (default) or `csv`.
     format: Option<String>,
@@ -73,16 +76,16 @@ async fn list(
         Some("csv") => true,
         Some(_) => return Err(HttpError::bad_request("format must be json or csv.")),
     };
+    // One range for both forms, so that a limit is valid or not whatever the format; a JSON
+    // page is cut to MAX_PAGE (a client pages with next_before anyway).
     let limit = match (query.limit, csv) {
-        (Some(n), false) if !(1..=500).contains(&n) => {
-            return Err(HttpError::bad_request("limit must be between 1 and 500."))
-        }
-        (Some(n), true) if !(1..=MAX_CSV_ROWS).contains(&n) => {
+        (Some(n), _) if !(1..=MAX_CSV_ROWS).contains(&n) => {
             return Err(HttpError::bad_request(format!(
-                "limit must be between 1 and {MAX_CSV_ROWS} for a CSV export."
+                "limit must be between 1 and {MAX_CSV_ROWS}."
             )))
         }
-        (Some(n), _) => n,
+        (Some(n), false) => n.min(MAX_PAGE),
+        (Some(n), true) => n,
         (None, false) => 100,
         (None, true) => MAX_CSV_ROWS,
     };

@@ -19,7 +19,7 @@ use serde::Deserialize;
 
 use crate::data_requests::{self, Table};
 use crate::http::auth::TenantAdmin;
-use crate::http::{ApiJson, HttpError};
+use crate::http::{HttpError, RequiredJson};
 use crate::state::AppState;
 use crate::verification::EmailAddress;
 
@@ -104,7 +104,7 @@ struct SubjectRequest {
 async fn export_subject(
     State(state): State<AppState>,
     TenantAdmin(admin): TenantAdmin,
-    ApiJson(body): ApiJson<SubjectRequest>,
+    RequiredJson(body): RequiredJson<SubjectRequest>,
 ) -> Result<Response, HttpError> {
     let export = data_requests::subject_export(
         &state.db,
@@ -128,7 +128,7 @@ struct EraseRequest {
 async fn erase_subject(
     State(state): State<AppState>,
     TenantAdmin(admin): TenantAdmin,
-    ApiJson(body): ApiJson<EraseRequest>,
+    RequiredJson(body): RequiredJson<EraseRequest>,
 ) -> Result<Response, HttpError> {
     // A malformed `email` is the domain's `400`; a well-formed one must be typed twice.
     let email = EmailAddress::parse(&body.email);

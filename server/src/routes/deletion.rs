@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::deletion;
 use crate::http::auth::TenantAdmin;
-use crate::http::{ApiJson, HttpError};
+use crate::http::{HttpError, RequiredJson};
 use crate::state::AppState;
 
 /// The deletion route.
@@ -29,7 +29,7 @@ struct Confirmation {
 async fn delete_everything(
     State(state): State<AppState>,
     TenantAdmin(admin): TenantAdmin,
-    ApiJson(body): ApiJson<Confirmation>,
+    RequiredJson(body): RequiredJson<Confirmation>,
 ) -> Result<Response, HttpError> {
     let tenant = admin.tenant();
     if body.confirm.trim() != tenant.name {

@@ -6,7 +6,7 @@ use std::io;
 use std::ops::Range;
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -18,7 +18,7 @@ use serde_json::json;
 
 use crate::clock::rfc3339;
 use crate::http::auth::{DownloadToken, IdempotencyKey, LinkProofHeader};
-use crate::http::{path_index, HttpError};
+use crate::http::{path_index, ApiPath, HttpError};
 use crate::packages::{self, access};
 use crate::policy::ReleaseCredentials;
 use crate::state::AppState;
@@ -35,7 +35,7 @@ pub fn router() -> Router<AppState> {
 
 async fn info(
     State(state): State<AppState>,
-    Path(raw_id): Path<String>,
+    ApiPath(raw_id): ApiPath<String>,
     LinkProofHeader(proof): LinkProofHeader,
 ) -> Result<Response, HttpError> {
     let info = access::info(&state.db, &raw_id, &proof, state.clock.now()).await?;
@@ -55,7 +55,7 @@ async fn info(
 
 async fn open(
     State(state): State<AppState>,
-    Path(raw_id): Path<String>,
+    ApiPath(raw_id): ApiPath<String>,
     LinkProofHeader(proof): LinkProofHeader,
     credentials: ReleaseCredentials,
 ) -> Result<Response, HttpError> {
@@ -79,7 +79,7 @@ async fn open(
 /// already seen answers a new token and takes nothing).
 async fn start_download(
     State(state): State<AppState>,
-    Path(raw_id): Path<String>,
+    ApiPath(raw_id): ApiPath<String>,
     LinkProofHeader(proof): LinkProofHeader,
     IdempotencyKey(key_hash): IdempotencyKey,
     credentials: ReleaseCredentials,
@@ -122,7 +122,7 @@ fn parse_range(headers: &HeaderMap, size: u64) -> Result<Option<Range<u64>>, Htt
 async fn ciphertext(
     State(state): State<AppState>,
     method: Method,
-    Path((raw_id, raw_file)): Path<(String, String)>,
+    ApiPath((raw_id, raw_file)): ApiPath<(String, String)>,
     DownloadToken(token): DownloadToken,
     headers: HeaderMap,
 ) -> Result<Response, HttpError> {

@@ -6,16 +6,38 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::config::Limits;
 use crate::http::auth::bearer;
 use crate::http::HttpError;
 use crate::metrics;
 use crate::state::AppState;
 
-/// The OpenAPI 3.1 document of docs/API.md, checked in and served as is.
+/// The OpenAPI 3.1 document of docs/API.md, checked in; [`openapi_document`] serves it with
+/// this server's limits.
 pub const OPENAPI_JSON: &str = include_str!("../../openapi.json");
+
+/// The document as this server serves it: the bounds that come from the server's settings
+/// (the longest expiry and the largest file a tenant may choose) are this server's, so that a
+/// request the document admits is one the server accepts. The checked-in file carries the
+/// defaults.
+pub fn openapi_document(limits: &Limits) -> Value {
+    let mut doc: Value =
+        serde_json::from_str(OPENAPI_JSON).expect("openapi.json is checked to be JSON by tests");
+    let update = &mut doc["components"]["schemas"]["SettingsUpdate"]["properties"];
+    let max_expiry = limits.max_expiry.as_secs();
+    for (field, maximum) in [
+        ("default_expiry_secs", max_expiry),
+        ("max_expiry_secs", max_expiry),
+        ("max_file_size", limits.max_file_size),
+    ] {
+        update[field]["maximum"] = maximum.into();
+    }
+    doc
+}
 
 /// The operations routes.
 pub fn router() -> Router<AppState> {
@@ -72,6 +94,6 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
         .into_response()
 }
 
-async fn openapi() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON).into_response()
+async fn openapi(State(state): State<AppState>) -> Response {
+    axum::Json(openapi_document(&state.config.limits)).into_response()
 }

@@ -30,11 +30,10 @@ pub fn router() -> Router<AppState> {
         .route("/static/{*path}", get(static_file))
 }
 
-/// `GET /p/{id}`: the recipient page, with its strict CSP.
-async fn recipient_page(
-    State(state): State<AppState>,
-    Path(_id): Path<String>,
-) -> Result<Response, HttpError> {
+/// `GET /p/{id}`: the recipient page, with its strict CSP. The page reads the id from its own
+/// address, so the server does not parse it (a segment that is not UTF-8 still gets the page,
+/// which says the link is broken).
+async fn recipient_page(State(state): State<AppState>) -> Result<Response, HttpError> {
     let path = state.config.web_dir.join("recipient/index.html");
     let html = tokio::fs::read(&path).await.map_err(|e| {
         HttpError::Internal(

@@ -16,7 +16,7 @@ use crate::agents::{self, RoleCheck};
 use crate::clock::rfc3339;
 use crate::db::GrantStatus;
 use crate::http::auth::{AgentSession, TenantAdmin};
-use crate::http::{ApiJson, HttpError};
+use crate::http::{HttpError, RequiredJson};
 use crate::settings::{self, SettingsUpdate};
 use crate::state::AppState;
 use crate::zendesk::session::ConfirmedRole;
@@ -81,7 +81,7 @@ async fn read(
 async fn update(
     State(state): State<AppState>,
     TenantAdmin(admin): TenantAdmin,
-    ApiJson(change): ApiJson<SettingsUpdate>,
+    RequiredJson(change): RequiredJson<SettingsUpdate>,
 ) -> Result<Response, HttpError> {
     let (limits, tenant, now) = (&state.config.limits, &admin.tenant().id, state.clock.now());
     settings::update(&state.db, limits, tenant, &admin, &change, now).await?;

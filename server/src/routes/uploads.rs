@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
@@ -20,7 +20,7 @@ use tokio::io::AsyncWriteExt;
 use crate::clock::rfc3339;
 use crate::http::auth::{PackageCreator, RevokeAuth, UploadToken};
 use crate::http::json::{content_length, read_limited};
-use crate::http::{headers, path_index, ApiJson, HttpError};
+use crate::http::{headers, path_index, ApiJson, ApiPath, HttpError};
 use crate::packages::{self, upload, CreateRequest, Revoker};
 use crate::principal::Principal;
 use crate::state::AppState;
@@ -70,12 +70,12 @@ async fn create(
 
 async fn put_manifest(
     State(state): State<AppState>,
-    Path(raw_id): Path<String>,
+    ApiPath(raw_id): ApiPath<String>,
     UploadToken(token): UploadToken,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, HttpError> {
-    let package = upload::changeable(&state.db, &raw_id, &token, state.clock.now()).await?;
+    // The request's own form first: a missing header is a 400 whatever the package's state.
     let verifier = headers
         .get(headers::LINK_VERIFIER)
         .ok_or_else(|| {
@@ -91,6 +91,7 @@ async fn put_manifest(
                 "The X-Sealdrop-Link-Verifier header is not 43 base64url characters.",
             )
         })?;
+    let package = upload::changeable(&state.db, &raw_id, &token, state.clock.now()).await?;
     let limits = &state.config.limits;
     let bytes = read_limited(&headers, body, limits.max_manifest_size, "manifest").await?;
     let stored = upload::set_manifest(
@@ -136,13 +137,16 @@ fn parse_sha256(headers: &HeaderMap) -> Result<[u8; 32], HttpError> {
 
 async fn put_part(
     State(state): State<AppState>,
-    Path((raw_id, raw_file, raw_part)): Path<(String, String, String)>,
+    ApiPath((raw_id, raw_file, raw_part)): ApiPath<(String, String, String)>,
     UploadToken(token): UploadToken,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, HttpError> {
     let file = path_index(&raw_file, "file")?;
     let part = path_index(&raw_part, "part")?;
+    // The request's own form first: a missing header is a 400 whatever the package's state.
+    let claimed = parse_sha256(&headers)?;
+    let declared = content_length(&headers)?;
     let slot = upload::part_slot(
         &state.db,
         &state.config.widget,
@@ -154,8 +158,7 @@ async fn put_part(
     )
     .await?;
     let expected = slot.expected;
-    let claimed = parse_sha256(&headers)?;
-    if let Some(declared) = content_length(&headers)? {
+    if let Some(declared) = declared {
         if declared != expected {
             return Err(HttpError::bad_request(format!(
                 "Part {part} of file {file} must be exactly {expected} bytes; the request declares {declared}."
@@ -225,7 +228,7 @@ async fn put_part(
 
 async fn list_parts(
     State(state): State<AppState>,
-    Path(raw_id): Path<String>,
+    ApiPath(raw_id): ApiPath<String>,
     UploadToken(token): UploadToken,
 ) -> Result<Response, HttpError> {
     let (package_state, files) = upload::held_parts(&state.db, &raw_id, &token).await?;
@@ -238,7 +241,7 @@ async fn list_parts(
 
 async fn finalize(
     State(state): State<AppState>,
-    Path(raw_id): Path<String>,
+    ApiPath(raw_id): ApiPath<String>,
     UploadToken(token): UploadToken,
 ) -> Result<Response, HttpError> {
     let finalized = upload::finalize(
@@ -260,7 +263,7 @@ async fn finalize(
 
 async fn revoke(
     State(state): State<AppState>,
-    Path(raw_id): Path<String>,
+    ApiPath(raw_id): ApiPath<String>,
     auth: RevokeAuth,
 ) -> Result<Response, HttpError> {
     let by = match &auth {

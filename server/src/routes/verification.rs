@@ -1,7 +1,7 @@
 //! Recipient verification (docs/API.md "Recipient verification"): "send me a code" and
 //! trading the code for a recipient session.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::clock::rfc3339;
 use crate::http::auth::LinkProofHeader;
-use crate::http::{ApiJson, HttpError};
+use crate::http::{ApiPath, HttpError, RequiredJson};
 use crate::state::AppState;
 use crate::verification;
 
@@ -40,9 +40,9 @@ struct ConfirmBody {
 /// "Send me a code": the same `202` whether or not the address is a recipient.
 async fn request_code(
     State(state): State<AppState>,
-    Path(raw_id): Path<String>,
+    ApiPath(raw_id): ApiPath<String>,
     LinkProofHeader(proof): LinkProofHeader,
-    ApiJson(body): ApiJson<CodeRequestBody>,
+    RequiredJson(body): RequiredJson<CodeRequestBody>,
 ) -> Result<Response, HttpError> {
     verification::send_code(
         &state.db,
@@ -63,9 +63,9 @@ async fn request_code(
 
 async fn confirm(
     State(state): State<AppState>,
-    Path(raw_id): Path<String>,
+    ApiPath(raw_id): ApiPath<String>,
     LinkProofHeader(proof): LinkProofHeader,
-    ApiJson(body): ApiJson<ConfirmBody>,
+    RequiredJson(body): RequiredJson<ConfirmBody>,
 ) -> Result<Response, HttpError> {
     let session = verification::confirm(
         &state.db,

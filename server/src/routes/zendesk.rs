@@ -9,6 +9,7 @@
 //! `sda_…` token). The page is framed by the tenant's Zendesk only (`frame-ancestors`).
 
 use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -256,7 +257,19 @@ fn callback_page(code: StatusCode, title: &str, text: &str) -> Response {
 }
 
 /// `GET /zendesk/oauth/callback?code&state`: finishes the grant (browser page).
-async fn oauth_callback(State(state): State<AppState>, Query(q): Query<CallbackQuery>) -> Response {
+async fn oauth_callback(
+    State(state): State<AppState>,
+    query: Result<Query<CallbackQuery>, QueryRejection>,
+) -> Response {
+    // A query axum cannot read (a parameter given twice) is this page's 400 too, not axum's
+    // plain-text answer.
+    let Ok(Query(q)) = query else {
+        return callback_page(
+            StatusCode::BAD_REQUEST,
+            "sealdrop was not authorized",
+            "The address of this page is malformed. Start again from the sealdrop app.",
+        );
+    };
     let request = GrantRequest {
         code: q.code,
         state: q.state,
