@@ -32,7 +32,6 @@
 //! `proxy_buffering off` it did not slow the answers down.)
 
 use std::collections::BTreeMap;
-use std::fmt::Display;
 use std::fs::File;
 use std::io::Read;
 use std::os::unix::process::CommandExt;
@@ -45,7 +44,7 @@ use anyhow::{bail, ensure, Context, Result};
 
 use crate::cleanup::{self, Guard};
 use crate::proc::{
-    self, cargo, free_port, http, random_hex, repo_root, target_dir, which, Counts, Daemon,
+    self, cargo, free_port, http, random_hex, repo_root, target_dir, which, Checks, Counts, Daemon,
 };
 use crate::services::{self, Services};
 use crate::setup;
@@ -77,27 +76,7 @@ pub fn unavailable() -> Option<String> {
 
 /// Runs the stage; returns the checks that passed and failed (the first failure ends it).
 pub fn run(services: &mut Services) -> Result<(Counts, bool)> {
-    let mut checks = Checks::default();
-    let result = run_checks(services, &mut checks);
-    if let Err(err) = &result {
-        println!("\nFAILED: {err:#}");
-        checks.counts.failed += 1;
-        checks.counts.seen = true;
-    }
-    Ok((checks.counts, result.is_ok()))
-}
-
-#[derive(Default)]
-struct Checks {
-    counts: Counts,
-}
-
-impl Checks {
-    fn pass(&mut self, what: impl Display) {
-        println!("ok: {what}");
-        self.counts.passed += 1;
-        self.counts.seen = true;
-    }
+    Ok(Checks::run(|checks| run_checks(services, checks)))
 }
 
 fn step(what: &str) {

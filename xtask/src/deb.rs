@@ -17,7 +17,6 @@
 //! them. An interrupted or failed run purges the package it installed.
 
 use std::collections::BTreeMap;
-use std::fmt::Display;
 use std::fs::File;
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::CommandExt;
@@ -29,7 +28,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, ensure, Context, Result};
 
 use crate::cleanup::{self, Guard};
-use crate::proc::{self, cargo, http, target_dir, which, Counts};
+use crate::proc::{self, cargo, http, target_dir, which, Checks, Counts};
 use crate::setup;
 use crate::wasm;
 
@@ -77,27 +76,7 @@ pub fn unavailable() -> Option<String> {
 
 /// Runs the stage; returns the checks that passed and failed (the first failure ends it).
 pub fn run() -> Result<(Counts, bool)> {
-    let mut checks = Checks::default();
-    let result = run_checks(&mut checks);
-    if let Err(err) = &result {
-        println!("\nFAILED: {err:#}");
-        checks.counts.failed += 1;
-        checks.counts.seen = true;
-    }
-    Ok((checks.counts, result.is_ok()))
-}
-
-#[derive(Default)]
-struct Checks {
-    counts: Counts,
-}
-
-impl Checks {
-    fn pass(&mut self, what: impl Display) {
-        println!("ok: {what}");
-        self.counts.passed += 1;
-        self.counts.seen = true;
-    }
+    Ok(Checks::run(run_checks))
 }
 
 fn run_checks(checks: &mut Checks) -> Result<()> {

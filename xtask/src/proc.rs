@@ -173,6 +173,35 @@ pub fn output(cmd: &mut Command) -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// The checks of a stage that is one long scenario (deb, cluster): each step that holds is
+/// printed `ok: …` and counted; the first that does not ends the scenario, printed `FAILED: …`
+/// and counted as one failure.
+#[derive(Default)]
+pub struct Checks {
+    counts: Counts,
+}
+
+impl Checks {
+    /// Runs `scenario`; returns the counts and whether it got to the end.
+    pub fn run(scenario: impl FnOnce(&mut Checks) -> Result<()>) -> (Counts, bool) {
+        let mut checks = Checks::default();
+        let result = scenario(&mut checks);
+        if let Err(err) = &result {
+            println!("\nFAILED: {err:#}");
+            checks.counts.failed += 1;
+            checks.counts.seen = true;
+        }
+        (checks.counts, result.is_ok())
+    }
+
+    /// Counts one step that held.
+    pub fn pass(&mut self, what: impl std::fmt::Display) {
+        println!("ok: {what}");
+        self.counts.passed += 1;
+        self.counts.seen = true;
+    }
+}
+
 /// How many tests a command reported as passed and failed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Counts {
