@@ -10,6 +10,7 @@
 use std::ops::Range;
 use std::path::Path;
 
+use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::config::{
     BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
 };
@@ -250,28 +251,16 @@ impl Storage for S3Storage {
 /// An SDK error as a [`StorageError`]: no connection, a timeout or a `503` is
 /// [`StorageError::Unreachable`] (the store is down or restarting), anything else is
 /// [`StorageError::S3`].
-fn s3_error<E, R>(what: String, e: SdkError<E, R>) -> StorageError
+fn s3_error<E>(what: String, e: SdkError<E, HttpResponse>) -> StorageError
 where
     E: std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + HasStatus,
 {
     let unreachable = matches!(e, SdkError::DispatchFailure(_) | SdkError::TimeoutError(_))
-        || e.raw_response().is_some_and(|r| r.status_code() == 503);
+        || e.raw_response().is_some_and(|r| r.status().as_u16() == 503);
     let text = format!("{what}: {}", DisplayErrorContext(&e));
     if unreachable {
         StorageError::Unreachable(text)
     } else {
         StorageError::S3(text)
-    }
-}
-
-/// The HTTP status of a raw SDK response.
-trait HasStatus {
-    fn status_code(&self) -> u16;
-}
-
-impl HasStatus for aws_sdk_s3::config::http::HttpResponse {
-    fn status_code(&self) -> u16 {
-        self.status().as_u16()
     }
 }
