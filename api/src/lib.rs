@@ -1,19 +1,33 @@
-//! sealdrop's HTTP wire contract, as the server reads it from requests: the pieces that are
-//! pure parsing of untrusted text, kept apart from the server so they can be tested and
-//! fuzzed (`fuzz/`) without a database, a store or a runtime.
+//! sealdrop's HTTP wire contract, shared by the server (which answers with these types and
+//! reads requests into them), the native client and the tests (which read the answers with
+//! them), and the OpenAPI document (generated from them):
 //!
-//! - [`json`]: request bodies, decoded with errors that name the field;
-//! - [`settings`]: the body of `PUT /api/v1/settings`;
+//! - [`bodies`]: every request and response body, one module per concept;
+//! - [`error`]: the error body and its codes;
+//! - [`text`]: ids, credentials and times as newtypes over their text;
+//! - [`headers`]: the API's header names;
+//! - [`openapi`]: the OpenAPI 3.1 document, generated from the bodies and the operations table;
+//! - [`json`]: request bodies decoded with errors that name the field;
 //! - [`range`]: the `Range` header of ciphertext downloads;
 //! - [`forwarded`]: who the client is behind reverse proxies (`X-Forwarded-For`,
 //!   `Forwarded`), and the bucket per-address caps count it in.
 //!
-//! The encrypted format itself (manifest, stanzas, STREAM) is `sealdrop-crypto`'s.
+//! The parsers are pure functions of untrusted text, fuzzed under `fuzz/` without a database,
+//! a store or a runtime. The encrypted format itself (manifest, stanzas, STREAM) is
+//! `sealdrop-crypto`'s.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod bodies;
+pub mod error;
 pub mod forwarded;
+pub mod headers;
 pub mod json;
+pub mod openapi;
 pub mod range;
-pub mod settings;
+pub mod text;
+
+pub use bodies::{
+    audit, data_requests, deletion, packages, settings, verification, widget, zendesk,
+};

@@ -278,7 +278,10 @@ pub async fn run(state: &AppState, command: AdminCommand) -> anyhow::Result<()> 
                         .with_context(|| format!("making {}", dir.display()))?;
                     for table in Table::ALL {
                         let path = dir.join(format!("{}.csv", table.as_str()));
-                        write_private(&path, &export.to_csv(table)?)?;
+                        write_private(
+                            &path,
+                            &sealdrop_server::data_requests::export_csv(&export, table)?,
+                        )?;
                         eprintln!("wrote {}", path.display());
                     }
                 }
@@ -320,7 +323,7 @@ pub async fn run(state: &AppState, command: AdminCommand) -> anyhow::Result<()> 
             )
             .await
             .with_context(|| format!("erasing the address from tenant {id}"))?;
-            let c = &erasure.counts;
+            let c = &erasure;
             eprintln!(
                 "Erased: {} recipient entr(ies), {} notification address(es), {} code request(s), \
                  {} recipient session(s); {} audit event(s) now say {}.",

@@ -14,11 +14,13 @@ use base64::Engine;
 use futures::StreamExt;
 use reqwest::header::RANGE;
 use reqwest::StatusCode;
+use sealdrop_api::error::ErrorCode;
+use sealdrop_api::packages::{DownloadGrant, Opened};
+use sealdrop_api::verification::RecipientSessionGrant;
 use sealdrop_crypto::{
     default_aead, Error as CryptoError, LinkProof, Manifest, OpenedPackage, SecureLink,
     ServerSecret, StreamDecryptor, CHUNK_SIZE, ENCRYPTED_CHUNK_SIZE,
 };
-use serde::Deserialize;
 use serde_json::json;
 use tokio::io::{AsyncSeekExt, AsyncWriteExt, BufWriter};
 use zeroize::Zeroizing;
@@ -37,22 +39,6 @@ const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
 /// A stream that ends early at the same place this many times in a row means the stored
 /// ciphertext itself is short.
 const SAME_PLACE_EOFS: u32 = 3;
-
-#[derive(Deserialize)]
-struct Opened {
-    server_secret: String,
-    manifest: String,
-}
-
-#[derive(Deserialize)]
-struct DownloadStarted {
-    download_token: String,
-}
-
-#[derive(Deserialize)]
-struct Confirmed {
-    recipient_session: String,
-}
 
 /// The package behind one link, as the server lets this downloader see it.
 struct Remote {
@@ -105,7 +91,13 @@ pub(crate) async fn get(
     if !started.is_success() {
         return Err(started.into_error());
     }
-    let token = Zeroizing::new(started.json::<DownloadStarted>()?.download_token);
+    let token = Zeroizing::new(
+        started
+            .json::<DownloadGrant>()?
+            .download_token
+            .as_str()
+            .to_owned(),
+    );
 
     let mut saved = Vec::with_capacity(names.len());
     for (index, name) in names.iter().enumerate() {
@@ -173,7 +165,7 @@ impl Remote {
                 break answer;
             }
             let needs_code = answer.status == StatusCode::UNAUTHORIZED
-                && answer.error_body().error == "verification_required";
+                && answer.is_error(ErrorCode::VerificationRequired);
             if !needs_code || verified {
                 return Err(answer.into_error());
             }
@@ -186,7 +178,7 @@ impl Remote {
             .decode(&opened.manifest)
             .or_else(|_| URL_SAFE_NO_PAD.decode(&opened.manifest))
             .map_err(|_| ClientError::Protocol("the manifest is not base64".into()))?;
-        let server_secret = ServerSecret::parse_b64u(&opened.server_secret)
+        let server_secret = ServerSecret::parse_b64u(opened.server_secret.as_str())
             .map_err(|_| ClientError::Protocol("the server secret is not valid".into()))?;
         let manifest = Manifest::parse(&manifest).map_err(ClientError::CannotOpen)?;
         if manifest.package_id() != link.id() {
@@ -250,7 +242,11 @@ impl Remote {
             return Err(verification_error(answer));
         }
         Ok(Zeroizing::new(
-            answer.json::<Confirmed>()?.recipient_session,
+            answer
+                .json::<RecipientSessionGrant>()?
+                .recipient_session
+                .as_str()
+                .to_owned(),
         ))
     }
 
@@ -446,7 +442,7 @@ impl Remote {
 fn verification_error(answer: Answer) -> ClientError {
     let body = answer.error_body();
     if answer.status == StatusCode::METHOD_NOT_ALLOWED
-        || (answer.status == StatusCode::NOT_FOUND && body.error.is_empty())
+        || (answer.status == StatusCode::NOT_FOUND && body.is_none())
     {
         return ClientError::VerificationUnavailable;
     }

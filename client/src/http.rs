@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{RequestBuilder, StatusCode};
-use serde::Deserialize;
+use sealdrop_api::error::{ErrorBody, ErrorCode};
 
 use crate::error::{ClientError, Result};
 use crate::progress::Progress;
@@ -104,15 +104,6 @@ pub(crate) struct Answer {
     pub(crate) body: Bytes,
 }
 
-/// `{"error": "...", "message": "..."}`.
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct ApiErrorBody {
-    #[serde(default)]
-    pub(crate) error: String,
-    #[serde(default)]
-    pub(crate) message: String,
-}
-
 impl Answer {
     pub(crate) fn is_success(&self) -> bool {
         self.status.is_success()
@@ -124,8 +115,14 @@ impl Answer {
         })
     }
 
-    pub(crate) fn error_body(&self) -> ApiErrorBody {
-        serde_json::from_slice(&self.body).unwrap_or_default()
+    /// Whether the answer is the API's error `code`.
+    pub(crate) fn is_error(&self, code: ErrorCode) -> bool {
+        self.error_body().is_some_and(|b| b.error == code)
+    }
+
+    /// The API's error body, if the answer is one (a proxy in between may answer otherwise).
+    pub(crate) fn error_body(&self) -> Option<ErrorBody> {
+        serde_json::from_slice(&self.body).ok()
     }
 
     /// The error this answer means, when no caller-specific meaning applies.
@@ -136,26 +133,32 @@ impl Answer {
 }
 
 /// Maps an API error to a [`ClientError`] by its code.
-pub(crate) fn api_error(status: StatusCode, body: ApiErrorBody) -> ClientError {
-    match body.error.as_str() {
-        "not_found" => ClientError::NotFound,
-        "expired" => ClientError::Expired,
-        "revoked" => ClientError::Revoked,
-        "download_limit_reached" => ClientError::DownloadLimitReached,
-        "verification_required" => ClientError::VerificationRequired,
-        "unauthorized" => ClientError::Unauthorized(body.message),
-        _ => ClientError::Api {
+pub(crate) fn api_error(status: StatusCode, body: Option<ErrorBody>) -> ClientError {
+    let reason = || {
+        status
+            .canonical_reason()
+            .unwrap_or("unexpected status")
+            .to_owned()
+    };
+    let Some(body) = body else {
+        return ClientError::Api {
             status: status.as_u16(),
-            code: if body.error.is_empty() {
-                "unknown".into()
-            } else {
-                body.error
-            },
+            code: "unknown".into(),
+            message: reason(),
+        };
+    };
+    match body.error {
+        ErrorCode::NotFound => ClientError::NotFound,
+        ErrorCode::Expired => ClientError::Expired,
+        ErrorCode::Revoked => ClientError::Revoked,
+        ErrorCode::DownloadLimitReached => ClientError::DownloadLimitReached,
+        ErrorCode::VerificationRequired => ClientError::VerificationRequired,
+        ErrorCode::Unauthorized => ClientError::Unauthorized(body.message),
+        code => ClientError::Api {
+            status: status.as_u16(),
+            code: code.as_str().into(),
             message: if body.message.is_empty() {
-                status
-                    .canonical_reason()
-                    .unwrap_or("unexpected status")
-                    .into()
+                reason()
             } else {
                 body.message
             },
@@ -176,7 +179,8 @@ pub(crate) fn is_transient_status(status: StatusCode) -> bool {
 fn is_final_rate_limit(status: StatusCode, retry_after: Option<Duration>, body: &[u8]) -> bool {
     status == StatusCode::TOO_MANY_REQUESTS
         && retry_after.is_none()
-        && serde_json::from_slice::<ApiErrorBody>(body).is_ok_and(|b| b.error == "rate_limited")
+        && serde_json::from_slice::<ErrorBody>(body)
+            .is_ok_and(|b| b.error == ErrorCode::RateLimited)
 }
 
 /// Whether a transport error is worth retrying (everything but a malformed request).
@@ -238,7 +242,7 @@ pub(crate) async fn send(
                         return Ok(Answer { status, body });
                     }
                     Ok(body) => {
-                        let detail = serde_json::from_slice::<ApiErrorBody>(&body)
+                        let detail = serde_json::from_slice::<ErrorBody>(&body)
                             .map(|b| b.message)
                             .unwrap_or_default();
                         (
@@ -281,11 +285,12 @@ mod tests {
 
     #[test]
     fn api_errors_become_sentences() {
-        let body = ApiErrorBody {
-            error: "download_limit_reached".into(),
-            message: String::new(),
+        let body = ErrorBody {
+            error: ErrorCode::DownloadLimitReached,
+            message: "This package has reached its download limit.".into(),
+            missing: None,
         };
-        let error = api_error(StatusCode::GONE, body);
+        let error = api_error(StatusCode::GONE, Some(body));
         assert_eq!(
             error.to_string(),
             "this link has reached its download limit"

@@ -17,12 +17,13 @@ use base64::Engine;
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use reqwest::StatusCode;
+use sealdrop_api::error::ErrorCode;
+use sealdrop_api::packages::{CreatedPackage, PartsListing};
 use sealdrop_crypto::{
     default_aead, part_count, part_plaintext_len, seal_package, FileInfo, FileKey, LinkProof,
     LinkSecret, Manifest, Metadata, OsRandom, PackageId, SecureLink, ServerSecret, StreamEncryptor,
     CHUNK_SIZE, PART_CHUNKS,
 };
-use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
@@ -51,30 +52,6 @@ impl LocalFile {
     fn path(&self) -> &Path {
         &self.fingerprint.path
     }
-}
-
-/// `201` of `POST /api/v1/packages`.
-#[derive(Deserialize)]
-struct Created {
-    id: String,
-    server_secret: String,
-    upload_token: String,
-    #[serde(default)]
-    part_chunks: Option<u64>,
-    #[serde(default)]
-    max_file_size: Option<u64>,
-}
-
-/// `GET …/parts`.
-#[derive(Debug, Deserialize)]
-struct HeldParts {
-    files: Vec<HeldFile>,
-}
-
-#[derive(Debug, Deserialize)]
-struct HeldFile {
-    file: usize,
-    parts: Vec<u64>,
 }
 
 /// An upload in progress: everything needed to send parts and finalize.
@@ -232,31 +209,28 @@ impl<'a> Upload<'a> {
         if !answer.is_success() {
             return Err(answer.into_error());
         }
-        let created: Created = answer.json()?;
-        let created_token = Zeroizing::new(created.upload_token.clone());
-        if created
-            .part_chunks
-            .is_some_and(|chunks| chunks != PART_CHUNKS)
-        {
+        let created: CreatedPackage = answer.json()?;
+        let created_token = Zeroizing::new(created.upload_token.as_str().to_owned());
+        if created.part_chunks != PART_CHUNKS {
             return Err(ClientError::Protocol(format!(
                 "the server uses parts of {} chunks; this client sends {PART_CHUNKS}",
-                created.part_chunks.unwrap_or_default()
+                created.part_chunks
             )));
         }
-        if let Some(max) = created.max_file_size {
-            if let Some(big) = files.iter().find(|f| f.size() > max) {
-                return Err(ClientError::TooLarge {
-                    path: big.path().to_owned(),
-                    max,
-                });
-            }
+        let max = created.max_file_size;
+        if let Some(big) = files.iter().find(|f| f.size() > max) {
+            return Err(ClientError::TooLarge {
+                path: big.path().to_owned(),
+                max,
+            });
         }
 
-        let id = PackageId::parse_b64u(&created.id)
+        let id = PackageId::parse_b64u(created.id.as_str())
             .map_err(|_| ClientError::Protocol("the server sent an invalid package id".into()))?;
-        let server_secret = ServerSecret::parse_b64u(&created.server_secret).map_err(|_| {
-            ClientError::Protocol("the server sent an invalid server secret".into())
-        })?;
+        let server_secret =
+            ServerSecret::parse_b64u(created.server_secret.as_str()).map_err(|_| {
+                ClientError::Protocol("the server sent an invalid server secret".into())
+            })?;
         let metadata = Metadata {
             files: files
                 .iter()
@@ -282,7 +256,7 @@ impl<'a> Upload<'a> {
             version: 1,
             server: client.base.clone(),
             files: files.iter().map(|f| f.fingerprint.clone()).collect(),
-            id: created.id.clone(),
+            id: created.id.as_str().to_owned(),
             upload_token: created_token.to_string(),
             server_secret: server_secret.to_b64u(),
             link_secret: sealed.link_secret.to_b64u(),
@@ -407,12 +381,19 @@ impl<'a> Upload<'a> {
         if !answer.is_success() {
             return Err(answer.into_error());
         }
-        let held: HeldParts = answer.json()?;
-        Ok(held
-            .files
+        let held: PartsListing = answer.json()?;
+        held.files
             .into_iter()
-            .map(|f| (f.file, f.parts.into_iter().collect()))
-            .collect())
+            .map(|f| {
+                let file = usize::try_from(f.file).map_err(|_| {
+                    ClientError::Protocol(format!(
+                        "the server lists a file {} this client cannot hold",
+                        f.file
+                    ))
+                })?;
+                Ok((file, f.parts.into_iter().collect()))
+            })
+            .collect()
     }
 
     /// Whether the package already works (a link-proof `GET` answers).
@@ -503,8 +484,7 @@ impl<'a> Upload<'a> {
         if answer.is_success() {
             return Ok(true);
         }
-        if answer.status == StatusCode::CONFLICT && answer.error_body().error == "incomplete_upload"
-        {
+        if answer.status == StatusCode::CONFLICT && answer.is_error(ErrorCode::IncompleteUpload) {
             return Ok(false);
         }
         Err(answer.into_error())
@@ -537,7 +517,7 @@ impl<'a> Upload<'a> {
                 progress.advance(part_plaintext_len(local.size(), part));
                 return Ok(());
             }
-            if answer.error_body().error != "checksum_mismatch" {
+            if !answer.is_error(ErrorCode::ChecksumMismatch) {
                 return Err(answer.into_error());
             }
             progress.retrying(

@@ -20,6 +20,8 @@ use serde_json::{json, Value};
 use url::Url;
 
 pub use sealdrop_api::settings::SettingsUpdate;
+use sealdrop_api::settings::{Grant, GrantState, SenderSettings, Settings, SettingsValues};
+use sealdrop_api::text::{RoleName, WidgetKey};
 
 use crate::config::Limits;
 use crate::db::{AuditKind, Database, GrantStatus, ReplyLinkStyle, TenantSettings};
@@ -58,32 +60,36 @@ impl TenantSettings {
         RolePolicy::new(self.allowed_roles.clone())
     }
 
-    /// Every setting, as `GET /api/v1/settings` shows it (without the grant status).
-    pub fn to_json(&self, limits: &Limits) -> Value {
-        json!({
-            "allowed_roles": self.allowed_roles.iter().map(AllowedRole::as_setting).collect::<Vec<_>>(),
-            "require_auth_default": self.require_auth_default,
-            "default_expiry_secs": self.effective_default_expiry(limits),
-            "max_expiry_secs": self.effective_max_expiry(limits),
-            "max_file_size": self.effective_max_file_size(limits),
-            "help_center_origins": self.help_center_origins,
-            "widget_forms": self.widget_forms,
-            "reply_link_style": self.reply_link_style.as_str(),
-            "widget_key": self.widget_key,
-            "package_retention_days": self.package_retention_days,
-            "audit_retention_days": self.audit_retention_days,
-        })
+    /// Every setting's value, the limits as they apply under this server's.
+    pub fn values(&self, limits: &Limits) -> SettingsValues {
+        let days = |d: Option<i64>| d.map(|d| d.clamp(0, i64::from(u32::MAX)) as u32);
+        SettingsValues {
+            allowed_roles: self
+                .allowed_roles
+                .iter()
+                .map(|r| RoleName::new(r.as_setting()))
+                .collect(),
+            require_auth_default: self.require_auth_default,
+            default_expiry_secs: self.effective_default_expiry(limits),
+            max_expiry_secs: self.effective_max_expiry(limits),
+            max_file_size: self.effective_max_file_size(limits),
+            help_center_origins: self.help_center_origins.clone(),
+            widget_forms: self.widget_forms.clone(),
+            reply_link_style: self.reply_link_style,
+            package_retention_days: days(self.package_retention_days),
+            audit_retention_days: days(self.audit_retention_days),
+        }
     }
 
     /// What the sidebar needs to send files (`GET /api/v1/me`).
-    pub fn sender_json(&self, limits: &Limits) -> Value {
-        json!({
-            "require_auth_default": self.require_auth_default,
-            "reply_link_style": self.reply_link_style.as_str(),
-            "max_file_size": self.effective_max_file_size(limits),
-            "default_expiry_secs": self.effective_default_expiry(limits),
-            "max_expiry_secs": self.effective_max_expiry(limits),
-        })
+    pub fn sender_settings(&self, limits: &Limits) -> SenderSettings {
+        SenderSettings {
+            require_auth_default: self.require_auth_default,
+            reply_link_style: self.reply_link_style,
+            max_file_size: self.effective_max_file_size(limits),
+            default_expiry_secs: self.effective_default_expiry(limits),
+            max_expiry_secs: self.effective_max_expiry(limits),
+        }
     }
 
     /// The tenant's largest file, within the server's limit.
@@ -147,15 +153,21 @@ pub async fn view(
     limits: &Limits,
     tenant_id: &str,
     now: i64,
-) -> Result<Value, Internal> {
+) -> Result<Settings, Internal> {
     let settings = load_or_create(db, tenant_id, now).await?;
-    let mut body = settings.to_json(limits);
-    let grant: GrantStatus = db.grant_status(tenant_id).await?;
-    body["grant"] = json!({ "status": grant.as_str() });
-    body["subdomain"] = json!(db.subdomain_of(tenant_id).await?.map(|s| s.to_string()));
-    // What "Delete all data" asks the admin to type.
-    body["tenant_name"] = json!(db.tenant(tenant_id).await?.map(|t| t.name));
-    Ok(body)
+    let status = match db.grant_status(tenant_id).await? {
+        GrantStatus::Missing => GrantState::Missing,
+        GrantStatus::Active => GrantState::Active,
+        GrantStatus::NeedsReauthorization => GrantState::NeedsReauthorization,
+    };
+    Ok(Settings {
+        values: settings.values(limits),
+        widget_key: WidgetKey::new(settings.widget_key.clone()),
+        grant: Grant { status },
+        subdomain: db.subdomain_of(tenant_id).await?.map(|s| s.to_string()),
+        // What "Delete all data" asks the admin to type.
+        tenant_name: db.tenant(tenant_id).await?.map(|t| t.name),
+    })
 }
 
 /// Checks and applies `change` for `by`, and records `settings_changed` with the names of

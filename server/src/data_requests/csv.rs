@@ -132,15 +132,16 @@ fn setting_cell(value: &Value) -> String {
     }
 }
 
-impl TenantExport {
-    /// One table of this export as CSV.
-    pub fn to_csv(&self, table: Table) -> Result<Vec<u8>, Internal> {
+/// One table of `export` as CSV.
+pub fn export_csv(export: &TenantExport, table: Table) -> Result<Vec<u8>, Internal> {
+    let this = export;
+    {
         match table {
             Table::Settings => {
-                let tenant = &self.tenant;
+                let tenant = &this.tenant;
                 let mut rows = vec![
-                    ["export".to_owned(), self.kind.to_owned()],
-                    ["exported_at".to_owned(), self.exported_at.clone()],
+                    ["export".to_owned(), this.kind.to_owned()],
+                    ["exported_at".to_owned(), this.exported_at.clone()],
                     ["tenant_id".to_owned(), tenant.id.clone()],
                     ["tenant_name".to_owned(), tenant.name.clone()],
                     [
@@ -149,7 +150,9 @@ impl TenantExport {
                     ],
                     ["tenant_created_at".to_owned(), tenant.created_at.clone()],
                 ];
-                if let Some(fields) = self.settings.as_object() {
+                let settings =
+                    serde_json::to_value(&this.settings).map_err(|e| Internal(e.into()))?;
+                if let Some(fields) = settings.as_object() {
                     rows.extend(
                         fields
                             .iter()
@@ -160,11 +163,11 @@ impl TenantExport {
             }
             Table::Packages => write(
                 PACKAGE_HEADERS,
-                self.packages.iter().map(|p| {
+                this.packages.iter().map(|p| {
                     [
                         p.id.clone(),
-                        p.state.to_owned(),
-                        p.created_by.clone(),
+                        p.state.as_str().to_owned(),
+                        p.created_by.as_str().to_owned(),
                         optional(p.created_by_user.as_ref()),
                         optional(p.ticket_id.as_ref()),
                         p.require_auth.to_string(),
@@ -184,13 +187,13 @@ impl TenantExport {
             ),
             Table::Recipients => write(
                 ["package", "email"],
-                self.packages.iter().flat_map(|p| {
+                this.packages.iter().flat_map(|p| {
                     p.recipients
                         .iter()
                         .map(|email| [p.id.clone(), email.clone()])
                 }),
             ),
-            Table::Audit => write(AUDIT_HEADERS, audit_rows(&self.audit_events)),
+            Table::Audit => write(AUDIT_HEADERS, audit_rows(&this.audit_events)),
         }
     }
 }

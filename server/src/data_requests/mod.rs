@@ -2,7 +2,7 @@
 //!
 //! - [`tenant_export`]: the tenant's settings, the metadata of every package (ids, state,
 //!   times, sizes, file counts, recipients) and its whole audit log, as JSON
-//!   ([`TenantExport`]) or as one CSV per table ([`Table`], [`TenantExport::to_csv`]).
+//!   ([`TenantExport`]) or as one CSV per table ([`Table`], [`export_csv`]).
 //! - [`subject_export`]: for one email address within one tenant, everything stored about it:
 //!   the packages naming it as a recipient or as the sender's notification address, its code
 //!   requests and recipient sessions (times and tries, never a hash), and the audit events
@@ -28,22 +28,23 @@ mod csv;
 
 use std::collections::HashMap;
 
-use serde::Serialize;
 use serde_json::{json, Value};
 
-pub use self::csv::{audit_csv, Table};
+pub use sealdrop_api::audit::AuditRecord;
+pub use sealdrop_api::data_requests::{
+    CodeRequestRecord, Erasure, PackageRecord, RecipientSessionRecord, SubjectExport,
+    SubjectPackageRecord, TenantExport, TenantRecord, SUBJECT_EXPORT_KIND, TENANT_EXPORT_KIND,
+};
+use sealdrop_api::data_requests::{CreatedBy, StoredState};
+
+pub use self::csv::{audit_csv, export_csv, Table};
 use crate::clock::rfc3339;
 use crate::config::Limits;
 use crate::db::data_requests::{ErasedCounts, PackageMetadata, Subject, SubjectPackage};
-use crate::db::{AuditEvent, Database};
+use crate::db::{AuditEvent, Database, PackageState};
 use crate::internal::{internal_failures, Internal};
 use crate::settings;
 use crate::verification::{EmailAddress, VerificationKey};
-
-/// What [`TenantExport::kind`] says.
-pub const TENANT_EXPORT_KIND: &str = "sealdrop-tenant-export/1";
-/// What [`SubjectExport::kind`] says.
-pub const SUBJECT_EXPORT_KIND: &str = "sealdrop-subject-export/1";
 
 /// Why a data request was refused.
 #[derive(Debug, thiserror::Error)]
@@ -61,73 +62,6 @@ pub enum DataRequestError {
 
 internal_failures!(DataRequestError);
 
-/// The tenant as its export names it.
-#[derive(Debug, Clone, Serialize)]
-pub struct TenantRecord {
-    /// Its id.
-    pub id: String,
-    /// Its name.
-    pub name: String,
-    /// `acme` for acme.zendesk.com; `None` for a tenant made with the CLI.
-    pub zendesk_subdomain: Option<String>,
-    /// RFC 3339.
-    pub created_at: String,
-}
-
-/// One package's metadata: its lifecycle, sizes and recipients; never a secret.
-#[derive(Debug, Clone, Serialize)]
-pub struct PackageRecord {
-    /// Package id.
-    pub id: String,
-    /// `uploading`, `ready` or `revoked`.
-    pub state: &'static str,
-    /// `tenant_token`, `agent` or `widget`.
-    pub created_by: String,
-    /// Zendesk user id of the sending agent.
-    pub created_by_user: Option<String>,
-    /// Zendesk ticket id of an agent send.
-    pub ticket_id: Option<String>,
-    /// Whether opening needs an email code or an agent session.
-    pub require_auth: bool,
-    /// Where download receipts go.
-    pub notify_sender: Option<String>,
-    /// RFC 3339.
-    pub created_at: String,
-    /// RFC 3339, once the upload completed.
-    pub finalized_at: Option<String>,
-    /// RFC 3339.
-    pub expires_at: String,
-    /// RFC 3339, if revoked.
-    pub revoked_at: Option<String>,
-    /// RFC 3339, once the purge deleted its blobs.
-    pub purged_at: Option<String>,
-    /// `None`: unlimited.
-    pub max_downloads: Option<u64>,
-    /// Downloads started.
-    pub downloads_used: u64,
-    /// Files in the package.
-    pub files: u64,
-    /// Bytes of ciphertext of those files.
-    pub ciphertext_bytes: u64,
-    /// The recipients' addresses.
-    pub recipients: Vec<String>,
-}
-
-/// One audit event, as the audit log shows it.
-#[derive(Debug, Clone, Serialize)]
-pub struct AuditRecord {
-    /// Increasing id.
-    pub id: i64,
-    /// RFC 3339.
-    pub at: String,
-    /// What happened (`created`, `downloaded`, ...).
-    pub event: String,
-    /// The package concerned.
-    pub package: Option<String>,
-    /// A small JSON object.
-    pub detail: Option<Value>,
-}
-
 impl From<&AuditEvent> for AuditRecord {
     fn from(e: &AuditEvent) -> Self {
         Self {
@@ -143,29 +77,26 @@ impl From<&AuditEvent> for AuditRecord {
     }
 }
 
-/// Everything a tenant takes away: `GET /api/v1/tenant/export`, `sealdrop admin tenant
-/// export`.
-#[derive(Debug, Clone, Serialize)]
-pub struct TenantExport {
-    /// [`TENANT_EXPORT_KIND`].
-    pub kind: &'static str,
-    /// RFC 3339.
-    pub exported_at: String,
-    /// The tenant.
-    pub tenant: TenantRecord,
-    /// Every setting as `GET /api/v1/settings` shows it, without the widget key.
-    pub settings: Value,
-    /// Every package the database still holds, oldest first.
-    pub packages: Vec<PackageRecord>,
-    /// The whole audit log, oldest first.
-    pub audit_events: Vec<AuditRecord>,
+fn stored_state(state: PackageState) -> StoredState {
+    match state {
+        PackageState::Uploading => StoredState::Uploading,
+        PackageState::Ready => StoredState::Ready,
+        PackageState::Revoked => StoredState::Revoked,
+    }
 }
 
-fn package_record(p: PackageMetadata, recipients: Vec<String>) -> PackageRecord {
-    PackageRecord {
+fn package_record(p: PackageMetadata, recipients: Vec<String>) -> Result<PackageRecord, Internal> {
+    let created_by = CreatedBy::parse(&p.created_by).ok_or_else(|| {
+        Internal::from(anyhow::anyhow!(
+            "package {} has an unknown creator {:?}",
+            p.id,
+            p.created_by
+        ))
+    })?;
+    Ok(PackageRecord {
         id: p.id,
-        state: p.state.as_str(),
-        created_by: p.created_by,
+        state: stored_state(p.state),
+        created_by,
         created_by_user: p.created_by_user,
         ticket_id: p.ticket_id,
         require_auth: p.require_auth,
@@ -180,7 +111,7 @@ fn package_record(p: PackageMetadata, recipients: Vec<String>) -> PackageRecord 
         files: p.files,
         ciphertext_bytes: p.ciphertext_bytes,
         recipients,
-    }
+    })
 }
 
 async fn tenant_record(db: &Database, tenant_id: &str) -> Result<TenantRecord, DataRequestError> {
@@ -204,13 +135,11 @@ pub async fn tenant_export(
     now: i64,
 ) -> Result<TenantExport, DataRequestError> {
     let tenant = tenant_record(db, tenant_id).await?;
-    let mut settings = settings::load_or_create(db, tenant_id, now)
+    // Without the widget key: public by design, but a credential of the widget, not part of
+    // what is taken away.
+    let settings = settings::load_or_create(db, tenant_id, now)
         .await?
-        .to_json(limits);
-    if let Some(fields) = settings.as_object_mut() {
-        // Public by design, but a credential of the widget: not part of what is taken away.
-        fields.remove("widget_key");
-    }
+        .values(limits);
     let mut recipients: HashMap<String, Vec<String>> = HashMap::new();
     for (package, email) in db.tenant_recipients(tenant_id).await? {
         recipients.entry(package).or_default().push(email);
@@ -223,7 +152,7 @@ pub async fn tenant_export(
             let of_package = recipients.remove(&p.id).unwrap_or_default();
             package_record(p, of_package)
         })
-        .collect();
+        .collect::<Result<_, _>>()?;
     let audit_events = db
         .all_audit_events(tenant_id)
         .await?
@@ -231,7 +160,7 @@ pub async fn tenant_export(
         .map(AuditRecord::from)
         .collect();
     Ok(TenantExport {
-        kind: TENANT_EXPORT_KIND,
+        kind: TENANT_EXPORT_KIND.to_owned(),
         exported_at: rfc3339(now),
         tenant,
         settings,
@@ -240,81 +169,15 @@ pub async fn tenant_export(
     })
 }
 
-/// A package naming the address.
-#[derive(Debug, Clone, Serialize)]
-pub struct SubjectPackageRecord {
-    /// Package id.
-    pub package: String,
-    /// `uploading`, `ready` or `revoked`.
-    pub state: &'static str,
-    /// RFC 3339.
-    pub created_at: String,
-    /// RFC 3339.
-    pub expires_at: String,
-}
-
 impl From<SubjectPackage> for SubjectPackageRecord {
     fn from(p: SubjectPackage) -> Self {
         Self {
             package: p.id,
-            state: p.state.as_str(),
+            state: stored_state(p.state),
             created_at: rfc3339(p.created_at),
             expires_at: rfc3339(p.expires_at),
         }
     }
-}
-
-/// A "send me a code" request for the address.
-#[derive(Debug, Clone, Serialize)]
-pub struct CodeRequestRecord {
-    /// The package.
-    pub package: String,
-    /// RFC 3339.
-    pub requested_at: String,
-    /// RFC 3339.
-    pub expires_at: String,
-    /// RFC 3339: confirmed, or retired when another code was.
-    pub used_at: Option<String>,
-    /// Tries.
-    pub attempts: u64,
-}
-
-/// A recipient session of the address (a confirmed code).
-#[derive(Debug, Clone, Serialize)]
-pub struct RecipientSessionRecord {
-    /// The package.
-    pub package: String,
-    /// RFC 3339: when the code was confirmed.
-    pub verified_at: String,
-    /// RFC 3339.
-    pub expires_at: String,
-}
-
-/// Everything one tenant holds about one address: `POST /api/v1/tenant/subjects/export`,
-/// `sealdrop admin subject export`.
-#[derive(Debug, Clone, Serialize)]
-pub struct SubjectExport {
-    /// [`SUBJECT_EXPORT_KIND`].
-    pub kind: &'static str,
-    /// RFC 3339.
-    pub exported_at: String,
-    /// The tenant.
-    pub tenant_id: String,
-    /// The address, normalised.
-    pub email: String,
-    /// Packages sent to it.
-    pub recipient_of: Vec<SubjectPackageRecord>,
-    /// Packages whose download receipts go to it.
-    pub notify_sender_of: Vec<SubjectPackageRecord>,
-    /// Codes asked for it.
-    pub verification_codes: Vec<CodeRequestRecord>,
-    /// Codes it confirmed.
-    pub recipient_sessions: Vec<RecipientSessionRecord>,
-    /// Audit events whose detail names it.
-    pub audit_events: Vec<AuditRecord>,
-    /// When it is the contact address of the admin who granted sealdrop access to the
-    /// tenant's Zendesk (told of a scheduled deletion): that admin's Zendesk user id.
-    pub zendesk_grant_contact_of: Option<String>,
 }
 
 /// Whether `text` is the address `email` (normalised), whatever its case.
@@ -379,7 +242,7 @@ pub async fn subject_export(
         .map(AuditRecord::from)
         .collect();
     Ok(SubjectExport {
-        kind: SUBJECT_EXPORT_KIND,
+        kind: SUBJECT_EXPORT_KIND.to_owned(),
         exported_at: rfc3339(now),
         tenant_id: tenant.id,
         email: address.to_owned(),
@@ -420,17 +283,6 @@ pub async fn subject_export(
         audit_events,
         zendesk_grant_contact_of: db.grant_contact(tenant_id, address).await?,
     })
-}
-
-/// What [`erase_subject`] did.
-#[derive(Debug, Clone, Serialize)]
-pub struct Erasure {
-    /// What now stands for the address in the audit log (`erased:` and 16 hex digits); the
-    /// same for the same address and tenant every time.
-    pub placeholder: String,
-    /// What was deleted, cleared and rewritten.
-    #[serde(flatten)]
-    pub counts: ErasedCounts,
 }
 
 /// The placeholder of an erased address in tenant `tenant_id`'s audit log.
@@ -490,7 +342,12 @@ pub async fn erase_subject(
     );
     Ok(Erasure {
         placeholder,
-        counts,
+        recipient_entries: counts.recipient_entries,
+        notify_sender_cleared: counts.notify_sender_cleared,
+        verification_codes: counts.verification_codes,
+        recipient_sessions: counts.recipient_sessions,
+        audit_events_rewritten: counts.audit_events_rewritten,
+        grant_contact_cleared: counts.grant_contact_cleared,
     })
 }
 

@@ -12,33 +12,7 @@ use sqlx::{AnyConnection, Row};
 
 use super::{bad_column, Database};
 
-/// How the agent app writes a secure link into a reply.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReplyLinkStyle {
-    /// The URL as plain text.
-    Text,
-    /// An HTML link.
-    Hyperlink,
-}
-
-impl ReplyLinkStyle {
-    /// The stored and JSON form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Text => "text",
-            Self::Hyperlink => "hyperlink",
-        }
-    }
-
-    /// Parses the stored and JSON form.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "text" => Some(Self::Text),
-            "hyperlink" => Some(Self::Hyperlink),
-            _ => None,
-        }
-    }
-}
+pub use sealdrop_api::settings::ReplyLinkStyle;
 
 /// A tenant's settings, as stored. The rules that read them (effective limits, role policy)
 /// are in [`crate::settings`].

@@ -8,7 +8,7 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::json;
+use sealdrop_api::error::{ErrorBody, ErrorCode};
 
 use crate::agents::{AgentError, GrantError};
 use crate::internal::Internal;
@@ -95,24 +95,24 @@ impl HttpError {
     }
 
     /// The machine-readable `error` code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::BadRequest(_) => "bad_request",
-            Self::Unauthorized(_) => "unauthorized",
-            Self::VerificationRequired => "verification_required",
-            Self::Forbidden(_) => "forbidden",
-            Self::NotFound(_) | Self::NoPackageAtLink => "not_found",
-            Self::MethodNotAllowed => "method_not_allowed",
-            Self::Conflict(_) => "conflict",
-            Self::IncompleteUpload(_) => "incomplete_upload",
-            Self::Expired => "expired",
-            Self::Revoked => "revoked",
-            Self::DownloadLimitReached => "download_limit_reached",
-            Self::PayloadTooLarge(_) => "payload_too_large",
-            Self::RangeNotSatisfiable(_) => "range_not_satisfiable",
-            Self::ChecksumMismatch => "checksum_mismatch",
-            Self::RateLimited(_) => "rate_limited",
-            Self::Internal(_) => "internal",
+            Self::BadRequest(_) => ErrorCode::BadRequest,
+            Self::Unauthorized(_) => ErrorCode::Unauthorized,
+            Self::VerificationRequired => ErrorCode::VerificationRequired,
+            Self::Forbidden(_) => ErrorCode::Forbidden,
+            Self::NotFound(_) | Self::NoPackageAtLink => ErrorCode::NotFound,
+            Self::MethodNotAllowed => ErrorCode::MethodNotAllowed,
+            Self::Conflict(_) => ErrorCode::Conflict,
+            Self::IncompleteUpload(_) => ErrorCode::IncompleteUpload,
+            Self::Expired => ErrorCode::Expired,
+            Self::Revoked => ErrorCode::Revoked,
+            Self::DownloadLimitReached => ErrorCode::DownloadLimitReached,
+            Self::PayloadTooLarge(_) => ErrorCode::PayloadTooLarge,
+            Self::RangeNotSatisfiable(_) => ErrorCode::RangeNotSatisfiable,
+            Self::ChecksumMismatch => ErrorCode::ChecksumMismatch,
+            Self::RateLimited(_) => ErrorCode::RateLimited,
+            Self::Internal(_) => ErrorCode::Internal,
         }
     }
 
@@ -132,10 +132,13 @@ impl IntoResponse for HttpError {
         if let Self::Internal(err) = &self {
             if let Some(what) = crate::internal::unavailable_dependency(err) {
                 tracing::warn!(error = %format!("{err:#}"), dependency = what, "dependency unavailable");
-                let body = json!({
-                    "error": "unavailable",
-                    "message": format!("The server's {what} cannot be reached right now; try again in a moment."),
-                });
+                let body = ErrorBody {
+                    error: ErrorCode::Unavailable,
+                    message: format!(
+                        "The server's {what} cannot be reached right now; try again in a moment."
+                    ),
+                    missing: None,
+                };
                 let mut response = (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
                 response
                     .headers_mut()
@@ -151,10 +154,15 @@ impl IntoResponse for HttpError {
             }
             other => other.to_string(),
         };
-        let mut body = json!({ "error": self.code(), "message": message });
-        if let Self::IncompleteUpload(missing) = &self {
-            body["missing"] = json!(missing);
-        }
+        let missing = match &self {
+            Self::IncompleteUpload(missing) => Some(missing.clone()),
+            _ => None,
+        };
+        let body = ErrorBody {
+            error: self.code(),
+            message,
+            missing,
+        };
         let mut response = (status, Json(body)).into_response();
         if let Self::RangeNotSatisfiable(size) = self {
             if let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}")) {

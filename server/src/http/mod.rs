@@ -9,7 +9,7 @@ pub mod auth;
 pub mod cors;
 pub mod error;
 pub mod files;
-pub mod headers;
+pub use sealdrop_api::headers;
 pub mod json;
 
 use axum::extract::{FromRequestParts, Path};

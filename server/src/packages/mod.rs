@@ -11,8 +11,6 @@ mod create;
 mod revoke;
 pub mod upload;
 
-use serde::Serialize;
-
 pub use access::{linked_package, DownloadGrant, Opened, PackageInfo};
 pub use create::{create, CreateRequest, CreatedPackage};
 pub use revoke::{revoke, Revoker};
@@ -109,14 +107,8 @@ impl PackageError {
     }
 }
 
-/// One file's missing parts, in an incomplete upload.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct MissingParts {
-    /// File index.
-    pub file: u64,
-    /// Missing part indexes.
-    pub parts: Vec<u64>,
-}
+pub use sealdrop_api::error::MissingParts;
+use sealdrop_api::packages::SentState;
 
 /// Canonical package id text, or `None` if `raw` is not a package id.
 fn parse_id(raw: &str) -> Option<String> {
@@ -170,10 +162,11 @@ pub async fn sent_by(
 }
 
 /// How a sent package's state is shown: a ready package past its expiry is `expired`.
-pub fn shown_state(package: &SentPackage, now: i64) -> &'static str {
-    if package.state == PackageState::Ready && package.expires_at <= now {
-        "expired"
-    } else {
-        package.state.as_str()
+pub fn shown_state(package: &SentPackage, now: i64) -> SentState {
+    match package.state {
+        PackageState::Ready if package.expires_at <= now => SentState::Expired,
+        PackageState::Ready => SentState::Ready,
+        PackageState::Uploading => SentState::Uploading,
+        PackageState::Revoked => SentState::Revoked,
     }
 }

@@ -291,23 +291,14 @@ fn missing_parts(files: &[FileEntry], parts: &[HeldPart]) -> Vec<MissingParts> {
     missing
 }
 
-/// One file's held parts, as `GET …/parts` lists them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileParts {
-    /// File index.
-    pub file: u64,
-    /// Held part indexes.
-    pub parts: Vec<u64>,
-    /// Parts the file has.
-    pub expected: u64,
-}
+pub use sealdrop_api::packages::FileParts;
 
-/// What the server holds of the package: its state and, per file, the parts held.
+/// What the server holds of a package still uploading: per file, the parts held.
 pub async fn held_parts(
     db: &Database,
     raw_id: &str,
     token: &TokenHash,
-) -> Result<(PackageState, Vec<FileParts>), PackageError> {
+) -> Result<Vec<FileParts>, PackageError> {
     let package = upload_package(db, raw_id, token).await?;
     // The upload token stops working at finalize (docs/API.md); a client that lost the
     // finalize answer asks the link instead (a link-proof GET) or finalizes again.
@@ -334,7 +325,7 @@ pub async fn held_parts(
             expected: f.part_count,
         })
         .collect();
-    Ok((package.state, listing))
+    Ok(listing)
 }
 
 /// A finalized package.

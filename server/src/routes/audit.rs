@@ -12,8 +12,7 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::json;
+use sealdrop_api::audit::{AuditPage, AuditQuery};
 
 use crate::audit;
 use crate::data_requests::{self, AuditRecord};
@@ -31,24 +30,6 @@ pub fn router() -> Router<AppState> {
 const MAX_CSV_ROWS: i64 = 10_000;
 /// Most events one JSON page holds.
 const MAX_PAGE: i64 = 500;
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AuditQuery {
-    /// Only events of this package.
-    package: Option<String>,
-    /// Only events of this kind (`created`, `downloaded`, ...).
-    event: Option<String>,
-    /// Only events at or after this time: RFC 3339, or Unix seconds.
-    since: Option<String>,
-    /// Only events with an id below this (the previous page's `next_before`).
-    before: Option<i64>,
-    /// Page size, 1..=10 000 (default 100); a JSON page holds at most 500 events, a CSV export
-    /// up to 10 000 rows (the default).
-    limit: Option<i64>,
-    /// `json` (default) or `csv`.
-    format: Option<String>,
-}
 
 fn parse_since(raw: &str) -> Result<i64, HttpError> {
     let raw = raw.trim();
@@ -111,7 +92,11 @@ async fn list(
         return csv_response(&page.events);
     }
     let events: Vec<AuditRecord> = page.events.iter().map(AuditRecord::from).collect();
-    Ok(Json(json!({ "events": events, "next_before": page.next_before })).into_response())
+    Ok(Json(AuditPage {
+        events,
+        next_before: page.next_before,
+    })
+    .into_response())
 }
 
 fn csv_response(events: &[AuditEvent]) -> Result<Response, HttpError> {

@@ -15,7 +15,7 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
+use sealdrop_api::data_requests::{EraseRequest, ExportQuery, SubjectRequest};
 
 use crate::data_requests::{self, Table};
 use crate::http::auth::TenantAdmin;
@@ -29,15 +29,6 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/tenant/export", get(export_tenant))
         .route("/api/v1/tenant/subjects/export", post(export_subject))
         .route("/api/v1/tenant/subjects/erase", post(erase_subject))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ExportQuery {
-    /// `json` (default) or `csv`.
-    format: Option<String>,
-    /// With `format=csv`: which table.
-    table: Option<String>,
 }
 
 fn table_names() -> String {
@@ -81,7 +72,7 @@ async fn export_tenant(
     let Some(table) = table else {
         return Ok(Json(export).into_response());
     };
-    let mut response = export.to_csv(table)?.into_response();
+    let mut response = data_requests::export_csv(&export, table)?.into_response();
     let disposition = format!("attachment; filename=\"sealdrop-{}.csv\"", table.as_str());
     let h = response.headers_mut();
     h.insert(
@@ -92,13 +83,6 @@ async fn export_tenant(
         h.insert(header::CONTENT_DISPOSITION, value);
     }
     Ok(response)
-}
-
-/// Body of `…/subjects/export`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SubjectRequest {
-    email: String,
 }
 
 async fn export_subject(
@@ -115,14 +99,6 @@ async fn export_subject(
     )
     .await?;
     Ok(Json(export).into_response())
-}
-
-/// Body of `…/subjects/erase`: the address, and the same address typed again.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct EraseRequest {
-    email: String,
-    confirm: String,
 }
 
 async fn erase_subject(

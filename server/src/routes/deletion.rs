@@ -6,8 +6,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::json;
+use sealdrop_api::deletion::{DeletionCertificate, DeletionRequest};
 
 use crate::deletion;
 use crate::http::auth::TenantAdmin;
@@ -19,17 +18,10 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/api/v1/tenant/deletion", post(delete_everything))
 }
 
-/// Body: the tenant's name, typed by the admin, as the confirmation.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Confirmation {
-    confirm: String,
-}
-
 async fn delete_everything(
     State(state): State<AppState>,
     TenantAdmin(admin): TenantAdmin,
-    RequiredJson(body): RequiredJson<Confirmation>,
+    RequiredJson(body): RequiredJson<DeletionRequest>,
 ) -> Result<Response, HttpError> {
     let tenant = admin.tenant();
     if body.confirm.trim() != tenant.name {
@@ -51,10 +43,10 @@ async fn delete_everything(
     .await?;
     let certificate = deletion::verify(&text, &key)
         .map_err(|e| HttpError::Internal(anyhow::anyhow!("the certificate just signed: {e}")))?;
-    Ok(Json(json!({
-        "certificate": text,
-        "html": deletion::to_html(&certificate, &key),
-        "public_key": key,
-    }))
+    Ok(Json(DeletionCertificate {
+        certificate: text,
+        html: deletion::to_html(&certificate, &key),
+        public_key: key,
+    })
     .into_response())
 }

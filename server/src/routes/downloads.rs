@@ -14,9 +14,11 @@ use axum::{Json, Router};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use futures::TryStreamExt;
-use serde_json::json;
+use sealdrop_api::packages::{DownloadGrant, FileSize, Opened, PackageInfo, Ready};
+use sealdrop_api::text::{
+    DownloadToken as DownloadTokenText, PackageId, ServerSecretText, Timestamp,
+};
 
-use crate::clock::rfc3339;
 use crate::http::auth::{DownloadToken, IdempotencyKey, LinkProofHeader};
 use crate::http::{path_index, ApiPath, HttpError};
 use crate::packages::{self, access};
@@ -40,16 +42,24 @@ async fn info(
 ) -> Result<Response, HttpError> {
     let info = access::info(&state.db, &raw_id, &proof, state.clock.now()).await?;
     let p = &info.package;
-    Ok(Json(json!({
-        "id": p.id,
-        "state": p.state.as_str(),
-        "created_at": rfc3339(p.created_at),
-        "expires_at": rfc3339(p.expires_at),
-        "require_auth": p.require_auth,
-        "downloads_left": packages::downloads_left(p.max_downloads, p.downloads_used),
-        "files": info.files.iter().map(|f| json!({ "file": f.file, "ciphertext_size": f.ciphertext_size })).collect::<Vec<_>>(),
-        "sender": info.sender,
-    }))
+    // access::info answers only a ready package (others are 404 or 410).
+    Ok(Json(PackageInfo {
+        id: PackageId::new(p.id.clone()),
+        state: Ready::Ready,
+        created_at: Timestamp::from_unix(p.created_at),
+        expires_at: Timestamp::from_unix(p.expires_at),
+        require_auth: p.require_auth,
+        downloads_left: packages::downloads_left(p.max_downloads, p.downloads_used),
+        files: info
+            .files
+            .iter()
+            .map(|f| FileSize {
+                file: f.file,
+                ciphertext_size: f.ciphertext_size,
+            })
+            .collect(),
+        sender: info.sender,
+    })
     .into_response())
 }
 
@@ -68,10 +78,10 @@ async fn open(
         state.clock.now(),
     )
     .await?;
-    Ok(Json(json!({
-        "server_secret": opened.server_secret.to_b64u(),
-        "manifest": STANDARD.encode(&opened.manifest),
-    }))
+    Ok(Json(Opened {
+        server_secret: ServerSecretText::new(opened.server_secret.to_b64u()),
+        manifest: STANDARD.encode(&opened.manifest),
+    })
     .into_response())
 }
 
@@ -98,9 +108,10 @@ async fn start_download(
     if grant.counted {
         state.metrics.download_started();
     }
-    Ok(Json(
-        json!({ "download_token": grant.token.text(), "expires_at": rfc3339(grant.expires_at) }),
-    )
+    Ok(Json(DownloadGrant {
+        download_token: DownloadTokenText::new(grant.token.text()),
+        expires_at: Timestamp::from_unix(grant.expires_at),
+    })
     .into_response())
 }
 

@@ -16,17 +16,12 @@ use crate::http::HttpError;
 use crate::metrics;
 use crate::state::AppState;
 
-/// The OpenAPI 3.1 document of docs/API.md, checked in; [`openapi_document`] serves it with
-/// this server's limits.
-pub const OPENAPI_JSON: &str = include_str!("../../openapi.json");
-
-/// The document as this server serves it: the bounds that come from the server's settings
-/// (the longest expiry and the largest file a tenant may choose) are this server's, so that a
-/// request the document admits is one the server accepts. The checked-in file carries the
-/// defaults.
+/// The OpenAPI document ([`sealdrop_api::openapi::document`], generated from the wire types)
+/// as this server serves it: the bounds that come from the server's settings (the longest
+/// expiry and the largest file a tenant may choose) are this server's, so that a request the
+/// document admits is one the server accepts. The generated document carries the ceilings.
 pub fn openapi_document(limits: &Limits) -> Value {
-    let mut doc: Value =
-        serde_json::from_str(OPENAPI_JSON).expect("openapi.json is checked to be JSON by tests");
+    let mut doc = sealdrop_api::openapi::document();
     let update = &mut doc["components"]["schemas"]["SettingsUpdate"]["properties"];
     let max_expiry = limits.max_expiry.as_secs();
     for (field, maximum) in [

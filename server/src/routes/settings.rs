@@ -10,10 +10,10 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde_json::json;
+use sealdrop_api::settings::{AgentStatus, Me, NewWidgetKey};
+use sealdrop_api::text::{RoleName, Timestamp, WidgetKey, ZendeskUserId};
 
 use crate::agents::{self, RoleCheck};
-use crate::clock::rfc3339;
 use crate::db::GrantStatus;
 use crate::http::auth::{AgentSession, TenantAdmin};
 use crate::http::{HttpError, RequiredJson};
@@ -45,22 +45,24 @@ async fn me(
     )
     .await?;
     let (status, role) = match check {
-        RoleCheck::Allowed(role) => ("ready", Some(role)),
+        RoleCheck::Allowed(role) => (AgentStatus::Ready, Some(role)),
         RoleCheck::NotAllowed(_) => return Err(agents::AgentError::RoleNotAllowed.into()),
-        RoleCheck::NoGrant(GrantStatus::NeedsReauthorization) => ("reauthorization_required", None),
-        RoleCheck::NoGrant(_) => ("setup_required", None),
+        RoleCheck::NoGrant(GrantStatus::NeedsReauthorization) => {
+            (AgentStatus::ReauthorizationRequired, None)
+        }
+        RoleCheck::NoGrant(_) => (AgentStatus::SetupRequired, None),
     };
     let settings = settings::load_or_create(&state.db, &ctx.tenant.id, now).await?;
-    Ok(Json(json!({
-        "tenant": ctx.tenant.id,
-        "subdomain": session.tenant.as_str(),
-        "user_id": session.user_id.to_string(),
-        "role": role.as_ref().map(agents::role_name),
-        "is_admin": role == Some(ConfirmedRole::Admin),
-        "status": status,
-        "session_expires_at": rfc3339(session.expires_at as i64),
-        "settings": settings.sender_json(&state.config.limits),
-    }))
+    Ok(Json(Me {
+        tenant: ctx.tenant.id.clone(),
+        subdomain: session.tenant.as_str().to_owned(),
+        user_id: ZendeskUserId::new(session.user_id.to_string()),
+        role: role.as_ref().map(|r| RoleName::new(agents::role_name(r))),
+        is_admin: role == Some(ConfirmedRole::Admin),
+        status,
+        session_expires_at: Timestamp::from_unix(session.expires_at as i64),
+        settings: settings.sender_settings(&state.config.limits),
+    })
     .into_response())
 }
 
@@ -94,7 +96,10 @@ async fn rotate_widget_key(
 ) -> Result<Response, HttpError> {
     let key = settings::rotate_widget_key(&state.db, &admin.tenant().id, &admin, state.clock.now())
         .await?;
-    let mut response = Json(json!({ "widget_key": key })).into_response();
+    let mut response = Json(NewWidgetKey {
+        widget_key: WidgetKey::new(key),
+    })
+    .into_response();
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -11,13 +11,15 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use futures::StreamExt;
+use sealdrop_api::packages::{
+    CreatedPackage, Finalized, ManifestStored, PartStored, PartsListing, SentPackage, SentPackages,
+    SentQuery, Uploading,
+};
+use sealdrop_api::text::{PackageId, ServerSecretText, Timestamp, UploadToken as UploadTokenText};
 use sealdrop_crypto::LinkVerifier;
-use serde::Deserialize;
-use serde_json::json;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
-use crate::clock::rfc3339;
 use crate::http::auth::{PackageCreator, RevokeAuth, UploadToken};
 use crate::http::json::{content_length, read_limited};
 use crate::http::{headers, path_index, ApiJson, ApiPath, HttpError};
@@ -56,15 +58,15 @@ async fn create(
     let limits = &state.config.limits;
     let created = packages::create(&state.db, limits, &creator, request, state.clock.now()).await?;
     state.metrics.package_created();
-    let body = json!({
-        "id": created.id,
-        "server_secret": created.server_secret.to_b64u(),
-        "upload_token": created.upload_token.text(),
-        "expires_at": rfc3339(created.expires_at),
-        "part_chunks": PART_CHUNKS,
-        "max_file_size": limits.max_file_size,
-        "url": package_url(&state, &created.id),
-    });
+    let body = CreatedPackage {
+        url: package_url(&state, &created.id),
+        id: PackageId::new(created.id),
+        server_secret: ServerSecretText::new(created.server_secret.to_b64u()),
+        upload_token: UploadTokenText::new(created.upload_token.text()),
+        expires_at: Timestamp::from_unix(created.expires_at),
+        part_chunks: PART_CHUNKS,
+        max_file_size: limits.max_file_size,
+    };
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
@@ -103,10 +105,12 @@ async fn put_manifest(
         &bytes,
     )
     .await?;
-    Ok(
-        Json(json!({ "id": package.id, "files": stored.files, "parts": stored.parts }))
-            .into_response(),
-    )
+    Ok(Json(ManifestStored {
+        id: PackageId::new(package.id),
+        files: stored.files as u64,
+        parts: stored.parts,
+    })
+    .into_response())
 }
 
 /// A spool file that removes itself unless it was handed to the blob store.
@@ -217,7 +221,12 @@ async fn put_part(
     state
         .metrics
         .part_uploaded(expected, storing.elapsed(), stored.inserted);
-    let answer = json!({ "file": file, "part": part, "size": expected, "sha256": hex::encode(stored.sha256) });
+    let answer = PartStored {
+        file,
+        part,
+        size: expected,
+        sha256: hex::encode(stored.sha256),
+    };
     let status = if stored.inserted {
         StatusCode::CREATED
     } else {
@@ -231,12 +240,12 @@ async fn list_parts(
     ApiPath(raw_id): ApiPath<String>,
     UploadToken(token): UploadToken,
 ) -> Result<Response, HttpError> {
-    let (package_state, files) = upload::held_parts(&state.db, &raw_id, &token).await?;
-    let files: Vec<_> = files
-        .iter()
-        .map(|f| json!({ "file": f.file, "parts": f.parts, "expected": f.expected }))
-        .collect();
-    Ok(Json(json!({ "state": package_state.as_str(), "files": files })).into_response())
+    let files = upload::held_parts(&state.db, &raw_id, &token).await?;
+    Ok(Json(PartsListing {
+        state: Uploading::Uploading,
+        files,
+    })
+    .into_response())
 }
 
 async fn finalize(
@@ -255,10 +264,11 @@ async fn finalize(
     if finalized.now {
         state.metrics.package_finalized();
     }
-    Ok(
-        Json(json!({ "id": finalized.id, "expires_at": rfc3339(finalized.expires_at) }))
-            .into_response(),
-    )
+    Ok(Json(Finalized {
+        id: PackageId::new(finalized.id),
+        expires_at: Timestamp::from_unix(finalized.expires_at),
+    })
+    .into_response())
 }
 
 async fn revoke(
@@ -276,13 +286,6 @@ async fn revoke(
         state.metrics.package_revoked();
     }
     Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SentQuery {
-    /// Must be `1`: only the caller's own packages are listed.
-    mine: Option<String>,
 }
 
 /// `GET /api/v1/packages?mine=1` (agent session): the packages this agent sent, newest first
@@ -311,18 +314,16 @@ async fn sent_packages(
     let now = state.clock.now();
     let packages: Vec<_> = sent
         .iter()
-        .map(|p| {
-            json!({
-                "id": p.id,
-                "state": packages::shown_state(p, now),
-                "require_auth": p.require_auth,
-                "created_at": rfc3339(p.created_at),
-                "expires_at": rfc3339(p.expires_at),
-                "downloads_left": packages::downloads_left(p.max_downloads, p.downloads_used),
-                "downloads_used": p.downloads_used,
-                "url": package_url(&state, &p.id),
-            })
+        .map(|p| SentPackage {
+            id: PackageId::new(p.id.clone()),
+            state: packages::shown_state(p, now),
+            require_auth: p.require_auth,
+            created_at: Timestamp::from_unix(p.created_at),
+            expires_at: Timestamp::from_unix(p.expires_at),
+            downloads_left: packages::downloads_left(p.max_downloads, p.downloads_used),
+            downloads_used: p.downloads_used,
+            url: package_url(&state, &p.id),
         })
         .collect();
-    Ok(Json(json!({ "packages": packages })).into_response())
+    Ok(Json(SentPackages { packages }).into_response())
 }

@@ -6,10 +6,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::json;
+use sealdrop_api::text::{RecipientSessionToken, Timestamp};
+use sealdrop_api::verification::{
+    CodeRequest, CodeRequested, CodeStatus, ConfirmRequest, RecipientSessionGrant,
+};
 
-use crate::clock::rfc3339;
 use crate::http::auth::LinkProofHeader;
 use crate::http::{ApiPath, HttpError, RequiredJson};
 use crate::state::AppState;
@@ -22,27 +23,12 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/packages/{id}/verification/confirm", post(confirm))
 }
 
-/// Body of `POST …/verification`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CodeRequestBody {
-    email: String,
-}
-
-/// Body of `POST …/verification/confirm`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ConfirmBody {
-    email: String,
-    code: String,
-}
-
 /// "Send me a code": the same `202` whether or not the address is a recipient.
 async fn request_code(
     State(state): State<AppState>,
     ApiPath(raw_id): ApiPath<String>,
     LinkProofHeader(proof): LinkProofHeader,
-    RequiredJson(body): RequiredJson<CodeRequestBody>,
+    RequiredJson(body): RequiredJson<CodeRequest>,
 ) -> Result<Response, HttpError> {
     verification::send_code(
         &state.db,
@@ -56,7 +42,9 @@ async fn request_code(
     .await?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({ "status": "sent_if_recipient" })),
+        Json(CodeRequested {
+            status: CodeStatus::SentIfRecipient,
+        }),
     )
         .into_response())
 }
@@ -65,7 +53,7 @@ async fn confirm(
     State(state): State<AppState>,
     ApiPath(raw_id): ApiPath<String>,
     LinkProofHeader(proof): LinkProofHeader,
-    RequiredJson(body): RequiredJson<ConfirmBody>,
+    RequiredJson(body): RequiredJson<ConfirmRequest>,
 ) -> Result<Response, HttpError> {
     let session = verification::confirm(
         &state.db,
@@ -77,9 +65,9 @@ async fn confirm(
         state.clock.now(),
     )
     .await?;
-    Ok(Json(json!({
-        "recipient_session": session.token.text(),
-        "expires_at": rfc3339(session.expires_at),
-    }))
+    Ok(Json(RecipientSessionGrant {
+        recipient_session: RecipientSessionToken::new(session.token.text()),
+        expires_at: Timestamp::from_unix(session.expires_at),
+    })
     .into_response())
 }

@@ -15,8 +15,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::json;
+use sealdrop_api::zendesk::{CallbackQuery, OAuthStarted};
 
 use crate::agents::{self, GrantRequest, RoleCheck, SignInError, SignedIn};
 use crate::db::GrantStatus;
@@ -232,18 +231,11 @@ async fn oauth_start(
     AgentSession(ctx): AgentSession,
 ) -> Result<Response, HttpError> {
     let url = agents::start_grant(&state.db, &state.zendesk, &ctx, state.clock.now()).await?;
-    Ok(Json(json!({
-        "authorize_url": url.as_str(),
-        "expires_in_secs": oauth::PENDING_LIFETIME.as_secs(),
-    }))
+    Ok(Json(OAuthStarted {
+        authorize_url: url.as_str().to_owned(),
+        expires_in_secs: oauth::PENDING_LIFETIME.as_secs(),
+    })
     .into_response())
-}
-
-#[derive(Debug, Deserialize)]
-struct CallbackQuery {
-    code: Option<String>,
-    state: Option<String>,
-    error: Option<String>,
 }
 
 fn callback_page(code: StatusCode, title: &str, text: &str) -> Response {

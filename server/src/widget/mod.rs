@@ -20,6 +20,7 @@
 pub mod limits;
 pub mod origin;
 
+use sealdrop_api::widget::WidgetConfig;
 use std::sync::Arc;
 
 use serde_json::json;
@@ -152,12 +153,12 @@ impl WidgetTenant {
     }
 
     /// `GET /widget/v1/config`'s answer.
-    pub fn config_answer(&self, limits: &Limits) -> serde_json::Value {
-        json!({
-            "forms": self.forms,
-            "max_file_size": self.max_file_size(limits.max_file_size),
-            "part_chunks": PART_CHUNKS,
-        })
+    pub fn config_answer(&self, limits: &Limits) -> WidgetConfig {
+        WidgetConfig {
+            forms: self.forms.clone(),
+            max_file_size: self.max_file_size(limits.max_file_size),
+            part_chunks: PART_CHUNKS,
+        }
     }
 }
 

@@ -1,0 +1,19 @@
+//! The Help Center widget's configuration.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Answer of `GET /widget/v1/config` (widget key).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WidgetConfig {
+    /// ticket form ids the widget protects; [] = every form
+    #[schemars(inner(range(min = 1)))]
+    pub forms: Vec<u64>,
+    /// The largest plaintext file the widget accepts, in bytes.
+    #[schemars(range(min = 1))]
+    pub max_file_size: u64,
+    /// ciphertext chunks per upload part
+    #[schemars(extend("const" = 128))]
+    pub part_chunks: u64,
+}
