@@ -52,9 +52,12 @@ COMMANDS
     bench [crypto|wasm|server|download|upload|load]... [-- ARGS]
                           Run the benchmarks, each printing a table (all when no name is
                           given; `cargo xtask bench --help` says what each measures).
-    check-app [DIR]       Check the Zendesk app (agent-app/) with Zendesk's own manifest,
-                          location, parameter and translation rules (zcli needs a login).
-    package-app [DIR]     Check, then write the upload zip (agent-app/tmp/app-VERSION.zip).
+    check-app [--private] [DIR]
+                          Check the Zendesk app (agent-app/) with Zendesk's own validator
+                          (the zendesk_apps_support gem, ported; marketplace mode unless
+                          --private) and sealdrop's rules (zcli needs a login).
+    package-app [--private] [DIR]
+                          Check, then write the upload zip (agent-app/tmp/app-VERSION.zip).
     help                  Print this text.
 
 WHAT GETS INSTALLED (only when missing)

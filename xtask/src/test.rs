@@ -17,6 +17,7 @@ use crate::services::{self, Services};
 use crate::setup;
 use crate::testbuild::{self, TestBinary};
 use crate::wasm;
+use crate::zendesk_app;
 
 struct Stage {
     name: &'static str,
@@ -39,6 +40,11 @@ const STAGES: &[Stage] = &[
         name: "unit",
         about: "native unit, vector and property tests of every crate but the server and CLI",
         run: unit,
+    },
+    Stage {
+        name: "app",
+        about: "the Zendesk app: package-app's zip and agent-app/ through check-app and Zendesk's own validator",
+        run: app_stage,
     },
     Stage {
         name: "fuzz",
@@ -139,6 +145,17 @@ SCHEMATHESIS
     operations. A fixed seed and 100 examples per operation and phase; change them with
     SEALDROP_SCHEMATHESIS_SEED and SEALDROP_SCHEMATHESIS_EXAMPLES. About a minute. The JUnit
     and NDJSON reports and the server's log stay in <target>/schemathesis/.
+
+APP
+    app packages the Zendesk app (package-app), unpacks the zip and runs check-app on it and on
+    agent-app/ (marketplace mode): no error, no warning. check-app must give each app of
+    xtask/src/zendesk_app/fixtures.rs the verdict Zendesk's own validator (the
+    zendesk_apps_support gem) gave it, recorded in xtask/zendesk_validator/expected.txt. With
+    ZENDESK_APPS_SUPPORT_DIR naming a checkout or git repository of the gem's source (not part
+    of this repository), it installs Debian's Ruby packages when missing and runs the gem itself
+    through xtask/zendesk_validator/validate.rb on the zip, the folder and every fixture: any
+    error or warning on the first two fails, and so does any verdict differing from the recorded
+    one (SEALDROP_RECORD_ZENDESK_VERDICTS=1 records the gem's instead). A few seconds.
 
 DEB
     deb builds the Debian package (cargo deb, after the browser package), installs it with
@@ -475,6 +492,11 @@ fn clippy(_: &mut Ctx) -> Result<Ran> {
         cmds.push(wasm);
     }
     counted_all(cmds)
+}
+
+fn app_stage(_: &mut Ctx) -> Result<Ran> {
+    let (counts, ok) = zendesk_app::stage::run()?;
+    Ok(Ran::Tests { counts, ok })
 }
 
 fn fuzz_stage(_: &mut Ctx) -> Result<Ran> {
