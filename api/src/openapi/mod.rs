@@ -151,6 +151,7 @@ pub fn operations() -> Vec<(&'static str, &'static str)> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
