@@ -71,8 +71,8 @@ pub mod vectors;
 pub use error::{AeadError, Error};
 pub use format::payload_sizes::{part_count, part_plaintext_len, part_ranges, part_size};
 pub use format::{
-    FileEntry, FileInfo, Manifest, Metadata, PackageId, StanzaKind, MAX_MANIFEST_SIZE,
-    MAX_METADATA_SIZE,
+    FileEntry, FileInfo, Manifest, Metadata, PackageId, Roster, RosterContent, RosterDevice,
+    StanzaKind, MAX_MANIFEST_SIZE, MAX_METADATA_SIZE, MAX_ROSTER_DEVICES, MAX_ROSTER_SIZE,
 };
 pub use keys::{LinkProof, LinkSecret, LinkVerifier, PackageKey, SecureLink, ServerSecret};
 pub use open::OpenedPackage;
