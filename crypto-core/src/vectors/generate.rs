@@ -404,6 +404,7 @@ fn make(case: &Case) -> Vector {
                 &parsed.package_id(),
                 &parsed.public_file_table(),
                 &metadata,
+                None,
             )
             .expect("small metadata seals");
             manifest = Manifest::from_parts(
