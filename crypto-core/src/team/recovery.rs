@@ -4,7 +4,7 @@
 //! ```text
 //! rc      = 16 random bytes
 //! check   = SHA-256("sealdrop/v1/recovery-code-check" || rc)[0..4]
-//! text    = base32c(rc || check) in 8 groups of 4, e.g. 7KQ4-M2XD-0R8F-WB5N-J3TC-H9PA-6YEV-GS1Z
+//! text    = base32c(rc || check) in 8 groups of 4, e.g. XDRN-3VCM-F34W-PNE2-6SAM-0NK8-ZMH9-2P5E
 //! W_admin = HKDF(ikm = rc, salt = "", info = "sealdrop/v1/recovery/admin-key")
 //! r_rec   = HKDF(ikm = rc, salt = "", info = "sealdrop/v1/recovery/x25519")
 //! ```
