@@ -76,6 +76,34 @@ pub enum Error {
     MetadataAlreadySealed,
     /// The random source failed.
     Random,
+    /// A team-sealed package's link binding is missing, or was made from another link: the
+    /// package was not made by the holder of this link (docs/FORMAT.md §20.3).
+    LinkBindingMismatch,
+    /// A team operation (opening from a link with a device key, re-wrapping) was given a package
+    /// that has a link stanza.
+    NotTeamSealed,
+    /// The roster is not well-formed; the text says which rule it breaks.
+    InvalidRoster(&'static str),
+    /// The roster's (or a wrapped admin key's) admin key does not have the pinned fingerprint.
+    AdminKeyMismatch,
+    /// The roster's signature does not verify under its admin key: forged or altered.
+    RosterSignatureInvalid,
+    /// The roster names another tenant than the one the client works for.
+    RosterTenantMismatch,
+    /// The roster's sequence number is lower than one this client accepted before.
+    RosterRolledBack {
+        /// The highest sequence the client accepted before.
+        highest_seen: u64,
+        /// The sequence of the roster offered.
+        offered: u64,
+    },
+    /// A recovery code's checksum does not match: it was mistyped.
+    RecoveryCodeChecksum,
+    /// The wrapped admin key does not open with this recovery code.
+    WrongRecoveryCode,
+    /// The wrapped admin key is not well-formed, or the key inside does not match its public
+    /// key; the text says which.
+    InvalidAdminKeyBlob(&'static str),
 }
 
 impl Error {
@@ -101,6 +129,16 @@ impl Error {
             Error::InvalidEncoding(_) => "invalid_encoding",
             Error::MetadataAlreadySealed => "metadata_already_sealed",
             Error::Random => "random",
+            Error::LinkBindingMismatch => "link_binding_mismatch",
+            Error::NotTeamSealed => "not_team_sealed",
+            Error::InvalidRoster(_) => "invalid_roster",
+            Error::AdminKeyMismatch => "admin_key_mismatch",
+            Error::RosterSignatureInvalid => "roster_signature_invalid",
+            Error::RosterTenantMismatch => "roster_tenant_mismatch",
+            Error::RosterRolledBack { .. } => "roster_rolled_back",
+            Error::RecoveryCodeChecksum => "recovery_code_checksum",
+            Error::WrongRecoveryCode => "wrong_recovery_code",
+            Error::InvalidAdminKeyBlob(_) => "invalid_admin_key_blob",
         }
     }
 }
@@ -155,6 +193,35 @@ impl fmt::Display for Error {
                 "this package's metadata is already sealed; start a new package to change it",
             ),
             Error::Random => f.write_str("the random number generator failed"),
+            Error::LinkBindingMismatch => f.write_str(
+                "the package was not made by the holder of this link (its link binding differs)",
+            ),
+            Error::NotTeamSealed => {
+                f.write_str("the package is not team-sealed: it has a link stanza")
+            }
+            Error::InvalidRoster(why) => write!(f, "invalid team roster: {why}"),
+            Error::AdminKeyMismatch => {
+                f.write_str("the admin key does not have the pinned fingerprint")
+            }
+            Error::RosterSignatureInvalid => {
+                f.write_str("the team roster's signature does not verify: it was forged or altered")
+            }
+            Error::RosterTenantMismatch => f.write_str("the team roster is another tenant's"),
+            Error::RosterRolledBack {
+                highest_seen,
+                offered,
+            } => write!(
+                f,
+                "the team roster is older (sequence {offered}) than one already accepted \
+                 (sequence {highest_seen})"
+            ),
+            Error::RecoveryCodeChecksum => {
+                f.write_str("the recovery code has a typo: its checksum does not match")
+            }
+            Error::WrongRecoveryCode => {
+                f.write_str("the admin key does not open with this recovery code")
+            }
+            Error::InvalidAdminKeyBlob(why) => write!(f, "invalid wrapped admin key: {why}"),
         }
     }
 }

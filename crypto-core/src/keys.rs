@@ -31,6 +31,8 @@ pub const LABEL_COMMIT: &[u8] = b"sealdrop/v1/commit";
 pub const LABEL_METADATA: &[u8] = b"sealdrop/v1/metadata";
 /// HKDF `info` label of a file key `Kf`.
 pub const LABEL_FILE: &[u8] = b"sealdrop/v1/file";
+/// HKDF `info` label of the link binding `L` of team-sealed packages.
+pub const LABEL_LINK_BINDING: &[u8] = b"sealdrop/v1/link-binding";
 
 /// `HKDF-SHA256(ikm, salt, info)` with a 32-byte output (RFC 5869).
 pub(crate) fn hkdf32(ikm: &[u8], salt: &[u8], info: &[u8]) -> [u8; 32] {
@@ -94,6 +96,11 @@ impl PackageKey {
         hkdf32(&self.0, id.as_bytes(), LABEL_COMMIT)
     }
 
+    /// Whether `commitment` is this key's for `id`, compared in constant time.
+    pub(crate) fn matches_commitment(&self, id: &PackageId, commitment: &[u8; 32]) -> bool {
+        self.commitment(id).ct_eq(commitment).into()
+    }
+
     /// `HKDF(ikm = K, salt = package_id, info = "sealdrop/v1/metadata")`.
     pub(crate) fn metadata_key(&self, id: &PackageId) -> WrapKey {
         WrapKey(hkdf32(&self.0, id.as_bytes(), LABEL_METADATA))
@@ -132,6 +139,33 @@ impl LinkSecret {
     /// Parses the 43-character text form.
     pub fn parse_b64u(text: &str) -> Result<Self, Error> {
         b64u_decode(text, "link secret").map(LinkSecret)
+    }
+
+    /// The link binding `L = HKDF(ikm = C, salt = package_id, info = "sealdrop/v1/link-binding")`
+    /// that a team-sealed package's metadata carries (docs/FORMAT.md §20.2).
+    pub fn binding(&self, id: &PackageId) -> LinkBinding {
+        LinkBinding(hkdf32(&self.0, id.as_bytes(), LABEL_LINK_BINDING))
+    }
+}
+
+secret32! {
+    /// The link binding `L = HKDF(ikm = C, salt = package_id, info = "sealdrop/v1/link-binding")`.
+    ///
+    /// A team-sealed package has no link stanza, so nothing ties it to the link's `C` but this
+    /// value inside its sealed metadata: it shows the package was made by someone who knew `C`
+    /// (the server sees only `A`, which does not give `L`). Compared in constant time.
+    LinkBinding
+}
+
+impl LinkBinding {
+    /// Wraps known bytes (as read from the metadata).
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        LinkBinding(bytes)
+    }
+
+    /// The 32 bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
     }
 }
 

@@ -17,8 +17,10 @@
 //! - [`format`](mod@format): bytes <-> typed values (the manifest, stanza types, the metadata document,
 //!   payload sizes, the package id). No key, no AEAD: the server parses manifests with it.
 //! - the protocol: [`keys`] (secrets and the HKDF key schedule), [`wrap`] (`K` into stanza
-//!   bodies), [`stream`] (the file payload), [`seal`] ([`seal_package`], the one way senders
-//!   make a package) and [`open`] (`Manifest::open_with_*`, [`OpenedPackage`]).
+//!   bodies), [`stream`] (the file payload), [`seal`] ([`seal_package`] and
+//!   [`seal_team_package`], the ways senders make a package, and [`rewrap_team_package`]),
+//!   [`open`] (`Manifest::open_with_*`, `Manifest::open_team`, [`OpenedPackage`]) and [`team`]
+//!   (team keys: fingerprints, the recovery code, the admin key, the signed roster).
 //!
 //! Under both sit [`error`] and [`provider`] (the AEAD backends and randomness); [`vectors`]
 //! performs the test vectors (generating them needs the `gen-vectors` feature).
@@ -64,6 +66,7 @@ pub mod open;
 pub mod seal;
 mod sealed_metadata;
 pub mod stream;
+pub mod team;
 pub mod wrap;
 
 pub mod vectors;
@@ -71,20 +74,28 @@ pub mod vectors;
 pub use error::{AeadError, Error};
 pub use format::payload_sizes::{part_count, part_plaintext_len, part_ranges, part_size};
 pub use format::{
-    FileEntry, FileInfo, Manifest, Metadata, PackageId, StanzaKind, MAX_MANIFEST_SIZE,
-    MAX_METADATA_SIZE,
+    FileEntry, FileInfo, Manifest, Metadata, PackageId, Roster, RosterContent, RosterDevice,
+    StanzaKind, MAX_MANIFEST_SIZE, MAX_METADATA_SIZE, MAX_ROSTER_DEVICES, MAX_ROSTER_SIZE,
 };
-pub use keys::{LinkProof, LinkSecret, LinkVerifier, PackageKey, SecureLink, ServerSecret};
+pub use keys::{
+    LinkBinding, LinkProof, LinkSecret, LinkVerifier, PackageKey, SecureLink, ServerSecret,
+};
 pub use open::OpenedPackage;
 #[cfg(all(feature = "ring", not(target_arch = "wasm32")))]
 pub use provider::RingAead;
 pub use provider::{
     default_aead, Aead, DeterministicRandom, OsRandom, RandomSource, RustCryptoAead,
 };
-pub use seal::{seal_package, PackageBuilder, SealedPackage};
+pub use seal::{
+    rewrap_team_package, seal_package, seal_team_package, PackageBuilder, SealedPackage,
+};
 pub use stream::{
     chunk_count, ciphertext_size, decrypt_file, encrypt_file, plaintext_size, ChunkPlan, FileKey,
     StreamDecryptor, StreamEncryptor, CHUNK_SIZE, ENCRYPTED_CHUNK_SIZE, PART_CHUNKS, PART_SIZE,
     TAG_SIZE,
+};
+pub use team::{
+    sign_roster, AdminPublicKey, AdminSigningKey, Fingerprint, RecoveryCode, TeamRecipients,
+    VerifiedRoster,
 };
 pub use wrap::x25519::{X25519Identity, X25519Recipient};

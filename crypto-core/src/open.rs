@@ -1,17 +1,16 @@
 //! Opening a package: a parsed [`Manifest`] and a way in (the link's `C` and the server's
 //! `S`, an X25519 identity, or `K` itself) give an [`OpenedPackage`] whose files can be
-//! decrypted.
+//! decrypted. A team-sealed package opened from its link ([`Manifest::open_team`]) also has its
+//! link binding checked.
 //!
 //! The order is fixed: unwrap `K` from a stanza, check it against the key commitment (in
 //! constant time), open and check the metadata; no file is decrypted before all of that held.
 
 use std::fmt;
 
-use subtle::ConstantTimeEq;
-
 use crate::error::Error;
 use crate::format::{FileEntry, Manifest, Metadata, PackageId, StanzaKind};
-use crate::keys::{LinkSecret, PackageKey, ServerSecret};
+use crate::keys::{LinkBinding, LinkSecret, PackageKey, ServerSecret};
 use crate::provider::Aead;
 use crate::sealed_metadata;
 use crate::stream::{FileKey, StreamDecryptor};
@@ -64,13 +63,32 @@ impl Manifest {
         Err(Error::NoUsableStanza)
     }
 
+    /// Opens a team-sealed package from its link with a device identity (docs/FORMAT.md §20.3):
+    /// [`Error::NotTeamSealed`] if the manifest has a link stanza (open it with the link),
+    /// then as [`Manifest::open_with_x25519`], then the metadata's link binding must be the one
+    /// `link_secret` gives ([`Error::LinkBindingMismatch`]): the package was made by the holder
+    /// of this link, not by whoever else knows the roster's public keys.
+    pub fn open_team(
+        &self,
+        aead: &dyn Aead,
+        identity: &X25519Identity,
+        link_secret: &LinkSecret,
+    ) -> Result<OpenedPackage, Error> {
+        if !self.is_team_sealed() {
+            return Err(Error::NotTeamSealed);
+        }
+        let opened = self.open_with_x25519(aead, identity)?;
+        opened.check_link_binding(link_secret)?;
+        Ok(opened)
+    }
+
     /// Checks `K` against the commitment, then opens the metadata.
     pub fn open_with_key(&self, aead: &dyn Aead, key: PackageKey) -> Result<OpenedPackage, Error> {
         let id = self.package_id();
-        if !bool::from(key.commitment(&id).ct_eq(self.commitment())) {
+        if !key.matches_commitment(&id, self.commitment()) {
             return Err(Error::CommitmentMismatch);
         }
-        let metadata = sealed_metadata::open(
+        let (metadata, link_binding) = sealed_metadata::open(
             aead,
             &key,
             &id,
@@ -83,6 +101,7 @@ impl Manifest {
             files: self.files().to_vec(),
             key,
             metadata,
+            link_binding,
         })
     }
 }
@@ -93,6 +112,7 @@ pub struct OpenedPackage {
     files: Vec<FileEntry>,
     key: PackageKey,
     metadata: Metadata,
+    link_binding: Option<LinkBinding>,
 }
 
 impl OpenedPackage {
@@ -109,6 +129,20 @@ impl OpenedPackage {
     /// The public file table.
     pub fn files(&self) -> &[FileEntry] {
         &self.files
+    }
+
+    /// The link binding `L` the metadata carries (team-sealed packages), if any.
+    pub fn link_binding(&self) -> Option<&LinkBinding> {
+        self.link_binding.as_ref()
+    }
+
+    /// Checks that the metadata carries the link binding `link_secret` gives for this package,
+    /// in constant time; [`Error::LinkBindingMismatch`] if it is absent or another.
+    pub fn check_link_binding(&self, link_secret: &LinkSecret) -> Result<(), Error> {
+        match &self.link_binding {
+            Some(binding) if *binding == link_secret.binding(&self.id) => Ok(()),
+            _ => Err(Error::LinkBindingMismatch),
+        }
     }
 
     /// The package key `K`. Only for test vectors and key escrow; never log it.

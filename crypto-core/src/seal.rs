@@ -1,8 +1,12 @@
 //! Sealing a package: [`seal_package`] makes everything a sender uploads, over the
-//! [`PackageBuilder`] that writes a manifest step by step.
+//! [`PackageBuilder`] that writes a manifest step by step; [`seal_team_package`] does the same
+//! for a team (docs/FORMAT.md §20), and [`rewrap_team_package`] gives a team-sealed package new
+//! stanzas (§21.2).
 //!
-//! Every sender (the native client, the browser bindings) seals through [`seal_package`], so a
-//! package has the same shape whoever made it: one link stanza first, then X25519 stanzas.
+//! Every sender (the native client, the browser bindings) seals through [`seal_package`] or
+//! [`seal_team_package`], so a package has the same shape whoever made it: one link stanza
+//! first, then X25519 stanzas; or, team-sealed, one X25519 stanza per device and the recovery
+//! key's last, and the link binding in the metadata.
 
 use std::fmt;
 
@@ -10,14 +14,17 @@ use crate::error::Error;
 use crate::format::manifest::{public_file_table, MAX_FILES, MAX_STANZAS};
 use crate::format::payload_sizes::{ciphertext_size, MAX_PLAINTEXT_SIZE};
 use crate::format::{FileEntry, Manifest, Metadata, PackageId, Stanza, StanzaKind};
-use crate::keys::{LinkSecret, PackageKey, ServerSecret, WrapKey};
+use crate::keys::{LinkBinding, LinkSecret, PackageKey, ServerSecret, WrapKey};
+use crate::open::OpenedPackage;
 use crate::provider::{Aead, RandomSource};
 use crate::sealed_metadata;
 use crate::stream::FileKey;
+use crate::team::TeamRecipients;
 use crate::wrap::{self, link, x25519::X25519Recipient};
 
 /// Everything a sender needs after sealing: the manifest to upload, the link secret `C` for the
-/// link's fragment and each file's key `Kf` for its encryptor.
+/// link's fragment (in a team-sealed package it gives the link proof and binding, and opens
+/// nothing) and each file's key `Kf` for its encryptor.
 pub struct SealedPackage {
     /// The package id the package was sealed for.
     pub id: PackageId,
@@ -54,9 +61,55 @@ pub fn seal_package(
     metadata: &Metadata,
     x25519_recipients: &[X25519Recipient],
 ) -> Result<SealedPackage, Error> {
+    seal(
+        aead,
+        rng,
+        id,
+        metadata,
+        Some(server_secret),
+        x25519_recipients.iter(),
+    )
+}
+
+/// Seals a new **team-sealed** package for the server-made `id` (docs/FORMAT.md §20): a fresh
+/// package key `K` and link secret `C`, one X25519 stanza per recipient (the devices in order,
+/// then the recovery key), **no link stanza**, and the link binding
+/// `L = HKDF(C, package_id, "sealdrop/v1/link-binding")` in the sealed metadata. Neither `C`
+/// nor the server secret opens the package; `C` still gives the link proof `A`.
+///
+/// `team` should be [`crate::team::VerifiedRoster::recipients`]. Randomness is drawn in this
+/// order: `C` (32 bytes), `K` (32), an ephemeral secret `e` (32) per recipient, a salt (16) per
+/// file.
+pub fn seal_team_package(
+    aead: &dyn Aead,
+    rng: &dyn RandomSource,
+    id: PackageId,
+    metadata: &Metadata,
+    team: &TeamRecipients,
+) -> Result<SealedPackage, Error> {
+    seal(aead, rng, id, metadata, None, team.iter())
+}
+
+/// The one sealing path: with `server_secret` a link stanza first, without it a team-sealed
+/// package with the link binding.
+fn seal<'r>(
+    aead: &dyn Aead,
+    rng: &dyn RandomSource,
+    id: PackageId,
+    metadata: &Metadata,
+    server_secret: Option<&ServerSecret>,
+    x25519_recipients: impl Iterator<Item = &'r X25519Recipient>,
+) -> Result<SealedPackage, Error> {
     let link_secret = LinkSecret::generate(rng)?;
     let mut builder = PackageBuilder::new(id, rng)?;
-    builder.link_stanza(&link_secret, server_secret);
+    match server_secret {
+        Some(server_secret) => {
+            builder.link_stanza(&link_secret, server_secret);
+        }
+        None => {
+            builder.link_binding(&link_secret)?;
+        }
+    }
     for recipient in x25519_recipients {
         builder.x25519_stanza(recipient)?;
     }
@@ -74,6 +127,39 @@ pub fn seal_package(
     })
 }
 
+/// Re-wraps a team-sealed package to `team` (docs/FORMAT.md §21.2): a new manifest with the same
+/// package id, commitment, file table and metadata ciphertext, byte for byte, and new stanzas:
+/// one X25519 stanza per recipient, each with a fresh ephemeral secret drawn from `rng`. The
+/// metadata is not sealed again and the file ciphertexts do not change.
+///
+/// `opened` is the package opened from `manifest` (with the recovery identity or a device key);
+/// [`Error::NotTeamSealed`] if `manifest` has a link stanza, [`Error::CommitmentMismatch`] if
+/// `opened` is another package.
+pub fn rewrap_team_package(
+    aead: &dyn Aead,
+    rng: &dyn RandomSource,
+    manifest: &Manifest,
+    opened: &OpenedPackage,
+    team: &TeamRecipients,
+) -> Result<Vec<u8>, Error> {
+    if !manifest.is_team_sealed() {
+        return Err(Error::NotTeamSealed);
+    }
+    let id = manifest.package_id();
+    let key = opened.package_key();
+    if opened.package_id() != id || !key.matches_commitment(&id, manifest.commitment()) {
+        return Err(Error::CommitmentMismatch);
+    }
+    let stanzas = team
+        .iter()
+        .map(|recipient| {
+            let pending = PendingStanza::x25519(recipient, rng)?;
+            Ok(pending.seal(aead, &id, key))
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    Ok(manifest.with_stanzas(stanzas).to_bytes())
+}
+
 /// Builds one package's manifest.
 ///
 /// Randomness is drawn in a fixed order, which the test vectors rely on: `K` (32 bytes) in
@@ -85,6 +171,8 @@ pub struct PackageBuilder<'a> {
     rng: &'a dyn RandomSource,
     files: Vec<FileEntry>,
     stanzas: Vec<PendingStanza>,
+    /// The link binding `L` the metadata carries (team-sealed packages only).
+    link_binding: Option<LinkBinding>,
     /// The metadata sealed by the first successful `build`: `K_meta` and the zero nonce may
     /// encrypt only that one document.
     sealed: Option<Metadata>,
@@ -98,6 +186,25 @@ struct PendingStanza {
     wrap_key: WrapKey,
 }
 
+impl PendingStanza {
+    /// An X25519 stanza for `recipient` with a fresh ephemeral secret from `rng`.
+    fn x25519(recipient: &X25519Recipient, rng: &dyn RandomSource) -> Result<Self, Error> {
+        let (share, wrap_key) = recipient.ephemeral(rng)?;
+        Ok(PendingStanza {
+            kind: StanzaKind::X25519,
+            prefix: share.to_vec(),
+            wrap_key,
+        })
+    }
+
+    /// The stanza: its prefix and `K` wrapped under its wrap key.
+    fn seal(&self, aead: &dyn Aead, id: &PackageId, key: &PackageKey) -> Stanza {
+        let mut body = self.prefix.clone();
+        body.extend_from_slice(&wrap::wrap(aead, &self.wrap_key, id, key));
+        Stanza::new(self.kind, body)
+    }
+}
+
 impl<'a> PackageBuilder<'a> {
     /// Starts a package with a fresh package key `K`.
     pub fn new(id: PackageId, rng: &'a dyn RandomSource) -> Result<Self, Error> {
@@ -108,6 +215,7 @@ impl<'a> PackageBuilder<'a> {
             rng,
             files: Vec::new(),
             stanzas: Vec::new(),
+            link_binding: None,
             sealed: None,
         })
     }
@@ -174,12 +282,19 @@ impl<'a> PackageBuilder<'a> {
     /// Adds an X25519 stanza for `recipient`; [`Error::LowOrderPoint`] if it is a low-order
     /// point.
     pub fn x25519_stanza(&mut self, recipient: &X25519Recipient) -> Result<&mut Self, Error> {
-        let (share, wrap_key) = recipient.ephemeral(self.rng)?;
-        self.stanzas.push(PendingStanza {
-            kind: StanzaKind::X25519,
-            prefix: share.to_vec(),
-            wrap_key,
-        });
+        self.stanzas
+            .push(PendingStanza::x25519(recipient, self.rng)?);
+        Ok(self)
+    }
+
+    /// Puts the link binding `L = HKDF(C, package_id, "sealdrop/v1/link-binding")` into the
+    /// metadata, as a team-sealed package needs (docs/FORMAT.md §20.2). Must come before the
+    /// first `build` ([`Error::MetadataAlreadySealed`] after it).
+    pub fn link_binding(&mut self, link_secret: &LinkSecret) -> Result<&mut Self, Error> {
+        if self.sealed.is_some() {
+            return Err(Error::MetadataAlreadySealed);
+        }
+        self.link_binding = Some(link_secret.binding(&self.id));
         Ok(self)
     }
 
@@ -205,14 +320,17 @@ impl<'a> PackageBuilder<'a> {
         let stanzas = self
             .stanzas
             .iter()
-            .map(|pending| {
-                let mut body = pending.prefix.clone();
-                body.extend_from_slice(&wrap::wrap(aead, &pending.wrap_key, &self.id, &self.key));
-                Stanza::new(pending.kind, body)
-            })
+            .map(|pending| pending.seal(aead, &self.id, &self.key))
             .collect();
         let aad = public_file_table(&self.id, &self.files);
-        let sealed = sealed_metadata::seal(aead, &self.key, &self.id, &aad, metadata)?;
+        let sealed = sealed_metadata::seal(
+            aead,
+            &self.key,
+            &self.id,
+            &aad,
+            metadata,
+            self.link_binding.as_ref(),
+        )?;
         self.sealed = Some(metadata.clone());
         let commitment = self.key.commitment(&self.id);
         Ok(

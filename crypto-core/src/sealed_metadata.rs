@@ -9,23 +9,27 @@
 //! The key is used for exactly one message per package, so the all-zero nonce is safe. The
 //! associated data binds the file table (salts and ciphertext sizes) to the metadata, so files
 //! cannot be swapped, moved between packages or resized without detection.
+//!
+//! A team-sealed package's document also carries the link binding `L` (docs/FORMAT.md §20.2).
 
 use crate::error::Error;
 use crate::format::{Metadata, PackageId};
-use crate::keys::PackageKey;
+use crate::keys::{LinkBinding, PackageKey};
 use crate::provider::Aead;
 
 const ZERO_NONCE: [u8; 12] = [0; 12];
 
-/// Serializes and seals `metadata`; `aad` is the manifest's public file-table bytes.
+/// Serializes and seals `metadata` (with the link binding, for team-sealed packages); `aad` is
+/// the manifest's public file-table bytes.
 pub(crate) fn seal(
     aead: &dyn Aead,
     key: &PackageKey,
     id: &PackageId,
     aad: &[u8],
     metadata: &Metadata,
+    link_binding: Option<&LinkBinding>,
 ) -> Result<Vec<u8>, Error> {
-    let json = metadata.to_json()?;
+    let json = metadata.to_json(link_binding.map(LinkBinding::as_bytes))?;
     Ok(aead.seal(&key.metadata_key(id).0, &ZERO_NONCE, aad, &json))
 }
 
@@ -36,9 +40,10 @@ pub(crate) fn open(
     id: &PackageId,
     aad: &[u8],
     ciphertext: &[u8],
-) -> Result<Metadata, Error> {
+) -> Result<(Metadata, Option<LinkBinding>), Error> {
     let json = aead
         .open(&key.metadata_key(id).0, &ZERO_NONCE, aad, ciphertext)
         .map_err(|_| Error::MetadataTampered)?;
-    Metadata::from_json(&json)
+    let (metadata, binding) = Metadata::from_json(&json)?;
+    Ok((metadata, binding.map(LinkBinding::from_bytes)))
 }

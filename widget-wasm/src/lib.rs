@@ -38,6 +38,11 @@
 //! Everything here works in a Window and in a (dedicated or shared) Worker: the only browser
 //! object used is `crypto`, taken from the global scope.
 //!
+//! Team keys (docs/FORMAT.md §16-§21) are in [`team`]: `verifyRoster` checks a roster against
+//! the admin key fingerprint the page pins, `PackageSealer.forTeam` seals to it (no link
+//! stanza), `openTeamPackage` opens with a device key, and `RecoveryCode` / `AdminKey` serve the
+//! admin's screen (the printed code, the wrapped admin key, signing rosters, re-wrapping).
+//!
 //! Errors thrown to JavaScript are `Error` objects named `SealdropError` with a `kind` (the core's
 //! stable error kind, for example `"chunk_tampered"` or `"wrong_link_or_server_secret"`) and,
 //! for chunk errors, the chunk `index`; see [`error`].
@@ -51,12 +56,16 @@ pub mod open;
 pub mod seal;
 pub mod sizes;
 pub mod stream;
+pub mod team;
 pub mod webcrypto;
 
 pub use backend::{backend, set_backend, Backend};
 pub use error::WidgetError;
 pub use link::{link_proof, link_verifier, parse_link, ParsedLink};
-pub use open::{inspect_manifest, open_package, open_package_with_identity, OpenedPackageJs};
+pub use open::{
+    inspect_manifest, open_package, open_package_with_identity, open_team_package, OpenedPackageJs,
+};
 pub use seal::PackageSealer;
 pub use stream::{FileDecryptor, FileEncryptor};
+pub use team::{assemble_roster, verify_roster, AdminKeyJs, RecoveryCodeJs, TeamRoster};
 pub use webcrypto::WebCryptoFileKey;

@@ -4,6 +4,10 @@
 //! structure, the link stanza (with `C` from the link and `S` from the server), the key
 //! commitment, and the metadata (which authenticates the file table). Only then does the page
 //! get file names and [`FileDecryptor`]s.
+//!
+//! A team-sealed package (no link stanza, docs/FORMAT.md §20) opens with an agent's device key
+//! instead, and its link binding is checked against the link's secret
+//! ([`open_team_package`]).
 
 use js_sys::{Object, Reflect};
 use wasm_bindgen::prelude::*;
@@ -35,6 +39,23 @@ impl OpenedPackageJs {
     ) -> Result<Self> {
         let manifest = Manifest::parse(manifest)?;
         let opened = manifest.open_with_link(&RustCryptoAead, link_secret, server_secret)?;
+        Ok(Self {
+            manifest,
+            opened,
+            backend,
+        })
+    }
+
+    /// Opens a team-sealed `manifest` from its link with a device identity, checking the link
+    /// binding (docs/FORMAT.md §20.3).
+    pub fn with_team(
+        manifest: &[u8],
+        identity: &X25519Identity,
+        link_secret: &LinkSecret,
+        backend: Backend,
+    ) -> Result<Self> {
+        let manifest = Manifest::parse(manifest)?;
+        let opened = manifest.open_team(&RustCryptoAead, identity, link_secret)?;
         Ok(Self {
             manifest,
             opened,
@@ -157,11 +178,37 @@ pub fn open_package_with_identity(
     )?)
 }
 
+/// Opens a **team-sealed** package from its link with the agent's device identity: `identity`
+/// is the 32 secret bytes of the device's X25519 key (as the wasm fallback keeps them),
+/// `linkSecret` the link's fragment (base64url). Throws `not_team_sealed` for a package with a
+/// link stanza (open it with `openPackage`), `no_usable_stanza` if this device is not a
+/// recipient, `link_binding_mismatch` if the package was not made by the holder of this link,
+/// then as `openPackage`.
+#[wasm_bindgen(js_name = openTeamPackage)]
+pub fn open_team_package(
+    manifest: &[u8],
+    identity: &[u8],
+    link_secret: &str,
+    backend: Option<String>,
+) -> Result<OpenedPackageJs, JsValue> {
+    let identity = crate::team::identity_from_bytes(identity)?;
+    let link_secret = LinkSecret::parse_b64u(link_secret).map_err(WidgetError::from)?;
+    let backend = Backend::choose(backend.as_deref())?;
+    Ok(OpenedPackageJs::with_team(
+        manifest,
+        &identity,
+        &link_secret,
+        backend,
+    )?)
+}
+
 /// Reads the public part of a manifest without any key:
-/// `{ packageId, stanzas: ["link" | "x25519"], files: [{ ciphertextSize, plaintextSize }] }`.
+/// `{ packageId, stanzas: ["link" | "x25519"], teamSealed, files: [{ ciphertextSize,
+/// plaintextSize }] }`; `teamSealed` is true when there is no link stanza (open it with
+/// `openTeamPackage`).
 #[wasm_bindgen(
     js_name = inspectManifest,
-    unchecked_return_type = "{ packageId: string, stanzas: (\"link\" | \"x25519\")[], files: { ciphertextSize: number, plaintextSize: number }[] }"
+    unchecked_return_type = "{ packageId: string, stanzas: (\"link\" | \"x25519\")[], teamSealed: boolean, files: { ciphertextSize: number, plaintextSize: number }[] }"
 )]
 pub fn inspect_manifest(manifest: &[u8]) -> Result<Object, JsValue> {
     let manifest = Manifest::parse(manifest).map_err(WidgetError::from)?;
@@ -185,6 +232,7 @@ pub fn inspect_manifest(manifest: &[u8]) -> Result<Object, JsValue> {
     let out = Object::new();
     set(&out, "packageId", &manifest.package_id().to_b64u().into());
     set(&out, "stanzas", &stanzas);
+    set(&out, "teamSealed", &manifest.is_team_sealed().into());
     set(&out, "files", &files);
     Ok(out)
 }

@@ -11,6 +11,12 @@
 //!
 //! The sealing itself is the core's `seal_package`, the same function the native client calls.
 //!
+//! With team keys on, `PackageSealer.forTeam(packageId, roster, options)` seals instead to a
+//! roster verified by [`crate::team::verify_roster`] (the core's `seal_team_package`): one
+//! X25519 stanza per device and one for the recovery key, no link stanza, so the server secret
+//! is not needed and opens nothing; the link secret still gives the link proof and the link
+//! binding (docs/FORMAT.md §20).
+//!
 //! `K` and the file keys never leave wasm memory except as non-extractable WebCrypto keys;
 //! `C` is handed to the page because the page has to put it into the link.
 
@@ -19,13 +25,15 @@ use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
 use sealdrop_crypto::{
-    seal_package, FileInfo, LinkProof, LinkSecret, LinkVerifier, Metadata, OsRandom, PackageId,
-    RandomSource, RustCryptoAead, SecureLink, ServerSecret, X25519Recipient,
+    seal_package, seal_team_package, FileInfo, LinkProof, LinkSecret, LinkVerifier, Metadata,
+    OsRandom, PackageId, RandomSource, RustCryptoAead, SealedPackage, SecureLink, ServerSecret,
+    VerifiedRoster, X25519Recipient,
 };
 
 use crate::backend::Backend;
 use crate::error::{Result, WidgetError};
 use crate::stream::FileEncryptor;
+use crate::team::TeamRoster;
 
 /// The third argument of `new PackageSealer(packageId, serverSecret, options)`.
 #[derive(Debug, Deserialize)]
@@ -81,6 +89,28 @@ impl PackageSealer {
             metadata,
             x25519_recipients,
         )?;
+        Self::from_sealed(id, sealed, metadata, backend)
+    }
+
+    /// Seals a team-sealed package to a verified roster's recipients (docs/FORMAT.md §20), with
+    /// randomness from `rng`.
+    pub fn seal_team(
+        id: PackageId,
+        metadata: &Metadata,
+        roster: &VerifiedRoster,
+        backend: Backend,
+        rng: &dyn RandomSource,
+    ) -> Result<Self> {
+        let sealed = seal_team_package(&RustCryptoAead, rng, id, metadata, roster.recipients())?;
+        Self::from_sealed(id, sealed, metadata, backend)
+    }
+
+    fn from_sealed(
+        id: PackageId,
+        sealed: SealedPackage,
+        metadata: &Metadata,
+        backend: Backend,
+    ) -> Result<Self> {
         let files = sealed
             .file_keys
             .into_iter()
@@ -155,6 +185,43 @@ impl PackageSealer {
             &server_secret,
             &metadata,
             &recipients,
+            backend,
+            &OsRandom,
+        )?)
+    }
+
+    /// Seals a new **team-sealed** package for the server-made `packageId` to a roster that
+    /// `verifyRoster` accepted: no link stanza, one X25519 stanza per device and one for the
+    /// recovery key. `options` as for the constructor, without `x25519Recipients`. The link
+    /// (`link(base)`) still goes into the ticket: its secret gives the link proof and the link
+    /// binding, and opens nothing.
+    #[wasm_bindgen(js_name = forTeam)]
+    pub fn for_team(
+        package_id: &str,
+        roster: &TeamRoster,
+        #[wasm_bindgen(
+            unchecked_param_type = "{ files: { name: string, size: number, type: string }[], message?: string | null, sender?: string | null, backend?: \"webcrypto\" | \"rustcrypto\" }"
+        )]
+        options: JsValue,
+    ) -> Result<PackageSealer, JsValue> {
+        let id = PackageId::parse_b64u(package_id).map_err(WidgetError::from)?;
+        let options = parse_options(&options)?;
+        if !options.x25519_recipients.is_empty() {
+            return Err(WidgetError::invalid(
+                "options.x25519Recipients: a team-sealed package goes to its roster only",
+            )
+            .into());
+        }
+        let backend = Backend::choose(options.backend.as_deref())?;
+        let metadata = Metadata {
+            files: options.files,
+            message: options.message,
+            sender: options.sender,
+        };
+        Ok(Self::seal_team(
+            id,
+            &metadata,
+            roster.verified(),
             backend,
             &OsRandom,
         )?)

@@ -182,3 +182,116 @@ fn backend_switch_is_validated() {
     assert_eq!(sealdrop_widget::backend(), "rustcrypto");
     sealdrop_widget::set_backend("webcrypto").expect("valid name");
 }
+
+/// Team keys through the JavaScript entry points: an admin signs a roster, the widget verifies
+/// it and seals to it, agents open with device keys, the server's secret opens nothing, a
+/// removed agent is re-wrapped out, and the recovery code gives the admin key back.
+#[wasm_bindgen_test]
+async fn a_team_upload_round_trips_through_the_bindings() {
+    use js_sys::{Reflect, JSON};
+    use sealdrop_widget::team::{
+        assemble_roster, device_key_fingerprint, generate_device_identity, roster_signing_input,
+        verify_roster, AdminKeyJs, RecoveryCodeJs,
+    };
+    use sealdrop_widget::{inspect_manifest, open_package, open_team_package, PackageSealer};
+    use wasm_bindgen::JsValue;
+
+    let get = |obj: &JsValue, key: &str| Reflect::get(obj, &key.into()).expect("a member");
+    let device = || {
+        let made: JsValue = generate_device_identity().expect("random").into();
+        let identity = Uint8Array::from(get(&made, "identity")).to_vec();
+        let key = get(&made, "deviceKey").as_string().expect("a string");
+        (identity, key)
+    };
+    let admin = AdminKeyJs::generate().expect("random");
+    let code = RecoveryCodeJs::generate().expect("random");
+    let (alice, alice_key) = device();
+    let (bob, bob_key) = device();
+    let content = |sequence: u32, bob_too: bool| {
+        let bob = format!(r#",{{"deviceKey":"{bob_key}","userId":42,"label":"Bob"}}"#);
+        JSON::parse(&format!(
+            r#"{{"tenant":"acme","sequence":{sequence},"issuedAt":1767225600,"recoveryKey":"{}","devices":[{{"deviceKey":"{alice_key}","userId":"372611045113","label":"Alice"}}{}]}}"#,
+            code.recovery_key(),
+            if bob_too { bob.as_str() } else { "" },
+        ))
+        .expect("valid JSON")
+    };
+
+    // The admin signs; a WebCrypto signer would sign rosterSigningInput and assemble the same.
+    let signed = admin
+        .sign_roster(content(1, true))
+        .expect("valid content")
+        .to_vec();
+    let input = roster_signing_input(&admin.public_key(), content(1, true)).expect("valid");
+    assert!(input.to_vec().starts_with(b"sealdrop/v1/roster"));
+    let assembled = assemble_roster(
+        &admin.public_key(),
+        content(1, true),
+        &signed[signed.len() - 64..],
+    )
+    .expect("valid");
+    assert_eq!(assembled.to_vec(), signed);
+
+    // The widget verifies against the snippet's pin and seals.
+    let roster = verify_roster(&signed, &admin.fingerprint(), "acme", None).expect("verifies");
+    assert_eq!(roster.recipients().length(), 3);
+    let fingerprints: Vec<String> = roster
+        .devices()
+        .iter()
+        .map(|d| get(&d, "fingerprint").as_string().expect("a string"))
+        .collect();
+    let alice_fingerprint: JsValue = device_key_fingerprint(&alice_key, "372611045113")
+        .expect("valid")
+        .into();
+    assert!(fingerprints.contains(&get(&alice_fingerprint, "display").as_string().expect("s")));
+    let options = JSON::parse(r#"{"files":[{"name":"a.txt","size":5,"type":"text/plain"}]}"#)
+        .expect("valid JSON");
+    let id = common::package_id().to_b64u();
+    let sealer = PackageSealer::for_team(&id, &roster, options).expect("seals");
+    let chunks = common::encrypt_all(&sealer.encryptor(0).expect("file 0"), b"hello").await;
+    let manifest = sealer.manifest_bytes().to_vec();
+    let public: JsValue = inspect_manifest(&manifest).expect("parses").into();
+    assert_eq!(get(&public, "teamSealed").as_bool(), Some(true));
+
+    // Agents open with their device keys; the server's S with the ticket's link opens nothing.
+    let link = sealer.link_secret();
+    for identity in [&alice, &bob] {
+        let opened = open_team_package(&manifest, identity, &link, None).expect("a member");
+        let back = common::decrypt_all(&opened.decryptor(0).expect("file 0"), &chunks)
+            .await
+            .expect("decrypts");
+        assert_eq!(back, b"hello");
+    }
+    let server = common::server_secret().to_b64u();
+    let err = open_package(&manifest, &link, &server, None).expect_err("no link stanza");
+    assert_eq!(common::kind_of(&err), "no_usable_stanza");
+
+    // Bob is removed: roster 2, and the admin re-wraps with the recovery code.
+    let signed2 = admin
+        .sign_roster(content(2, false))
+        .expect("valid")
+        .to_vec();
+    let err = verify_roster(&signed, &admin.fingerprint(), "acme", Some(2.0)).expect_err("old");
+    assert_eq!(common::kind_of(&err), "roster_rolled_back");
+    let roster2 = verify_roster(&signed2, &admin.fingerprint(), "acme", Some(1.0)).expect("ok");
+    let typed = RecoveryCodeJs::parse(&code.text().to_lowercase()).expect("the printed code");
+    let rewrapped = typed
+        .rewrap_package(&manifest, &roster2)
+        .expect("re-wraps")
+        .to_vec();
+    let err = open_team_package(&rewrapped, &bob, &link, None).expect_err("removed");
+    assert_eq!(common::kind_of(&err), "no_usable_stanza");
+    open_team_package(&rewrapped, &alice, &link, None).expect("still a member");
+
+    // The wrapped admin key comes back with the code, and only with the pinned fingerprint.
+    let blob = code.wrap_admin_key(&admin).expect("wraps").to_vec();
+    let again = typed
+        .unwrap_admin_key(&blob, Some(admin.fingerprint()))
+        .expect("unwraps");
+    assert_eq!(again.public_key(), admin.public_key());
+    let other = AdminKeyJs::generate().expect("random");
+    let err = typed
+        .unwrap_admin_key(&blob, Some(other.fingerprint()))
+        .expect_err("another pin");
+    assert_eq!(common::kind_of(&err), "admin_key_mismatch");
+}

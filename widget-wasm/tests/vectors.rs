@@ -6,7 +6,11 @@
 //!    `OpenedPackage::with_link` / `with_identity`, `FileDecryptor::open_all` (chunk by chunk
 //!    through WebCrypto) and, for `ok` vectors, re-encryption through `FileEncryptor` (WebCrypto),
 //!    compared with the vector's ciphertext. Must-fail vectors must fail with the same kind,
-//!    file and chunk as the core reports.
+//!    file and chunk as the core reports. Team-sealed packages open through
+//!    `OpenedPackage::with_team`, the binding behind `openTeamPackage`.
+//! 3. The team keys' vectors (`sealdrop_crypto::vectors::team::ALL`): the core's check in wasm,
+//!    and the JavaScript entry points (`verifyRoster`, `RecoveryCode.parse`,
+//!    `RecoveryCode.unwrapAdminKey`) with the kinds they throw.
 
 #![cfg(target_arch = "wasm32")]
 
@@ -18,9 +22,12 @@ use js_sys::Uint8Array;
 use sha2::{Digest, Sha256};
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
+use sealdrop_crypto::vectors::team::{TeamCase, TeamVector};
 use sealdrop_crypto::vectors::{self, Expect, Vector};
 use sealdrop_crypto::{LinkSecret, RustCryptoAead, ServerSecret, X25519Identity};
-use sealdrop_widget::{Backend, FileEncryptor, OpenedPackageJs, WidgetError};
+use sealdrop_widget::{
+    verify_roster, Backend, FileEncryptor, OpenedPackageJs, RecoveryCodeJs, WidgetError,
+};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -127,6 +134,26 @@ async fn perform(vector: &Vector, backend: Backend) -> Result<Outcome, String> {
                 .map_err(|e| e.to_string())?;
             OpenedPackageJs::with_identity(&manifest, &r, backend)
         }
+        "team" => {
+            let c =
+                LinkSecret::parse_b64u(need(&vector.link_secret)?).map_err(|e| e.to_string())?;
+            let identities = vector
+                .x25519_identities
+                .as_ref()
+                .ok_or("vector lacks x25519_identities")?;
+            let mut first = None;
+            for text in identities {
+                let r = X25519Identity::parse_b64u(text).map_err(|e| e.to_string())?;
+                match OpenedPackageJs::with_team(&manifest, &r, &c, backend) {
+                    Ok(opened) => {
+                        first.get_or_insert(opened);
+                    }
+                    Err(e) => return Ok(Err((e, None))),
+                }
+            }
+            // Every identity opened; go on with the first.
+            Ok(first.ok_or("x25519_identities is empty")?)
+        }
         other => return Err(format!("unknown open_with {other:?}")),
     };
     let opened = match opened {
@@ -171,6 +198,99 @@ async fn perform(vector: &Vector, backend: Backend) -> Result<Outcome, String> {
         }
     }
     Ok(Ok(()))
+}
+
+fn team_vectors() -> Vec<(&'static str, TeamVector)> {
+    vectors::team::ALL
+        .iter()
+        .map(|(name, json)| {
+            let vector = vectors::team::parse(json).unwrap_or_else(|e| panic!("{name}: {e}"));
+            (*name, vector)
+        })
+        .collect()
+}
+
+#[wasm_bindgen_test]
+fn every_team_vector_passes_with_the_core_check_in_wasm() {
+    let all = team_vectors();
+    assert!(all.len() >= 15, "the team vector set is incomplete");
+    let failures: Vec<String> = all
+        .iter()
+        .filter_map(|(name, v)| {
+            vectors::team::check(v, &RustCryptoAead)
+                .err()
+                .map(|e| format!("team/{name}: {e}"))
+        })
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "team vectors failed:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[wasm_bindgen_test]
+fn every_team_vector_passes_through_the_javascript_entry_points() {
+    let mut failures = Vec::new();
+    for (name, vector) in team_vectors() {
+        let outcome = team_binding_outcome(&vector);
+        let expected = match vector.expect {
+            Expect::Ok => None,
+            Expect::Fail => vector.error.clone(),
+        };
+        match (outcome, expected) {
+            (Ok(()), None) => {}
+            (Err(kind), Some(want)) if kind == want => {}
+            (got, want) => failures.push(format!("team/{name}: expected {want:?}, got {got:?}")),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Runs a team vector through the JavaScript-facing functions; `Err(kind)` as a page sees it.
+fn team_binding_outcome(vector: &TeamVector) -> Result<(), String> {
+    match &vector.case {
+        TeamCase::Roster(case) => {
+            let bytes = decode(&case.roster).expect("vector bytes");
+            let highest = case.highest_sequence_seen.map(|n| n as f64);
+            let roster = verify_roster(&bytes, &case.pinned_fingerprint, &case.tenant, highest)
+                .map_err(|e| common::kind_of(&e))?;
+            if let Some(expected) = &case.expected {
+                let recipients: Vec<String> = roster
+                    .recipients()
+                    .iter()
+                    .map(|r| r.as_string().expect("a string"))
+                    .collect();
+                assert_eq!(recipients, expected.recipients);
+                assert_eq!(roster.sequence(), expected.sequence as f64);
+                assert_eq!(
+                    roster.admin_key_fingerprint(),
+                    expected.admin_key_fingerprint
+                );
+                assert_eq!(roster.devices().length() as usize, expected.devices.len());
+            }
+            Ok(())
+        }
+        TeamCase::RecoveryCode(case) => {
+            let code = RecoveryCodeJs::parse(&case.text).map_err(|e| common::kind_of(&e))?;
+            if let Some(expected) = &case.expected {
+                assert_eq!(code.text(), expected.canonical_text);
+                assert_eq!(code.recovery_key(), expected.recovery_key);
+            }
+            Ok(())
+        }
+        TeamCase::AdminKey(case) => {
+            let blob = decode(&case.blob).expect("vector bytes");
+            let code = RecoveryCodeJs::parse(&case.recovery_code).expect("vector codes are valid");
+            let key = code
+                .unwrap_admin_key(&blob, Some(case.pinned_fingerprint.clone()))
+                .map_err(|e| common::kind_of(&e))?;
+            if let Some(expected) = &case.expected {
+                assert_eq!(key.public_key(), expected.admin_key);
+            }
+            Ok(())
+        }
+    }
 }
 
 fn need(field: &Option<String>) -> Result<&str, String> {

@@ -23,6 +23,7 @@ pub const TARGETS: &[&str] = &[
     "http_range",
     "forwarded_client",
     "json_bodies",
+    "team_parse",
 ];
 
 /// Seconds each target runs in the test command.

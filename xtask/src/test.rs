@@ -48,7 +48,7 @@ const STAGES: &[Stage] = &[
     },
     Stage {
         name: "fuzz",
-        about: "every cargo-fuzz target (crypto format, Range, forwarded headers, JSON bodies), 30 s each",
+        about: "every cargo-fuzz target (crypto format, team keys, Range, forwarded headers, JSON bodies), 30 s each",
         run: fuzz_stage,
     },
     Stage {

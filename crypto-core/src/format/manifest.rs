@@ -177,6 +177,30 @@ impl Manifest {
         &self.stanzas
     }
 
+    /// Whether the package is team-sealed: it has no link stanza, only X25519 stanzas
+    /// (docs/FORMAT.md §20.1). Neither the link's `C` nor the server's `S` opens such a package.
+    pub fn is_team_sealed(&self) -> bool {
+        self.stanzas.iter().all(|s| s.kind() != StanzaKind::Link)
+    }
+
+    /// Whether `self` is `other` with other stanzas: the same package id, commitment, file
+    /// table and metadata ciphertext. A re-wrapped manifest must be one of the stored manifest
+    /// (docs/FORMAT.md §21.2); the server checks it with this before replacing the manifest.
+    pub fn differs_only_in_stanzas(&self, other: &Manifest) -> bool {
+        self.package_id == other.package_id
+            && self.commitment == other.commitment
+            && self.files == other.files
+            && self.metadata == other.metadata
+    }
+
+    /// The same manifest with `stanzas` instead of its own (1 to 16, checked by the caller).
+    pub(crate) fn with_stanzas(&self, stanzas: Vec<Stanza>) -> Manifest {
+        Manifest {
+            stanzas,
+            ..self.clone()
+        }
+    }
+
     /// The key commitment.
     pub fn commitment(&self) -> &[u8; 32] {
         &self.commitment

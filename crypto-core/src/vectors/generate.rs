@@ -4,6 +4,7 @@
 
 use sha2::{Digest, Sha256};
 
+use super::generate_team::{self, Fixture};
 use super::{decode, pattern, Expect, ExpectedError, Inputs, Intermediate, Vector, VectorFile};
 use crate::format::base64url::b64u_encode;
 use crate::format::manifest::{FILE_ENTRY_SIZE, STANZAS_OFFSET};
@@ -12,8 +13,10 @@ use crate::keys::{LinkProof, LinkSecret, PackageKey, ServerSecret};
 use crate::provider::RustCryptoAead;
 use crate::sealed_metadata;
 use crate::stream::{encrypt_file, CHUNK_SIZE, ENCRYPTED_CHUNK_SIZE};
+use crate::wrap::x25519::{X25519Identity, X25519Recipient};
 
-/// Generates every vector file: `(file name, JSON text)`, sorted by name.
+/// Generates every vector file: `(path, JSON text)`, sorted by path; paths are relative to
+/// `tests/vectors/` (team vectors under `team/`).
 pub fn generate() -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = generate_vectors()
         .into_iter()
@@ -23,6 +26,11 @@ pub fn generate() -> Vec<(String, String)> {
             json.push('\n');
             (format!("{name}.json"), json)
         })
+        .chain(
+            generate_team::generate()
+                .into_iter()
+                .map(|(name, json)| (format!("team/{name}"), json)),
+        )
         .collect();
     out.sort();
     out
@@ -55,7 +63,21 @@ struct Case {
     message: Option<&'static str>,
     mutation: Mutation,
     error: Option<(&'static str, Option<usize>, Option<u64>)>,
+    /// A team-sealed package: its stanzas go to the fixture team (`stanzas` lists one X25519
+    /// stanza per recipient) and it is opened with `"team"`.
+    team: Option<TeamPackage>,
 }
+
+/// How a team-sealed package vector is made and opened.
+struct TeamPackage {
+    /// Whether the metadata carries the link binding (a real sender's package does).
+    link_binding: bool,
+    /// Whether the fixture's members open it, or the vector's own non-member identity `r`.
+    members_open: bool,
+}
+
+/// The fixture team's stanzas: three devices and the recovery key.
+const TEAM: &[StanzaKind] = &[StanzaKind::X25519; 4];
 
 const LINK: &[StanzaKind] = &[StanzaKind::Link];
 const BOTH: &[StanzaKind] = &[StanzaKind::Link, StanzaKind::X25519];
@@ -78,6 +100,7 @@ fn cases() -> Vec<Case> {
         message,
         mutation: Mutation::None,
         error: None,
+        team: None,
     };
     let fail = |name, description, sizes, mutation, error| Case {
         name,
@@ -88,6 +111,7 @@ fn cases() -> Vec<Case> {
         message: None,
         mutation,
         error: Some(error),
+        team: None,
     };
     vec![
         ok("ok_empty_file", "One empty file: a single final chunk of 0 bytes (16 bytes of ciphertext).", &[0], LINK, StanzaKind::Link, None),
@@ -127,6 +151,7 @@ fn cases() -> Vec<Case> {
             message: None,
             mutation: Mutation::FlipManifestBit { offset: FIRST_BODY + 48 + 1 + 32 + 5, bit: 0 },
             error: Some(("no_usable_stanza", None, None)),
+            team: None,
         },
         Case {
             name: "fail_low_order_x25519_share",
@@ -137,6 +162,7 @@ fn cases() -> Vec<Case> {
             message: None,
             mutation: Mutation::ReplaceManifestBytes { offset: FIRST_BODY, bytes: LOW_ORDER_POINT.to_vec() },
             error: Some(("low_order_point", None, None)),
+            team: None,
         },
         fail(
             "fail_commitment_bit_flip",
@@ -245,6 +271,7 @@ fn cases() -> Vec<Case> {
             message: None,
             mutation: Mutation::None,
             error: Some(("no_usable_stanza", None, None)),
+            team: None,
         },
         fail(
             "fail_wrong_link_secret",
@@ -260,13 +287,58 @@ fn cases() -> Vec<Case> {
             Mutation::WrongServerSecret,
             ("wrong_link_or_server_secret", None, None),
         ),
+        Case {
+            name: "ok_team_sealed",
+            description: "A team-sealed package (no link stanza) for three devices and the recovery key; each of the four identities opens it from its link.",
+            sizes: &[100, 0],
+            stanzas: TEAM,
+            open_with: StanzaKind::X25519,
+            message: Some("Scans of the contract"),
+            mutation: Mutation::None,
+            error: None,
+            team: Some(TeamPackage { link_binding: true, members_open: true }),
+        },
+        Case {
+            name: "fail_team_sealed_non_member",
+            description: "A team-sealed package opened with an identity that is not in the roster.",
+            sizes: &[10],
+            stanzas: TEAM,
+            open_with: StanzaKind::X25519,
+            message: None,
+            mutation: Mutation::None,
+            error: Some(("no_usable_stanza", None, None)),
+            team: Some(TeamPackage { link_binding: true, members_open: false }),
+        },
+        Case {
+            name: "fail_team_sealed_other_link",
+            description: "A team-sealed package opened by its members from another link: the link binding differs.",
+            sizes: &[10],
+            stanzas: TEAM,
+            open_with: StanzaKind::X25519,
+            message: None,
+            mutation: Mutation::WrongLinkSecret,
+            error: Some(("link_binding_mismatch", None, None)),
+            team: Some(TeamPackage { link_binding: true, members_open: true }),
+        },
+        Case {
+            name: "fail_team_sealed_without_link_binding",
+            description: "A package sealed to the team without a link binding (as anyone who knows the roster but not the link could make), opened by its members from the link.",
+            sizes: &[10],
+            stanzas: TEAM,
+            open_with: StanzaKind::X25519,
+            message: None,
+            mutation: Mutation::None,
+            error: Some(("link_binding_mismatch", None, None)),
+            team: Some(TeamPackage { link_binding: false, members_open: true }),
+        },
     ]
 }
 
 fn generate_vectors() -> Vec<(&'static str, Vector)> {
+    let fixture = Fixture::new();
     cases()
         .into_iter()
-        .map(|case| (case.name, make(&case)))
+        .map(|case| (case.name, make(&case, &fixture)))
         .collect()
 }
 
@@ -281,12 +353,20 @@ struct Made {
     file_keys: Vec<String>,
 }
 
-/// Makes a package for `sizes` from `seed` with the reference backend.
-fn make_package(seed: &str, sizes: &[u64], stanzas: &[StanzaKind], message: Option<&str>) -> Made {
+/// Makes a package for `sizes` from `seed` with the reference backend; a team package's
+/// stanzas go to `recipients`.
+fn make_package(
+    seed: &str,
+    sizes: &[u64],
+    stanzas: &[StanzaKind],
+    message: Option<&str>,
+    recipients: Option<&[X25519Recipient]>,
+    link_binding: bool,
+) -> Made {
     let aead = &RustCryptoAead;
     let inputs = Inputs::draw(seed).expect("DeterministicRandom never fails");
     let (mut builder, keys) = inputs
-        .build(sizes, stanzas)
+        .build(sizes, stanzas, recipients, link_binding)
         .expect("the cases use valid sizes and recipients");
     let plaintexts: Vec<Vec<u8>> = sizes.iter().map(|&n| pattern(n as usize)).collect();
     let metadata = Metadata {
@@ -327,8 +407,10 @@ fn make_package(seed: &str, sizes: &[u64], stanzas: &[StanzaKind], message: Opti
     }
 }
 
-fn make(case: &Case) -> Vector {
+fn make(case: &Case, fixture: &Fixture) -> Vector {
     let seed = format!("sealdrop/v1/test-vector/{}", case.name);
+    let recipients = case.team.as_ref().map(|_| fixture.recipients());
+    let link_binding = case.team.as_ref().is_some_and(|t| t.link_binding);
     let Made {
         inputs,
         mut manifest,
@@ -337,7 +419,14 @@ fn make(case: &Case) -> Vector {
         mut ciphertexts,
         package_key,
         file_keys,
-    } = make_package(&seed, case.sizes, case.stanzas, case.message);
+    } = make_package(
+        &seed,
+        case.sizes,
+        case.stanzas,
+        case.message,
+        recipients.as_deref(),
+        link_binding,
+    );
     let mut link = inputs.link.clone();
     let mut server = inputs.server.clone();
     match &case.mutation {
@@ -371,7 +460,7 @@ fn make(case: &Case) -> Vector {
         }
         Mutation::AppendCiphertext { file, bytes } => ciphertexts[*file].extend_from_slice(bytes),
         Mutation::ForeignFile { file, seed } => {
-            let foreign = make_package(seed, case.sizes, case.stanzas, None);
+            let foreign = make_package(seed, case.sizes, case.stanzas, None, None, false);
             ciphertexts[*file] = foreign.ciphertexts[*file].clone();
         }
         Mutation::WrongLinkSecret => link = LinkSecret::from_bytes([0x11; 32]),
@@ -404,6 +493,7 @@ fn make(case: &Case) -> Vector {
                 &parsed.package_id(),
                 &parsed.public_file_table(),
                 &metadata,
+                None,
             )
             .expect("small metadata seals");
             manifest = Manifest::from_parts(
@@ -419,10 +509,14 @@ fn make(case: &Case) -> Vector {
     let has_link = case.stanzas.contains(&StanzaKind::Link);
     let intermediate = case.error.is_none().then(|| {
         let proof = LinkProof::derive(&inputs.link, &inputs.id);
+        // A team-sealed package still has a link: its C gives the proof and the binding.
+        let has_link = has_link || case.team.is_some();
         Intermediate {
             package_key: package_key.clone(),
             link_proof: has_link.then(|| proof.to_b64u()),
             link_verifier: has_link.then(|| proof.verifier().to_b64u()),
+            link_binding: link_binding
+                .then(|| b64u_encode(inputs.link.binding(&inputs.id).as_bytes())),
             file_keys: file_keys.clone(),
             public_file_table: b64u_encode(
                 &Manifest::parse(&manifest)
@@ -445,10 +539,30 @@ fn make(case: &Case) -> Vector {
         }),
         seed,
         package_id: inputs.id.to_b64u(),
-        open_with: case.open_with.name().to_owned(),
-        link_secret: (case.open_with == StanzaKind::Link).then(|| link.to_b64u()),
+        open_with: if case.team.is_some() {
+            "team".to_owned()
+        } else {
+            case.open_with.name().to_owned()
+        },
+        link_secret: (case.open_with == StanzaKind::Link || case.team.is_some())
+            .then(|| link.to_b64u()),
         server_secret: (case.open_with == StanzaKind::Link).then(|| server.to_b64u()),
-        x25519_identity: (case.open_with == StanzaKind::X25519).then(|| inputs.identity.to_b64u()),
+        x25519_identity: (case.open_with == StanzaKind::X25519 && case.team.is_none())
+            .then(|| inputs.identity.to_b64u()),
+        x25519_identities: case.team.as_ref().map(|team| {
+            if team.members_open {
+                fixture
+                    .identities()
+                    .iter()
+                    .map(X25519Identity::to_b64u)
+                    .collect()
+            } else {
+                vec![inputs.identity.to_b64u()]
+            }
+        }),
+        x25519_recipients: recipients
+            .as_ref()
+            .map(|r| r.iter().map(X25519Recipient::to_b64u).collect()),
         stanzas: case.stanzas.iter().map(|k| k.name().to_owned()).collect(),
         manifest: b64u_encode(&manifest),
         metadata,

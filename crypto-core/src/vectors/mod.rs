@@ -7,6 +7,9 @@
 //! stated plaintexts, `fail_*.json` must fail with the stated [`Error::kind`]. All randomness
 //! comes from [`DeterministicRandom`] seeded with the vector's `seed`, so regenerating gives
 //! identical files (a test checks this).
+//!
+//! Team keys' vectors that are not packages (rosters, recovery codes, wrapped admin keys) live
+//! in `tests/vectors/team/` with their own schema: [`team`].
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -17,10 +20,14 @@ use crate::keys::{LinkSecret, ServerSecret};
 use crate::provider::{Aead, DeterministicRandom};
 use crate::seal::PackageBuilder;
 use crate::stream::{encrypt_file, FileKey};
-use crate::wrap::x25519::X25519Identity;
+use crate::wrap::x25519::{X25519Identity, X25519Recipient};
+
+pub mod team;
 
 #[cfg(feature = "gen-vectors")]
 mod generate;
+#[cfg(feature = "gen-vectors")]
+mod generate_team;
 #[cfg(feature = "gen-vectors")]
 pub use generate::generate;
 
@@ -61,6 +68,10 @@ pub const ALL: &[(&str, &str)] = &[
     vector!("ok_one_chunk.json"),
     vector!("ok_one_chunk_plus_one_byte.json"),
     vector!("ok_x25519_stanza.json"),
+    vector!("fail_team_sealed_non_member.json"),
+    vector!("fail_team_sealed_other_link.json"),
+    vector!("fail_team_sealed_without_link_binding.json"),
+    vector!("ok_team_sealed.json"),
 ];
 
 /// One test vector. Binary values are base64url without padding, hashes lower-case hex.
@@ -77,8 +88,9 @@ pub struct Vector {
     pub seed: String,
     /// `b64u(package_id)`.
     pub package_id: String,
-    /// How to open the package: `"link"` (with `link_secret` and `server_secret`) or
-    /// `"x25519"` (with `x25519_identity`).
+    /// How to open the package: `"link"` (with `link_secret` and `server_secret`),
+    /// `"x25519"` (with `x25519_identity`) or `"team"` (a team-sealed package opened from its
+    /// link: with each of `x25519_identities`, the link binding checked against `link_secret`).
     pub open_with: String,
     /// `b64u(C)` to open with (for `fail_wrong_link_secret` not the one the package was made
     /// with).
@@ -87,6 +99,14 @@ pub struct Vector {
     pub server_secret: Option<String>,
     /// `b64u(r)` of the X25519 identity to open with.
     pub x25519_identity: Option<String>,
+    /// `b64u(r)` of every identity that opens the package, for `open_with: "team"`; each must
+    /// give the stated outcome. Absent in other vectors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x25519_identities: Option<Vec<String>>,
+    /// `b64u(R)` of each X25519 stanza's recipient, in stanza order, when they are not all
+    /// `x25519_identity`'s (team-sealed packages). Absent in other vectors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x25519_recipients: Option<Vec<String>>,
     /// Stanza kinds in the order the builder added them (`"link"`, `"x25519"`).
     pub stanzas: Vec<String>,
     /// The manifest bytes.
@@ -146,6 +166,9 @@ pub struct Intermediate {
     pub link_proof: Option<String>,
     /// `b64u(SHA-256(A))`.
     pub link_verifier: Option<String>,
+    /// `b64u(L)`, the link binding in a team-sealed package's metadata. Absent in others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_binding: Option<String>,
     /// `b64u(Kf)` per file.
     pub file_keys: Vec<String>,
     /// `b64u` of the public file-table bytes (the metadata's associated data).
@@ -213,6 +236,28 @@ fn perform(vector: &Vector, aead: &dyn Aead) -> Result<Outcome, String> {
                 .map_err(|e| e.to_string())?;
             manifest.open_with_x25519(aead, &r)
         }
+        "team" => {
+            let c = LinkSecret::parse_b64u(need(&vector.link_secret, "link_secret")?)
+                .map_err(|e| e.to_string())?;
+            let identities = vector
+                .x25519_identities
+                .as_ref()
+                .filter(|ids| !ids.is_empty())
+                .ok_or("vector lacks x25519_identities")?;
+            // Every identity must open (or fail) alike; the first outcome that differs from
+            // success is the vector's outcome.
+            let mut first = None;
+            for text in identities {
+                let r = X25519Identity::parse_b64u(text).map_err(|e| e.to_string())?;
+                match manifest.open_team(aead, &r, &c) {
+                    Ok(opened) => {
+                        first.get_or_insert(opened);
+                    }
+                    Err(e) => return Ok(Err((e, None))),
+                }
+            }
+            Ok(first.expect("at least one identity was tried"))
+        }
         other => return Err(format!("unknown open_with {other:?}")),
     };
     let opened = match opened {
@@ -265,7 +310,20 @@ fn rebuild(vector: &Vector, aead: &dyn Aead) -> Result<Vec<u8>, String> {
             other => Err(format!("unknown stanza {other:?}")),
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let (mut builder, _) = inputs.build(&sizes, &kinds).map_err(|e| e.to_string())?;
+    let recipients = vector
+        .x25519_recipients
+        .as_ref()
+        .map(|keys| {
+            keys.iter()
+                .map(|k| X25519Recipient::parse_b64u(k))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    let link_binding = vector.open_with == "team";
+    let (mut builder, _) = inputs
+        .build(&sizes, &kinds, recipients.as_deref(), link_binding)
+        .map_err(|e| e.to_string())?;
     builder
         .build(aead, &vector.metadata)
         .map_err(|e| e.to_string())
@@ -298,7 +356,9 @@ pub fn pattern(len: usize) -> Vec<u8> {
 
 /// The random draws every vector starts with, in order: package id (16 bytes), link secret
 /// `C` (32), server secret `S` (32), X25519 identity `r` (32); then the builder draws `K` (32),
-/// one salt (16) per file and one ephemeral secret (32) per X25519 stanza.
+/// one salt (16) per file and one ephemeral secret (32) per X25519 stanza. A team-sealed
+/// vector's stanzas go to its listed recipients instead of `r`, and its metadata carries the
+/// link binding of `C`.
 pub(crate) struct Inputs {
     rng: DeterministicRandom,
     pub(crate) id: PackageId,
@@ -323,23 +383,37 @@ impl Inputs {
         })
     }
 
+    /// The builder with the files and stanzas of a vector: X25519 stanza `j` goes to
+    /// `recipients[j]` when recipients are given, else to `r`.
     pub(crate) fn build(
         &self,
         sizes: &[u64],
         kinds: &[StanzaKind],
+        recipients: Option<&[X25519Recipient]>,
+        link_binding: bool,
     ) -> Result<(PackageBuilder<'_>, Vec<FileKey>), Error> {
         let mut builder = PackageBuilder::new(self.id, &self.rng)?;
         let mut keys = Vec::new();
         for &size in sizes {
             keys.push(builder.add_file(size)?.1);
         }
+        if link_binding {
+            builder.link_binding(&self.link)?;
+        }
+        let mut listed = recipients.map(|r| r.iter());
         for kind in kinds {
             match kind {
                 StanzaKind::Link => {
                     builder.link_stanza(&self.link, &self.server);
                 }
                 StanzaKind::X25519 => {
-                    builder.x25519_stanza(&self.identity.recipient())?;
+                    let recipient = match listed.as_mut() {
+                        Some(listed) => *listed
+                            .next()
+                            .ok_or(Error::InvalidManifest("fewer recipients than stanzas"))?,
+                        None => self.identity.recipient(),
+                    };
+                    builder.x25519_stanza(&recipient)?;
                 }
             }
         }

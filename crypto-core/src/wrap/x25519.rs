@@ -40,6 +40,21 @@ impl X25519Identity {
         Ok(identity)
     }
 
+    /// An identity from its 32 secret bytes `r` (used as given; X25519 clamps them). Secret:
+    /// for test vectors, derived identities and keys a page keeps as bytes.
+    pub fn from_bytes(mut bytes: [u8; 32]) -> Self {
+        let identity = X25519Identity {
+            secret: StaticSecret::from(bytes),
+        };
+        bytes.zeroize();
+        identity
+    }
+
+    /// The 32 secret bytes `r`. Never log them.
+    pub fn to_bytes(&self) -> zeroize::Zeroizing<[u8; 32]> {
+        zeroize::Zeroizing::new(self.secret.to_bytes())
+    }
+
     /// The public key `R = X25519(r, 9)`.
     pub fn recipient(&self) -> X25519Recipient {
         X25519Recipient(PublicKey::from(&self.secret))
@@ -114,6 +129,15 @@ impl X25519Recipient {
     /// Parses the 43-character text form. (Low-order keys are refused when wrapping.)
     pub fn parse_b64u(text: &str) -> Result<Self, Error> {
         b64u_decode::<32>(text, "X25519 recipient").map(Self::from_bytes)
+    }
+
+    /// Whether `R` is a low-order point: `X25519(k, R)` is all zeros for every clamped scalar
+    /// `k` (RFC 7748, section 6.1), so nothing can be wrapped to it.
+    pub fn is_low_order(&self) -> bool {
+        // Any clamped scalar will do: clamping clears the cofactor bits, so a point of order
+        // 1, 2, 4 or 8 (on the curve or its twist) always maps to zero.
+        let probe = StaticSecret::from([0x5a; 32]);
+        !probe.diffie_hellman(&self.0).was_contributory()
     }
 
     /// Draws the ephemeral `e` and returns `E` and the wrap key `W`;

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """An independent implementation of sealdrop format v1, written from docs/FORMAT.md alone,
-that performs every test vector (section 15.1) including the rebuild from the seed (15.2).
+that performs every test vector (section 15.1) including the rebuild from the seed (15.2), and
+the team keys' vectors in vectors/team/ (sections 15.4 and 16-21).
 
 It shares no code with the Rust crate: it uses Python's `cryptography` package (OpenSSL).
 
@@ -15,6 +16,8 @@ import sys
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -187,15 +190,75 @@ def write_manifest(package_id, commitment, stanzas, files, metadata_ct):
     )
 
 
-def metadata_json(metadata):
-    return json.dumps(metadata, separators=(",", ":"), ensure_ascii=False).encode()
+def metadata_json(metadata, link_binding=None):
+    document = dict(metadata)
+    if link_binding is not None:  # section 7: after `sender`, team-sealed packages only
+        document["link_binding"] = b64u(link_binding)
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def link_binding_of(c, pid):
+    return hkdf(c, pid, "sealdrop/v1/link-binding")
 
 
 # --- sections 5-7, 10.2: opening -----------------------------------------------------------
 
+def open_with_identity(m, r):
+    """Section 5.3 with an X25519 identity: K, or FormatError."""
+    pid, recipient = m["id"], x25519_base(r)
+    for kind, body in m["stanzas"]:
+        if kind != 2:
+            continue
+        e_pub = body[:32]
+        shared = x25519(r, e_pub)
+        if shared is None:
+            raise FormatError("low_order_point")
+        w = hkdf(shared, e_pub + recipient, "sealdrop/v1/x25519")
+        try:
+            return open_(w, ZERO_NONCE, pid, body[32:])
+        except InvalidTag:
+            pass
+    raise FormatError("no_usable_stanza")
+
+
+def open_team(m, vector):
+    """Section 20.3: every listed identity opens, and the link binding matches the link."""
+    if any(kind == 1 for kind, _ in m["stanzas"]):
+        raise FormatError("not_team_sealed")
+    c = unb64u(vector["link_secret"])
+    result = None
+    for text in vector["x25519_identities"]:
+        key = open_with_identity(m, unb64u(text))
+        metadata = open_metadata(m, key)
+        binding = metadata.pop("link_binding", None)
+        if binding is None or unb64u(binding) != link_binding_of(c, m["id"]):
+            raise FormatError("link_binding_mismatch")
+        result = result or (key, metadata)
+    return result
+
+
+def open_metadata(m, key):
+    """Sections 6, 7 and 10.2 steps 3-5."""
+    pid = m["id"]
+    if hkdf(key, pid, "sealdrop/v1/commit") != m["commitment"]:
+        raise FormatError("commitment_mismatch")
+    try:
+        plaintext = open_(hkdf(key, pid, "sealdrop/v1/metadata"), ZERO_NONCE, m["aad"], m["metadata"])
+    except InvalidTag:
+        raise FormatError("metadata_tampered")
+    metadata = json.loads(plaintext)
+    if len(metadata["files"]) != len(m["files"]) or any(
+        ciphertext_size(info["size"]) != size for info, (_, size) in zip(metadata["files"], m["files"])
+    ):
+        raise FormatError("invalid_metadata")
+    return metadata
+
+
 def open_package(m, vector):
     pid = m["id"]
     key = None
+    if vector["open_with"] == "team":
+        return open_team(m, vector)
     if vector["open_with"] == "link":
         c, s = unb64u(vector["link_secret"]), unb64u(vector["server_secret"])
         links = [body for kind, body in m["stanzas"] if kind == 1]
@@ -211,34 +274,9 @@ def open_package(m, vector):
         if key is None:
             raise FormatError("wrong_link_or_server_secret")
     else:
-        r = unb64u(vector["x25519_identity"])
-        recipient = x25519_base(r)
-        for kind, body in m["stanzas"]:
-            if kind != 2:
-                continue
-            e_pub = body[:32]
-            shared = x25519(r, e_pub)
-            if shared is None:
-                raise FormatError("low_order_point")
-            w = hkdf(shared, e_pub + recipient, "sealdrop/v1/x25519")
-            try:
-                key = open_(w, ZERO_NONCE, pid, body[32:])
-                break
-            except InvalidTag:
-                pass
-        if key is None:
-            raise FormatError("no_usable_stanza")
-    if hkdf(key, pid, "sealdrop/v1/commit") != m["commitment"]:
-        raise FormatError("commitment_mismatch")
-    try:
-        plaintext = open_(hkdf(key, pid, "sealdrop/v1/metadata"), ZERO_NONCE, m["aad"], m["metadata"])
-    except InvalidTag:
-        raise FormatError("metadata_tampered")
-    metadata = json.loads(plaintext)
-    if len(metadata["files"]) != len(m["files"]) or any(
-        ciphertext_size(info["size"]) != size for info, (_, size) in zip(metadata["files"], m["files"])
-    ):
-        raise FormatError("invalid_metadata")
+        key = open_with_identity(m, unb64u(vector["x25519_identity"]))
+    metadata = open_metadata(m, key)
+    metadata.pop("link_binding", None)
     return key, metadata
 
 
@@ -263,17 +301,21 @@ def rebuild(vector):
     k = rng.take(32)
     files = [(rng.take(16), ciphertext_size(f["plaintext_size"])) for f in vector["files"]]
     stanzas = []
+    # A team-sealed vector lists its recipients; otherwise every X25519 stanza is r's.
+    listed = iter(unb64u(x) for x in vector.get("x25519_recipients") or [])
     for kind in vector["stanzas"]:
         if kind == "link":
             stanzas.append((1, seal(hkdf(c + s, pid, "sealdrop/v1/link"), ZERO_NONCE, pid, k)))
         else:
             e = rng.take(32)
-            e_pub, recipient = x25519_base(e), x25519_base(r)
+            e_pub = x25519_base(e)
+            recipient = next(listed) if vector.get("x25519_recipients") else x25519_base(r)
             w = hkdf(x25519(e, recipient), e_pub + recipient, "sealdrop/v1/x25519")
             stanzas.append((2, e_pub + seal(w, ZERO_NONCE, pid, k)))
     table = len(files).to_bytes(2, "big") + b"".join(salt + n.to_bytes(8, "big") for salt, n in files)
     aad = b"\x01" + pid + table
-    metadata_ct = seal(hkdf(k, pid, "sealdrop/v1/metadata"), ZERO_NONCE, aad, metadata_json(vector["metadata"]))
+    binding = link_binding_of(c, pid) if vector["open_with"] == "team" else None
+    metadata_ct = seal(hkdf(k, pid, "sealdrop/v1/metadata"), ZERO_NONCE, aad, metadata_json(vector["metadata"], binding))
     return write_manifest(pid, hkdf(k, pid, "sealdrop/v1/commit"), stanzas, files, metadata_ct), k, c
 
 
@@ -313,18 +355,207 @@ def perform(vector):
             assert inter["link_proof"] == b64u(a)
             assert inter["link_verifier"] == b64u(hashlib.sha256(a).digest())
         assert inter["public_file_table"] == b64u(m["aad"])
+        if vector["open_with"] == "team":
+            assert inter["link_binding"] == b64u(link_binding_of(c, m["id"]))
         for f_key, (salt, _) in zip(inter["file_keys"], m["files"]):
             assert f_key == b64u(hkdf(k, salt, "sealdrop/v1/file"))
 
 
-def main():
-    directory = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else pathlib.Path(__file__).parents[1] / "vectors")
+# --- sections 17-19: fingerprints, the recovery code, the wrapped admin key, the roster -----
+
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def fingerprint(label, data):
+    return hashlib.sha256(label.encode() + data).digest()[:16]
+
+
+def display(fp):
+    text = fp.hex()
+    return " ".join(text[i:i + 4] for i in range(0, 32, 4))
+
+
+def parse_fingerprint(text):
+    digits = text.replace(" ", "").replace("-", "")
+    if len(digits) != 32 or any(ch not in "0123456789abcdefABCDEF" for ch in digits):
+        raise FormatError("invalid_encoding")
+    return bytes.fromhex(digits)
+
+
+def recovery_check(rc):
+    return hashlib.sha256(b"sealdrop/v1/recovery-code-check" + rc).digest()[:4]
+
+
+def recovery_text(rc):
+    bits = int.from_bytes(rc + recovery_check(rc), "big")
+    symbols = "".join(CROCKFORD[(bits >> (5 * (31 - i))) & 31] for i in range(32))
+    return "-".join(symbols[i:i + 4] for i in range(0, 32, 4))
+
+
+def parse_recovery_code(text):
+    symbols = [ch for ch in text if not (ch.isspace() or ch == "-")]
+    symbols = [{"O": "0", "I": "1", "L": "1"}.get(ch.upper(), ch.upper()) for ch in symbols]
+    if len(symbols) != 32 or any(ch not in CROCKFORD for ch in symbols):
+        raise FormatError("invalid_encoding")
+    value = 0
+    for ch in symbols:
+        value = (value << 5) | CROCKFORD.index(ch)
+    data = value.to_bytes(20, "big")
+    if recovery_check(data[:16]) != data[16:]:
+        raise FormatError("recovery_code_checksum")
+    return data[:16]
+
+
+def recovery_derive(rc):
+    w_admin = hkdf(rc, b"", "sealdrop/v1/recovery/admin-key")
+    r_rec = hkdf(rc, b"", "sealdrop/v1/recovery/x25519")
+    return w_admin, r_rec, x25519_base(r_rec)
+
+
+def ed25519_public(seed):
+    return Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes_raw()
+
+
+def unwrap_admin_key(blob, rc):
+    if len(blob) != 101 or blob[:8] != b"SDADMKEY":
+        raise FormatError("invalid_admin_key_blob")
+    if blob[8] != 1:
+        raise FormatError("unsupported_version")
+    header, nonce, sealed = blob[:41], blob[41:53], blob[53:]
+    try:
+        seed = open_(recovery_derive(rc)[0], nonce, header, sealed)
+    except InvalidTag:
+        raise FormatError("wrong_recovery_code")
+    if ed25519_public(seed) != header[9:41]:
+        raise FormatError("invalid_admin_key_blob")
+    return seed
+
+
+def parse_roster(data):
+    if len(data) > 1793:
+        raise FormatError("invalid_roster")
+    pos = 0
+
+    def take(n):
+        nonlocal pos
+        if len(data) - pos < n:
+            raise FormatError("invalid_roster")
+        pos += n
+        return data[pos - n:pos]
+
+    if take(8) != b"SDROSTER":
+        raise FormatError("invalid_roster")
+    if take(1)[0] != 1:
+        raise FormatError("unsupported_version")
+    admin = take(32)
+    tenant_len = take(1)[0]
+    if not 1 <= tenant_len <= 63:
+        raise FormatError("invalid_roster")
+    tenant = take(tenant_len)
+    if any(chr(b) not in "abcdefghijklmnopqrstuvwxyz0123456789-" for b in tenant):
+        raise FormatError("invalid_roster")
+    sequence, issued_at = int.from_bytes(take(8), "big"), int.from_bytes(take(8), "big")
+    recovery = take(32)
+    count = take(1)[0]
+    if sequence < 1 or count > 15:
+        raise FormatError("invalid_roster")
+    devices = []
+    for _ in range(count):
+        key, user = take(32), int.from_bytes(take(8), "big")
+        label_len = take(1)[0]
+        if not 1 <= label_len <= 64 or user < 1:
+            raise FormatError("invalid_roster")
+        try:
+            label = take(label_len).decode("utf-8")
+        except UnicodeDecodeError:
+            raise FormatError("invalid_roster")
+        bidi = {0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)}
+        if any(ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F or ord(ch) in bidi for ch in label):
+            raise FormatError("invalid_roster")
+        devices.append((key, user, label))
+    body = data[:pos]
+    signature = take(64)
+    if pos != len(data):
+        raise FormatError("invalid_roster")
+    keys = [key for key, _, _ in devices]
+    if any(a >= b for a, b in zip(keys, keys[1:])) or recovery in keys:
+        raise FormatError("invalid_roster")
+    return admin, tenant.decode(), sequence, issued_at, recovery, devices, body, signature
+
+
+def verify_roster(data, pinned, tenant, highest_seen):
+    """Section 19.3, in order."""
+    admin, r_tenant, sequence, issued_at, recovery, devices, body, signature = parse_roster(data)
+    if fingerprint("sealdrop/v1/admin-key-fingerprint", admin) != pinned:
+        raise FormatError("admin_key_mismatch")
+    try:
+        Ed25519PublicKey.from_public_bytes(admin).verify(signature, b"sealdrop/v1/roster" + body)
+    except (InvalidSignature, ValueError):
+        raise FormatError("roster_signature_invalid")
+    if r_tenant != tenant:
+        raise FormatError("roster_tenant_mismatch")
+    probe = bytes([0x5a] * 32)
+    if any(x25519(probe, key) is None for key in [recovery] + [d[0] for d in devices]):
+        raise FormatError("invalid_roster")
+    if highest_seen is not None and sequence < highest_seen:
+        raise FormatError("roster_rolled_back")
+    return admin, sequence, issued_at, recovery, devices
+
+
+def perform_team(vector):
+    case = vector["case"]
+    ok = vector["expect"] == "ok"
+    if case["kind"] == "roster":
+        data = unb64u(case["roster"])
+        admin, sequence, issued_at, recovery, devices = verify_roster(
+            data, parse_fingerprint(case["pinned_fingerprint"]), case["tenant"], case["highest_sequence_seen"])
+        if ok:
+            got = {
+                "admin_key": b64u(admin),
+                "admin_key_fingerprint": display(fingerprint("sealdrop/v1/admin-key-fingerprint", admin)),
+                "sequence": sequence,
+                "issued_at": issued_at,
+                "recovery_key": b64u(recovery),
+                "devices": [{
+                    "device_key": b64u(key), "user_id": user, "label": label,
+                    "fingerprint": display(fingerprint("sealdrop/v1/device-key-fingerprint",
+                                                       user.to_bytes(8, "big") + key)),
+                } for key, user, label in devices],
+                "recipients": [b64u(key) for key, _, _ in devices] + [b64u(recovery)],
+            }
+            assert got == case["expected"], f"roster says {got}"
+            seed = unb64u(case["admin_secret_key"])
+            again = Ed25519PrivateKey.from_private_bytes(seed).sign(b"sealdrop/v1/roster" + data[:-64])
+            assert again == data[-64:], "signing again gives another signature"
+    elif case["kind"] == "recovery_code":
+        rc = parse_recovery_code(case["text"])
+        if ok:
+            w_admin, r_rec, big_r = recovery_derive(rc)
+            assert case["expected"] == {
+                "secret": b64u(rc), "canonical_text": recovery_text(rc), "admin_wrap_key": b64u(w_admin),
+                "recovery_identity": b64u(r_rec), "recovery_key": b64u(big_r),
+            }, "recovery code gives other values"
+    elif case["kind"] == "admin_key":
+        blob = unb64u(case["blob"])
+        rc = parse_recovery_code(case["recovery_code"])
+        seed = unwrap_admin_key(blob, rc)
+        public = ed25519_public(seed)
+        if fingerprint("sealdrop/v1/admin-key-fingerprint", public) != parse_fingerprint(case["pinned_fingerprint"]):
+            raise FormatError("admin_key_mismatch")
+        if ok:
+            assert case["expected"] == {"admin_key": b64u(public), "admin_secret_key": b64u(seed)}
+            again = blob[:53] + seal(recovery_derive(rc)[0], blob[41:53], blob[:41], seed)
+            assert again == blob, "wrapping again gives other bytes"
+    else:
+        raise AssertionError(f"unknown case kind {case['kind']}")
+
+
+def run(paths, perform_one, expected_of):
     failures = 0
-    paths = sorted(directory.glob("*.json"))
     for path in paths:
         vector = json.loads(path.read_text())
         try:
-            perform(vector)
+            perform_one(vector)
             outcome = None
         except FormatError as e:
             outcome = e
@@ -335,15 +566,24 @@ def main():
         expected = vector["error"]
         if vector["expect"] == "ok" and outcome is None:
             print(f"ok   {path.name}")
-        elif vector["expect"] == "fail" and outcome is not None and (
-            outcome.kind, outcome.file, outcome.chunk) == (expected["kind"], expected["file"], expected["chunk"]):
+        elif vector["expect"] == "fail" and outcome is not None and expected_of(outcome) == expected:
             print(f"ok   {path.name} ({outcome.kind})")
         else:
-            got = None if outcome is None else (outcome.kind, outcome.file, outcome.chunk)
+            got = None if outcome is None else expected_of(outcome)
             print(f"FAIL {path.name}: expected {vector['expect']} {expected}, got {got}")
             failures += 1
-    print(f"{len(paths) - failures}/{len(paths)} vectors pass")
-    return 1 if failures or not paths else 0
+    return failures
+
+
+def main():
+    directory = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else pathlib.Path(__file__).parents[1] / "vectors")
+    paths = sorted(directory.glob("*.json"))
+    team_paths = sorted((directory / "team").glob("*.json"))
+    failures = run(paths, perform, lambda e: {"kind": e.kind, "file": e.file, "chunk": e.chunk})
+    failures += run(team_paths, perform_team, lambda e: e.kind)
+    total = len(paths) + len(team_paths)
+    print(f"{total - failures}/{total} vectors pass")
+    return 1 if failures or not paths or not team_paths else 0
 
 
 if __name__ == "__main__":
