@@ -71,11 +71,6 @@ pub(crate) fn plaintext_chunk_range(plaintext_size: u64, index: u64) -> Result<A
     Ok(range(start, end))
 }
 
-pub(crate) fn ciphertext_chunk_range(plaintext_size: u64, index: u64) -> Result<Array> {
-    let (start, end) = ciphertext_bounds(plaintext_size, index)?;
-    Ok(range(start, end))
-}
-
 /// Number of upload parts for a file of `plaintext_size` bytes (at least 1).
 pub fn part_count_for_plaintext(plaintext_size: u64) -> u64 {
     chunk_count(plaintext_size).div_ceil(PART_CHUNKS)
@@ -149,22 +144,4 @@ pub fn part_chunks_js(plaintext_size: f64, part: f64) -> Result<Array, JsValue> 
 #[wasm_bindgen(js_name = chunkSize)]
 pub fn chunk_size_js() -> f64 {
     CHUNK_SIZE as f64
-}
-
-/// Bytes of a full encrypted chunk: 65 552.
-#[wasm_bindgen(js_name = encryptedChunkSize)]
-pub fn encrypted_chunk_size_js() -> f64 {
-    ENCRYPTED_CHUNK_SIZE as f64
-}
-
-/// Chunks per upload part: 128.
-#[wasm_bindgen(js_name = partChunkCount)]
-pub fn part_chunk_count_js() -> f64 {
-    PART_CHUNKS as f64
-}
-
-/// Bytes of a full upload part: 8 390 656.
-#[wasm_bindgen(js_name = partSize)]
-pub fn part_size_js() -> f64 {
-    PART_SIZE as f64
 }

@@ -163,16 +163,6 @@ impl FileEncryptor {
         )?)
     }
 
-    /// `[start, end)` of chunk `index` in the encrypted file.
-    #[wasm_bindgen(js_name = ciphertextRange, unchecked_return_type = "[number, number]")]
-    pub fn ciphertext_range(&self, index: f64) -> Result<js_sys::Array, JsValue> {
-        let index = sizes::index_from_js(index)?;
-        Ok(sizes::ciphertext_chunk_range(
-            self.state.plaintext_size,
-            index,
-        )?)
-    }
-
     /// The backend this encryptor uses: `"webcrypto"` or `"rustcrypto"`.
     #[wasm_bindgen(getter)]
     pub fn backend(&self) -> String {
@@ -244,8 +234,8 @@ impl FileDecryptor {
         }
     }
 
-    /// Opens a whole encrypted file held in memory, chunk by chunk in order; the Rust face of
-    /// `decryptFile`. Like the core's `StreamDecryptor::decrypt_all`, a file shorter than the
+    /// Opens a whole encrypted file held in memory, chunk by chunk in order (the vector runner
+    /// uses it; pages stream with `decryptChunk`). Like the core's `StreamDecryptor::decrypt_all`, a file shorter than the
     /// manifest says is `TruncatedFile` and a longer one `TrailingData`, before anything is
     /// decrypted; the first failing chunk (in index order) decides the error.
     pub async fn open_all(&self, ciphertext: &Uint8Array) -> Result<Uint8Array> {
@@ -273,23 +263,13 @@ impl FileDecryptor {
 #[wasm_bindgen]
 impl FileDecryptor {
     /// Decrypts chunk `index` (0-based); `ciphertext` must be exactly the encrypted file's
-    /// bytes `ciphertextRange(index)`. Resolves to the plaintext chunk; rejects with kind
+    /// bytes of chunk `index` (`partRange` gives a part's). Resolves to the plaintext chunk; rejects with kind
     /// `chunk_tampered` (and `index`) when the chunk was modified, moved, or cut.
     #[wasm_bindgen(js_name = decryptChunk, unchecked_return_type = "Promise<Uint8Array>")]
     pub fn decrypt_chunk(&self, index: f64, ciphertext: Uint8Array) -> Promise {
         to_promise(
             sizes::index_from_js(index).and_then(|index| self.begin_open(index, &ciphertext)),
         )
-    }
-
-    /// Decrypts a whole encrypted file held in memory (small files: previews, the agent
-    /// inbox); stream large files with `decryptChunk`. Rejects with `truncated_file` /
-    /// `trailing_data` when `ciphertext` is shorter / longer than the manifest says, and with
-    /// the first failing chunk's error otherwise.
-    #[wasm_bindgen(js_name = decryptFile, unchecked_return_type = "Promise<Uint8Array>")]
-    pub fn decrypt_file(&self, ciphertext: Uint8Array) -> Promise {
-        let this = self.clone();
-        future_to_promise(async move { Ok(this.open_all(&ciphertext).await?.into()) })
     }
 
     /// The decrypted file's size in bytes.
@@ -308,16 +288,6 @@ impl FileDecryptor {
     #[wasm_bindgen(getter, js_name = chunkCount)]
     pub fn chunk_count(&self) -> f64 {
         sealdrop_crypto::stream::chunk_count(self.state.plaintext_size) as f64
-    }
-
-    /// `[start, end)` of chunk `index` in the encrypted file (for `Range: bytes=start-(end-1)`).
-    #[wasm_bindgen(js_name = ciphertextRange, unchecked_return_type = "[number, number]")]
-    pub fn ciphertext_range(&self, index: f64) -> Result<js_sys::Array, JsValue> {
-        let index = sizes::index_from_js(index)?;
-        Ok(sizes::ciphertext_chunk_range(
-            self.state.plaintext_size,
-            index,
-        )?)
     }
 
     /// `[start, end)` of chunk `index` in the decrypted file.

@@ -158,7 +158,7 @@ fn sizes_and_ranges_follow_the_format() {
     assert!(plaintext_size_js(15.0).is_err());
     assert!(ciphertext_size_js(-1.0).is_err());
     assert!(ciphertext_size_js(1.5).is_err());
-    assert_eq!(part_size_js(), 8_390_656.0);
+    assert_eq!(sealdrop_crypto::PART_SIZE, 8_390_656);
     assert_eq!(
         ciphertext_bounds(65_537, 1).ok(),
         Some((65_552, 65_552 + 17))
