@@ -201,123 +201,8 @@ pub(super) fn all() -> Vec<Operation> {
         .error(429, "rate_limited: Zendesk is rate limiting sealdrop (an agent session's role check)")
         .internal()
         .unavailable(),
-    op("get", "/api/v1/packages/{id}/files/{file}", "File ciphertext (Range supported)")
-        .security(&[&[Scheme::DownloadToken]])
-        .path_param("PackageId")
-        .path_param("FileIndex")
-        .param(json!({
-            "name": "Range",
-            "in": "header",
-            "required": false,
-            "description": "One range: bytes=a-b (a <= b), bytes=a- or bytes=-n",
-            "schema": {
-                "type": "string",
-                "pattern": "^bytes=([0-9]{1,19}-[0-9]{0,19}|-[0-9]{1,19})$"
-            }
-        }))
-        .other(200, "whole file", &[("application/octet-stream", json!({
-            "type": "string",
-            "format": "binary"
-        }))])
-        .with_headers(json!({
-            "Accept-Ranges": {
-                "schema": {
-                    "type": "string",
-                    "const": "bytes"
-                }
-            }
-        }))
-        .other(206, "the range", &[("application/octet-stream", json!({
-            "type": "string",
-            "format": "binary"
-        }))])
-        .with_headers(json!({
-            "Accept-Ranges": {
-                "schema": {
-                    "type": "string",
-                    "const": "bytes"
-                }
-            },
-            "Content-Range": {
-                "description": "bytes FIRST-LAST/SIZE",
-                "schema": {
-                    "type": "string",
-                    "pattern": "^bytes [0-9]+-[0-9]+/[0-9]+$"
-                }
-            }
-        }))
-        .error(400, "bad_request: a Range that is not one range of the three forms (or whose last byte is before its first), or a bad path")
-        .error(401, "unauthorized: no download token, or one that is not valid for this package (unknown, expired, another package's)")
-        .error(404, "not_found: the package has no such file")
-        .error(410, "expired or revoked")
-        .error(416, "range_not_satisfiable: the range starts at or past the end of the file")
-        .with_headers(json!({
-            "Content-Range": {
-                "description": "bytes */SIZE",
-                "schema": {
-                    "type": "string",
-                    "pattern": "^bytes \\*/[0-9]+$"
-                }
-            }
-        }))
-        .internal()
-        .unavailable(),
-    op("head", "/api/v1/packages/{id}/files/{file}", "File size and range support")
-        .description("As GET, without the body (an error's status and headers, no body).")
-        .security(&[&[Scheme::DownloadToken]])
-        .path_param("PackageId")
-        .path_param("FileIndex")
-        .param(json!({
-            "name": "Range",
-            "in": "header",
-            "required": false,
-            "description": "One range: bytes=a-b (a <= b), bytes=a- or bytes=-n",
-            "schema": {
-                "type": "string",
-                "pattern": "^bytes=([0-9]{1,19}-[0-9]{0,19}|-[0-9]{1,19})$"
-            }
-        }))
-        .other(200, "headers only", &[])
-        .with_headers(json!({
-            "Accept-Ranges": {
-                "schema": {
-                    "type": "string",
-                    "const": "bytes"
-                }
-            }
-        }))
-        .other(206, "headers only, for the range", &[])
-        .with_headers(json!({
-            "Accept-Ranges": {
-                "schema": {
-                    "type": "string",
-                    "const": "bytes"
-                }
-            },
-            "Content-Range": {
-                "description": "bytes FIRST-LAST/SIZE",
-                "schema": {
-                    "type": "string",
-                    "pattern": "^bytes [0-9]+-[0-9]+/[0-9]+$"
-                }
-            }
-        }))
-        .error(400, "bad_request: a Range that is not one range of the three forms (or whose last byte is before its first), or a bad path")
-        .error(401, "unauthorized: no download token, or one that is not valid for this package (unknown, expired, another package's)")
-        .error(404, "not_found: the package has no such file")
-        .error(410, "expired or revoked")
-        .error(416, "range_not_satisfiable: the range starts at or past the end of the file")
-        .with_headers(json!({
-            "Content-Range": {
-                "description": "bytes */SIZE",
-                "schema": {
-                    "type": "string",
-                    "pattern": "^bytes \\*/[0-9]+$"
-                }
-            }
-        }))
-        .internal()
-        .unavailable(),
+    ciphertext(false),
+    ciphertext(true),
     op("get", "/api/v1/audit", "The tenant's audit log, newest first")
         .description("The tenant API token, or a Zendesk admin's agent session (other agents: 403).")
         .security(&[&[Scheme::TenantToken], &[Scheme::AgentSession]])
@@ -556,4 +441,77 @@ pub(super) fn all() -> Vec<Operation> {
         .internal()
         .unavailable(),
     ]
+}
+
+/// `GET` and `HEAD` of a file's ciphertext: the same credentials, parameters and answers, and
+/// `HEAD` without the body.
+fn ciphertext(head: bool) -> Operation {
+    let binary = json!({ "type": "string", "format": "binary" });
+    let content: Vec<(&'static str, serde_json::Value)> = if head {
+        Vec::new()
+    } else {
+        vec![("application/octet-stream", binary)]
+    };
+    let path = "/api/v1/packages/{id}/files/{file}";
+    let op = if head {
+        op("head", path, "File size and range support")
+            .description("As GET, without the body (an error's status and headers, no body).")
+    } else {
+        op("get", path, "File ciphertext (Range supported)")
+    };
+    op
+        .security(&[&[Scheme::DownloadToken]])
+        .path_param("PackageId")
+        .path_param("FileIndex")
+        .param(json!({
+            "name": "Range",
+            "in": "header",
+            "required": false,
+            "description": "One range: bytes=a-b (a <= b), bytes=a- or bytes=-n",
+            "schema": {
+                "type": "string",
+                "pattern": "^bytes=([0-9]{1,19}-[0-9]{0,19}|-[0-9]{1,19})$"
+            }
+        }))
+        .other(200, if head { "headers only" } else { "whole file" }, &content)
+        .with_headers(json!({
+            "Accept-Ranges": {
+                "schema": {
+                    "type": "string",
+                    "const": "bytes"
+                }
+            }
+        }))
+        .other(206, if head { "headers only, for the range" } else { "the range" }, &content)
+        .with_headers(json!({
+            "Accept-Ranges": {
+                "schema": {
+                    "type": "string",
+                    "const": "bytes"
+                }
+            },
+            "Content-Range": {
+                "description": "bytes FIRST-LAST/SIZE",
+                "schema": {
+                    "type": "string",
+                    "pattern": "^bytes [0-9]+-[0-9]+/[0-9]+$"
+                }
+            }
+        }))
+        .error(400, "bad_request: a Range that is not one range of the three forms (or whose last byte is before its first), or a bad path")
+        .error(401, "unauthorized: no download token, or one that is not valid for this package (unknown, expired, another package's)")
+        .error(404, "not_found: the package has no such file")
+        .error(410, "expired or revoked")
+        .error(416, "range_not_satisfiable: the range starts at or past the end of the file")
+        .with_headers(json!({
+            "Content-Range": {
+                "description": "bytes */SIZE",
+                "schema": {
+                    "type": "string",
+                    "pattern": "^bytes \\*/[0-9]+$"
+                }
+            }
+        }))
+        .internal()
+        .unavailable()
 }

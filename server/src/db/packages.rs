@@ -41,37 +41,12 @@ impl PackageState {
 }
 
 /// Who created a package (`packages.created_by`, and the audit log's `by`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CreatedBy {
-    /// A tenant API token.
-    TenantToken,
-    /// A Zendesk agent's session.
-    Agent,
-    /// The Help Center widget (an anonymous customer).
-    Widget,
-}
+pub use sealdrop_api::data_requests::CreatedBy;
 
-impl CreatedBy {
-    /// The stored form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::TenantToken => "tenant_token",
-            Self::Agent => "agent",
-            Self::Widget => "widget",
-        }
-    }
-
-    pub(super) fn parse(text: &str) -> sqlx::Result<Self> {
-        match text {
-            "tenant_token" => Ok(Self::TenantToken),
-            "agent" => Ok(Self::Agent),
-            "widget" => Ok(Self::Widget),
-            other => Err(bad_column(
-                "created_by",
-                format!("unknown creator {other:?}"),
-            )),
-        }
-    }
+/// Reads `packages.created_by`.
+pub(super) fn parse_created_by(text: &str) -> sqlx::Result<CreatedBy> {
+    CreatedBy::parse(text)
+        .ok_or_else(|| bad_column("created_by", format!("unknown creator {text:?}")))
 }
 
 /// A package without its manifest. `Debug` leaves the secrets out.
@@ -139,7 +114,7 @@ fn package_from_row(row: &sqlx::any::AnyRow) -> sqlx::Result<Package> {
         id: row.try_get(0)?,
         tenant_id: row.try_get(1)?,
         state: PackageState::parse(&row.try_get::<String, _>(2)?)?,
-        created_by: CreatedBy::parse(&row.try_get::<String, _>(3)?)?,
+        created_by: parse_created_by(&row.try_get::<String, _>(3)?)?,
         server_secret: ServerSecret::from_bytes(bytes32("server_secret", &secret)?),
         upload_token_hash: bytes32("upload_token_hash", &token_hash)?,
         link_verifier: verifier

@@ -53,7 +53,8 @@ impl Database {
         let Some(row) = row else { return Ok(None) };
         let (tenant, settings) = tenant_and_settings(&row)?;
         // Right after the tenant's and the settings' columns.
-        let created_by = CreatedBy::parse(&row.try_get::<String, _>(row.len() - 1)?)?;
+        let created_by =
+            super::packages::parse_created_by(&row.try_get::<String, _>(row.len() - 1)?)?;
         Ok(Some((tenant, settings, created_by)))
     }
 
