@@ -198,6 +198,15 @@ impl Operation {
         self
     }
 
+    /// An answer that is an HTML page (a browser's, not a program's).
+    pub fn page(self, status: u16, description: &'static str) -> Self {
+        self.other(
+            status,
+            description,
+            &[("text/html", json!({ "type": "string" }))],
+        )
+    }
+
     /// A second media type for the last answer (`text/csv` beside JSON).
     pub fn or_as(mut self, content_type: &'static str, schema: Value) -> Self {
         let last = self.answers.last_mut().expect("or_as follows an answer");

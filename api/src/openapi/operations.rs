@@ -309,67 +309,25 @@ pub(super) fn all() -> Vec<Operation> {
         .description("Zendesk posts the app's signed URL token. The answer is the sidebar page with <meta> elements sealdrop-status (ready, setup_required, reauthorization_required or refused), sealdrop-message and, unless refused, sealdrop-session (sda_…). Framed only by the tenant's Zendesk (CSP frame-ancestors). See docs/ZENDESK.md.")
         .public()
         .form_body::<zendesk::SidebarSignIn>()
-        .other(200, "signed in: status ready, setup_required or reauthorization_required", &[("text/html", json!({
-            "type": "string"
-        }))])
-        .other(400, "refused: no token form field (not opened by Zendesk)", &[("text/html", json!({
-            "type": "string"
-        }))])
-        .other(401, "the token does not verify (the page says why)", &[("text/html", json!({
-            "type": "string"
-        }))])
-        .other(403, "the agent's role is not allowed (no session)", &[("text/html", json!({
-            "type": "string"
-        }))])
-        .other(429, "Zendesk is rate limiting sealdrop", &[("text/html", json!({
-            "type": "string"
-        }))])
-        .other(500, "server error", &[("text/html", json!({
-            "type": "string"
-        }))])
-        .other(503, "no Zendesk app public key is configured", &[("text/html", json!({
-            "type": "string"
-        }))]),
-    op("get", "/zendesk/oauth/start", "Begin the admin's Zendesk API grant (PKCE)")
-        .description("Answers the URL for the page to open in a new window (the session travels in a header, never in a URL). Without a working grant any signed-in user may start; with one, only a confirmed admin.")
-        .security(&[&[Scheme::AgentSession]])
-        .json::<zendesk::OAuthStarted>(200, "where to send the admin")
-        .error(401, "unauthorized: no agent session, or an expired or invalid one")
-        .error(403, "forbidden: a working grant exists and the caller is not a Zendesk admin")
-        .error(429, "rate_limited: Zendesk is rate limiting sealdrop (an agent session's role check)")
-        .internal()
-        .unavailable(),
-    op("post", "/zendesk/oauth/start", "Begin the admin's Zendesk API grant (PKCE); same as GET")
-        .description("Answers the URL for the page to open in a new window (the session travels in a header, never in a URL). Without a working grant any signed-in user may start; with one, only a confirmed admin.")
-        .security(&[&[Scheme::AgentSession]])
-        .json::<zendesk::OAuthStarted>(200, "where to send the admin")
-        .error(401, "unauthorized: no agent session, or an expired or invalid one")
-        .error(403, "forbidden: a working grant exists and the caller is not a Zendesk admin")
-        .error(429, "rate_limited: Zendesk is rate limiting sealdrop (an agent session's role check)")
-        .internal()
-        .unavailable(),
+        .page(200, "signed in: status ready, setup_required or reauthorization_required")
+        .page(400, "refused: no token form field (not opened by Zendesk)")
+        .page(401, "the token does not verify (the page says why)")
+        .page(403, "the agent's role is not allowed (no session)")
+        .page(429, "Zendesk is rate limiting sealdrop")
+        .page(500, "server error")
+        .page(503, "no Zendesk app public key is configured"),
+    oauth_start("get", "Begin the admin's Zendesk API grant (PKCE)"),
+    oauth_start("post", "Begin the admin's Zendesk API grant (PKCE); same as GET"),
     op("get", "/zendesk/oauth/callback", "Zendesk's OAuth redirect: finishes the grant (browser page)")
         .description("The pending request (by SHA-256 of state, single use, 10 minutes) is taken, the code exchanged, the grant checked to be an admin's and stored sealed.")
         .public()
         .query::<zendesk::CallbackQuery>()
-        .other(200, "access granted: close the window and reload the app", &[("text/html", json!({
-            "type": "string"
-        }))])
-        .other(400, "not a callback Zendesk makes: no state, or neither code nor error, or a parameter given twice", &[("text/html", json!({
-            "type": "string"
-        }))])
-        .other(403, "access denied in Zendesk, or the grant was not made by an admin", &[("text/html", json!({
-            "type": "string"
-        }))])
-        .other(404, "this authorization is unknown, already used or expired", &[("text/html", json!({
-            "type": "string"
-        }))])
-        .other(500, "server error", &[("text/html", json!({
-            "type": "string"
-        }))])
-        .other(502, "Zendesk did not complete the exchange or say who granted it", &[("text/html", json!({
-            "type": "string"
-        }))])
+        .page(200, "access granted: close the window and reload the app")
+        .page(400, "not a callback Zendesk makes: no state, or neither code nor error, or a parameter given twice")
+        .page(403, "access denied in Zendesk, or the grant was not made by an admin")
+        .page(404, "this authorization is unknown, already used or expired")
+        .page(500, "server error")
+        .page(502, "Zendesk did not complete the exchange or say who granted it")
         .unavailable(),
     op("get", "/p/{id}", "The recipient page")
         .description("The same static page for every package: the link secret stays in the URL fragment, which browsers never send. Strict CSP, no framing.")
@@ -383,9 +341,7 @@ pub(super) fn all() -> Vec<Operation> {
                 "type": "string"
             }
         }))
-        .other(200, "the page", &[("text/html", json!({
-            "type": "string"
-        }))]),
+        .page(200, "the page"),
     op("get", "/.well-known/sealdrop-deletion-key", "The Ed25519 public key that signs certificates of deletion")
         .description("Anyone can check a certificate of deletion (`sealdrop admin certificate verify FILE`, or any Ed25519 implementation: the signature covers the `certificate` member as serialized) against this key. See docs/DATA.md.")
         .public()
@@ -512,6 +468,19 @@ fn ciphertext(head: bool) -> Operation {
                 }
             }
         }))
+        .internal()
+        .unavailable()
+}
+
+/// `GET` and `POST /zendesk/oauth/start`, which answer alike.
+fn oauth_start(method: &'static str, summary: &'static str) -> Operation {
+    op(method, "/zendesk/oauth/start", summary)
+        .description("Answers the URL for the page to open in a new window (the session travels in a header, never in a URL). Without a working grant any signed-in user may start; with one, only a confirmed admin.")
+        .security(&[&[Scheme::AgentSession]])
+        .json::<zendesk::OAuthStarted>(200, "where to send the admin")
+        .error(401, "unauthorized: no agent session, or an expired or invalid one")
+        .error(403, "forbidden: a working grant exists and the caller is not a Zendesk admin")
+        .error(429, "rate_limited: Zendesk is rate limiting sealdrop (an agent session's role check)")
         .internal()
         .unavailable()
 }
