@@ -19,6 +19,7 @@
 //!
 //! Parsing and writing need no key; opening a parsed manifest is [`crate::open`]'s business.
 
+use super::reader::Reader;
 use std::collections::HashSet;
 
 use crate::error::Error;
@@ -79,7 +80,7 @@ impl Manifest {
                 "larger than the largest possible manifest",
             ));
         }
-        let mut r = Reader(bytes);
+        let mut r = Reader::new(bytes, Error::InvalidManifest("truncated"));
         if r.take(8).ok() != Some(MAGIC.as_slice()) {
             return Err(Error::InvalidManifest(
                 "not a sealdrop manifest (bad magic)",
@@ -128,7 +129,7 @@ impl Manifest {
             return Err(Error::InvalidManifest("metadata length out of range"));
         }
         let metadata = r.take(metadata_len)?.to_vec();
-        if !r.0.is_empty() {
+        if !r.is_done() {
             return Err(Error::InvalidManifest("bytes after the metadata"));
         }
         Ok(Manifest {
@@ -272,30 +273,5 @@ fn write_file_table(files: &[FileEntry], out: &mut Vec<u8>) {
     for file in files {
         out.extend_from_slice(&file.salt);
         out.extend_from_slice(&file.ciphertext_size.to_be_bytes());
-    }
-}
-
-/// A cursor over the manifest bytes; running out is always "truncated".
-struct Reader<'a>(&'a [u8]);
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], Error> {
-        if self.0.len() < n {
-            return Err(Error::InvalidManifest("truncated"));
-        }
-        let (head, rest) = self.0.split_at(n);
-        self.0 = rest;
-        Ok(head)
-    }
-
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], Error> {
-        Ok(self
-            .take(N)?
-            .try_into()
-            .expect("take returned exactly N bytes"))
-    }
-
-    fn u8(&mut self) -> Result<u8, Error> {
-        Ok(self.take(1)?[0])
     }
 }

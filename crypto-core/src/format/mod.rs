@@ -20,6 +20,7 @@ pub mod manifest;
 pub mod metadata;
 pub mod package_id;
 pub mod payload_sizes;
+mod reader;
 pub mod roster;
 pub mod stanza;
 

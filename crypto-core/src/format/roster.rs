@@ -20,6 +20,7 @@
 //!
 //! The encoding is canonical: a roster that parses re-encodes to the same bytes.
 
+use super::reader::Reader;
 use crate::error::Error;
 use crate::format::manifest::MAX_STANZAS;
 
@@ -272,10 +273,10 @@ impl Roster {
                 "larger than the largest possible roster",
             ));
         }
-        let mut r = Reader(bytes);
+        let mut r = Reader::new(bytes, Error::InvalidRoster("truncated"));
         let content = RosterContent::parse_body(&mut r)?;
         let signature = r.array()?;
-        if !r.0.is_empty() {
+        if !r.is_done() {
             return Err(Error::InvalidRoster("bytes after the signature"));
         }
         Ok(Roster { content, signature })
@@ -337,31 +338,6 @@ fn check_label(label: &str) -> Result<(), Error> {
 /// U+200E, U+200F, U+202A..=U+202E, U+2066..=U+2069: characters that reorder what is shown.
 fn is_bidi_formatting(c: char) -> bool {
     matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-}
-
-/// A cursor over roster bytes; running out is always "truncated".
-struct Reader<'a>(&'a [u8]);
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], Error> {
-        if self.0.len() < n {
-            return Err(Error::InvalidRoster("truncated"));
-        }
-        let (head, rest) = self.0.split_at(n);
-        self.0 = rest;
-        Ok(head)
-    }
-
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], Error> {
-        Ok(self
-            .take(N)?
-            .try_into()
-            .expect("take returned exactly N bytes"))
-    }
-
-    fn u8(&mut self) -> Result<u8, Error> {
-        Ok(self.take(1)?[0])
-    }
 }
 
 #[cfg(test)]
