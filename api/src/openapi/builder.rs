@@ -114,6 +114,25 @@ impl Operation {
         self
     }
 
+    /// For the tenant's admins: the tenant API token or a Zendesk admin's agent session (role
+    /// confirmed through the grant on every call), and the refusals that go with it (401, 403,
+    /// and 429 when Zendesk rate limits the role check).
+    pub fn tenant_admin(self) -> Self {
+        self.security(&[&[Scheme::TenantToken], &[Scheme::AgentSession]])
+            .error(
+                401,
+                "unauthorized: no credential, or a token that is not valid (the message names the header to send)",
+            )
+            .error(
+                403,
+                "forbidden: an agent session of a non-admin (or sealdrop not set up for this Zendesk)",
+            )
+            .error(
+                429,
+                "rate_limited: Zendesk is rate limiting sealdrop (an agent session's role check)",
+            )
+    }
+
     /// Anyone may call it: no credential.
     pub fn public(mut self) -> Self {
         self.security = Some(Vec::new());
