@@ -35,6 +35,9 @@ let wasm;
 
 const sha256 = (b) => createHash('sha256').update(b).digest('hex');
 
+/** Folders makeFiles wrote; removed when the file's tests end. */
+const fileFolders = [];
+
 before(async () => {
   smtp = await smtpServer();
   zendesk = await startZendesk({ env: { SEALDROP_SMTP_URL: smtp.url } });
@@ -45,6 +48,7 @@ before(async () => {
 after(async () => {
   await zendesk?.stop();
   await smtp?.stop();
+  await Promise.all(fileFolders.map((dir) => rm(dir, { recursive: true, force: true })));
 });
 
 // ---- processes -----------------------------------------------------------------------------
@@ -75,6 +79,7 @@ async function smtpServer() {
 
 async function makeFiles(specs) {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'sealdrop-agent-files-'));
+  fileFolders.push(dir);
   const out = [];
   for (const { name, size, text } of specs) {
     const bytes = text !== undefined ? Buffer.from(text) : randomBytes(size);

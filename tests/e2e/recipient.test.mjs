@@ -27,6 +27,9 @@ let server;
 let token;
 let smtp; // { url, dir, stop() }
 
+/** Folders makeFiles wrote; removed when the file's tests end. */
+const fileFolders = [];
+
 before(async () => {
   smtp = await smtpServer();
   server = await startServer({ env: { SEALDROP_SMTP_URL: smtp.url } });
@@ -36,6 +39,7 @@ before(async () => {
 after(async () => {
   await server?.stop();
   await smtp?.stop();
+  await Promise.all(fileFolders.map((dir) => rm(dir, { recursive: true, force: true })));
 });
 
 // ---- SMTP --------------------------------------------------------------------------------
@@ -85,6 +89,7 @@ const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
 /** Writes files into a temporary folder; returns [{ name, path, bytes, sha256 }]. */
 async function makeFiles(specs) {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'sealdrop-send-'));
+  fileFolders.push(dir);
   const out = [];
   for (const { name, size, text } of specs) {
     const bytes = text !== undefined ? Buffer.from(text) : randomBytes(size);

@@ -652,8 +652,13 @@ fn wasm_tests(_: &mut Ctx) -> Result<Ran> {
     if !widget.join("webdriver.json").is_file() {
         println!("xtask: warning: widget-wasm/webdriver.json is missing; Chromium runs without the project's flags");
     }
+    // chromedriver gives each Chromium a profile under TMPDIR and leaves it there when the
+    // runner stops it; a folder of the stage's own, removed afterwards, keeps /tmp clean.
+    let scratch = std::env::temp_dir().join(format!("sealdrop-wasm-chromium-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch)?;
     let mut cmd = cargo();
     cmd.current_dir(&widget)
+        .env("TMPDIR", &scratch)
         .args([
             "test",
             "-p",
@@ -671,7 +676,9 @@ fn wasm_tests(_: &mut Ctx) -> Result<Ran> {
         .env_remove("WASM_BINDGEN_USE_BROWSER")
         .env_remove("GECKODRIVER")
         .env_remove("SAFARIDRIVER");
-    counted(&mut cmd)
+    let ran = counted(&mut cmd);
+    let _ = std::fs::remove_dir_all(&scratch);
+    ran
 }
 
 /// Test files `node --test` would pick up in tests/e2e (outside node_modules and lib/).
