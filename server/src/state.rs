@@ -17,7 +17,7 @@ use crate::metrics::Metrics;
 use crate::purge::{self, PurgeReport};
 use crate::storage::folder::FolderStorage;
 use crate::storage::s3::S3Storage;
-use crate::storage::Storage;
+use crate::storage::{leftovers, Storage};
 use crate::verification::VerificationKey;
 
 /// Everything a request handler needs. Cheap to clone.
@@ -53,6 +53,10 @@ impl AppState {
         tokio::fs::create_dir_all(config.spool_dir())
             .await
             .context("creating the spool folder")?;
+        sweep_leftovers(&config.spool_dir()).await;
+        if let StorageConfig::Folder { root } = &config.storage {
+            sweep_leftovers(&root.join(".tmp")).await;
+        }
         let db = Database::connect(&config.database_url).await?;
         let (storage, storage_backend): (Arc<dyn Storage>, _) = match &config.storage {
             StorageConfig::Folder { root } => (
@@ -132,5 +136,22 @@ impl AppState {
             Err(_) => self.metrics.purge_failed(started.elapsed()),
         }
         result
+    }
+}
+
+/// Removes the part files a killed server left in `dir` ([`leftovers`]); a folder that cannot
+/// be swept is reported and does not stop the server (nothing reads those files).
+async fn sweep_leftovers(dir: &std::path::Path) {
+    match leftovers::sweep(dir, leftovers::LEFTOVER_AGE, std::time::SystemTime::now()).await {
+        Ok((0, _)) => {}
+        Ok((files, bytes)) => tracing::info!(
+            folder = %dir.display(),
+            files,
+            bytes,
+            "removed part files a previous run left behind (killed mid-upload)"
+        ),
+        Err(e) => {
+            tracing::warn!(folder = %dir.display(), error = %e, "could not sweep leftover part files")
+        }
     }
 }

@@ -35,8 +35,12 @@
 //! back as a [`ByteStream`] of small chunks. An S3 download also buffers up to
 //! [`S3_READ_AHEAD`] whole parts it reads ahead ([`Storage::read_ahead_parts`]). Memory never
 //! grows with file size.
+//!
+//! A server killed mid-upload leaves its spool file behind; [`leftovers::sweep`] removes
+//! such files at the next start.
 
 pub mod folder;
+pub mod leftovers;
 pub mod s3;
 
 use std::fmt;
