@@ -389,6 +389,45 @@ impl Database {
         Ok(ManifestOutcome::Stored)
     }
 
+    /// Replaces a finalized package's manifest `old` by `new` (a re-wrap: the same package
+    /// with other key stanzas, checked by the caller) if `old` is still what is stored, and
+    /// records `package_rewrapped` with `detail`, in one transaction. `false`: the stored
+    /// manifest changed meanwhile, nothing was written.
+    pub async fn replace_manifest(
+        &self,
+        id: &str,
+        tenant_id: &str,
+        old: &[u8],
+        new: &[u8],
+        detail: &serde_json::Value,
+        now: i64,
+    ) -> sqlx::Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(
+            "UPDATE packages SET manifest = $1 WHERE id = $2 AND tenant_id = $3 AND manifest = $4",
+        )
+        .bind(new)
+        .bind(id)
+        .bind(tenant_id)
+        .bind(old)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        super::audit::insert(
+            &mut tx,
+            tenant_id,
+            Some(id),
+            super::AuditKind::PackageRewrapped,
+            Some(detail),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     /// The file table stored with the manifest, in file order.
     pub async fn files(&self, id: &str) -> sqlx::Result<Vec<FileEntry>> {
         let rows = sqlx::query(
