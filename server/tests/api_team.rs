@@ -708,7 +708,17 @@ async fn an_admin_rewraps_a_team_sealed_package_to_the_current_roster() {
     let second = team.admin.roster("acme", 2, &[(&alice, acme.agent), (&newcomer, acme.agent)]);
     assert_eq!(publish(app, &team.admin_session, &second).await.0, StatusCode::OK);
 
-    // The admin's browser fetches the manifest, opens K with the recovery code, re-wraps.
+    // The admin's browser lists the team-sealed packages, fetches the manifest, opens K with
+    // the recovery code, re-wraps.
+    let link_upload = widget_upload(app, &widget_key, link_sealer).await;
+    assert_eq!(link_upload.manifest_status, StatusCode::OK);
+    let (status, listed) = get_json(app, "/api/v1/team/packages", &team.admin_session).await;
+    assert_eq!(status, StatusCode::OK);
+    let listed = listed["packages"].as_array().unwrap();
+    assert_eq!(listed.len(), 1, "the link-sealed upload is not listed: {listed:?}");
+    assert_eq!(listed[0]["id"], upload.id.to_b64u());
+    assert_eq!(listed[0]["stanzas"], 3);
+    assert_eq!(get_status(app, "/api/v1/team/packages", &team.agent_session).await, StatusCode::FORBIDDEN);
     assert_eq!(get_status(app, &path, &team.agent_session).await, StatusCode::FORBIDDEN);
     let response = app.client.get(app.url(&path)).bearer_auth(&team.admin_session).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);

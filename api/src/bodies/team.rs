@@ -179,3 +179,30 @@ pub struct Rewrapped {
     /// Whether the stored manifest changed (false: the same bytes were stored already).
     pub replaced: bool,
 }
+
+/// A team-sealed package, in `GET /api/v1/team/packages`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TeamPackage {
+    /// The package.
+    pub id: PackageId,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When it expires.
+    pub expires_at: Timestamp,
+    /// Key stanzas of its manifest (the devices it is sealed to, and the recovery key).
+    #[schemars(range(min = 1, max = 16))]
+    pub stanzas: u64,
+}
+
+/// Answer of `GET /api/v1/team/packages`: the tenant's finalized, live, team-sealed packages,
+/// newest first (at most [`MAX_TEAM_PACKAGES`]), for the admin to re-wrap.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TeamPackages {
+    /// Newest first.
+    pub packages: Vec<TeamPackage>,
+}
+
+/// Most packages `GET /api/v1/team/packages` lists.
+pub const MAX_TEAM_PACKAGES: usize = 1000;

@@ -360,6 +360,12 @@ pub(super) fn all() -> Vec<Operation> {
         .error(413, "payload_too_large: the JSON body is over 64 KiB")
         .internal()
         .unavailable(),
+    op("get", "/api/v1/team/packages", "The account's team-sealed packages, for its admin to re-wrap (team keys)")
+        .description("Finalized Help Center uploads that have not expired and have no link stanza, newest first, at most 1000: the packages the admin's browser re-wraps after a device left the roster (docs/FORMAT.md §21.2).")
+        .tenant_admin()
+        .json::<team::TeamPackages>(200, "the packages")
+        .internal()
+        .unavailable(),
     op("get", "/api/v1/team/packages/{id}/manifest", "A team-sealed package's manifest, for its admin to re-wrap (team keys)")
         .description("Only team-sealed packages (no link stanza): their manifests open with a device key or the recovery code, nothing the server or the link holds.")
         .tenant_admin()

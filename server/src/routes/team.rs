@@ -6,8 +6,8 @@
 //! - `GET`/`PUT /api/v1/team/admin-key`: the admin key wrapped by the recovery code;
 //! - `GET`/`PUT /api/v1/team/roster`: the signed roster (any allowed agent reads it; the
 //!   admin publishes it); the widget reads it at `GET /widget/v1/roster`;
-//! - `GET`/`PUT /api/v1/team/packages/{id}/manifest`: a team-sealed package's manifest, read
-//!   and re-wrapped by the admin.
+//! - `GET /api/v1/team/packages`, `GET`/`PUT /api/v1/team/packages/{id}/manifest`: the
+//!   team-sealed packages, and one's manifest, read and re-wrapped by the admin.
 //!
 //! The admin's endpoints take [`TenantAdmin`] (a Zendesk admin's session or the tenant's API
 //! token); the device endpoints an agent's own session.
@@ -39,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/team/devices", get(team_devices))
         .route("/api/v1/team/admin-key", get(admin_key).put(set_admin_key))
         .route("/api/v1/team/roster", get(roster).put(publish_roster))
+        .route("/api/v1/team/packages", get(team_packages))
         .route(
             "/api/v1/team/packages/{id}/manifest",
             get(manifest).put(rewrap),
@@ -153,6 +154,15 @@ async fn publish_roster(
     )
     .await?;
     Ok(Json(roster).into_response())
+}
+
+async fn team_packages(
+    State(state): State<AppState>,
+    TenantAdmin(admin): TenantAdmin,
+) -> Result<Response, HttpError> {
+    let packages =
+        team::team_packages(&state.db, &admin.tenant().id, state.clock.now()).await?;
+    Ok(Json(packages).into_response())
 }
 
 async fn manifest(

@@ -39,7 +39,7 @@ use sealdrop_crypto::{AdminPublicKey, Error as CryptoError, Fingerprint, Verifie
 use sealdrop_crypto::{Manifest, X25519Recipient, MAX_ROSTER_SIZE};
 use serde_json::json;
 
-pub use rewrap::{manifest, rewrap, Rewrap};
+pub use rewrap::{manifest, rewrap, team_packages, Rewrap};
 
 use crate::db::team::{self, AdminKeyStored, Registered, Removed, RosterRefused, TeamDevice};
 use crate::db::{CreatedBy, Database, Package};

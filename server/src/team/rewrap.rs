@@ -1,17 +1,18 @@
-//! Re-wrapping team-sealed packages (docs/FORMAT.md §21.2): the admin's browser fetches a
-//! team-sealed package's manifest ([`manifest`]), opens `K` with the recovery identity or its
+//! Re-wrapping team-sealed packages (docs/FORMAT.md §21.2): the admin's browser lists the
+//! team-sealed packages ([`team_packages`]), fetches a manifest ([`manifest`]), opens `K` with the recovery identity or its
 //! own device key, seals `K` to the current roster and uploads the new manifest ([`rewrap`]).
 //! The server checks that the new manifest is the stored one with other key stanzas (same
 //! package id, commitment, file table and metadata ciphertext), and swaps it in one statement
 //! that also checks the stored bytes did not change meanwhile. The file ciphertexts stay.
 
-use sealdrop_api::team::Rewrapped;
-use sealdrop_api::text::PackageId as PackageIdText;
+use sealdrop_api::team::{Rewrapped, TeamPackage, TeamPackages, MAX_TEAM_PACKAGES};
+use sealdrop_api::text::{PackageId as PackageIdText, Timestamp};
 use sealdrop_crypto::{Manifest, PackageId};
 use serde_json::json;
 
 use super::TeamError;
 use crate::db::{Database, Package, PackageState};
+use crate::internal::Internal;
 use crate::principal::Principal;
 
 /// A re-wrap asked for: the package and the new manifest's bytes.
@@ -62,6 +63,31 @@ async fn team_sealed(
         return Err(TeamError::NotTeamSealed);
     }
     Ok((package, bytes, manifest))
+}
+
+/// The tenant's finalized, live, team-sealed packages, newest first: what the admin's browser
+/// re-wraps after a device left the roster.
+pub async fn team_packages(
+    db: &Database,
+    tenant_id: &str,
+    now: i64,
+) -> Result<TeamPackages, Internal> {
+    let limit = i64::try_from(MAX_TEAM_PACKAGES).unwrap_or(i64::MAX);
+    let packages = db
+        .live_widget_manifests(tenant_id, now, limit)
+        .await?
+        .into_iter()
+        .filter_map(|(id, bytes, created_at, expires_at)| {
+            let manifest = Manifest::parse(&bytes).ok()?;
+            manifest.is_team_sealed().then(|| TeamPackage {
+                id: PackageIdText::new(id),
+                created_at: Timestamp::from_unix(created_at),
+                expires_at: Timestamp::from_unix(expires_at),
+                stanzas: manifest.stanzas().len() as u64,
+            })
+        })
+        .collect();
+    Ok(TeamPackages { packages })
 }
 
 /// The stored manifest of a team-sealed package of the tenant, for its admin to re-wrap.
