@@ -47,7 +47,11 @@ impl Admin {
 
     /// The wrapped admin key, b64u.
     fn wrapped(&self) -> String {
-        URL_SAFE_NO_PAD.encode(self.key.wrap(default_aead(), &OsRandom, &self.code).unwrap())
+        URL_SAFE_NO_PAD.encode(
+            self.key
+                .wrap(default_aead(), &OsRandom, &self.code)
+                .unwrap(),
+        )
     }
 
     /// A signed roster of `devices` (identity, user id) for `tenant`.
@@ -56,7 +60,12 @@ impl Admin {
         sign_roster(&self.key, &content).unwrap().to_bytes()
     }
 
-    fn content(&self, tenant: &str, sequence: u64, devices: &[(&X25519Identity, u64)]) -> RosterContent {
+    fn content(
+        &self,
+        tenant: &str,
+        sequence: u64,
+        devices: &[(&X25519Identity, u64)],
+    ) -> RosterContent {
         let entries = devices
             .iter()
             .map(|(d, user)| RosterDevice::new(*d.recipient().as_bytes(), *user, "laptop").unwrap())
@@ -77,7 +86,12 @@ fn device() -> X25519Identity {
     X25519Identity::generate(&OsRandom).unwrap()
 }
 
-async fn register(app: &TestApp, session: &str, key: &X25519Identity, label: &str) -> (StatusCode, Value) {
+async fn register(
+    app: &TestApp,
+    session: &str,
+    key: &X25519Identity,
+    label: &str,
+) -> (StatusCode, Value) {
     send_json(
         app,
         Method::POST,
@@ -115,7 +129,10 @@ async fn publish(app: &TestApp, bearer: &str, roster: &[u8]) -> (StatusCode, Val
 
 /// `(status, error code)` of an answer.
 fn refusal((status, body): (StatusCode, Value)) -> (StatusCode, String) {
-    (status, body["error"].as_str().unwrap_or_default().to_owned())
+    (
+        status,
+        body["error"].as_str().unwrap_or_default().to_owned(),
+    )
 }
 
 /// The tenant's devices as its admin sees them, by device key.
@@ -159,7 +176,12 @@ async fn team(world: &World, which: usize) -> Team {
     let admin_session = tenant.set_up(app).await;
     let agent_session = tenant.session(app, tenant.agent).await;
     let admin = Admin::new();
-    let (status, body) = put_admin_key(app, &admin_session, &json!({ "wrapped_admin_key": admin.wrapped() })).await;
+    let (status, body) = put_admin_key(
+        app,
+        &admin_session,
+        &json!({ "wrapped_admin_key": admin.wrapped() }),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     Team {
         admin_session,
@@ -211,7 +233,8 @@ async fn widget_upload(
     assert_eq!(created.status(), StatusCode::CREATED);
     let created: Value = created.json().await.unwrap();
     let id = PackageId::parse_b64u(created["id"].as_str().unwrap()).unwrap();
-    let server_secret = ServerSecret::parse_b64u(created["server_secret"].as_str().unwrap()).unwrap();
+    let server_secret =
+        ServerSecret::parse_b64u(created["server_secret"].as_str().unwrap()).unwrap();
     let upload_token = created["upload_token"].as_str().unwrap();
     let plaintext = test_bytes(3000, 77);
     let metadata = Metadata {
@@ -225,7 +248,9 @@ async fn widget_upload(
     };
     let sealed = seal(id, &server_secret, &metadata);
     let ciphertext = encrypt_file(default_aead(), &sealed.file_keys[0], &plaintext);
-    let verifier = LinkProof::derive(&sealed.link_secret, &id).verifier().to_b64u();
+    let verifier = LinkProof::derive(&sealed.link_secret, &id)
+        .verifier()
+        .to_b64u();
     let response = app
         .put_manifest(&id.to_b64u(), upload_token, &verifier, &sealed.manifest)
         .await;
@@ -254,10 +279,21 @@ async fn widget_upload(
 
 /// Seals for the team of a roster the sealer verified against the pinned fingerprint, as
 /// the widget does.
-fn team_sealer(roster: &[u8], pin: Fingerprint, tenant: &str) -> impl FnOnce(PackageId, &ServerSecret, &Metadata) -> SealedPackage {
+fn team_sealer(
+    roster: &[u8],
+    pin: Fingerprint,
+    tenant: &str,
+) -> impl FnOnce(PackageId, &ServerSecret, &Metadata) -> SealedPackage {
     let verified = VerifiedRoster::verify(roster, &pin, tenant, None).expect("the roster verifies");
     move |id, _, metadata| {
-        seal_team_package(default_aead(), &OsRandom, id, metadata, verified.recipients()).unwrap()
+        seal_team_package(
+            default_aead(),
+            &OsRandom,
+            id,
+            metadata,
+            verified.recipients(),
+        )
+        .unwrap()
     }
 }
 
@@ -266,7 +302,11 @@ fn link_sealer(id: PackageId, server: &ServerSecret, metadata: &Metadata) -> Sea
 }
 
 /// What an allowed agent's session gets from `open` (the manifest), with the link proof.
-async fn agent_opens(app: &TestApp, upload: &WidgetUpload, session: Option<&str>) -> reqwest::Response {
+async fn agent_opens(
+    app: &TestApp,
+    upload: &WidgetUpload,
+    session: Option<&str>,
+) -> reqwest::Response {
     let proof = LinkProof::derive(&upload.sealed.link_secret, &upload.id).to_b64u();
     zendesk_world::with_proof_and(app, &upload.id.to_b64u(), "open", &proof, session).await
 }
@@ -306,8 +346,14 @@ async fn an_agent_registers_lists_and_removes_their_own_devices() {
         &json!({ "device_key": URL_SAFE_NO_PAD.encode([0u8; 32]), "label": "x" }),
     )
     .await;
-    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_device_key")));
-    assert!(body["message"].as_str().unwrap().contains("low-order"), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_device_key"))
+    );
+    assert!(
+        body["message"].as_str().unwrap().contains("low-order"),
+        "{body}"
+    );
     let (status, body) = send_json(
         app,
         Method::POST,
@@ -316,11 +362,17 @@ async fn an_agent_registers_lists_and_removes_their_own_devices() {
         &json!({ "device_key": "not a key", "label": "x" }),
     )
     .await;
-    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_device_key")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_device_key"))
+    );
     for label in ["", "tab\there", "rtl\u{202e}override", &"x".repeat(65)] {
         let (status, body) = register(app, &agent, &device(), label).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{label:?}: {body}");
-        assert!(body["message"].as_str().unwrap().starts_with("label:"), "{body}");
+        assert!(
+            body["message"].as_str().unwrap().starts_with("label:"),
+            "{body}"
+        );
     }
     // Device keys belong to agents, not to the tenant's API token.
     let (status, _) = get_json(app, "/api/v1/me/devices", &app.token).await;
@@ -328,7 +380,10 @@ async fn an_agent_registers_lists_and_removes_their_own_devices() {
 
     // The admin registers a device too; each sees their own only.
     let admin_device = device();
-    assert_eq!(register(app, &admin, &admin_device, "admin").await.0, StatusCode::CREATED);
+    assert_eq!(
+        register(app, &admin, &admin_device, "admin").await.0,
+        StatusCode::CREATED
+    );
     let (_, mine) = get_json(app, "/api/v1/me/devices", &agent).await;
     let mine = mine["devices"].as_array().unwrap().clone();
     assert_eq!(mine.len(), 1);
@@ -349,7 +404,10 @@ async fn an_agent_registers_lists_and_removes_their_own_devices() {
 
     // At most 8 devices per agent.
     for i in 1..8 {
-        assert_eq!(register(app, &agent, &device(), &format!("d{i}")).await.0, StatusCode::CREATED);
+        assert_eq!(
+            register(app, &agent, &device(), &format!("d{i}")).await.0,
+            StatusCode::CREATED
+        );
     }
     assert_eq!(
         refusal(register(app, &agent, &device(), "ninth").await),
@@ -363,17 +421,26 @@ async fn an_agent_registers_lists_and_removes_their_own_devices() {
     let listing = admin_listing(app, &admin).await;
     assert!(device_in(&listing, &laptop).is_none());
     // Removed, the key may be registered again.
-    assert_eq!(register(app, &agent, &laptop, "back").await.0, StatusCode::CREATED);
+    assert_eq!(
+        register(app, &agent, &laptop, "back").await.0,
+        StatusCode::CREATED
+    );
 
     let events = audit(app, &admin).await;
-    assert_eq!(events.iter().filter(|e| *e == "device_registered").count(), 10);
+    assert_eq!(
+        events.iter().filter(|e| *e == "device_registered").count(),
+        10
+    );
     assert_eq!(events.iter().filter(|e| *e == "device_removed").count(), 1);
 
     // The tenant export lists the devices by fingerprint, never by key.
     let (status, export) = get_json(app, "/api/v1/tenant/export", &admin).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(export["devices"].as_array().unwrap().len(), 9);
-    assert!(!export.to_string().contains(&key), "no device key in the export");
+    assert!(
+        !export.to_string().contains(&key),
+        "no device key in the export"
+    );
     let csv = app
         .client
         .get(app.url("/api/v1/tenant/export?format=csv&table=devices"))
@@ -384,7 +451,10 @@ async fn an_agent_registers_lists_and_removes_their_own_devices() {
         .text()
         .await
         .unwrap();
-    assert!(csv.starts_with("user_id,label,fingerprint,status,registered_at,removed_at\r\n"), "{csv}");
+    assert!(
+        csv.starts_with("user_id,label,fingerprint,status,registered_at,removed_at\r\n"),
+        "{csv}"
+    );
     assert!(csv.contains("Alice") || csv.contains("back"), "{csv}");
 }
 
@@ -399,23 +469,46 @@ async fn the_admin_stores_reads_and_replaces_the_wrapped_admin_key() {
     let agent = acme.session(app, acme.agent).await;
     let first = Admin::new();
 
-    assert_eq!(get_json(app, "/api/v1/team/admin-key", &admin).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        get_json(app, "/api/v1/team/admin-key", &admin).await.0,
+        StatusCode::NOT_FOUND
+    );
     // Only admins.
     let body = json!({ "wrapped_admin_key": first.wrapped() });
-    assert_eq!(put_admin_key(app, &agent, &body).await.0, StatusCode::FORBIDDEN);
-    assert_eq!(get_json(app, "/api/v1/team/admin-key", &agent).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        put_admin_key(app, &agent, &body).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        get_json(app, "/api/v1/team/admin-key", &agent).await.0,
+        StatusCode::FORBIDDEN
+    );
     // Not a wrapped admin key: another magic, or a public key no signature verifies under.
     let mut bytes = URL_SAFE_NO_PAD.decode(first.wrapped()).unwrap();
     bytes[0] ^= 1;
     assert_eq!(
-        refusal(put_admin_key(app, &admin, &json!({ "wrapped_admin_key": URL_SAFE_NO_PAD.encode(&bytes) })).await),
+        refusal(
+            put_admin_key(
+                app,
+                &admin,
+                &json!({ "wrapped_admin_key": URL_SAFE_NO_PAD.encode(&bytes) })
+            )
+            .await
+        ),
         (StatusCode::BAD_REQUEST, "invalid_admin_key_blob".into())
     );
     let mut bytes = URL_SAFE_NO_PAD.decode(first.wrapped()).unwrap();
     bytes[9..41].copy_from_slice(&[0; 32]);
     bytes[9] = 1; // the identity point: small order
     assert_eq!(
-        refusal(put_admin_key(app, &admin, &json!({ "wrapped_admin_key": URL_SAFE_NO_PAD.encode(&bytes) })).await),
+        refusal(
+            put_admin_key(
+                app,
+                &admin,
+                &json!({ "wrapped_admin_key": URL_SAFE_NO_PAD.encode(&bytes) })
+            )
+            .await
+        ),
         (StatusCode::BAD_REQUEST, "invalid_admin_key_blob".into())
     );
 
@@ -427,7 +520,9 @@ async fn the_admin_stores_reads_and_replaces_the_wrapped_admin_key() {
     let (status, read) = get_json(app, "/api/v1/team/admin-key", &admin).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(read, stored);
-    let blob = URL_SAFE_NO_PAD.decode(read["wrapped_admin_key"].as_str().unwrap()).unwrap();
+    let blob = URL_SAFE_NO_PAD
+        .decode(read["wrapped_admin_key"].as_str().unwrap())
+        .unwrap();
     let unwrapped = AdminSigningKey::unwrap(default_aead(), &blob, &first.code).unwrap();
     assert_eq!(unwrapped.public_key(), first.key.public_key());
     // The same bytes again change nothing.
@@ -441,18 +536,30 @@ async fn the_admin_stores_reads_and_replaces_the_wrapped_admin_key() {
         (StatusCode::CONFLICT, "admin_key_exists".into())
     );
     let replace = json!({ "wrapped_admin_key": second.wrapped(), "replace": true });
-    assert_eq!(put_admin_key(app, &agent, &replace).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        put_admin_key(app, &agent, &replace).await.0,
+        StatusCode::FORBIDDEN
+    );
     let (status, replaced) = put_admin_key(app, &admin, &replace).await;
     assert_eq!(status, StatusCode::OK, "{replaced}");
-    assert_eq!(replaced["fingerprint"], second.key.fingerprint().to_compact());
+    assert_eq!(
+        replaced["fingerprint"],
+        second.key.fingerprint().to_compact()
+    );
 
     let events = audit(app, &admin).await;
     assert_eq!(events.iter().filter(|e| *e == "admin_key_set").count(), 1);
-    assert_eq!(events.iter().filter(|e| *e == "admin_key_replaced").count(), 1);
+    assert_eq!(
+        events.iter().filter(|e| *e == "admin_key_replaced").count(),
+        1
+    );
     let (_, page) = get_json(app, "/api/v1/audit?event=admin_key_replaced", &admin).await;
     let detail = &page["events"][0]["detail"];
     assert_eq!(detail["fingerprint"], second.key.fingerprint().to_compact());
-    assert_eq!(detail["previous_fingerprint"], first.key.fingerprint().to_compact());
+    assert_eq!(
+        detail["previous_fingerprint"],
+        first.key.fingerprint().to_compact()
+    );
     assert_eq!(detail["by"], format!("agent:{}", acme.admin));
 }
 
@@ -467,8 +574,14 @@ async fn a_roster_is_checked_as_a_client_checks_it_and_approves_its_devices() {
     let agent = acme.session(app, acme.agent).await;
     let admin = Admin::new();
     let (alice, bob) = (device(), device());
-    assert_eq!(register(app, &agent, &alice, "alice").await.0, StatusCode::CREATED);
-    assert_eq!(register(app, &admin_session, &bob, "bob").await.0, StatusCode::CREATED);
+    assert_eq!(
+        register(app, &agent, &alice, "alice").await.0,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        register(app, &admin_session, &bob, "bob").await.0,
+        StatusCode::CREATED
+    );
 
     let first = admin.roster("acme", 1, &[(&alice, acme.agent)]);
     assert_eq!(
@@ -476,9 +589,25 @@ async fn a_roster_is_checked_as_a_client_checks_it_and_approves_its_devices() {
         (StatusCode::CONFLICT, "admin_key_required".into()),
         "the admin key comes first"
     );
-    assert_eq!(put_admin_key(app, &admin_session, &json!({ "wrapped_admin_key": admin.wrapped() })).await.0, StatusCode::OK);
-    assert_eq!(get_json(app, "/api/v1/team/roster", &agent).await.0, StatusCode::NOT_FOUND);
-    assert_eq!(publish(app, &agent, &first).await.0, StatusCode::FORBIDDEN, "admins only");
+    assert_eq!(
+        put_admin_key(
+            app,
+            &admin_session,
+            &json!({ "wrapped_admin_key": admin.wrapped() })
+        )
+        .await
+        .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        get_json(app, "/api/v1/team/roster", &agent).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        publish(app, &agent, &first).await.0,
+        StatusCode::FORBIDDEN,
+        "admins only"
+    );
 
     let (status, published) = publish(app, &admin_session, &first).await;
     assert_eq!(status, StatusCode::OK, "{published}");
@@ -491,7 +620,9 @@ async fn a_roster_is_checked_as_a_client_checks_it_and_approves_its_devices() {
     // Agents and the widget read it, byte for byte, and verify it themselves.
     let (status, read) = get_json(app, "/api/v1/team/roster", &agent).await;
     assert_eq!(status, StatusCode::OK);
-    let served = URL_SAFE_NO_PAD.decode(read["roster"].as_str().unwrap()).unwrap();
+    let served = URL_SAFE_NO_PAD
+        .decode(read["roster"].as_str().unwrap())
+        .unwrap();
     assert_eq!(served, first);
     VerifiedRoster::verify(&served, &admin.key.fingerprint(), "acme", None).expect("verifies");
     let widget_key = enable_widget(app, &admin_session).await;
@@ -523,14 +654,26 @@ async fn a_roster_is_checked_as_a_client_checks_it_and_approves_its_devices() {
         let session = admin_session.clone();
         async move {
             let (status, body) = publish(app, &session, &roster).await;
-            assert_eq!((status, body["error"].as_str().unwrap_or_default()), expected, "{body}");
+            assert_eq!(
+                (status, body["error"].as_str().unwrap_or_default()),
+                expected,
+                "{body}"
+            );
         }
     };
     // Rolled back: the same sequence, or a lower one.
-    check(admin.roster("acme", 1, &both), (StatusCode::CONFLICT, "roster_rolled_back")).await;
+    check(
+        admin.roster("acme", 1, &both),
+        (StatusCode::CONFLICT, "roster_rolled_back"),
+    )
+    .await;
     // Signed by another key, for that key.
     let stranger = Admin::new();
-    check(stranger.roster("acme", 2, &both), (StatusCode::BAD_REQUEST, "admin_key_mismatch")).await;
+    check(
+        stranger.roster("acme", 2, &both),
+        (StatusCode::BAD_REQUEST, "admin_key_mismatch"),
+    )
+    .await;
     // Forged: names the stored admin key, signed by another.
     let mut forged = admin.roster("acme", 2, &both);
     let stranger_signed = {
@@ -539,9 +682,17 @@ async fn a_roster_is_checked_as_a_client_checks_it_and_approves_its_devices() {
     };
     let signature_at = forged.len() - 64;
     forged[signature_at..].copy_from_slice(&stranger_signed[stranger_signed.len() - 64..]);
-    check(forged, (StatusCode::BAD_REQUEST, "roster_signature_invalid")).await;
+    check(
+        forged,
+        (StatusCode::BAD_REQUEST, "roster_signature_invalid"),
+    )
+    .await;
     // Another tenant's.
-    check(admin.roster("globex", 2, &both), (StatusCode::BAD_REQUEST, "roster_tenant_mismatch")).await;
+    check(
+        admin.roster("globex", 2, &both),
+        (StatusCode::BAD_REQUEST, "roster_tenant_mismatch"),
+    )
+    .await;
     // Sixteen devices: more than a manifest's stanzas allow.
     let mut sixteen = admin.content("acme", 2, &[]).to_body();
     let count_at = sixteen.len() - 1;
@@ -558,27 +709,54 @@ async fn a_roster_is_checked_as_a_client_checks_it_and_approves_its_devices() {
         vec![RosterDevice::new([0; 32], acme.agent, "bad").unwrap()],
     )
     .unwrap();
-    check(sign_roster(&admin.key, &low).unwrap().to_bytes(), (StatusCode::BAD_REQUEST, "invalid_roster")).await;
+    check(
+        sign_roster(&admin.key, &low).unwrap().to_bytes(),
+        (StatusCode::BAD_REQUEST, "invalid_roster"),
+    )
+    .await;
     // A device nobody registered, or registered for another user.
-    check(admin.roster("acme", 2, &[(&device(), acme.agent)]), (StatusCode::BAD_REQUEST, "invalid_roster")).await;
-    check(admin.roster("acme", 2, &[(&alice, acme.admin)]), (StatusCode::BAD_REQUEST, "invalid_roster")).await;
-    check(b"SDROSTER".to_vec(), (StatusCode::BAD_REQUEST, "invalid_roster")).await;
+    check(
+        admin.roster("acme", 2, &[(&device(), acme.agent)]),
+        (StatusCode::BAD_REQUEST, "invalid_roster"),
+    )
+    .await;
+    check(
+        admin.roster("acme", 2, &[(&alice, acme.admin)]),
+        (StatusCode::BAD_REQUEST, "invalid_roster"),
+    )
+    .await;
+    check(
+        b"SDROSTER".to_vec(),
+        (StatusCode::BAD_REQUEST, "invalid_roster"),
+    )
+    .await;
     let (status, read) = get_json(app, "/api/v1/team/roster", &agent).await;
-    assert_eq!((status, &read["sequence"]), (StatusCode::OK, &json!(1)), "still the first");
+    assert_eq!(
+        (status, &read["sequence"]),
+        (StatusCode::OK, &json!(1)),
+        "still the first"
+    );
 
     // The next roster approves bob.
     let (status, _) = publish(app, &admin_session, &admin.roster("acme", 5, &both)).await;
     assert_eq!(status, StatusCode::OK);
     let listing = admin_listing(app, &admin_session).await;
     assert_eq!(device_in(&listing, &bob).unwrap()["status"], "approved");
-    check(admin.roster("acme", 4, &both), (StatusCode::CONFLICT, "roster_rolled_back")).await;
+    check(
+        admin.roster("acme", 4, &both),
+        (StatusCode::CONFLICT, "roster_rolled_back"),
+    )
+    .await;
 
     let (_, page) = get_json(app, "/api/v1/audit?event=roster_published", &admin_session).await;
     let events = page["events"].as_array().unwrap();
     assert_eq!(events.len(), 2);
     assert_eq!(events[0]["detail"]["sequence"], 5);
     assert_eq!(events[0]["detail"]["approved"], 1);
-    assert_eq!(events[0]["detail"]["fingerprint"], admin.key.fingerprint().to_compact());
+    assert_eq!(
+        events[0]["detail"]["fingerprint"],
+        admin.key.fingerprint().to_compact()
+    );
 }
 
 #[tokio::test]
@@ -590,33 +768,67 @@ async fn a_device_its_agent_removes_is_pending_removal_until_a_roster_leaves_it_
     let (alice, old) = (device(), device());
     register(app, &team.agent_session, &alice, "alice").await;
     register(app, &team.agent_session, &old, "old laptop").await;
-    let roster = team.admin.roster("acme", 1, &[(&alice, acme.agent), (&old, acme.agent)]);
-    assert_eq!(publish(app, &team.admin_session, &roster).await.0, StatusCode::OK);
+    let roster = team
+        .admin
+        .roster("acme", 1, &[(&alice, acme.agent), (&old, acme.agent)]);
+    assert_eq!(
+        publish(app, &team.admin_session, &roster).await.0,
+        StatusCode::OK
+    );
 
-    assert_eq!(remove(app, &team.agent_session, &old.recipient().to_b64u()).await, StatusCode::NO_CONTENT);
-    assert_eq!(remove(app, &team.agent_session, &old.recipient().to_b64u()).await, StatusCode::NO_CONTENT, "again: nothing changes");
+    assert_eq!(
+        remove(app, &team.agent_session, &old.recipient().to_b64u()).await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        remove(app, &team.agent_session, &old.recipient().to_b64u()).await,
+        StatusCode::NO_CONTENT,
+        "again: nothing changes"
+    );
     let listing = admin_listing(app, &team.admin_session).await;
     let entry = device_in(&listing, &old).unwrap();
     assert_eq!(entry["status"], "removed");
     assert_eq!(entry["pending_removal"], true);
     assert!(entry["removed_at"].is_string());
-    assert_eq!(device_in(&listing, &alice).unwrap()["pending_removal"], false);
+    assert_eq!(
+        device_in(&listing, &alice).unwrap()["pending_removal"],
+        false
+    );
     // Still listed (the roster has it) until the admin signs one without it.
     let roster = team.admin.roster("acme", 2, &[(&alice, acme.agent)]);
     let (status, _) = publish(app, &team.admin_session, &roster).await;
     assert_eq!(status, StatusCode::OK);
     let listing = admin_listing(app, &team.admin_session).await;
-    assert!(device_in(&listing, &old).is_none(), "gone with the roster that left it out");
+    assert!(
+        device_in(&listing, &old).is_none(),
+        "gone with the roster that left it out"
+    );
     // A device the admin leaves out loses its approval: the row goes.
     let roster = team.admin.roster("acme", 3, &[]);
-    assert_eq!(publish(app, &team.admin_session, &roster).await.0, StatusCode::OK);
+    assert_eq!(
+        publish(app, &team.admin_session, &roster).await.0,
+        StatusCode::OK
+    );
     let listing = admin_listing(app, &team.admin_session).await;
-    assert!(listing["devices"].as_array().unwrap().is_empty(), "{listing}");
+    assert!(
+        listing["devices"].as_array().unwrap().is_empty(),
+        "{listing}"
+    );
 
-    let (_, page) = get_json(app, "/api/v1/audit?event=roster_published", &team.admin_session).await;
+    let (_, page) = get_json(
+        app,
+        "/api/v1/audit?event=roster_published",
+        &team.admin_session,
+    )
+    .await;
     assert_eq!(page["events"][1]["detail"]["removals_completed"], 1);
     assert_eq!(page["events"][0]["detail"]["dropped"], 1);
-    let (_, page) = get_json(app, "/api/v1/audit?event=device_removed", &team.admin_session).await;
+    let (_, page) = get_json(
+        app,
+        "/api/v1/audit?event=device_removed",
+        &team.admin_session,
+    )
+    .await;
     assert_eq!(page["events"][0]["detail"]["pending_removal"], true);
 }
 
@@ -631,16 +843,49 @@ async fn team_keys_need_a_roster_and_then_refuse_link_sealed_help_center_uploads
     let widget_key = enable_widget(app, &team.admin_session).await;
     let on = json!({ "team_keys": true });
     assert_eq!(
-        refusal(send_json(app, Method::PUT, "/api/v1/settings", &team.admin_session, &on).await),
+        refusal(
+            send_json(
+                app,
+                Method::PUT,
+                "/api/v1/settings",
+                &team.admin_session,
+                &on
+            )
+            .await
+        ),
         (StatusCode::CONFLICT, "roster_required".into())
     );
     let alice = device();
     register(app, &team.agent_session, &alice, "alice").await;
     let roster = team.admin.roster("acme", 1, &[(&alice, acme.agent)]);
-    assert_eq!(publish(app, &team.admin_session, &roster).await.0, StatusCode::OK);
-    assert_eq!(send_json(app, Method::PUT, "/api/v1/settings", &team.agent_session, &on).await.0, StatusCode::FORBIDDEN);
-    let (status, settings) = send_json(app, Method::PUT, "/api/v1/settings", &team.admin_session, &on).await;
-    assert_eq!((status, &settings["team_keys"]), (StatusCode::OK, &json!(true)));
+    assert_eq!(
+        publish(app, &team.admin_session, &roster).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        send_json(
+            app,
+            Method::PUT,
+            "/api/v1/settings",
+            &team.agent_session,
+            &on
+        )
+        .await
+        .0,
+        StatusCode::FORBIDDEN
+    );
+    let (status, settings) = send_json(
+        app,
+        Method::PUT,
+        "/api/v1/settings",
+        &team.admin_session,
+        &on,
+    )
+    .await;
+    assert_eq!(
+        (status, &settings["team_keys"]),
+        (StatusCode::OK, &json!(true))
+    );
     let config: Value = app
         .client
         .get(app.url("/widget/v1/config"))
@@ -659,24 +904,57 @@ async fn team_keys_need_a_roster_and_then_refuse_link_sealed_help_center_uploads
     assert_eq!(refused.manifest_status, StatusCode::BAD_REQUEST);
     assert_eq!(refused.manifest_body["error"], "team_sealed_required");
     // A team-sealed one goes through, and an allowed agent opens it with the device key.
-    let sealed = widget_upload(app, &widget_key, team_sealer(&roster, team.admin.key.fingerprint(), "acme")).await;
-    assert_eq!(sealed.manifest_status, StatusCode::OK, "{}", sealed.manifest_body);
+    let sealed = widget_upload(
+        app,
+        &widget_key,
+        team_sealer(&roster, team.admin.key.fingerprint(), "acme"),
+    )
+    .await;
+    assert_eq!(
+        sealed.manifest_status,
+        StatusCode::OK,
+        "{}",
+        sealed.manifest_body
+    );
     // The role checks stay: without an allowed agent session, no manifest.
     let opened = agent_opens(app, &sealed, None).await;
     assert_eq!(opened.status(), StatusCode::UNAUTHORIZED);
     let opened = agent_opens(app, &sealed, Some(&team.agent_session)).await;
     assert_eq!(opened.status(), StatusCode::OK);
     let opened: Value = opened.json().await.unwrap();
-    let manifest = Manifest::parse(&STANDARD.decode(opened["manifest"].as_str().unwrap()).unwrap()).unwrap();
-    let package = manifest.open_team(default_aead(), &alice, &sealed.sealed.link_secret).expect("the device opens it");
-    assert_eq!(package.decrypt_file(default_aead(), 0, &sealed.ciphertext).unwrap(), sealed.plaintext);
+    let manifest = Manifest::parse(
+        &STANDARD
+            .decode(opened["manifest"].as_str().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    let package = manifest
+        .open_team(default_aead(), &alice, &sealed.sealed.link_secret)
+        .expect("the device opens it");
+    assert_eq!(
+        package
+            .decrypt_file(default_aead(), 0, &sealed.ciphertext)
+            .unwrap(),
+        sealed.plaintext
+    );
     // Agents' own sends keep the link.
     let sent = send_as(app, &team.agent_session, &json!({}), &[test_bytes(500, 1)]).await;
     assert_eq!(app.receive(&sent.id, &sent.link_secret).await.len(), 1);
 
     // Off again: link-sealed uploads are accepted.
     let off = json!({ "team_keys": false });
-    assert_eq!(send_json(app, Method::PUT, "/api/v1/settings", &team.admin_session, &off).await.0, StatusCode::OK);
+    assert_eq!(
+        send_json(
+            app,
+            Method::PUT,
+            "/api/v1/settings",
+            &team.admin_session,
+            &off
+        )
+        .await
+        .0,
+        StatusCode::OK
+    );
     let accepted = widget_upload(app, &widget_key, link_sealer).await;
     assert_eq!(accepted.manifest_status, StatusCode::OK);
     let events = audit(app, &team.admin_session).await;
@@ -696,17 +974,32 @@ async fn an_admin_rewraps_a_team_sealed_package_to_the_current_roster() {
     let (alice, removed, newcomer) = (device(), device(), device());
     register(app, &team.agent_session, &alice, "alice").await;
     register(app, &team.agent_session, &removed, "lost laptop").await;
-    let first = team.admin.roster("acme", 1, &[(&alice, acme.agent), (&removed, acme.agent)]);
-    assert_eq!(publish(app, &team.admin_session, &first).await.0, StatusCode::OK);
-    let upload = widget_upload(app, &widget_key, team_sealer(&first, team.admin.key.fingerprint(), "acme")).await;
+    let first = team
+        .admin
+        .roster("acme", 1, &[(&alice, acme.agent), (&removed, acme.agent)]);
+    assert_eq!(
+        publish(app, &team.admin_session, &first).await.0,
+        StatusCode::OK
+    );
+    let upload = widget_upload(
+        app,
+        &widget_key,
+        team_sealer(&first, team.admin.key.fingerprint(), "acme"),
+    )
+    .await;
     assert_eq!(upload.manifest_status, StatusCode::OK);
     let path = format!("/api/v1/team/packages/{}/manifest", upload.id.to_b64u());
 
     // The next roster: the lost laptop out, a new device in.
     remove(app, &team.agent_session, &removed.recipient().to_b64u()).await;
     register(app, &team.agent_session, &newcomer, "new laptop").await;
-    let second = team.admin.roster("acme", 2, &[(&alice, acme.agent), (&newcomer, acme.agent)]);
-    assert_eq!(publish(app, &team.admin_session, &second).await.0, StatusCode::OK);
+    let second = team
+        .admin
+        .roster("acme", 2, &[(&alice, acme.agent), (&newcomer, acme.agent)]);
+    assert_eq!(
+        publish(app, &team.admin_session, &second).await.0,
+        StatusCode::OK
+    );
 
     // The admin's browser lists the team-sealed packages, fetches the manifest, opens K with
     // the recovery code, re-wraps.
@@ -715,12 +1008,28 @@ async fn an_admin_rewraps_a_team_sealed_package_to_the_current_roster() {
     let (status, listed) = get_json(app, "/api/v1/team/packages", &team.admin_session).await;
     assert_eq!(status, StatusCode::OK);
     let listed = listed["packages"].as_array().unwrap();
-    assert_eq!(listed.len(), 1, "the link-sealed upload is not listed: {listed:?}");
+    assert_eq!(
+        listed.len(),
+        1,
+        "the link-sealed upload is not listed: {listed:?}"
+    );
     assert_eq!(listed[0]["id"], upload.id.to_b64u());
     assert_eq!(listed[0]["stanzas"], 3);
-    assert_eq!(get_status(app, "/api/v1/team/packages", &team.agent_session).await, StatusCode::FORBIDDEN);
-    assert_eq!(get_status(app, &path, &team.agent_session).await, StatusCode::FORBIDDEN);
-    let response = app.client.get(app.url(&path)).bearer_auth(&team.admin_session).send().await.unwrap();
+    assert_eq!(
+        get_status(app, "/api/v1/team/packages", &team.agent_session).await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        get_status(app, &path, &team.agent_session).await,
+        StatusCode::FORBIDDEN
+    );
+    let response = app
+        .client
+        .get(app.url(&path))
+        .bearer_auth(&team.admin_session)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let stored = response.bytes().await.unwrap().to_vec();
     assert_eq!(stored, upload.sealed.manifest);
@@ -728,30 +1037,79 @@ async fn an_admin_rewraps_a_team_sealed_package_to_the_current_roster() {
     let opened = manifest
         .open_with_x25519(default_aead(), &team.admin.code.recovery_identity())
         .expect("the recovery code opens every team-sealed package");
-    let verified = VerifiedRoster::verify(&second, &team.admin.key.fingerprint(), "acme", Some(1)).unwrap();
-    let rewrapped = rewrap_team_package(default_aead(), &OsRandom, &manifest, &opened, verified.recipients()).unwrap();
+    let verified =
+        VerifiedRoster::verify(&second, &team.admin.key.fingerprint(), "acme", Some(1)).unwrap();
+    let rewrapped = rewrap_team_package(
+        default_aead(),
+        &OsRandom,
+        &manifest,
+        &opened,
+        verified.recipients(),
+    )
+    .unwrap();
 
     // Refusals first: not the same package, a link stanza, another tenant, not an admin.
-    let other_seal = seal_team_package(default_aead(), &OsRandom, upload.id, &Metadata {
-        files: vec![FileInfo { name: "other.pdf".into(), size: 3000, media_type: "application/pdf".into() }],
-        message: None,
-        sender: None,
-    }, verified.recipients()).unwrap();
+    let other_seal = seal_team_package(
+        default_aead(),
+        &OsRandom,
+        upload.id,
+        &Metadata {
+            files: vec![FileInfo {
+                name: "other.pdf".into(),
+                size: 3000,
+                media_type: "application/pdf".into(),
+            }],
+            message: None,
+            sender: None,
+        },
+        verified.recipients(),
+    )
+    .unwrap();
     let (status, code) = put_manifest(app, &path, &team.admin_session, &other_seal.manifest).await;
-    assert_eq!((status, code.as_str()), (StatusCode::BAD_REQUEST, "rewrap_mismatch"), "another file table and metadata");
-    let link = link_sealer(upload.id, &upload.server_secret, &Metadata {
-        files: vec![FileInfo { name: "x".into(), size: 3000, media_type: "x/y".into() }],
-        message: None,
-        sender: None,
-    });
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::BAD_REQUEST, "rewrap_mismatch"),
+        "another file table and metadata"
+    );
+    let link = link_sealer(
+        upload.id,
+        &upload.server_secret,
+        &Metadata {
+            files: vec![FileInfo {
+                name: "x".into(),
+                size: 3000,
+                media_type: "x/y".into(),
+            }],
+            message: None,
+            sender: None,
+        },
+    );
     let (status, code) = put_manifest(app, &path, &team.admin_session, &link.manifest).await;
-    assert_eq!((status, code.as_str()), (StatusCode::BAD_REQUEST, "rewrap_mismatch"), "a link stanza");
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::BAD_REQUEST, "rewrap_mismatch"),
+        "a link stanza"
+    );
     let (status, code) = put_manifest(app, &path, &team.admin_session, b"not a manifest").await;
-    assert_eq!((status, code.as_str()), (StatusCode::BAD_REQUEST, "bad_request"));
-    assert_eq!(put_manifest(app, &path, &team.agent_session, &rewrapped).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::BAD_REQUEST, "bad_request")
+    );
+    assert_eq!(
+        put_manifest(app, &path, &team.agent_session, &rewrapped)
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
     let globex_admin = world.tenants[1].set_up(app).await;
-    assert_eq!(put_manifest(app, &path, &globex_admin, &rewrapped).await.0, StatusCode::NOT_FOUND);
-    assert_eq!(get_status(app, &path, &globex_admin).await, StatusCode::NOT_FOUND);
+    assert_eq!(
+        put_manifest(app, &path, &globex_admin, &rewrapped).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        get_status(app, &path, &globex_admin).await,
+        StatusCode::NOT_FOUND
+    );
 
     let response = app
         .client
@@ -763,31 +1121,71 @@ async fn an_admin_rewraps_a_team_sealed_package_to_the_current_roster() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let answer: Value = response.json().await.unwrap();
-    assert_eq!(answer, json!({ "id": upload.id.to_b64u(), "stanzas": 3, "replaced": true }));
+    assert_eq!(
+        answer,
+        json!({ "id": upload.id.to_b64u(), "stanzas": 3, "replaced": true })
+    );
     // Again: nothing changes.
-    let again: Value = app.client.put(app.url(&path)).bearer_auth(&team.admin_session).body(rewrapped.clone()).send().await.unwrap().json().await.unwrap();
+    let again: Value = app
+        .client
+        .put(app.url(&path))
+        .bearer_auth(&team.admin_session)
+        .body(rewrapped.clone())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(again["replaced"], false);
 
     // What agents now get opens with the new device and not with the removed one; the
     // ciphertext did not change.
     let opened = agent_opens(app, &upload, Some(&team.agent_session)).await;
     let opened: Value = opened.json().await.unwrap();
-    let served = STANDARD.decode(opened["manifest"].as_str().unwrap()).unwrap();
+    let served = STANDARD
+        .decode(opened["manifest"].as_str().unwrap())
+        .unwrap();
     assert_eq!(served, rewrapped);
     let served = Manifest::parse(&served).unwrap();
     let link_secret = &upload.sealed.link_secret;
-    let package = served.open_team(default_aead(), &newcomer, link_secret).expect("the new device opens it");
-    assert_eq!(package.decrypt_file(default_aead(), 0, &upload.ciphertext).unwrap(), upload.plaintext);
-    assert_eq!(served.open_team(default_aead(), &removed, link_secret).err(), Some(CryptoError::NoUsableStanza));
-    assert!(served.open_team(default_aead(), &alice, link_secret).is_ok());
+    let package = served
+        .open_team(default_aead(), &newcomer, link_secret)
+        .expect("the new device opens it");
+    assert_eq!(
+        package
+            .decrypt_file(default_aead(), 0, &upload.ciphertext)
+            .unwrap(),
+        upload.plaintext
+    );
+    assert_eq!(
+        served
+            .open_team(default_aead(), &removed, link_secret)
+            .err(),
+        Some(CryptoError::NoUsableStanza)
+    );
+    assert!(served
+        .open_team(default_aead(), &alice, link_secret)
+        .is_ok());
 
     // A package with a link stanza has nothing to re-wrap.
     let sent = send_as(app, &team.agent_session, &json!({}), &[test_bytes(500, 1)]).await;
     let link_path = format!("/api/v1/team/packages/{}/manifest", sent.id);
-    assert_eq!(put_manifest(app, &link_path, &team.admin_session, &sent.manifest).await, (StatusCode::CONFLICT, "not_team_sealed".to_owned()));
-    assert_eq!(get_status(app, &link_path, &team.admin_session).await, StatusCode::CONFLICT);
+    assert_eq!(
+        put_manifest(app, &link_path, &team.admin_session, &sent.manifest).await,
+        (StatusCode::CONFLICT, "not_team_sealed".to_owned())
+    );
+    assert_eq!(
+        get_status(app, &link_path, &team.admin_session).await,
+        StatusCode::CONFLICT
+    );
 
-    let (_, page) = get_json(app, "/api/v1/audit?event=package_rewrapped", &team.admin_session).await;
+    let (_, page) = get_json(
+        app,
+        "/api/v1/audit?event=package_rewrapped",
+        &team.admin_session,
+    )
+    .await;
     let events = page["events"].as_array().unwrap();
     assert_eq!(events.len(), 1);
     assert_eq!(events[0]["package"], upload.id.to_b64u());
@@ -795,14 +1193,35 @@ async fn an_admin_rewraps_a_team_sealed_package_to_the_current_roster() {
 }
 
 async fn get_status(app: &TestApp, path: &str, bearer: &str) -> StatusCode {
-    app.client.get(app.url(path)).bearer_auth(bearer).send().await.unwrap().status()
+    app.client
+        .get(app.url(path))
+        .bearer_auth(bearer)
+        .send()
+        .await
+        .unwrap()
+        .status()
 }
 
-async fn put_manifest(app: &TestApp, path: &str, bearer: &str, bytes: &[u8]) -> (StatusCode, String) {
-    let response = app.client.put(app.url(path)).bearer_auth(bearer).body(bytes.to_vec()).send().await.unwrap();
+async fn put_manifest(
+    app: &TestApp,
+    path: &str,
+    bearer: &str,
+    bytes: &[u8],
+) -> (StatusCode, String) {
+    let response = app
+        .client
+        .put(app.url(path))
+        .bearer_auth(bearer)
+        .body(bytes.to_vec())
+        .send()
+        .await
+        .unwrap();
     let status = response.status();
     let body: Value = response.json().await.unwrap_or(Value::Null);
-    (status, body["error"].as_str().unwrap_or_default().to_owned())
+    (
+        status,
+        body["error"].as_str().unwrap_or_default().to_owned(),
+    )
 }
 
 // ---- tenants -------------------------------------------------------------------------------
@@ -816,28 +1235,56 @@ async fn one_account_sees_nothing_of_anothers_team_and_deleting_an_account_takes
     let alice = device();
     register(app, &team.agent_session, &alice, "alice").await;
     let roster = team.admin.roster("acme", 1, &[(&alice, acme.agent)]);
-    assert_eq!(publish(app, &team.admin_session, &roster).await.0, StatusCode::OK);
+    assert_eq!(
+        publish(app, &team.admin_session, &roster).await.0,
+        StatusCode::OK
+    );
 
     let globex = &world.tenants[1];
     let globex_admin = globex.set_up(app).await;
     let globex_agent = globex.session(app, globex.agent).await;
     let listing = admin_listing(app, &globex_admin).await;
     assert!(listing["devices"].as_array().unwrap().is_empty());
-    assert_eq!(get_json(app, "/api/v1/team/roster", &globex_agent).await.0, StatusCode::NOT_FOUND);
-    assert_eq!(get_json(app, "/api/v1/team/admin-key", &globex_admin).await.0, StatusCode::NOT_FOUND);
-    assert_eq!(remove(app, &globex_agent, &alice.recipient().to_b64u()).await, StatusCode::NOT_FOUND);
+    assert_eq!(
+        get_json(app, "/api/v1/team/roster", &globex_agent).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        get_json(app, "/api/v1/team/admin-key", &globex_admin)
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        remove(app, &globex_agent, &alice.recipient().to_b64u()).await,
+        StatusCode::NOT_FOUND
+    );
     // acme's roster is not globex's: signed for acme, and by a key globex did not store.
     let admin = Admin::new();
-    put_admin_key(app, &globex_admin, &json!({ "wrapped_admin_key": admin.wrapped() })).await;
-    assert_eq!(refusal(publish(app, &globex_admin, &roster).await).1, "admin_key_mismatch");
+    put_admin_key(
+        app,
+        &globex_admin,
+        &json!({ "wrapped_admin_key": admin.wrapped() }),
+    )
+    .await;
+    assert_eq!(
+        refusal(publish(app, &globex_admin, &roster).await).1,
+        "admin_key_mismatch"
+    );
     // The same key may be registered in two accounts (one browser, two Zendesks).
-    assert_eq!(register(app, &globex_agent, &alice, "alice at globex").await.0, StatusCode::CREATED);
+    assert_eq!(
+        register(app, &globex_agent, &alice, "alice at globex")
+            .await
+            .0,
+        StatusCode::CREATED
+    );
 
     // Deleting acme takes its devices, admin key and roster; globex keeps its own.
-    let tenant: String = sqlx::query_scalar("SELECT id FROM tenants WHERE zendesk_subdomain = 'acme'")
-        .fetch_one(app.state.db.pool())
-        .await
-        .unwrap();
+    let tenant: String =
+        sqlx::query_scalar("SELECT id FROM tenants WHERE zendesk_subdomain = 'acme'")
+            .fetch_one(app.state.db.pool())
+            .await
+            .unwrap();
     let (_, settings) = get_json(app, "/api/v1/settings", &team.admin_session).await;
     let (status, body) = send_json(
         app,
@@ -849,14 +1296,22 @@ async fn one_account_sees_nothing_of_anothers_team_and_deleting_an_account_takes
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     for table in ["team_devices", "team_keys"] {
-        let left: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table} WHERE tenant_id = $1"))
-            .bind(&tenant)
-            .fetch_one(app.state.db.pool())
-            .await
-            .unwrap();
+        let left: i64 = sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) FROM {table} WHERE tenant_id = $1"
+        ))
+        .bind(&tenant)
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap();
         assert_eq!(left, 0, "{table}");
     }
-    assert_eq!(admin_listing(app, &globex_admin).await["devices"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        admin_listing(app, &globex_admin).await["devices"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 // ---- what the server holds cannot open a team-sealed package -------------------------------
@@ -881,27 +1336,33 @@ async fn dump_database(app: &TestApp) -> (Vec<u8>, Vec<String>) {
         .unwrap()
     };
     for table in &tables {
-        let select = if app.database == "sqlite" {
-            format!("SELECT * FROM \"{table}\"")
+        // sqlx's Any driver reads text, numbers and bytes: every column but the binary ones as
+        // text (SQLite's migrations table has a datetime).
+        let columns: Vec<(String, String)> = if app.database == "sqlite" {
+            sqlx::query_as("SELECT name, type FROM pragma_table_info($1) ORDER BY cid")
+                .bind(table)
+                .fetch_all(pool)
+                .await
+                .unwrap()
         } else {
-            // sqlx's Any driver reads text, numbers and bytes: every other column as text.
-            let columns: Vec<(String, String)> = sqlx::query_as(
+            sqlx::query_as(
                 "SELECT column_name::TEXT, data_type::TEXT FROM information_schema.columns \
                  WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position",
             )
             .bind(table)
             .fetch_all(pool)
             .await
-            .unwrap();
-            let list: Vec<String> = columns
-                .iter()
-                .map(|(name, kind)| match kind.as_str() {
-                    "bytea" => format!("\"{name}\""),
-                    _ => format!("CAST(\"{name}\" AS TEXT)"),
-                })
-                .collect();
-            format!("SELECT {} FROM \"{table}\"", list.join(", "))
+            .unwrap()
         };
+        let list: Vec<String> = columns
+            .iter()
+            .map(|(name, kind)| match kind.to_ascii_lowercase().as_str() {
+                "bytea" | "blob" => format!("\"{name}\""),
+                _ => format!("CAST(\"{name}\" AS TEXT)"),
+            })
+            .collect();
+        assert!(!list.is_empty(), "{table} has columns");
+        let select = format!("SELECT {} FROM \"{table}\"", list.join(", "));
         for row in sqlx::query(&select).fetch_all(pool).await.unwrap() {
             for i in 0..row.len() {
                 if let Ok(v) = row.try_get::<Option<Vec<u8>>, _>(i) {
@@ -925,7 +1386,10 @@ async fn dump_database(app: &TestApp) -> (Vec<u8>, Vec<String>) {
 /// Every object of the blob store, whole.
 async fn dump_store(app: &TestApp) -> (Vec<u8>, usize) {
     let storage = &app.state.storage;
-    let keys = storage.list(&BlobKey::parse("packages").unwrap()).await.unwrap();
+    let keys = storage
+        .list(&BlobKey::parse("packages").unwrap())
+        .await
+        .unwrap();
     let sizes: Vec<(String, i64, i64, i64)> =
         sqlx::query_as("SELECT package_id, file, part, size FROM parts")
             .fetch_all(app.state.db.pool())
@@ -970,10 +1434,20 @@ fn encoded_keys(dump: &[u8]) -> Vec<[u8; 32]> {
             start += 1;
             continue;
         }
-        let end = dump[start..].iter().position(|b| !is_b64(*b)).map_or(dump.len(), |n| start + n);
+        let end = dump[start..]
+            .iter()
+            .position(|b| !is_b64(*b))
+            .map_or(dump.len(), |n| start + n);
         let run = &dump[start..end];
         for window in run.windows(43) {
-            let text: String = window.iter().map(|b| match b { b'+' => '-', b'/' => '_', b => *b as char }).collect();
+            let text: String = window
+                .iter()
+                .map(|b| match b {
+                    b'+' => '-',
+                    b'/' => '_',
+                    b => *b as char,
+                })
+                .collect();
             if let Ok(bytes) = URL_SAFE_NO_PAD.decode(&text) {
                 if let Ok(key) = <[u8; 32]>::try_from(bytes.as_slice()) {
                     found.push(key);
@@ -1015,16 +1489,48 @@ async fn the_servers_database_and_store_together_cannot_open_a_team_sealed_packa
     let widget_key = enable_widget(app, &team.admin_session).await;
     // Two devices (the agent's and the admin's) and the recovery key; private keys only here.
     let (alice, boss) = (device(), device());
-    assert_eq!(register(app, &team.agent_session, &alice, "alice").await.0, StatusCode::CREATED);
-    assert_eq!(register(app, &team.admin_session, &boss, "boss").await.0, StatusCode::CREATED);
-    let roster = team.admin.roster("acme", 1, &[(&alice, acme.agent), (&boss, acme.admin)]);
-    assert_eq!(publish(app, &team.admin_session, &roster).await.0, StatusCode::OK);
+    assert_eq!(
+        register(app, &team.agent_session, &alice, "alice").await.0,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        register(app, &team.admin_session, &boss, "boss").await.0,
+        StatusCode::CREATED
+    );
+    let roster = team
+        .admin
+        .roster("acme", 1, &[(&alice, acme.agent), (&boss, acme.admin)]);
+    assert_eq!(
+        publish(app, &team.admin_session, &roster).await.0,
+        StatusCode::OK
+    );
     let on = json!({ "team_keys": true });
-    assert_eq!(send_json(app, Method::PUT, "/api/v1/settings", &team.admin_session, &on).await.0, StatusCode::OK);
+    assert_eq!(
+        send_json(
+            app,
+            Method::PUT,
+            "/api/v1/settings",
+            &team.admin_session,
+            &on
+        )
+        .await
+        .0,
+        StatusCode::OK
+    );
 
     // The widget seals to the verified roster and uploads through the server.
-    let upload = widget_upload(app, &widget_key, team_sealer(&roster, team.admin.key.fingerprint(), "acme")).await;
-    assert_eq!(upload.manifest_status, StatusCode::OK, "{}", upload.manifest_body);
+    let upload = widget_upload(
+        app,
+        &widget_key,
+        team_sealer(&roster, team.admin.key.fingerprint(), "acme"),
+    )
+    .await;
+    assert_eq!(
+        upload.manifest_status,
+        StatusCode::OK,
+        "{}",
+        upload.manifest_body
+    );
     let aead = default_aead();
     let opened = Manifest::parse(&upload.sealed.manifest)
         .unwrap()
@@ -1032,21 +1538,39 @@ async fn the_servers_database_and_store_together_cannot_open_a_team_sealed_packa
         .unwrap();
     let package_key: [u8; 32] = *opened.package_key().expose_bytes();
     // An agent opening it through the server changes nothing the server holds about keys.
-    assert_eq!(agent_opens(app, &upload, Some(&team.agent_session)).await.status(), StatusCode::OK);
+    assert_eq!(
+        agent_opens(app, &upload, Some(&team.agent_session))
+            .await
+            .status(),
+        StatusCode::OK
+    );
 
     // Everything the server holds: every row of every table, every object of the store.
     let (rows, tables) = dump_database(app).await;
-    for table in ["packages", "team_keys", "team_devices", "tenant_settings", "audit_events"] {
-        assert!(tables.iter().any(|t| t == table), "{table} dumped: {tables:?}");
+    for table in [
+        "packages",
+        "team_keys",
+        "team_devices",
+        "tenant_settings",
+        "audit_events",
+    ] {
+        assert!(
+            tables.iter().any(|t| t == table),
+            "{table} dumped: {tables:?}"
+        );
     }
     let (objects, object_count) = dump_store(app).await;
     assert!(object_count >= 1, "the upload's part is in the store");
-    assert!(contains(&objects, &upload.ciphertext), "the store holds the ciphertext");
-    let stored_manifest: Vec<u8> = sqlx::query_scalar("SELECT manifest FROM packages WHERE id = $1")
-        .bind(upload.id.to_b64u())
-        .fetch_one(app.state.db.pool())
-        .await
-        .unwrap();
+    assert!(
+        contains(&objects, &upload.ciphertext),
+        "the store holds the ciphertext"
+    );
+    let stored_manifest: Vec<u8> =
+        sqlx::query_scalar("SELECT manifest FROM packages WHERE id = $1")
+            .bind(upload.id.to_b64u())
+            .fetch_one(app.state.db.pool())
+            .await
+            .unwrap();
     assert_eq!(stored_manifest, upload.sealed.manifest);
     let mut dump = rows.clone();
     dump.extend(&objects);
@@ -1058,18 +1582,30 @@ async fn the_servers_database_and_store_together_cannot_open_a_team_sealed_packa
     let recovery = team.admin.code.recovery_identity();
     let secrets: Vec<(&str, Vec<u8>)> = vec![
         ("the package key K", package_key.to_vec()),
-        ("the file key", opened.file_key(0).unwrap().expose_for_backend().to_vec()),
-        ("the link secret C", upload.sealed.link_secret.expose_bytes().to_vec()),
+        (
+            "the file key",
+            opened.file_key(0).unwrap().expose_for_backend().to_vec(),
+        ),
+        (
+            "the link secret C",
+            upload.sealed.link_secret.expose_bytes().to_vec(),
+        ),
         ("alice's device key", alice.to_bytes().to_vec()),
         ("the admin's device key", boss.to_bytes().to_vec()),
         ("the recovery identity", recovery.to_bytes().to_vec()),
         ("the recovery code", team.admin.code.expose_bytes().to_vec()),
-        ("the recovery code's text", team.admin.code.to_text().as_bytes().to_vec()),
+        (
+            "the recovery code's text",
+            team.admin.code.to_text().as_bytes().to_vec(),
+        ),
         ("the admin signing key", team.admin.key.to_bytes().to_vec()),
     ];
     for (what, secret) in &secrets {
         for form in forms(secret) {
-            assert!(!contains(&everything, &form), "{what} is in what the server holds");
+            assert!(
+                !contains(&everything, &form),
+                "{what} is in what the server holds"
+            );
         }
     }
 
@@ -1091,24 +1627,37 @@ async fn the_servers_database_and_store_together_cannot_open_a_team_sealed_packa
         .map(|w| <[u8; 32]>::try_from(w).unwrap())
         .collect();
     candidates.extend(encoded_keys(&dump));
-    assert!(candidates.len() > 1000, "{} candidate keys", candidates.len());
+    assert!(
+        candidates.len() > 1000,
+        "{} candidate keys",
+        candidates.len()
+    );
     for candidate in &candidates {
-        assert!(!opens_as_identity(*candidate), "a 32-byte window of the dump opens the package");
-        assert!(!is_package_key(*candidate), "a 32-byte window of the dump is K");
+        assert!(
+            !opens_as_identity(*candidate),
+            "a 32-byte window of the dump opens the package"
+        );
+        assert!(
+            !is_package_key(*candidate),
+            "a 32-byte window of the dump is K"
+        );
     }
 
     // (c) The server secret, and C with it (the ticket's link), open nothing: there is no link
     // stanza, only X25519 stanzas (the two devices and the recovery key).
     assert!(manifest.is_team_sealed());
     assert_eq!(manifest.stanza_kinds(), vec![StanzaKind::X25519; 3]);
-    let server_secret: Vec<u8> = sqlx::query_scalar("SELECT server_secret FROM packages WHERE id = $1")
-        .bind(upload.id.to_b64u())
-        .fetch_one(app.state.db.pool())
-        .await
-        .unwrap();
+    let server_secret: Vec<u8> =
+        sqlx::query_scalar("SELECT server_secret FROM packages WHERE id = $1")
+            .bind(upload.id.to_b64u())
+            .fetch_one(app.state.db.pool())
+            .await
+            .unwrap();
     let server_secret = ServerSecret::from_bytes(server_secret.try_into().unwrap());
     assert_eq!(
-        manifest.open_with_link(aead, &upload.sealed.link_secret, &server_secret).err(),
+        manifest
+            .open_with_link(aead, &upload.sealed.link_secret, &server_secret)
+            .err(),
         Some(CryptoError::NoUsableStanza)
     );
     for candidate in candidates.iter().take(2000) {
@@ -1118,18 +1667,26 @@ async fn the_servers_database_and_store_together_cannot_open_a_team_sealed_packa
     }
 
     // And the checks can fail: a device key does open it, and so does the recovery code.
-    assert!(opens_as_identity(*alice.to_bytes()), "the checker finds a key that opens");
+    assert!(
+        opens_as_identity(*alice.to_bytes()),
+        "the checker finds a key that opens"
+    );
     assert!(opens_as_identity(*boss.to_bytes()));
     assert!(opens_as_identity(*recovery.to_bytes()));
     assert!(is_package_key(package_key));
     let package = manifest
         .open_team(aead, &alice, &upload.sealed.link_secret)
         .expect("alice's device opens the package from its link");
-    assert_eq!(package.decrypt_file(aead, 0, &upload.ciphertext).unwrap(), upload.plaintext);
+    assert_eq!(
+        package.decrypt_file(aead, 0, &upload.ciphertext).unwrap(),
+        upload.plaintext
+    );
     let mut with_key = dump.clone();
     with_key.extend_from_slice(&*alice.to_bytes());
     assert!(
-        with_key.windows(32).any(|w| opens_as_identity(<[u8; 32]>::try_from(w).unwrap())),
+        with_key
+            .windows(32)
+            .any(|w| opens_as_identity(<[u8; 32]>::try_from(w).unwrap())),
         "the same scan finds a device key put into the dump"
     );
 }

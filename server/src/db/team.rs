@@ -187,16 +187,14 @@ impl Database {
         user_id: Option<u64>,
     ) -> sqlx::Result<Vec<TeamDevice>> {
         let rows = match user_id {
-            Some(user) => {
-                sqlx::query(&format!(
-                    "SELECT {DEVICE_COLUMNS} FROM team_devices WHERE tenant_id = $1 AND user_id = $2 \
+            Some(user) => sqlx::query(&format!(
+                "SELECT {DEVICE_COLUMNS} FROM team_devices WHERE tenant_id = $1 AND user_id = $2 \
                      ORDER BY created_at, device_key"
-                ))
-                .bind(tenant_id)
-                .bind(signed(user))
-                .fetch_all(&self.pool)
-                .await?
-            }
+            ))
+            .bind(tenant_id)
+            .bind(signed(user))
+            .fetch_all(&self.pool)
+            .await?,
             None => {
                 sqlx::query(&format!(
                     "SELECT {DEVICE_COLUMNS} FROM team_devices WHERE tenant_id = $1 \
@@ -388,12 +386,11 @@ impl Database {
         now: i64,
     ) -> sqlx::Result<AdminKeyStored> {
         let mut tx = self.begin_write().await?;
-        let stored = sqlx::query(
-            "SELECT admin_key, wrapped_admin_key FROM team_keys WHERE tenant_id = $1",
-        )
-        .bind(tenant_id)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let stored =
+            sqlx::query("SELECT admin_key, wrapped_admin_key FROM team_keys WHERE tenant_id = $1")
+                .bind(tenant_id)
+                .fetch_optional(&mut *tx)
+                .await?;
         let outcome = match stored {
             None => {
                 sqlx::query(
@@ -468,10 +465,12 @@ impl Database {
         .execute(&mut *tx)
         .await?;
         if updated.rows_affected() == 0 {
-            let stored = sqlx::query("SELECT admin_key, roster_sequence FROM team_keys WHERE tenant_id = $1")
-                .bind(tenant_id)
-                .fetch_optional(&mut *tx)
-                .await?;
+            let stored = sqlx::query(
+                "SELECT admin_key, roster_sequence FROM team_keys WHERE tenant_id = $1",
+            )
+            .bind(tenant_id)
+            .fetch_optional(&mut *tx)
+            .await?;
             let refused = match stored {
                 Some(row) if row.try_get::<Vec<u8>, _>(0)? == roster.admin_key[..] => {
                     let sequence: Option<i64> = row.try_get(1)?;
@@ -524,11 +523,13 @@ impl Database {
                     changes.approved += 1;
                 }
                 (false, DeviceStatus::Approved | DeviceStatus::Removed) => {
-                    sqlx::query("DELETE FROM team_devices WHERE tenant_id = $1 AND device_key = $2")
-                        .bind(tenant_id)
-                        .bind(key)
-                        .execute(&mut *tx)
-                        .await?;
+                    sqlx::query(
+                        "DELETE FROM team_devices WHERE tenant_id = $1 AND device_key = $2",
+                    )
+                    .bind(tenant_id)
+                    .bind(key)
+                    .execute(&mut *tx)
+                    .await?;
                     if device.status == DeviceStatus::Approved {
                         changes.dropped += 1;
                     } else {

@@ -280,23 +280,31 @@ impl From<TeamError> for HttpError {
         let message = err.to_string();
         match err {
             TeamError::InvalidDeviceKey(_) => Self::Refused(ErrorCode::InvalidDeviceKey, message),
-            TeamError::InvalidLabel(_) | TeamError::InvalidManifest(_) => {
-                Self::BadRequest(message)
+            TeamError::InvalidLabel(_) | TeamError::InvalidManifest(_) => Self::BadRequest(message),
+            TeamError::DeviceKeyRegistered => {
+                Self::Refused(ErrorCode::DeviceKeyRegistered, message)
             }
-            TeamError::DeviceKeyRegistered => Self::Refused(ErrorCode::DeviceKeyRegistered, message),
             TeamError::TooManyDevices(_) => Self::Refused(ErrorCode::TooManyDevices, message),
             TeamError::NoSuchDevice
             | TeamError::NoAdminKey
             | TeamError::NoRoster
             | TeamError::UnknownPackage => Self::NotFound(message),
-            TeamError::InvalidAdminKeyBlob(_) => Self::Refused(ErrorCode::InvalidAdminKeyBlob, message),
+            TeamError::InvalidAdminKeyBlob(_) => {
+                Self::Refused(ErrorCode::InvalidAdminKeyBlob, message)
+            }
             TeamError::AdminKeyExists => Self::Refused(ErrorCode::AdminKeyExists, message),
             TeamError::AdminKeyRequired => Self::Refused(ErrorCode::AdminKeyRequired, message),
             TeamError::InvalidRoster(_) => Self::Refused(ErrorCode::InvalidRoster, message),
             TeamError::AdminKeyMismatch => Self::Refused(ErrorCode::AdminKeyMismatch, message),
-            TeamError::RosterSignatureInvalid => Self::Refused(ErrorCode::RosterSignatureInvalid, message),
-            TeamError::RosterTenantMismatch { .. } => Self::Refused(ErrorCode::RosterTenantMismatch, message),
-            TeamError::RosterRolledBack { .. } => Self::Refused(ErrorCode::RosterRolledBack, message),
+            TeamError::RosterSignatureInvalid => {
+                Self::Refused(ErrorCode::RosterSignatureInvalid, message)
+            }
+            TeamError::RosterTenantMismatch { .. } => {
+                Self::Refused(ErrorCode::RosterTenantMismatch, message)
+            }
+            TeamError::RosterRolledBack { .. } => {
+                Self::Refused(ErrorCode::RosterRolledBack, message)
+            }
             TeamError::NoZendeskAccount | TeamError::Conflict(_) => Self::Conflict(message),
             TeamError::Revoked => Self::Revoked,
             TeamError::Expired => Self::Expired,

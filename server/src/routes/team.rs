@@ -31,10 +31,7 @@ use crate::team::{self, Rewrap};
 /// The team keys routes.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route(
-            "/api/v1/me/devices",
-            get(own_devices).post(register_device),
-        )
+        .route("/api/v1/me/devices", get(own_devices).post(register_device))
         .route("/api/v1/me/devices/{device_key}", delete(remove_device))
         .route("/api/v1/team/devices", get(team_devices))
         .route("/api/v1/team/admin-key", get(admin_key).put(set_admin_key))
@@ -76,8 +73,7 @@ async fn register_device(
 ) -> Result<Response, HttpError> {
     let (tenant, user_id) = agent(&principal)?;
     let device =
-        team::register_device(&state.db, &tenant.id, user_id, &request, state.clock.now())
-            .await?;
+        team::register_device(&state.db, &tenant.id, user_id, &request, state.clock.now()).await?;
     Ok((StatusCode::CREATED, Json(device)).into_response())
 }
 
@@ -160,8 +156,7 @@ async fn team_packages(
     State(state): State<AppState>,
     TenantAdmin(admin): TenantAdmin,
 ) -> Result<Response, HttpError> {
-    let packages =
-        team::team_packages(&state.db, &admin.tenant().id, state.clock.now()).await?;
+    let packages = team::team_packages(&state.db, &admin.tenant().id, state.clock.now()).await?;
     Ok(Json(packages).into_response())
 }
 

@@ -160,8 +160,7 @@ fn device_view(device: &TeamDevice) -> Device {
 fn parse_device_key(text: &str) -> Result<X25519Recipient, TeamError> {
     let key = X25519Recipient::parse_b64u(text.trim()).map_err(|_| {
         TeamError::InvalidDeviceKey(
-            "The device key must be 32 bytes in base64url without padding (43 characters)."
-                .into(),
+            "The device key must be 32 bytes in base64url without padding (43 characters).".into(),
         )
     })?;
     if key.is_low_order() {
@@ -283,7 +282,10 @@ fn admin_key_view(admin_key: &[u8; 32], wrapped: &[u8], updated_at: i64) -> Admi
 
 /// The stored wrapped admin key, for the admin's browser to open with the recovery code.
 pub async fn admin_key(db: &Database, tenant_id: &str) -> Result<AdminKey, TeamError> {
-    let keys = db.team_keys(tenant_id).await?.ok_or(TeamError::NoAdminKey)?;
+    let keys = db
+        .team_keys(tenant_id)
+        .await?
+        .ok_or(TeamError::NoAdminKey)?;
     Ok(admin_key_view(
         &keys.admin_key,
         &keys.wrapped_admin_key,
@@ -345,7 +347,7 @@ pub async fn set_admin_key(
         }
         AdminKeyStored::Unchanged => {}
     }
-    admin_key(db, tenant_id).await
+    self::admin_key(db, tenant_id).await
 }
 
 /// The crypto core's roster errors as the server answers them.
@@ -460,7 +462,7 @@ pub async fn publish_roster(
             )));
         }
     }
-    roster(db, tenant_id).await
+    self::roster(db, tenant_id).await
 }
 
 /// The current roster, as stored. Clients verify it themselves (docs/FORMAT.md §19.3).

@@ -46,8 +46,7 @@ async fn team_sealed(
         PackageState::Revoked => return Err(TeamError::Revoked),
         PackageState::Uploading => {
             return Err(TeamError::Conflict(
-                "This package is not finalized yet; only finalized packages are re-wrapped."
-                    .into(),
+                "This package is not finalized yet; only finalized packages are re-wrapped.".into(),
             ))
         }
         PackageState::Ready if package.expires_at <= now => return Err(TeamError::Expired),
@@ -57,7 +56,9 @@ async fn team_sealed(
         TeamError::Internal(anyhow::anyhow!("finalized package {id} has no manifest").into())
     })?;
     let manifest = Manifest::parse(&bytes).map_err(|e| {
-        TeamError::Internal(anyhow::anyhow!("the stored manifest of {id} does not parse: {e}").into())
+        TeamError::Internal(
+            anyhow::anyhow!("the stored manifest of {id} does not parse: {e}").into(),
+        )
     })?;
     if !manifest.is_team_sealed() {
         return Err(TeamError::NotTeamSealed);
@@ -115,8 +116,8 @@ pub async fn rewrap(
 ) -> Result<Rewrapped, TeamError> {
     let (package, stored_bytes, stored) =
         team_sealed(db, request.tenant_id, request.raw_id, now).await?;
-    let new = Manifest::parse(request.bytes)
-        .map_err(|e| TeamError::InvalidManifest(e.to_string()))?;
+    let new =
+        Manifest::parse(request.bytes).map_err(|e| TeamError::InvalidManifest(e.to_string()))?;
     if !new.is_team_sealed() {
         return Err(TeamError::RewrapMismatch("it has a link stanza"));
     }
