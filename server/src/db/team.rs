@@ -186,25 +186,15 @@ impl Database {
         tenant_id: &str,
         user_id: Option<u64>,
     ) -> sqlx::Result<Vec<TeamDevice>> {
-        let rows = match user_id {
-            Some(user) => sqlx::query(&format!(
-                "SELECT {DEVICE_COLUMNS} FROM team_devices WHERE tenant_id = $1 AND user_id = $2 \
-                     ORDER BY created_at, device_key"
-            ))
-            .bind(tenant_id)
-            .bind(signed(user))
-            .fetch_all(&self.pool)
-            .await?,
-            None => {
-                sqlx::query(&format!(
-                    "SELECT {DEVICE_COLUMNS} FROM team_devices WHERE tenant_id = $1 \
-                     ORDER BY created_at, device_key"
-                ))
-                .bind(tenant_id)
-                .fetch_all(&self.pool)
-                .await?
-            }
-        };
+        // Every device of the tenant when no user is given (the user id 0 is nobody's).
+        let rows = sqlx::query(&format!(
+            "SELECT {DEVICE_COLUMNS} FROM team_devices \
+             WHERE tenant_id = $1 AND ($2 = 0 OR user_id = $2) ORDER BY created_at, device_key"
+        ))
+        .bind(tenant_id)
+        .bind(user_id.map_or(0, signed))
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(device_from_row).collect()
     }
 
