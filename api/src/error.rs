@@ -42,6 +42,40 @@ pub enum ErrorCode {
     Internal,
     /// 503: the server's database or blob store cannot be reached right now.
     Unavailable,
+    /// 400: a device key that is not 32 bytes of base64url, or a low-order X25519 point.
+    InvalidDeviceKey,
+    /// 409: this device key is registered already.
+    DeviceKeyRegistered,
+    /// 409: the agent, or the tenant, has as many devices as it may register.
+    TooManyDevices,
+    /// 400: the wrapped admin key is not one (docs/FORMAT.md §18.3), or its admin key could
+    /// never verify a signature.
+    InvalidAdminKeyBlob,
+    /// 409: an admin key is stored and the request did not say to replace it.
+    AdminKeyExists,
+    /// 409: no admin key is stored yet (store it before the first roster).
+    AdminKeyRequired,
+    /// 400: the roster is not well-formed, lists a low-order key, or a device that is not
+    /// registered for that user (docs/FORMAT.md §19.1).
+    InvalidRoster,
+    /// 400: the roster names another admin key than the stored one.
+    AdminKeyMismatch,
+    /// 400: the roster's signature does not verify under the stored admin key.
+    RosterSignatureInvalid,
+    /// 400: the roster names another tenant than this one's Zendesk subdomain.
+    RosterTenantMismatch,
+    /// 409: the roster's sequence is not greater than the stored roster's.
+    RosterRolledBack,
+    /// 409: team keys cannot be turned on before a roster is stored.
+    RosterRequired,
+    /// 400: team keys are on, and a Help Center upload's manifest has a link stanza.
+    TeamSealedRequired,
+    /// 409: the package is not team-sealed (it has a link stanza), so it has nothing to
+    /// re-wrap.
+    NotTeamSealed,
+    /// 400: a re-wrapped manifest must be team-sealed and differ from the stored one in its
+    /// stanzas only.
+    RewrapMismatch,
 }
 
 impl ErrorCode {
@@ -65,6 +99,21 @@ impl ErrorCode {
             Self::RateLimited => "rate_limited",
             Self::Internal => "internal",
             Self::Unavailable => "unavailable",
+            Self::InvalidDeviceKey => "invalid_device_key",
+            Self::DeviceKeyRegistered => "device_key_registered",
+            Self::TooManyDevices => "too_many_devices",
+            Self::InvalidAdminKeyBlob => "invalid_admin_key_blob",
+            Self::AdminKeyExists => "admin_key_exists",
+            Self::AdminKeyRequired => "admin_key_required",
+            Self::InvalidRoster => "invalid_roster",
+            Self::AdminKeyMismatch => "admin_key_mismatch",
+            Self::RosterSignatureInvalid => "roster_signature_invalid",
+            Self::RosterTenantMismatch => "roster_tenant_mismatch",
+            Self::RosterRolledBack => "roster_rolled_back",
+            Self::RosterRequired => "roster_required",
+            Self::TeamSealedRequired => "team_sealed_required",
+            Self::NotTeamSealed => "not_team_sealed",
+            Self::RewrapMismatch => "rewrap_mismatch",
         }
     }
 }

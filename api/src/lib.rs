@@ -29,5 +29,5 @@ pub mod range;
 pub mod text;
 
 pub use bodies::{
-    audit, data_requests, deletion, packages, settings, verification, widget, zendesk,
+    audit, data_requests, deletion, packages, settings, team, verification, widget, zendesk,
 };

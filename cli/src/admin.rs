@@ -129,14 +129,16 @@ pub enum TenantCommand {
     },
     /// List tenants.
     List,
-    /// Export a tenant: its settings, the metadata of its packages and its audit log.
+    /// Export a tenant: its settings, the metadata of its packages, its agents' device keys
+    /// and its audit log.
     ///
     /// Package metadata is ids, state, creator, times, download counts, file counts,
     /// ciphertext sizes and recipients; never ciphertext, manifests, server secrets, link
     /// verifiers, token or code hashes, or the widget key. JSON is one document with every
     /// table (standard output, or --out FILE); CSV is one file per table in the folder --out
-    /// names: settings.csv, packages.csv, recipients.csv, audit.csv. The files name people
-    /// (recipient addresses, in the audit log too): they are written readable by you only.
+    /// names: settings.csv, packages.csv, recipients.csv, audit.csv, devices.csv. The files
+    /// name people (recipient addresses, in the audit log too; agents' device labels): they
+    /// are written readable by you only.
     /// The same as GET /api/v1/tenant/export.
     #[command(after_help = "Examples:
   sealdrop admin tenant export 3kT0… > acme-export.json

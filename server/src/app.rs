@@ -35,6 +35,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::pages::router())
         .merge(routes::zendesk::router())
         .merge(routes::settings::router())
+        .merge(routes::team::router())
         .merge(routes::deletion::router())
         .merge(routes::data_requests::router())
         .merge(routes::widget::router())

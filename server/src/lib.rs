@@ -17,7 +17,8 @@
 //!   roles), [`widget`] (Help Center limits), [`audit`], [`purge`], [`deletion`] (a
 //!   tenant's deletion and its signed certificate), [`lifecycle`] (Zendesk tenants whose app
 //!   was uninstalled, deleted after a grace period), [`data_requests`] (a tenant's export,
-//!   one address's export and erasure); plain Rust types in,
+//!   one address's export and erasure), [`team`] (team keys: device keys, the wrapped admin
+//!   key, the roster, re-wrapped manifests); plain Rust types in,
 //!   domain errors out, no HTTP;
 //! - [`db`] (all SQL) and [`storage`] (blobs), with [`state`] holding one of each.
 //!
@@ -49,6 +50,7 @@ pub mod routes;
 pub mod settings;
 pub mod state;
 pub mod storage;
+pub mod team;
 pub mod telemetry;
 pub mod tenants;
 pub mod tokens;

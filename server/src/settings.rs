@@ -2,6 +2,9 @@
 //! [`TenantSettings`] (effective limits within the server's, the role policy), the checks of
 //! a change, and the widget key's rotation.
 //!
+//! `team_keys` (docs/FORMAT.md §16) can be turned on only once a roster is published
+//! ([`crate::team`]); each switch is recorded as `team_keys_enabled` or `team_keys_disabled`.
+//!
 //! Every tenant has a settings row: it is made with defaults and a random widget key when a
 //! Zendesk tenant is created, and on first use for tenants made by `sealdrop admin tenant
 //! create` ([`load_or_create`]). Changes go through [`SettingsUpdate`], a partial object checked
@@ -27,6 +30,7 @@ use crate::config::Limits;
 use crate::db::{AuditKind, Database, GrantStatus, ReplyLinkStyle, TenantSettings};
 use crate::internal::{internal_failures, Internal};
 use crate::principal::Principal;
+use crate::team;
 use crate::widget::WIDGET_KEY_PREFIX;
 use crate::zendesk::roles::{AllowedRole, RolePolicy};
 
@@ -43,6 +47,9 @@ pub enum SettingsError {
     /// A field's value is not acceptable; the message names the field and says why.
     #[error("{0}")]
     Invalid(String),
+    /// Team keys were to be turned on before any roster was published.
+    #[error("team_keys: publish a signed roster (PUT /api/v1/team/roster) before turning team keys on; without one, no Help Center upload could be sealed.")]
+    RosterRequired,
     /// A failure on the server's side.
     #[error(transparent)]
     Internal(Internal),
@@ -78,6 +85,7 @@ impl TenantSettings {
             reply_link_style: self.reply_link_style,
             package_retention_days: days(self.package_retention_days),
             audit_retention_days: days(self.audit_retention_days),
+            team_keys: self.team_keys,
         }
     }
 
@@ -182,6 +190,9 @@ pub async fn update(
 ) -> Result<(), SettingsError> {
     let current = load_or_create(db, tenant_id, now).await?;
     let next = validate(change, &current, limits)?;
+    if next.team_keys && !current.team_keys && !team::has_roster(db, tenant_id).await? {
+        return Err(SettingsError::RosterRequired);
+    }
     db.store_settings(&next, now).await?;
     let detail = json!({ "by": by.audit_name(), "fields": change.fields() });
     db.audit(
@@ -192,6 +203,21 @@ pub async fn update(
         now,
     )
     .await?;
+    if next.team_keys != current.team_keys {
+        let kind = if next.team_keys {
+            AuditKind::TeamKeysEnabled
+        } else {
+            AuditKind::TeamKeysDisabled
+        };
+        db.audit(
+            tenant_id,
+            None,
+            kind,
+            Some(&json!({ "by": by.audit_name() })),
+            now,
+        )
+        .await?;
+    }
     Ok(())
 }
 
@@ -282,6 +308,9 @@ pub fn validate(
     }
     if let Some(v) = change.audit_retention_days {
         next.audit_retention_days = check_days(v, 1, "audit_retention_days")?;
+    }
+    if let Some(on) = change.team_keys {
+        next.team_keys = on;
     }
     if let Some(style) = &change.reply_link_style {
         next.reply_link_style = ReplyLinkStyle::parse(style)
@@ -424,6 +453,7 @@ mod tests {
             widget_quota_bytes: None,
             package_retention_days: None,
             audit_retention_days: None,
+            team_keys: false,
             updated_at: 0,
         }
     }

@@ -617,7 +617,7 @@ async fn config_names_the_protected_forms_and_the_file_limit() {
     let body: Value = response.json().await.expect("json");
     assert_eq!(
         body,
-        json!({ "forms": [360000002], "max_file_size": 1048576, "part_chunks": 128 })
+        json!({ "forms": [360000002], "max_file_size": 1048576, "part_chunks": 128, "team_keys": false })
     );
 }
 

@@ -170,6 +170,8 @@ async fn a_deleted_tenant_leaves_nothing_and_an_interrupted_deletion_finishes_wh
         "SELECT COUNT(*) FROM audit_events WHERE tenant_id = $1",
         "SELECT COUNT(*) FROM api_tokens WHERE tenant_id = $1",
         "SELECT COUNT(*) FROM tenant_settings WHERE tenant_id = $1",
+        "SELECT COUNT(*) FROM team_devices WHERE tenant_id = $1",
+        "SELECT COUNT(*) FROM team_keys WHERE tenant_id = $1",
         "SELECT COUNT(*) FROM tenants WHERE id = $1",
     ] {
         assert_eq!(count(&app, sql, &tenant).await, 0, "{sql}");

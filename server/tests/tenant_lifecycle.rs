@@ -310,6 +310,8 @@ async fn past_the_grace_period_the_tenant_is_deleted_and_its_admin_gets_the_cert
         "zendesk_grants",
         "zendesk_role_cache",
         "scheduled_deletions",
+        "team_devices",
+        "team_keys",
     ] {
         assert_eq!(rows_of(app, table, &tenant).await, 0, "{table}");
     }

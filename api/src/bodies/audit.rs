@@ -47,11 +47,27 @@ pub enum AuditKind {
     /// The app was reinstalled: sign-ins now come from a new installation id, pinned in place
     /// of the uninstalled one.
     Reinstalled,
+    /// An agent registered a device key (the detail names the agent and its fingerprint).
+    DeviceRegistered,
+    /// An agent removed one of their device keys.
+    DeviceRemoved,
+    /// An admin stored the tenant's wrapped admin key (its fingerprint in the detail).
+    AdminKeySet,
+    /// An admin replaced the stored admin key with another (docs/FORMAT.md §21.3).
+    AdminKeyReplaced,
+    /// An admin published a signed roster (its sequence and device counts in the detail).
+    RosterPublished,
+    /// An admin turned team keys on: Help Center uploads must be team-sealed.
+    TeamKeysEnabled,
+    /// An admin turned team keys off.
+    TeamKeysDisabled,
+    /// An admin replaced a team-sealed package's key stanzas (docs/FORMAT.md §21.2).
+    PackageRewrapped,
 }
 
 impl AuditKind {
     /// Every kind, in the order of the API documentation.
-    pub const ALL: [AuditKind; 17] = [
+    pub const ALL: [AuditKind; 25] = [
         Self::Created,
         Self::Uploaded,
         Self::Finalized,
@@ -69,6 +85,14 @@ impl AuditKind {
         Self::DeletionScheduled,
         Self::DeletionCancelled,
         Self::Reinstalled,
+        Self::DeviceRegistered,
+        Self::DeviceRemoved,
+        Self::AdminKeySet,
+        Self::AdminKeyReplaced,
+        Self::RosterPublished,
+        Self::TeamKeysEnabled,
+        Self::TeamKeysDisabled,
+        Self::PackageRewrapped,
     ];
 
     /// The stored and JSON form.
@@ -91,6 +115,14 @@ impl AuditKind {
             Self::DeletionScheduled => "deletion_scheduled",
             Self::DeletionCancelled => "deletion_cancelled",
             Self::Reinstalled => "reinstalled",
+            Self::DeviceRegistered => "device_registered",
+            Self::DeviceRemoved => "device_removed",
+            Self::AdminKeySet => "admin_key_set",
+            Self::AdminKeyReplaced => "admin_key_replaced",
+            Self::RosterPublished => "roster_published",
+            Self::TeamKeysEnabled => "team_keys_enabled",
+            Self::TeamKeysDisabled => "team_keys_disabled",
+            Self::PackageRewrapped => "package_rewrapped",
         }
     }
 

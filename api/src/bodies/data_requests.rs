@@ -4,6 +4,7 @@
 
 use super::audit::AuditRecord;
 use super::settings::SettingsValues;
+use super::team::DeviceStatus;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -124,8 +125,31 @@ pub struct TenantExport {
     pub settings: SettingsValues,
     /// Every package the database still holds, oldest first.
     pub packages: Vec<PackageRecord>,
+    /// Agents' registered device keys (team keys), oldest first: who, the label, the
+    /// fingerprint; never the key itself.
+    pub devices: Vec<DeviceRecord>,
     /// The whole audit log, oldest first.
     pub audit_events: Vec<AuditRecord>,
+}
+
+/// A registered device key (team keys), as the tenant export holds it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceRecord {
+    /// The agent's Zendesk user id.
+    pub user_id: String,
+    /// The device's name as the agent gave it.
+    pub label: String,
+    /// The device key fingerprint (docs/FORMAT.md §17), display form.
+    pub fingerprint: String,
+    /// pending, approved or removed (pending removal).
+    pub status: DeviceStatus,
+    /// RFC 3339.
+    #[schemars(extend("format" = "date-time"))]
+    pub registered_at: String,
+    /// RFC 3339, when its agent removed it.
+    #[schemars(extend("format" = "date-time"))]
+    pub removed_at: Option<String>,
 }
 
 /// A package naming the address.
@@ -284,6 +308,8 @@ pub enum CsvTable {
     Recipients,
     /// `id,at,event,package,detail`.
     Audit,
+    /// One row per registered device key (team keys).
+    Devices,
 }
 
 /// Query of `GET /api/v1/tenant/export`.
@@ -296,7 +322,7 @@ pub struct ExportQuery {
     pub format: Option<String>,
     /// with format=csv (required there): which table; settings is `setting,value` rows,
     /// packages one row per package, recipients `package,email`, audit
-    /// `id,at,event,package,detail`
+    /// `id,at,event,package,detail`, devices one row per registered device key
     #[serde(default)]
     #[schemars(with = "CsvTable")]
     pub table: Option<String>,

@@ -7,6 +7,7 @@ pub mod data_requests;
 pub mod deletion;
 pub mod packages;
 pub mod settings;
+pub mod team;
 pub mod verification;
 pub mod widget;
 pub mod zendesk;

@@ -116,6 +116,15 @@ pub struct SettingsUpdate {
     )]
     #[schemars(with = "Option<u64>", range(min = 1, max = 3650))]
     pub audit_retention_days: Option<Option<u64>>,
+    /// Team keys (docs/FORMAT.md §16): Help Center uploads must be team-sealed. Turning them
+    /// on needs a stored roster (409 roster_required otherwise).
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schemars(with = "bool")]
+    pub team_keys: Option<bool>,
 }
 
 /// What a Help Center origin looks like: `https://` and a host name (or `http://` for
@@ -214,6 +223,8 @@ pub struct SettingsValues {
     /// Days audit events are kept (null: the server's, 365 by default).
     #[schemars(range(min = 1))]
     pub audit_retention_days: Option<u32>,
+    /// Whether Help Center uploads must be team-sealed (docs/FORMAT.md §16).
+    pub team_keys: bool,
 }
 
 /// Every setting, as `GET /api/v1/settings` and `PUT /api/v1/settings` answer: the values,
@@ -313,6 +324,7 @@ impl SettingsUpdate {
                 self.package_retention_days.is_some(),
             ),
             ("audit_retention_days", self.audit_retention_days.is_some()),
+            ("team_keys", self.team_keys.is_some()),
         ]
         .into_iter()
         .filter_map(|(name, present)| present.then_some(name))
@@ -337,6 +349,7 @@ mod tests {
             "help_center_origins",
             "widget_forms",
             "reply_link_style",
+            "team_keys",
         ] {
             let body = format!(r#"{{"{field}": null}}"#);
             let error = decode_json::<SettingsUpdate>(body.as_bytes()).expect_err(field);

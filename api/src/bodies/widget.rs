@@ -16,4 +16,8 @@ pub struct WidgetConfig {
     /// ciphertext chunks per upload part
     #[schemars(extend("const" = 128))]
     pub part_chunks: u64,
+    /// Whether the tenant has team keys on: uploads must be team-sealed to the roster of
+    /// `GET /widget/v1/roster`, verified against the snippet's pinned admin key fingerprint
+    /// (docs/FORMAT.md §20); a link-sealed manifest is refused.
+    pub team_keys: bool,
 }

@@ -5,7 +5,7 @@ use serde_json::json;
 use super::builder::{op, Operation};
 use super::security::Scheme;
 use crate::bodies::{
-    audit, data_requests, deletion, packages, settings, verification, widget, zendesk,
+    audit, data_requests, deletion, packages, settings, team, verification, widget, zendesk,
 };
 
 /// Every operation.
@@ -106,7 +106,7 @@ pub(super) fn all() -> Vec<Operation> {
             "maxLength": 1048576
         }))
         .json::<packages::ManifestStored>(200, "stored (or identical bytes already stored)")
-        .error(400, "bad_request: the bytes are not a manifest of this package (unparsable, another package id, a ciphertext size no plaintext has), a missing or malformed X-Sealdrop-Link-Verifier, or a bad path")
+        .error(400, "bad_request: the bytes are not a manifest of this package (unparsable, another package id, a ciphertext size no plaintext has), a missing or malformed X-Sealdrop-Link-Verifier, or a bad path; or team_sealed_required: the tenant has team keys on and this Help Center upload's manifest has a link stanza")
         .error(401, "unauthorized: no X-Sealdrop-Upload-Token, or one that is not sdu_…")
         .error(404, "not_found: no package with this id for this upload token (indistinguishable)")
         .error(409, "conflict: different bytes after a part was uploaded, or the package is finalized")
@@ -265,12 +265,136 @@ pub(super) fn all() -> Vec<Operation> {
         .json_body::<settings::SettingsUpdate>(true)
         .json::<settings::Settings>(200, "the new settings")
         .error(400, "bad_request: no body, the body is not JSON, not an object, or a field is missing, unknown or of the wrong type (the message names it), or a value out of range (default_expiry_secs over max_expiry_secs, an origin that is not one, a role list without admin)")
+        .error(409, "roster_required: team_keys turned on before any roster was published")
         .error(413, "payload_too_large: the JSON body is over 64 KiB")
         .internal()
         .unavailable(),
     op("post", "/api/v1/settings/widget-key", "Rotate the widget key (the old one stops working at once)")
         .tenant_admin()
         .json::<settings::NewWidgetKey>(200, "the new key")
+        .internal()
+        .unavailable(),
+    op("get", "/api/v1/me/devices", "The signed-in agent's device keys (team keys)")
+        .description("Oldest first, with status: pending (no roster lists it yet), approved (the current roster lists it) or removed (its agent removed it and the current roster still lists it: pending removal).")
+        .security(&[&[Scheme::AgentSession]])
+        .json::<team::Devices>(200, "the agent's devices")
+        .error(401, "unauthorized: no credential, or a token that is not valid (the message names the header to send)")
+        .error(403, "forbidden: a tenant token (device keys belong to agents), or an agent whose role is not allowed")
+        .error(429, "rate_limited: Zendesk is rate limiting sealdrop (an agent session's role check)")
+        .internal()
+        .unavailable(),
+    op("post", "/api/v1/me/devices", "Register this browser's device key (team keys)")
+        .description("The agent's browser registers its X25519 public key and a label under the agent's Zendesk user; it stays pending until the admin signs a roster listing it (docs/FORMAT.md §21.1). The answer's fingerprint is the server's computation; the agent's screen shows its own. At most 8 devices per agent and 100 per account.")
+        .security(&[&[Scheme::AgentSession]])
+        .json_body::<team::NewDevice>(true)
+        .json::<team::Device>(201, "registered, pending")
+        .error(400, "bad_request: no body, the body is not JSON, not an object, a field is missing, unknown or of the wrong type, or a label that is not 1 to 64 bytes without control or bidirectional formatting characters; invalid_device_key: not 32 bytes of base64url, or a low-order X25519 point")
+        .error(401, "unauthorized: no credential, or a token that is not valid (the message names the header to send)")
+        .error(403, "forbidden: a tenant token (device keys belong to agents), or an agent whose role is not allowed")
+        .error(409, "device_key_registered: this key is registered already; too_many_devices: the agent or the account has as many devices as it may")
+        .error(413, "payload_too_large: the JSON body is over 64 KiB")
+        .error(429, "rate_limited: Zendesk is rate limiting sealdrop (an agent session's role check)")
+        .internal()
+        .unavailable(),
+    op("delete", "/api/v1/me/devices/{device_key}", "Remove one of the agent's device keys (team keys)")
+        .description("A pending device goes at once; one the current roster lists stays, removed (pending removal), until the admin signs a roster without it. Removing it again answers 204 and changes nothing.")
+        .security(&[&[Scheme::AgentSession]])
+        .param(json!({
+            "name": "device_key",
+            "in": "path",
+            "required": true,
+            "description": "The device key, b64u of 32 bytes.",
+            "schema": {
+                "type": "string",
+                "pattern": team::KEY_PATTERN
+            }
+        }))
+        .other(204, "removed, or pending removal", &[])
+        .error(400, "bad_request: a path segment that does not decode (percent-encoded bytes that are not UTF-8)")
+        .error(401, "unauthorized: no credential, or a token that is not valid (the message names the header to send)")
+        .error(403, "forbidden: a tenant token (device keys belong to agents), or an agent whose role is not allowed")
+        .error(404, "not_found: the agent has no device with this key")
+        .error(429, "rate_limited: Zendesk is rate limiting sealdrop (an agent session's role check)")
+        .internal()
+        .unavailable(),
+    op("get", "/api/v1/team/devices", "Every device key of the account, for its admin (team keys)")
+        .description("With each device's agent, label, fingerprint and status; pending_removal marks roster devices their agents removed, for the admin to sign a roster without them.")
+        .tenant_admin()
+        .json::<team::TeamDevices>(200, "the account's devices and the current roster's sequence")
+        .internal()
+        .unavailable(),
+    op("get", "/api/v1/team/admin-key", "The admin key wrapped by the recovery code (team keys)")
+        .description("For the admin's browser to unwrap with the recovery code (docs/FORMAT.md §18.3); the server cannot open it.")
+        .tenant_admin()
+        .json::<team::AdminKey>(200, "the stored admin key")
+        .error(404, "not_found: no admin key is stored yet")
+        .internal()
+        .unavailable(),
+    op("put", "/api/v1/team/admin-key", "Store the admin key wrapped by the recovery code (team keys)")
+        .description("The server checks the blob's layout (docs/FORMAT.md §18.3) and that its admin key can verify signatures. A stored key is replaced only with replace: true (the admin key and the code both lost, §21.3), recorded as admin_key_replaced; the same bytes again change nothing. The roster stays; the next must be signed by the new key.")
+        .tenant_admin()
+        .json_body::<team::AdminKeyUpload>(true)
+        .json::<team::AdminKey>(200, "stored")
+        .error(400, "bad_request: no body, the body is not JSON, not an object, or a field is missing, unknown or of the wrong type; invalid_admin_key_blob: not a wrapped admin key, or its key cannot verify a signature")
+        .error(409, "admin_key_exists: another admin key is stored and replace is not true")
+        .error(413, "payload_too_large: the JSON body is over 64 KiB")
+        .internal()
+        .unavailable(),
+    op("get", "/api/v1/team/roster", "The account's current signed roster (team keys)")
+        .description("Any allowed agent (or the tenant token). Verify it before use (docs/FORMAT.md §19.3): the server stores and serves it, it does not vouch for it.")
+        .security(&[&[Scheme::TenantToken], &[Scheme::AgentSession]])
+        .json::<team::TeamRoster>(200, "the roster")
+        .error(401, "unauthorized: no credential, or a token that is not valid (the message names the header to send)")
+        .error(403, "forbidden: an agent whose role is not allowed")
+        .error(404, "not_found: no roster is published yet")
+        .error(429, "rate_limited: Zendesk is rate limiting sealdrop (an agent session's role check)")
+        .internal()
+        .unavailable(),
+    op("put", "/api/v1/team/roster", "Publish a signed roster (team keys)")
+        .description("Checked as a client checks it where the server can (docs/FORMAT.md §19.3): structure, the signature under the stored admin key, the tenant (the Zendesk subdomain), no low-order key, a sequence greater than the stored roster's, and every device registered for its user. Devices it lists become approved; approved or removed devices it leaves out are deleted.")
+        .tenant_admin()
+        .json_body::<team::RosterUpload>(true)
+        .json::<team::TeamRoster>(200, "published")
+        .error(400, "bad_request: no body, the body is not JSON, not an object, or a field is missing, unknown or of the wrong type; invalid_roster, admin_key_mismatch, roster_signature_invalid or roster_tenant_mismatch: the roster fails a check (the message says which)")
+        .error(409, "admin_key_required: no admin key is stored; roster_rolled_back: the sequence is not greater than the stored roster's; conflict: the account has no Zendesk subdomain, or the admin key was replaced meanwhile")
+        .error(413, "payload_too_large: the JSON body is over 64 KiB")
+        .internal()
+        .unavailable(),
+    op("get", "/api/v1/team/packages", "The account's team-sealed packages, for its admin to re-wrap (team keys)")
+        .description("Finalized Help Center uploads that have not expired and have no link stanza, newest first, at most 1000: the packages the admin's browser re-wraps after a device left the roster (docs/FORMAT.md §21.2).")
+        .tenant_admin()
+        .json::<team::TeamPackages>(200, "the packages")
+        .internal()
+        .unavailable(),
+    op("get", "/api/v1/team/packages/{id}/manifest", "A team-sealed package's manifest, for its admin to re-wrap (team keys)")
+        .description("Only team-sealed packages (no link stanza): their manifests open with a device key or the recovery code, nothing the server or the link holds.")
+        .tenant_admin()
+        .path_param("PackageId")
+        .other(200, "the manifest bytes", &[("application/octet-stream", json!({
+            "type": "string",
+            "format": "binary"
+        }))])
+        .error(400, "bad_request: a path segment that does not decode (percent-encoded bytes that are not UTF-8)")
+        .error(404, "not_found: no package with this id in this account")
+        .error(409, "not_team_sealed: the package has a link stanza; conflict: it is not finalized")
+        .error(410, "expired or revoked")
+        .internal()
+        .unavailable(),
+    op("put", "/api/v1/team/packages/{id}/manifest", "Re-wrap a team-sealed package: replace its key stanzas (team keys)")
+        .description("The new manifest must parse, be team-sealed, and differ from the stored one in its key stanzas only (same package id, commitment, file table and metadata ciphertext; docs/FORMAT.md §21.2). It replaces the stored manifest atomically; the file ciphertexts stay. Recorded as package_rewrapped; the same bytes again change nothing.")
+        .tenant_admin()
+        .path_param("PackageId")
+        .bytes_body("application/octet-stream", json!({
+            "type": "string",
+            "format": "binary",
+            "maxLength": 1048576
+        }))
+        .json::<team::Rewrapped>(200, "re-wrapped (or the same bytes were stored)")
+        .error(400, "bad_request: the bytes are not a manifest, or a bad path; rewrap_mismatch: the manifest has a link stanza, or differs from the stored one beyond its stanzas")
+        .error(404, "not_found: no package with this id in this account")
+        .error(409, "not_team_sealed: the stored package has a link stanza (only team-sealed packages are re-wrapped); conflict: it is not finalized, or its manifest changed meanwhile")
+        .error(410, "expired or revoked")
+        .error(413, "payload_too_large: over 1 MiB")
         .internal()
         .unavailable(),
     op("get", "/widget/v1/loader.js", "The Help Center widget loader script")
@@ -294,6 +418,24 @@ pub(super) fn all() -> Vec<Operation> {
         .json::<widget::WidgetConfig>(200, "widget settings")
         .error(401, "unauthorized: no widget key, or one that is not valid")
         .error(403, "forbidden: no Origin, or one that is not among the tenant's Help Center origins")
+        .internal()
+        .unavailable(),
+    op("get", "/widget/v1/roster", "The tenant's signed team roster, for its widget key")
+        .description("The widget seals Help Center uploads to it only after verifying it against the admin key fingerprint pinned in the snippet (docs/FORMAT.md §19.3); the server is not trusted for that. Readable by any origin, like the config; the key's tenant must list the request's Origin among its Help Center origins.")
+        .security(&[&[Scheme::WidgetKey]])
+        .param(json!({
+            "name": "Origin",
+            "in": "header",
+            "required": true,
+            "description": "The Help Center page's origin, which browsers send: one of the tenant's Help Center origins.",
+            "schema": {
+                "type": "string"
+            }
+        }))
+        .json::<team::TeamRoster>(200, "the roster")
+        .error(401, "unauthorized: no widget key, or one that is not valid")
+        .error(403, "forbidden: no Origin, or one that is not among the tenant's Help Center origins")
+        .error(404, "not_found: no roster is published yet")
         .internal()
         .unavailable(),
     op("post", "/zendesk/sidebar", "Agent sign-in (ZAF signed URL): the sidebar page")

@@ -319,8 +319,11 @@ fn check_tenant(tenant: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// 1 to 64 bytes, no control character and no bidirectional formatting character.
-fn check_label(label: &str) -> Result<(), Error> {
+/// A device label's rules (docs/FORMAT.md §19.1): 1 to 64 bytes of UTF-8, no control
+/// character (Unicode Cc) and no bidirectional formatting character. [`RosterDevice::new`]
+/// checks it; a server checks it when a device is registered, so that every registered label
+/// can go into a roster.
+pub fn check_label(label: &str) -> Result<(), Error> {
     if !(1..=MAX_LABEL_LEN).contains(&label.len()) {
         return Err(Error::InvalidRoster("a label must be 1 to 64 bytes"));
     }

@@ -160,6 +160,14 @@ impl AdminPublicKey {
         Fingerprint::of_admin_key(self)
     }
 
+    /// Whether these bytes can verify a signature at all: the encoding of a point on the curve
+    /// that is not of small order (`verify_strict` refuses every signature under any other). A
+    /// server checks this before it stores an admin key, so that a key no roster could ever be
+    /// verified under is refused at once.
+    pub fn is_usable(&self) -> bool {
+        VerifyingKey::from_bytes(&self.0).is_ok_and(|key| !key.is_weak())
+    }
+
     /// Verifies `signature` over `message` with RFC 8032's strict checks (non-canonical `S`,
     /// small-order `A` or `R` refused).
     pub(crate) fn verify(&self, message: &[u8], signature: &[u8; 64]) -> bool {
@@ -207,6 +215,22 @@ mod tests {
         );
         // Wrapping again draws a new nonce.
         assert_ne!(key.wrap(&RustCryptoAead, &rng, &code).unwrap(), blob);
+    }
+
+    #[test]
+    fn only_keys_that_can_verify_are_usable() {
+        let rng = DeterministicRandom::new(b"usable admin key");
+        assert!(AdminSigningKey::generate(&rng)
+            .unwrap()
+            .public_key()
+            .is_usable());
+        // The identity point (small order) and a y with no point on the curve.
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        assert!(!AdminPublicKey::from_bytes(identity).is_usable());
+        let mut off_curve = [0u8; 32];
+        off_curve[0] = 2;
+        assert!(!AdminPublicKey::from_bytes(off_curve).is_usable());
     }
 
     #[test]

@@ -23,15 +23,18 @@ pub enum Table {
     Recipients,
     /// `id,at,event,package,detail`: the audit log, the detail as JSON text.
     Audit,
+    /// `user_id,label,fingerprint,status,registered_at,removed_at`: agents' device keys.
+    Devices,
 }
 
 impl Table {
     /// Every table, in the order an export writes them.
-    pub const ALL: [Table; 4] = [
+    pub const ALL: [Table; 5] = [
         Self::Settings,
         Self::Packages,
         Self::Recipients,
         Self::Audit,
+        Self::Devices,
     ];
 
     /// The name in `?table=` and, with `.csv`, of the file.
@@ -41,6 +44,7 @@ impl Table {
             Self::Packages => "packages",
             Self::Recipients => "recipients",
             Self::Audit => "audit",
+            Self::Devices => "devices",
         }
     }
 
@@ -194,6 +198,26 @@ pub fn export_csv(export: &TenantExport, table: Table) -> Result<Vec<u8>, Intern
                 }),
             ),
             Table::Audit => write(AUDIT_HEADERS, audit_rows(&this.audit_events)),
+            Table::Devices => write(
+                [
+                    "user_id",
+                    "label",
+                    "fingerprint",
+                    "status",
+                    "registered_at",
+                    "removed_at",
+                ],
+                this.devices.iter().map(|d| {
+                    [
+                        d.user_id.clone(),
+                        d.label.clone(),
+                        d.fingerprint.clone(),
+                        d.status.as_str().to_owned(),
+                        d.registered_at.clone(),
+                        optional(d.removed_at.as_ref()),
+                    ]
+                }),
+            ),
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Data requests: what a tenant takes away with it, and what it holds about one person.
 //!
 //! - [`tenant_export`]: the tenant's settings, the metadata of every package (ids, state,
-//!   times, sizes, file counts, recipients) and its whole audit log, as JSON
+//!   times, sizes, file counts, recipients), its agents' device keys (user, label,
+//!   fingerprint, status; not the key) and its whole audit log, as JSON
 //!   ([`TenantExport`]) or as one CSV per table ([`Table`], [`export_csv`]).
 //! - [`subject_export`]: for one email address within one tenant, everything stored about it:
 //!   the packages naming it as a recipient or as the sender's notification address, its code
@@ -32,10 +33,11 @@ use serde_json::{json, Value};
 
 pub use sealdrop_api::audit::AuditRecord;
 pub use sealdrop_api::data_requests::{
-    CodeRequestRecord, Erasure, PackageRecord, RecipientSessionRecord, SubjectExport,
+    CodeRequestRecord, DeviceRecord, Erasure, PackageRecord, RecipientSessionRecord, SubjectExport,
     SubjectPackageRecord, TenantExport, TenantRecord, SUBJECT_EXPORT_KIND, TENANT_EXPORT_KIND,
 };
 use sealdrop_api::data_requests::{CreatedBy, StoredState};
+use sealdrop_crypto::{Fingerprint, X25519Recipient};
 
 pub use self::csv::{audit_csv, export_csv, Table};
 use crate::clock::rfc3339;
@@ -153,6 +155,23 @@ pub async fn tenant_export(
             package_record(p, of_package)
         })
         .collect::<Result<_, _>>()?;
+    let devices = db
+        .team_devices(tenant_id, None)
+        .await?
+        .iter()
+        .map(|d| DeviceRecord {
+            user_id: d.user_id.to_string(),
+            label: d.label.clone(),
+            fingerprint: Fingerprint::of_device(
+                d.user_id,
+                &X25519Recipient::from_bytes(d.device_key),
+            )
+            .to_display(),
+            status: d.status,
+            registered_at: rfc3339(d.created_at),
+            removed_at: d.removed_at.map(rfc3339),
+        })
+        .collect();
     let audit_events = db
         .all_audit_events(tenant_id)
         .await?
@@ -165,6 +184,7 @@ pub async fn tenant_export(
         tenant,
         settings,
         packages,
+        devices,
         audit_events,
     })
 }

@@ -139,8 +139,8 @@ impl Database {
             .await
     }
 
-    /// Deletes a tenant's audit events and then the tenant itself (its API tokens, settings
-    /// and Zendesk rows follow by cascade). Its packages must be gone already.
+    /// Deletes a tenant's audit events and then the tenant itself (its API tokens, settings,
+    /// team keys and Zendesk rows follow by cascade, and are deleted by name all the same). Its packages must be gone already.
     pub async fn delete_tenant_rows(&self, tenant_id: &str) -> sqlx::Result<()> {
         let mut tx = self.begin_write().await?;
         for sql in [
@@ -148,6 +148,8 @@ impl Database {
             "DELETE FROM api_tokens WHERE tenant_id = $1",
             "DELETE FROM scheduled_deletions WHERE tenant_id = $1",
             "DELETE FROM tenant_settings WHERE tenant_id = $1",
+            "DELETE FROM team_devices WHERE tenant_id = $1",
+            "DELETE FROM team_keys WHERE tenant_id = $1",
             "DELETE FROM zendesk_role_cache WHERE tenant_id = $1",
             "DELETE FROM oauth_pending WHERE tenant_id = $1",
             "DELETE FROM zendesk_grants WHERE tenant_id = $1",

@@ -13,6 +13,8 @@
 //! - [`zendesk`] holds `zendesk_installations`, `zendesk_grants`, `oauth_pending`,
 //!   `zendesk_role_cache`, `signin_tokens_used` (and re-pinning a reinstalled app);
 //! - [`widget`] is the Help Center widget's lookups across those tables;
+//! - [`team`] holds `team_devices` and `team_keys` (team keys: device keys, the wrapped admin
+//!   key, the roster);
 //! - [`audit`] holds `audit_events`;
 //! - [`deletions`] holds `tenant_deletions` (and counts and deletes what a tenant holds);
 //! - [`lifecycle`] holds `scheduled_deletions` and the tenants' last activity;
@@ -33,6 +35,7 @@ pub mod lifecycle;
 pub mod packages;
 pub mod rate;
 pub mod settings;
+pub mod team;
 pub mod tenants;
 pub mod verification;
 pub mod widget;

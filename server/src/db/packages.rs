@@ -389,6 +389,70 @@ impl Database {
         Ok(ManifestOutcome::Stored)
     }
 
+    /// Replaces a finalized package's manifest `old` by `new` (a re-wrap: the same package
+    /// with other key stanzas, checked by the caller) if `old` is still what is stored, and
+    /// records `package_rewrapped` with `detail`, in one transaction. `false`: the stored
+    /// manifest changed meanwhile, nothing was written.
+    pub async fn replace_manifest(
+        &self,
+        id: &str,
+        tenant_id: &str,
+        old: &[u8],
+        new: &[u8],
+        detail: &serde_json::Value,
+        now: i64,
+    ) -> sqlx::Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(
+            "UPDATE packages SET manifest = $1 WHERE id = $2 AND tenant_id = $3 AND manifest = $4",
+        )
+        .bind(new)
+        .bind(id)
+        .bind(tenant_id)
+        .bind(old)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        super::audit::insert(
+            &mut tx,
+            tenant_id,
+            Some(id),
+            super::AuditKind::PackageRewrapped,
+            Some(detail),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// A tenant's finalized Help Center packages that have not expired, newest first (at most
+    /// `limit`): id, manifest, creation and expiry. Team-sealed packages are among them.
+    pub async fn live_widget_manifests(
+        &self,
+        tenant_id: &str,
+        now: i64,
+        limit: i64,
+    ) -> sqlx::Result<Vec<(String, Vec<u8>, i64, i64)>> {
+        let rows = sqlx::query(
+            "SELECT id, manifest, created_at, expires_at FROM packages \
+             WHERE tenant_id = $1 AND state = $2 AND created_by = $3 AND expires_at > $4 \
+             AND manifest IS NOT NULL ORDER BY created_at DESC, id LIMIT $5",
+        )
+        .bind(tenant_id)
+        .bind(PackageState::Ready.as_str())
+        .bind(CreatedBy::Widget.as_str())
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
+            .collect()
+    }
+
     /// The file table stored with the manifest, in file order.
     pub async fn files(&self, id: &str) -> sqlx::Result<Vec<FileEntry>> {
         let rows = sqlx::query(

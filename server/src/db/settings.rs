@@ -44,6 +44,8 @@ pub struct TenantSettings {
     pub package_retention_days: Option<i64>,
     /// Days audit events are kept (`None`: the server's).
     pub audit_retention_days: Option<i64>,
+    /// Whether Help Center uploads must be team-sealed.
+    pub team_keys: bool,
     /// Unix seconds of the last change.
     pub updated_at: i64,
 }
@@ -54,7 +56,7 @@ pub(super) const SETTINGS_COLUMNS: &str =
     "s.tenant_id, s.allowed_roles, s.require_auth_default, s.max_file_size, \
      s.help_center_origins, s.widget_forms, s.reply_link_style, s.widget_key, \
      s.widget_quota_bytes, s.updated_at, t.default_expiry_secs, t.max_expiry_secs, \
-     s.package_retention_days, s.audit_retention_days";
+     s.package_retention_days, s.audit_retention_days, s.team_keys";
 
 /// Reads [`SETTINGS_COLUMNS`] starting at column `offset`.
 pub(super) fn from_row(row: &sqlx::any::AnyRow, offset: usize) -> sqlx::Result<TenantSettings> {
@@ -91,6 +93,7 @@ pub(super) fn from_row(row: &sqlx::any::AnyRow, offset: usize) -> sqlx::Result<T
         max_expiry_secs: row.try_get(at(11))?,
         package_retention_days: row.try_get(at(12))?,
         audit_retention_days: row.try_get(at(13))?,
+        team_keys: row.try_get::<i64, _>(at(14))? != 0,
     })
 }
 
@@ -177,7 +180,7 @@ impl Database {
         sqlx::query(
             "UPDATE tenant_settings SET allowed_roles = $1, require_auth_default = $2, max_file_size = $3, \
              help_center_origins = $4, widget_forms = $5, reply_link_style = $6, updated_at = $7, \
-             package_retention_days = $9, audit_retention_days = $10 WHERE tenant_id = $8",
+             package_retention_days = $9, audit_retention_days = $10, team_keys = $11 WHERE tenant_id = $8",
         )
         .bind(json!(roles).to_string())
         .bind(i64::from(settings.require_auth_default))
@@ -189,6 +192,7 @@ impl Database {
         .bind(&settings.tenant_id)
         .bind(settings.package_retention_days)
         .bind(settings.audit_retention_days)
+        .bind(i64::from(settings.team_keys))
         .execute(&mut *tx)
         .await?;
         sqlx::query(

@@ -23,8 +23,9 @@ const PREFLIGHT_MAX_AGE: &str = "7200";
 /// Which cross-origin policy a path falls under.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum CorsRoute {
-    /// `/widget/v1/config`: answers (errors included) are readable by any origin, so the
-    /// widget can show why it was refused; the handler enforces key and origin.
+    /// `/widget/v1/config` and `/widget/v1/roster`: answers (errors included) are readable by
+    /// any origin, so the widget can show why it was refused; the handler enforces key and
+    /// origin.
     Config,
     /// `POST /api/v1/packages` with a widget key: the key's tenant's origins.
     Create,
@@ -35,7 +36,7 @@ enum CorsRoute {
 }
 
 fn cors_route(path: &str) -> CorsRoute {
-    if path == "/widget/v1/config" {
+    if path == "/widget/v1/config" || path == "/widget/v1/roster" {
         return CorsRoute::Config;
     }
     if path == "/api/v1/packages" {
@@ -146,6 +147,7 @@ mod tests {
     #[test]
     fn cors_routes_are_the_widget_endpoints_only() {
         assert_eq!(cors_route("/widget/v1/config"), CorsRoute::Config);
+        assert_eq!(cors_route("/widget/v1/roster"), CorsRoute::Config);
         assert_eq!(cors_route("/api/v1/packages"), CorsRoute::Create);
         for path in [
             "/api/v1/packages/abc",

@@ -14,6 +14,7 @@ use crate::agents::{AgentError, GrantError};
 use crate::internal::Internal;
 use crate::packages::{MissingParts, PackageError, NO_PACKAGE_AT_LINK};
 use crate::settings::SettingsError;
+use crate::team::TeamError;
 use crate::verification::VerificationError;
 use crate::widget::WidgetError;
 
@@ -70,9 +71,29 @@ pub enum HttpError {
     /// `422 checksum_mismatch`: the body's SHA-256 differs from `X-Sealdrop-Sha256`.
     #[error("The part's SHA-256 does not match the X-Sealdrop-Sha256 header; nothing was stored.")]
     ChecksumMismatch,
+    /// A refusal with a code of its own (team keys, docs/API.md "Team keys"): `400` or `409`,
+    /// as [`refusal_status`] gives for the code.
+    #[error("{1}")]
+    Refused(ErrorCode, String),
     /// `500 internal`: a failure on the server's side (logged, never detailed to the client).
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
+}
+
+/// The status of a [`HttpError::Refused`] code: a request that cannot be right is `400`, one
+/// that contradicts what is stored is `409`.
+fn refusal_status(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::DeviceKeyRegistered
+        | ErrorCode::TooManyDevices
+        | ErrorCode::AdminKeyExists
+        | ErrorCode::AdminKeyRequired
+        | ErrorCode::RosterRolledBack
+        | ErrorCode::RosterRequired
+        | ErrorCode::NotTeamSealed
+        | ErrorCode::Conflict => StatusCode::CONFLICT,
+        _ => StatusCode::BAD_REQUEST,
+    }
 }
 
 impl HttpError {
@@ -90,6 +111,7 @@ impl HttpError {
             Self::RangeNotSatisfiable(_) => StatusCode::RANGE_NOT_SATISFIABLE,
             Self::ChecksumMismatch => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Refused(code, _) => refusal_status(*code),
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -112,6 +134,7 @@ impl HttpError {
             Self::RangeNotSatisfiable(_) => ErrorCode::RangeNotSatisfiable,
             Self::ChecksumMismatch => ErrorCode::ChecksumMismatch,
             Self::RateLimited(_) => ErrorCode::RateLimited,
+            Self::Refused(code, _) => *code,
             Self::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -199,6 +222,9 @@ impl From<PackageError> for HttpError {
             PackageError::VerificationRequired => Self::VerificationRequired,
             PackageError::UploadTokenSpent => Self::Forbidden(message),
             PackageError::InvalidDownloadToken => Self::Unauthorized(message),
+            PackageError::TeamSealedRequired => {
+                Self::Refused(ErrorCode::TeamSealedRequired, message)
+            }
             PackageError::Widget(e) => e.into(),
             PackageError::Agent(e) => e.into(),
             PackageError::Internal(e) => e.into(),
@@ -240,9 +266,51 @@ impl From<WidgetError> for HttpError {
 
 impl From<SettingsError> for HttpError {
     fn from(err: SettingsError) -> Self {
+        let message = err.to_string();
         match err {
             SettingsError::Invalid(m) => Self::BadRequest(m),
+            SettingsError::RosterRequired => Self::Refused(ErrorCode::RosterRequired, message),
             SettingsError::Internal(e) => e.into(),
+        }
+    }
+}
+
+impl From<TeamError> for HttpError {
+    fn from(err: TeamError) -> Self {
+        let message = err.to_string();
+        match err {
+            TeamError::InvalidDeviceKey(_) => Self::Refused(ErrorCode::InvalidDeviceKey, message),
+            TeamError::InvalidLabel(_) | TeamError::InvalidManifest(_) => Self::BadRequest(message),
+            TeamError::DeviceKeyRegistered => {
+                Self::Refused(ErrorCode::DeviceKeyRegistered, message)
+            }
+            TeamError::TooManyDevices(_) => Self::Refused(ErrorCode::TooManyDevices, message),
+            TeamError::NoSuchDevice
+            | TeamError::NoAdminKey
+            | TeamError::NoRoster
+            | TeamError::UnknownPackage => Self::NotFound(message),
+            TeamError::InvalidAdminKeyBlob(_) => {
+                Self::Refused(ErrorCode::InvalidAdminKeyBlob, message)
+            }
+            TeamError::AdminKeyExists => Self::Refused(ErrorCode::AdminKeyExists, message),
+            TeamError::AdminKeyRequired => Self::Refused(ErrorCode::AdminKeyRequired, message),
+            TeamError::InvalidRoster(_) => Self::Refused(ErrorCode::InvalidRoster, message),
+            TeamError::AdminKeyMismatch => Self::Refused(ErrorCode::AdminKeyMismatch, message),
+            TeamError::RosterSignatureInvalid => {
+                Self::Refused(ErrorCode::RosterSignatureInvalid, message)
+            }
+            TeamError::RosterTenantMismatch { .. } => {
+                Self::Refused(ErrorCode::RosterTenantMismatch, message)
+            }
+            TeamError::RosterRolledBack { .. } => {
+                Self::Refused(ErrorCode::RosterRolledBack, message)
+            }
+            TeamError::NoZendeskAccount | TeamError::Conflict(_) => Self::Conflict(message),
+            TeamError::Revoked => Self::Revoked,
+            TeamError::Expired => Self::Expired,
+            TeamError::NotTeamSealed => Self::Refused(ErrorCode::NotTeamSealed, message),
+            TeamError::RewrapMismatch(_) => Self::Refused(ErrorCode::RewrapMismatch, message),
+            TeamError::Internal(e) => e.into(),
         }
     }
 }

@@ -84,6 +84,9 @@ pub enum PackageError {
         /// Parts the file has.
         parts: u64,
     },
+    /// Team keys are on and a Help Center upload's manifest has a link stanza.
+    #[error("This account protects Help Center uploads with team keys: the manifest must be team-sealed (no link stanza), sealed to the account's verified roster.")]
+    TeamSealedRequired,
     /// A Help Center package is over the widget's limits.
     #[error(transparent)]
     Widget(#[from] WidgetError),

@@ -16,6 +16,7 @@ use crate::config::{Limits, WidgetLimits};
 use crate::db::{AuditKind, Database, FileEntry, HeldPart, ManifestOutcome, Package, PackageState};
 use crate::settings;
 use crate::storage::{part_count, part_size, BlobKey, Storage};
+use crate::team::{self, UploadCheck};
 use crate::tokens::TokenHash;
 use crate::widget;
 
@@ -42,7 +43,8 @@ pub struct ManifestStored {
 
 /// Stores the manifest `bytes` of `package` (from [`changeable`]) with the link verifier:
 /// its public part must name this package, its files must fit the server's and the tenant's
-/// limits (and a widget package the widget's). Identical bytes are a no-op; different bytes
+/// limits (and a widget package the widget's; with team keys on, a widget package must be
+/// team-sealed). Identical bytes are a no-op; different bytes
 /// replace the old ones only while no part is held.
 pub async fn set_manifest(
     db: &Database,
@@ -87,6 +89,9 @@ pub async fn set_manifest(
             ciphertext_size: size,
             part_count: part_count(size),
         });
+    }
+    if team::check_upload(db, package, &manifest).await? == UploadCheck::TeamSealedRequired {
+        return Err(PackageError::TeamSealedRequired);
     }
     widget::check_manifest(db, limits, widget_limits, package, &files).await?;
     match db.set_manifest(&package.id, bytes, verifier, &files).await? {

@@ -9,6 +9,7 @@ pub mod downloads;
 pub mod ops;
 pub mod pages;
 pub mod settings;
+pub mod team;
 pub mod uploads;
 pub mod verification;
 pub mod widget;

@@ -9,6 +9,8 @@
 //!   `Cross-Origin-Resource-Policy: cross-origin`): module scripts and the `.wasm` are
 //!   fetched in CORS mode from the Help Center's origin. Versioned URLs (`?v=`) are immutable.
 //! - `GET /widget/v1/config`: the tenant's widget settings, for its widget key.
+//! - `GET /widget/v1/roster`: the tenant's signed team roster, for its widget key; the widget
+//!   verifies it against the admin key fingerprint pinned in the snippet (docs/FORMAT.md §19.3).
 //!
 //! Who may read these answers cross-origin is [`crate::http::cors`]'s business.
 
@@ -25,6 +27,7 @@ use crate::http::auth::request_origin;
 use crate::http::files::{self, below};
 use crate::http::{headers, HttpError};
 use crate::state::AppState;
+use crate::team;
 use crate::widget;
 
 /// Files of the widget below `web/` whose content makes up [`asset_version`].
@@ -41,6 +44,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/widget/v1/loader.js", get(loader))
         .route("/widget/v1/config", get(config))
+        .route("/widget/v1/roster", get(roster))
         .route("/widget/v1/assets/{*path}", get(asset))
 }
 
@@ -164,4 +168,18 @@ async fn config(
     let tenant = widget::tenant_for_key(&state.db, key).await?;
     widget::check_origin(&tenant, request_origin(&request_headers))?;
     Ok(Json(tenant.config_answer(&state.config.limits)).into_response())
+}
+
+// ---- team roster -------------------------------------------------------------------------
+
+async fn roster(
+    State(state): State<AppState>,
+    request_headers: HeaderMap,
+) -> Result<Response, HttpError> {
+    let key = request_headers
+        .get(headers::WIDGET_KEY)
+        .and_then(|v| v.to_str().ok());
+    let tenant = widget::tenant_for_key(&state.db, key).await?;
+    widget::check_origin(&tenant, request_origin(&request_headers))?;
+    Ok(Json(team::roster(&state.db, &tenant.tenant.id).await?).into_response())
 }

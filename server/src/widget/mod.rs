@@ -119,6 +119,8 @@ pub struct WidgetTenant {
     pub max_file_size: Option<u64>,
     /// The tenant's quota for widget packages, if it sets one.
     pub quota_bytes: Option<u64>,
+    /// Whether uploads must be team-sealed.
+    pub team_keys: bool,
 }
 
 impl WidgetTenant {
@@ -131,6 +133,7 @@ impl WidgetTenant {
             quota_bytes: settings
                 .widget_quota_bytes
                 .and_then(|n| u64::try_from(n).ok()),
+            team_keys: settings.team_keys,
         }
     }
 
@@ -158,6 +161,7 @@ impl WidgetTenant {
             forms: self.forms.clone(),
             max_file_size: self.max_file_size(limits.max_file_size),
             part_chunks: PART_CHUNKS,
+            team_keys: self.team_keys,
         }
     }
 }
@@ -365,6 +369,7 @@ mod tests {
             forms: vec![],
             max_file_size: max,
             quota_bytes: None,
+            team_keys: false,
         };
         let server = 10 * (1u64 << 30);
         assert!(tenant(None).max_file_size(server) < server);
