@@ -566,9 +566,17 @@ impl Sealdrop {
     }
 }
 
-/// Flushes every dirty page of the machine, so that the next step pays for its own writes.
-fn sync() {
+/// Brings the machine to the same state before every step: `sync` (no dirty page left for
+/// the step to write back), then a pause of `SEALDROP_BENCH_SETTLE_SECS` (default 5) so that
+/// the memory the previous step freed (a deleted file's page cache) has gone back to the
+/// host, as it has when a transfer starts on an idle machine. See the module docs for why.
+fn settle() {
     let _ = Command::new("sync").status();
+    let secs = std::env::var("SEALDROP_BENCH_SETTLE_SECS")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(5.0);
+    std::thread::sleep(Duration::from_secs_f64(secs));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -853,20 +861,20 @@ async fn folder_round(table: &mut Table, tools: &Tools, source: &Path, work: &Pa
     let opened = work.join("opened.bin");
     let (mut age_e, mut age_d, mut gpg_e, mut gpg_d) = (None, None, None, None);
     if let Some(age) = &tools.age {
-        sync();
+        settle();
         let run = age.encrypt(source, &sealed, work);
         age_e = Some(table.record("folder", "age -r encrypt to file + fsync", size, &run));
-        sync();
+        settle();
         let run = age.decrypt(&sealed, &opened, work);
         age_d = Some(table.record("folder", "age -d decrypt to file + fsync", size, &run));
         check_same_size(source, &opened);
         remove(&[&sealed, &opened]);
     }
     if let Some(gpg) = &tools.gpg {
-        sync();
+        settle();
         let run = gpg.encrypt(source, &sealed, work);
         gpg_e = Some(table.record("folder", "gpg -e encrypt to file + fsync", size, &run));
-        sync();
+        settle();
         let run = gpg.decrypt(&sealed, &opened, work);
         gpg_d = Some(table.record("folder", "gpg -d decrypt to file + fsync", size, &run));
         check_same_size(source, &opened);
@@ -875,14 +883,14 @@ async fn folder_round(table: &mut Table, tools: &Tools, source: &Path, work: &Pa
 
     {
         let server = Server::start("folder", work);
-        sync();
+        settle();
         let (link, run) = tools.sealdrop.send(&server, source, work).await;
         let send = table.record("folder", &tools.sealdrop.name("send"), size, &run);
         table.server_peak(send, &server);
         table.versus(send, Some(direct), Versus::Percent, "direct");
         table.versus(send, age_e, Versus::Times, "age -r");
         table.versus(send, gpg_e, Versus::Times, "gpg -e");
-        sync();
+        settle();
         let out_dir = work.join("get-folder");
         let run = tools.sealdrop.get(&link, &out_dir, work).await;
         let get = table.record("folder", &tools.sealdrop.name("get"), size, &run);
@@ -900,7 +908,7 @@ async fn folder_round(table: &mut Table, tools: &Tools, source: &Path, work: &Pa
 fn direct_write_row(table: &mut Table, source: &Path, work: &Path) -> usize {
     let size = std::fs::metadata(source).expect("source").len();
     let out = work.join("direct.bin");
-    sync();
+    settle();
     let start = Instant::now();
     direct_write(source, &out);
     let run = Run {
@@ -909,7 +917,19 @@ fn direct_write_row(table: &mut Table, source: &Path, work: &Path) -> usize {
         stdout: String::new(),
     };
     remove(&[&out]);
-    table.record("folder", "direct write + fsync", size, &run)
+    let row = table.record("folder", "direct write + fsync", size, &run);
+    settle();
+    let dd = run_timed(
+        Command::new("dd")
+            .arg(format!("if={}", source.display()))
+            .arg(format!("of={}", out.display()))
+            .args(["bs=8M", "oflag=direct", "conv=fsync", "status=none"]),
+        work,
+        None,
+    );
+    remove(&[&out]);
+    table.record("folder", "dd oflag=direct + fsync (the disk)", size, &dd);
+    row
 }
 
 /// Direct `put_object` and `get_object`, then sealdrop through an S3 server.
@@ -918,7 +938,7 @@ async fn s3_round(table: &mut Table, tools: &Tools, s3: &S3Settings, source: &Pa
     let client = s3.client();
     let prefix = format!("bench-direct-{:016x}/", rand::random::<u64>());
     let out = work.join("direct.bin");
-    sync();
+    settle();
     let start = Instant::now();
     let keys = direct_put(&client, &s3.bucket, &prefix, source).await;
     let put = table.record(
@@ -927,7 +947,7 @@ async fn s3_round(table: &mut Table, tools: &Tools, s3: &S3Settings, source: &Pa
         size,
         &timed(start),
     );
-    sync();
+    settle();
     let start = Instant::now();
     direct_get(&client, &s3.bucket, &keys, &out).await;
     let get = table.record(
@@ -947,12 +967,12 @@ async fn s3_round(table: &mut Table, tools: &Tools, s3: &S3Settings, source: &Pa
     }
 
     let server = Server::start("s3", work);
-    sync();
+    settle();
     let (link, run) = tools.sealdrop.send(&server, source, work).await;
     let send = table.record("s3", &tools.sealdrop.name("send"), size, &run);
     table.server_peak(send, &server);
     table.versus(send, Some(put), Versus::Percent, "direct");
-    sync();
+    settle();
     let out_dir = work.join("get-s3");
     let run = tools.sealdrop.get(&link, &out_dir, work).await;
     let got = table.record("s3", &tools.sealdrop.name("get"), size, &run);
@@ -1045,13 +1065,13 @@ async fn large(mib: u64, sealdrop: &Sealdrop, work: &Path) {
     let mut table = Table::default();
     let server = Server::start("folder", work);
     let idle = server.rss_mib().1;
-    sync();
+    settle();
     eprintln!("transfer bench: sending {mib} MiB");
     let (link, run) = sealdrop.send(&server, &source, work).await;
     let send = table.record("folder", &sealdrop.name("send"), size, &run);
     table.server_peak(send, &server);
     remove(&[&source]);
-    sync();
+    settle();
     eprintln!("transfer bench: getting {mib} MiB");
     let out_dir = work.join("get-large");
     let run = sealdrop.get(&link, &out_dir, work).await;
