@@ -28,8 +28,11 @@ use super::ByteStream;
 /// every disk's logical block size.
 const ALIGN: usize = 4096;
 
-/// Bytes per write and per read: 1 MiB.
+/// Bytes per read: 1 MiB.
 const BLOCK: usize = 1 << 20;
+
+/// Bytes per write: 512 KiB, held by each part being received.
+const WRITE_BLOCK: usize = 512 << 10;
 
 /// Blocks a reader reads ahead of the one being sent.
 const READ_AHEAD: usize = 2;
@@ -94,7 +97,20 @@ fn open(path: &Path, options: &OpenOptions, direct: bool) -> io::Result<(File, b
     Ok((options.open(path)?, false))
 }
 
-/// A new file written front to back in [`BLOCK`]s (blocking I/O: run it off the runtime).
+/// The block a [`Writer`] fills. Made where the writer's caller runs (the async runtime, with
+/// few allocator arenas) rather than on the blocking thread that writes: blocks made on
+/// blocking threads left many arenas holding freed ones (the server's peak RSS for 8
+/// concurrent uploads was a fifth higher than with a single arena).
+pub(crate) struct WriteBuffer(Aligned);
+
+impl WriteBuffer {
+    pub(crate) fn new() -> WriteBuffer {
+        WriteBuffer(Aligned::with_capacity(WRITE_BLOCK))
+    }
+}
+
+/// A new file written front to back in [`WRITE_BLOCK`]s (blocking I/O: run it off the
+/// runtime).
 pub(crate) struct Writer {
     file: File,
     path: PathBuf,
@@ -104,8 +120,9 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    /// Creates `path` (which must not exist), written past the page cache if `direct`.
-    pub(crate) fn create(path: &Path, direct: bool) -> io::Result<Writer> {
+    /// Creates `path` (which must not exist), written past the page cache if `direct`, through
+    /// `buffer`.
+    pub(crate) fn create(path: &Path, direct: bool, buffer: WriteBuffer) -> io::Result<Writer> {
         let mut options = OpenOptions::new();
         options.write(true).create_new(true);
         let (file, direct) = open(path, &options, direct)?;
@@ -113,7 +130,7 @@ impl Writer {
             file,
             path: path.to_owned(),
             direct,
-            block: Aligned::with_capacity(BLOCK),
+            block: buffer.0,
             offset: 0,
         })
     }
@@ -289,8 +306,8 @@ mod tests {
     async fn odd_writes_and_odd_ranges_round_trip() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("part");
-        let data = pattern(3 * BLOCK + 12_345);
-        let mut writer = Writer::create(&path, true).expect("create");
+        let data = pattern(3 * BLOCK + WRITE_BLOCK + 12_345);
+        let mut writer = Writer::create(&path, true, WriteBuffer::new()).expect("create");
         let direct = writer.direct;
         for piece in data.chunks(65_536 + 17) {
             writer.write(piece).expect("write");
