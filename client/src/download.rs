@@ -22,12 +22,12 @@ use sealdrop_crypto::{
     ServerSecret, StreamDecryptor, CHUNK_SIZE, ENCRYPTED_CHUNK_SIZE,
 };
 use serde_json::json;
-use tokio::io::{AsyncSeekExt, AsyncWriteExt, BufWriter};
 use zeroize::Zeroizing;
 
 use crate::error::{ClientError, Result};
 use crate::http::{self, describe, is_transient_error, is_transient_status, Answer, Backoff};
 use crate::names::{sanitize_file_name, unique_name};
+use crate::output::{Block, Output, BLOCK};
 use crate::progress::Progress;
 use crate::{http_client, GetOptions, RetryPolicy};
 
@@ -292,11 +292,7 @@ impl Remote {
         progress: &dyn Progress,
     ) -> Result<()> {
         let io = |what: &'static str| move |e: std::io::Error| ClientError::io(what, partial, e);
-        let tampered = || ClientError::Tampered {
-            name: name.to_owned(),
-        };
         let chunks = decryptor.chunk_count();
-        let aead = default_aead();
 
         // Resume after the last whole chunk of an earlier partial file (always redo the final
         // chunk, so that completion is decided here and now).
@@ -304,27 +300,63 @@ impl Remote {
             .await
             .map(|m| m.len())
             .unwrap_or(0);
-        let mut next = (existing / CHUNK_SIZE as u64).min(chunks - 1);
-        let mut file = tokio::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(partial)
-            .await
-            .map_err(io("cannot write"))?;
-        file.set_len(next * CHUNK_SIZE as u64)
-            .await
-            .map_err(io("cannot write"))?;
-        file.seek(std::io::SeekFrom::Start(next * CHUNK_SIZE as u64))
+        let next = (existing / CHUNK_SIZE as u64).min(chunks - 1);
+        let mut output = Output::open(partial, next * CHUNK_SIZE as u64)
             .await
             .map_err(io("cannot write"))?;
         progress.advance(next * CHUNK_SIZE as u64);
-        let mut writer = BufWriter::with_capacity(1 << 20, file);
+        let mut sink = Sink {
+            block: output.block(),
+            output,
+            path: partial,
+        };
+        let received = self
+            .receive(index, token, decryptor, next, &mut sink, name, progress)
+            .await;
+        let Sink { output, block, .. } = sink;
+        match received {
+            Ok(()) => output.finish(block).await.map_err(io("cannot write")),
+            Err(e) => {
+                // Keep what authenticated, so that the next run resumes after it.
+                if !matches!(e, ClientError::Tampered { .. }) {
+                    let _ = output.finish(block).await;
+                }
+                Err(e)
+            }
+        }
+    }
 
+    /// Requests file `index` from chunk `next` on (again after each interruption) and opens
+    /// each chunk in place in the sink's block, handing full blocks to its output, until the
+    /// last chunk authenticated; the block then holds the plaintext not yet written.
+    #[allow(clippy::too_many_arguments)]
+    async fn receive(
+        &self,
+        index: usize,
+        token: &str,
+        decryptor: &StreamDecryptor,
+        mut next: u64,
+        sink: &mut Sink<'_>,
+        name: &str,
+        progress: &dyn Progress,
+    ) -> Result<()> {
+        let Sink {
+            output,
+            block,
+            path,
+        } = sink;
+        let path: &Path = path;
+        let io = |e: std::io::Error| ClientError::io("cannot write", path, e);
+        let tampered = || ClientError::Tampered {
+            name: name.to_owned(),
+        };
+        let chunks = decryptor.chunk_count();
+        let aead = default_aead();
         let url = format!("{}/files/{index}", self.url);
         let mut backoff = Backoff::new(self.retry);
         let mut early_ends = (u64::MAX, 0u32);
-        let mut buffer = Vec::with_capacity(ENCRYPTED_CHUNK_SIZE);
+        // `block` holds `plain` bytes of plaintext, then `assembled` bytes of chunk `next`.
+        let mut plain = block.len();
         while next < chunks {
             let offset = next * ENCRYPTED_CHUNK_SIZE as u64;
             let mut request = self.http.get(&url).header(DOWNLOAD_TOKEN, token);
@@ -358,12 +390,9 @@ impl Remote {
                 StatusCode::OK if offset == 0 => {}
                 StatusCode::OK => {
                     // The server ignored the range: take the whole file from the start.
-                    writer.flush().await.map_err(io("cannot write"))?;
-                    let file = writer.get_mut();
-                    file.set_len(0).await.map_err(io("cannot write"))?;
-                    file.seek(std::io::SeekFrom::Start(0))
-                        .await
-                        .map_err(io("cannot write"))?;
+                    output.restart().await.map_err(io)?;
+                    block.truncate(0);
+                    plain = 0;
                     next = 0;
                 }
                 StatusCode::RANGE_NOT_SATISFIABLE => return Err(tampered()),
@@ -374,7 +403,8 @@ impl Remote {
                 }
             }
 
-            buffer.clear();
+            block.truncate(plain);
+            let mut assembled = 0;
             let mut stream = response.bytes_stream();
             let failure = loop {
                 match stream.next().await {
@@ -385,21 +415,24 @@ impl Remote {
                                 return Err(tampered());
                             }
                             let plan = decryptor.plan(next)?;
-                            let take = (plan.ciphertext_len - buffer.len()).min(bytes.len());
-                            buffer.extend_from_slice(&bytes.split_to(take));
-                            if buffer.len() == plan.ciphertext_len {
-                                let plaintext = decryptor
-                                    .decrypt_chunk(aead, next, &buffer)
+                            let take = (plan.ciphertext_len - assembled).min(bytes.len());
+                            block.extend(&bytes.split_to(take));
+                            assembled += take;
+                            if assembled == plan.ciphertext_len {
+                                let opened = decryptor
+                                    .decrypt_chunk_in_place(aead, next, block.tail_mut(plain))
                                     .map_err(|_| tampered())?;
-                                let plaintext = Zeroizing::new(plaintext);
-                                writer
-                                    .write_all(&plaintext)
-                                    .await
-                                    .map_err(io("cannot write"))?;
-                                progress.advance(plaintext.len() as u64);
-                                buffer.clear();
+                                plain += opened;
+                                block.truncate(plain);
+                                assembled = 0;
+                                progress.advance(opened as u64);
                                 next += 1;
                                 backoff.reset();
+                                if plain == BLOCK {
+                                    let full = std::mem::replace(block, output.block());
+                                    output.write(full).await.map_err(io)?;
+                                    plain = 0;
+                                }
                             }
                         }
                     }
@@ -407,6 +440,8 @@ impl Remote {
                     None => break None,
                 }
             };
+            // Whatever the answer held of an unfinished chunk is asked for again.
+            block.truncate(plain);
             if next == chunks {
                 break;
             }
@@ -430,11 +465,16 @@ impl Remote {
                 .wait(format!("download {name}: {reason}"), None, progress)
                 .await?;
         }
-        writer.flush().await.map_err(io("cannot write"))?;
-        let file = writer.into_inner();
-        file.sync_all().await.map_err(io("cannot write"))?;
         Ok(())
     }
+}
+
+/// Where a download's authenticated plaintext goes: the block being filled, then the partial
+/// file.
+struct Sink<'a> {
+    output: Output,
+    block: Block,
+    path: &'a Path,
 }
 
 /// The error a verification endpoint's failure means (a server without the endpoints answers

@@ -31,6 +31,7 @@ mod error;
 mod http;
 mod media;
 mod names;
+mod output;
 mod progress;
 mod roots;
 mod state;

@@ -5,7 +5,7 @@ use std::process::Command;
 
 use anyhow::{bail, Result};
 
-use crate::proc::{self, cargo, repo_root, target_dir};
+use crate::proc::{self, cargo, repo_root, target_dir, which};
 use crate::services::Services;
 use crate::setup;
 
@@ -16,8 +16,12 @@ USAGE
     crypto   cargo bench -p sealdrop-crypto --bench throughput (native AEAD and STREAM)
     wasm     node widget-wasm/bench/run.mjs: the browser package in headless Chromium
              (WebCrypto and the pure-wasm fallback)
-    server   starts Garage, then cargo bench -p sealdrop-server --bench transfer (client
-             upload/download and server peak RSS, folder and S3, against direct writes)
+    server   installs age and gpg when missing, builds the release `sealdrop`, starts
+             Garage, then cargo bench -p sealdrop-server --bench transfer: `sealdrop
+             send`/`get` through a server (folder and S3) against a direct write + fsync,
+             age, gpg and direct S3 calls in the same run, with client and server peak RSS.
+             SEALDROP_BENCH_MIB (1024), SEALDROP_BENCH_ROUNDS (3); SEALDROP_BENCH_LARGE_MIB
+             runs one send and get of that size instead (see the bench's doc comment)
     download tests/e2e/bench/download.mjs: the recipient page downloads and decrypts a
              package to disk in headless Chromium (throughput, renderer memory)
     upload   tests/e2e/bench/upload.mjs: the Help Center widget encrypts and uploads a file
@@ -109,12 +113,30 @@ fn server() -> Result<()> {
         println!("xtask: not yet: server/benches/transfer.rs does not exist");
         return Ok(());
     }
-    // The transfer bench runs its own server (SQLite) and compares folder and Garage storage.
+    // The transfer bench runs its own server (SQLite) and compares folder and Garage storage,
+    // and `sealdrop send`/`get` with age and gpg on the same file.
+    let missing: Vec<&str> = [("age", "age"), ("gpg", "gpg"), ("gpg-agent", "gpg-agent")]
+        .into_iter()
+        .filter(|(program, _)| which(program).is_none())
+        .map(|(_, package)| package)
+        .collect();
+    if !missing.is_empty() {
+        setup::apt_install(&missing, "the transfer bench's age and gpg baselines")?;
+    }
+    proc::run(cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "sealdrop-cli",
+        "--bin",
+        "sealdrop",
+    ]))?;
     let mut services = Services::default();
     services.garage()?;
     proc::run(
         cargo()
             .args(["bench", "-p", "sealdrop-server", "--bench", "transfer"])
+            .env("SEALDROP_BIN", target_dir().join("release/sealdrop"))
             .envs(services.env()),
     )
 }

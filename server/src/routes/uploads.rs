@@ -10,15 +10,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
-use futures::StreamExt;
 use sealdrop_api::packages::{
     CreatedPackage, Finalized, ManifestStored, PartStored, PartsListing, SentPackage, SentPackages,
     SentQuery, Uploading,
 };
 use sealdrop_api::text::{PackageId, ServerSecretText, Timestamp, UploadToken as UploadTokenText};
 use sealdrop_crypto::LinkVerifier;
-use sha2::{Digest, Sha256};
-use tokio::io::AsyncWriteExt;
 
 use crate::http::auth::{PackageCreator, RevokeAuth, UploadToken};
 use crate::http::json::{content_length, read_limited};
@@ -26,6 +23,7 @@ use crate::http::{headers, path_index, ApiJson, ApiPath, HttpError};
 use crate::packages::{self, upload, CreateRequest, Revoker};
 use crate::principal::Principal;
 use crate::state::AppState;
+use crate::storage::spool::{self, SpoolError};
 use crate::storage::PART_CHUNKS;
 
 /// The sender's package routes.
@@ -170,43 +168,29 @@ async fn put_part(
         }
     }
 
-    // Spool to disk while hashing and counting; nothing reaches the store unless it checks out.
-    let spool = Spool {
-        path: state
-            .config
-            .spool_dir()
-            .join(format!("part-{:016x}", rand::random::<u64>())),
+    // Spool while hashing and counting (where the store wants it); nothing reaches the store
+    // unless it checks out.
+    let (spool_dir, direct) = match state.storage.spool_dir() {
+        Some(dir) => (dir.to_owned(), true),
+        None => (state.config.spool_dir(), false),
     };
-    let mut out = tokio::fs::File::create(&spool.path)
+    let spool = Spool {
+        path: spool_dir.join(format!("part-{:016x}", rand::random::<u64>())),
+    };
+    let digest = spool::receive(body.into_data_stream(), &spool.path, expected, direct)
         .await
-        .map_err(|e| HttpError::Internal(anyhow::Error::new(e).context("spool file")))?;
-    let mut hasher = Sha256::new();
-    let mut received: u64 = 0;
-    let mut stream = body.into_data_stream();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk
-            .map_err(|_| HttpError::bad_request("The part's body could not be read completely."))?;
-        received += chunk.len() as u64;
-        if received > expected {
-            return Err(HttpError::bad_request(format!(
+        .map_err(|e| match e {
+            SpoolError::TooLong => HttpError::bad_request(format!(
                 "Part {part} of file {file} must be exactly {expected} bytes; the body is longer."
-            )));
-        }
-        hasher.update(&chunk);
-        out.write_all(&chunk)
-            .await
-            .map_err(|e| HttpError::Internal(anyhow::Error::new(e).context("spool file")))?;
-    }
-    out.flush()
-        .await
-        .map_err(|e| HttpError::Internal(anyhow::Error::new(e).context("spool file")))?;
-    drop(out);
-    if received != expected {
-        return Err(HttpError::bad_request(format!(
-            "Part {part} of file {file} must be exactly {expected} bytes; the body has {received}."
-        )));
-    }
-    let digest: [u8; 32] = hasher.finalize().into();
+            )),
+            SpoolError::TooShort { received } => HttpError::bad_request(format!(
+                "Part {part} of file {file} must be exactly {expected} bytes; the body has {received}."
+            )),
+            SpoolError::Body => {
+                HttpError::bad_request("The part's body could not be read completely.")
+            }
+            SpoolError::Io(e) => HttpError::Internal(anyhow::Error::new(e).context("spool file")),
+        })?;
     let storing = Instant::now();
     let stored = upload::store_part(
         &state.db,

@@ -1,36 +1,36 @@
 //! The embedded blob store: one file per object below a root folder.
 //!
-//! Writes are atomic: the bytes go to a temporary file in `<root>/.tmp`, are flushed with
-//! `fsync`, and the file is renamed into place (then the folder is synced), so a reader sees
-//! the whole object or nothing, even after a crash. Keys are [`BlobKey`]s, whose segments
-//! cannot be empty, `.` or `..`, so no key can name a path outside the root.
+//! Writes are atomic: the bytes go to a temporary file in `<root>/.tmp` (where the upload
+//! route spools a part, [`Storage::spool_dir`]), are flushed with `fsync`, and the file is
+//! renamed into place (then the folder is synced), so a reader sees the whole object or
+//! nothing, even after a crash. Keys are [`BlobKey`]s, whose segments cannot be empty, `.`
+//! or `..`, so no key can name a path outside the root. Parts are written and read past the
+//! page cache (`direct.rs`).
 
-use std::io::{self, SeekFrom};
+use std::io;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use futures::future::BoxFuture;
-use futures::{FutureExt, StreamExt};
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
-use tokio_util::io::ReaderStream;
+use futures::FutureExt;
 
-use super::{BlobKey, ByteStream, Storage, StorageError};
-
-/// Read buffer size for streamed reads.
-const READ_CHUNK: usize = 64 * 1024;
+use super::{direct, BlobKey, ByteStream, Storage, StorageError};
 
 /// A blob store in a local folder.
 #[derive(Debug, Clone)]
 pub struct FolderStorage {
     root: PathBuf,
+    /// `<root>/.tmp`: spool and temporary files, renamed into place.
+    temp: PathBuf,
 }
 
 impl FolderStorage {
     /// Opens (creating if needed) a folder store at `root`.
     pub async fn open(root: impl Into<PathBuf>) -> io::Result<Self> {
         let root = root.into();
-        tokio::fs::create_dir_all(root.join(".tmp")).await?;
-        Ok(Self { root })
+        let temp = root.join(".tmp");
+        tokio::fs::create_dir_all(&temp).await?;
+        Ok(Self { root, temp })
     }
 
     /// The root folder.
@@ -63,8 +63,7 @@ impl FolderStorage {
             .to_owned();
         tokio::fs::create_dir_all(&parent).await?;
         let temp = self
-            .root
-            .join(".tmp")
+            .temp
             .join(format!("put-{:016x}", rand::random::<u64>()));
         // Prefer moving the spool file (same file system); otherwise copy it.
         if tokio::fs::rename(source, &temp).await.is_err() {
@@ -97,22 +96,19 @@ impl FolderStorage {
 
     async fn read(&self, key: &BlobKey, range: Range<u64>) -> Result<ByteStream, StorageError> {
         let path = self.path(key);
-        let mut file = match tokio::fs::File::open(&path).await {
-            Ok(file) => file,
+        let size = match tokio::fs::metadata(&path).await {
+            Ok(meta) => meta.len(),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 return Err(StorageError::NotFound(key.to_string()))
             }
             Err(e) => return Err(e.into()),
         };
-        let size = file.metadata().await?.len();
         if range.end > size || range.start > range.end {
             return Err(StorageError::Io(io::Error::other(format!(
                 "range {range:?} outside blob {key} of {size} bytes"
             ))));
         }
-        file.seek(SeekFrom::Start(range.start)).await?;
-        let reader = file.take(range.end - range.start);
-        Ok(ReaderStream::with_capacity(reader, READ_CHUNK).boxed())
+        Ok(direct::read_range(path, range))
     }
 
     async fn delete(&self, prefix: &BlobKey) -> Result<(), StorageError> {
@@ -154,7 +150,7 @@ impl FolderStorage {
     }
 
     async fn probe(&self) -> Result<(), StorageError> {
-        let meta = tokio::fs::metadata(self.root.join(".tmp")).await?;
+        let meta = tokio::fs::metadata(&self.temp).await?;
         if !meta.is_dir() {
             return Err(StorageError::Io(io::Error::other(
                 "blob folder is not a directory",
@@ -192,6 +188,10 @@ impl Storage for FolderStorage {
 
     fn check(&self) -> BoxFuture<'_, Result<(), StorageError>> {
         self.probe().boxed()
+    }
+
+    fn spool_dir(&self) -> Option<&Path> {
+        Some(&self.temp)
     }
 }
 

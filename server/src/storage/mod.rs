@@ -31,17 +31,22 @@
 //!
 //! # Streaming
 //! Uploads are spooled to a temporary file while they are hashed and measured
-//! (`routes::uploads`), and only a verified part reaches [`Storage::put_file`]. Reads come
-//! back as a [`ByteStream`] of small chunks. An S3 download also buffers up to
-//! [`S3_READ_AHEAD`] whole parts it reads ahead ([`Storage::read_ahead_parts`]). Memory never
-//! grows with file size.
+//! ([`spool::receive`]: a blocking task hashes and writes while the connection is read), and
+//! only a verified part reaches [`Storage::put_file`]. The folder store has parts spooled
+//! into its own temporary folder and written past the page cache ([`Storage::spool_dir`]), so
+//! that storing one is a rename; its reads bypass the page cache too (see `direct.rs` for
+//! why). Reads come back as a [`ByteStream`] of chunks of at most 1 MiB. An S3 download also
+//! buffers up to [`S3_READ_AHEAD`] whole parts it reads ahead ([`Storage::read_ahead_parts`]).
+//! Memory never grows with file size.
 //!
 //! A server killed mid-upload leaves its spool file behind; [`leftovers::sweep`] removes
 //! such files at the next start.
 
+mod direct;
 pub mod folder;
 pub mod leftovers;
 pub mod s3;
+pub mod spool;
 
 use std::fmt;
 use std::io;
@@ -107,6 +112,15 @@ pub trait Storage: Send + Sync + fmt::Debug {
 
     /// Answers whether the store is reachable and usable (`/readyz`).
     fn check(&self) -> BoxFuture<'_, Result<(), StorageError>>;
+
+    /// Where a part on its way to [`Storage::put_file`] should be spooled, if the store has a
+    /// place of its own: the folder store's temporary folder, on the same file system as the
+    /// parts, so that storing the part is a rename. Such a spool file is written past the page
+    /// cache, as the store's own files are. `None` (S3): the server's spool folder and
+    /// ordinary writes, since the file is read straight back and deleted.
+    fn spool_dir(&self) -> Option<&Path> {
+        None
+    }
 
     /// How many parts a download should read ahead of the one it is sending, each buffered
     /// whole in memory (at most 8 MiB). Zero streams part after part: right for a local disk,
