@@ -100,7 +100,7 @@ const ticketFor = async (link) => (await newTicket(`My documents, encrypted: ${l
 async function adminTeam(page, browser = 'admin') {
   const frame = await openTicket(page, sim, sim.firstTicket, USER[browser] ?? browser);
   await frame.click('#tabs button[data-tab="admin"]');
-  await frame.waitForSelector('#team-create:not([hidden]), #team-unlock:not([hidden]), #team-ready:not([hidden])');
+  await frame.waitForSelector('#team[data-loaded="1"]', { state: 'attached' });
   return frame;
 }
 
@@ -203,6 +203,7 @@ test('the admin makes the admin key and a recovery code shown once, and approves
     await frame.check('#team-code-saved');
     await frame.click('#team-code-done');
     await frame.waitForSelector('#team-ready:not([hidden])');
+    await frame.waitForSelector('#team-devices tr');
     assert.equal(await frame.textContent('#team-code-text'), '', 'the code is gone from the page');
     const pin = await frame.textContent('#team-admin-fingerprint');
     assert.match(pin, /^[0-9a-f]{32}$/);
@@ -352,6 +353,7 @@ test('on a fresh browser profile the code alone gives the admin key back; approv
     await frame.fill('#team-unlock-code', team.code.toLowerCase());
     await frame.click('#team-unlock-button');
     await frame.waitForSelector('#team-ready:not([hidden])');
+    await frame.waitForSelector(`#team-devices tr[data-device="${team.deviceKeys.eve}"]`);
     assert.equal(await frame.textContent('#team-admin-fingerprint'), team.pin, 'the same admin key');
     assert.ok((await frame.inputValue('#snippet')).includes(`data-admin-key="${team.pin}"`));
     const keys = await storedKeys(frame);

@@ -16,7 +16,7 @@
 use std::fmt;
 
 use x25519_dalek::{PublicKey, StaticSecret};
-use zeroize::Zeroize;
+use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::error::Error;
 use crate::format::base64url::{b64u_decode, b64u_encode};
@@ -93,6 +93,7 @@ impl X25519Identity {
 /// `X25519(r, E)` for one X25519 stanza: what the holder of `r` contributes to unwrapping it,
 /// whether computed by [`X25519Identity::agree`] or outside the core (a non-extractable
 /// WebCrypto key's `deriveBits`). Secret: zeroized on drop, never printed.
+#[derive(Zeroize, ZeroizeOnDrop)]
 pub struct X25519SharedSecret([u8; 32]);
 
 impl X25519SharedSecret {
@@ -110,12 +111,6 @@ impl X25519SharedSecret {
     fn is_zero(&self) -> bool {
         use subtle::ConstantTimeEq;
         bool::from(self.0.ct_eq(&[0u8; 32]))
-    }
-}
-
-impl Drop for X25519SharedSecret {
-    fn drop(&mut self) {
-        self.0.zeroize();
     }
 }
 

@@ -48,6 +48,16 @@ function note(message) {
 
 /** Reads the admin key, the roster and the devices, and shows the card in its state. */
 export async function loadTeam() {
+  const card = $("team");
+  delete card.dataset.loaded;
+  try {
+    await readTeam();
+  } finally {
+    card.dataset.loaded = "1"; // the card shows its state (tests wait for this)
+  }
+}
+
+async function readTeam() {
   show("team-error", false);
   try {
     team.serverKey = await api.json("GET", "/api/v1/team/admin-key");
