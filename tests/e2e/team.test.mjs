@@ -295,6 +295,30 @@ test('a package whose link binding is not the link\'s (a substituted package) is
   });
 });
 
+test('the admin\'s browser refuses a roster its admin key did not sign, as a malicious server would serve it', async (t) => {
+  const { subdomain } = await me('admin');
+  const other = wasm.AdminKey.generate();
+  const forged = other.signRoster({
+    tenant: subdomain, sequence: 99, issuedAt: Math.floor(Date.now() / 1000), recoveryKey: wasm.RecoveryCode.generate().recoveryKey,
+    devices: [{ deviceKey: team.deviceKeys.eve, userId: String(sim.users.eve.id), label: 'Eve, laptop' }],
+  });
+  await as(t, 'admin', async (page) => {
+    const serve = (route) => (route.request().method() === 'GET'
+      ? route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ roster: Buffer.from(forged).toString('base64url'), sequence: 99, updated_at: new Date().toISOString() }) })
+      : route.continue());
+    await page.route('**/api/v1/team/roster', serve);
+    try {
+      const frame = await adminTeam(page);
+      assert.match(await frame.textContent('#team-error'), /not signed by the admin key this browser holds/);
+      assert.equal(await frame.$$eval('#team-devices button', (b) => b.length), 0, 'nothing to approve on a roster it refused');
+      assert.equal(await frame.isVisible('#team-unlock'), false);
+      await shot(page, 'forged-roster');
+    } finally {
+      await page.unroute('**/api/v1/team/roster', serve);
+    }
+  });
+});
+
 test('the admin removes Bob and re-wraps with the code: Bob no longer opens older uploads, Alice still does', async (t) => {
   const ticket = await ticketFor(team.links.first);
   await as(t, 'admin', async (page) => {

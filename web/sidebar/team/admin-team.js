@@ -75,16 +75,20 @@ async function readTeam() {
   $("team-keys-on").checked = Boolean(state.settings?.team_keys);
   if (!team.adminKey) return;
   text("team-admin-fingerprint", team.adminKey.fingerprint);
+  let refused = false;
   try {
     team.roster = await currentRoster(wasm, state.me, team.adminKey.fingerprint);
     const listed = await api.json("GET", "/api/v1/team/devices");
     team.devices = listed.devices;
     team.serverSequence = listed.roster_sequence;
   } catch (err) {
+    // A roster this browser must not build on (another key's, an older one): nothing to act on.
     team.roster = null;
+    team.devices = [];
+    refused = true;
     fail(err);
   }
-  if (!team.roster) show("team-unlock"); // no roster yet: the code gives its recovery key
+  if (!team.roster && !refused) show("team-unlock"); // no roster yet: the code gives its recovery key
   renderDevices();
 }
 
