@@ -104,9 +104,12 @@ impl Manifest {
         identity: &X25519Identity,
         link_secret: &LinkSecret,
     ) -> Result<OpenedPackage, Error> {
-        self.open_team_with_agreement(aead, &identity.recipient(), &mut |share| {
-            identity.agree(share)
-        }, link_secret)
+        self.open_team_with_agreement(
+            aead,
+            &identity.recipient(),
+            &mut |share| identity.agree(share),
+            link_secret,
+        )
     }
 
     /// [`Manifest::open_team`] for a device key held outside the core (docs/FORMAT.md §20.5):

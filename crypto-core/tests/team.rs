@@ -147,12 +147,21 @@ fn outside_agreement(identity: &X25519Identity, manifest: &Manifest) -> Vec<([u8
     manifest
         .x25519_shares()
         .into_iter()
-        .map(|e| (e, *secret.diffie_hellman(&x25519_dalek::PublicKey::from(e)).as_bytes()))
+        .map(|e| {
+            (
+                e,
+                *secret
+                    .diffie_hellman(&x25519_dalek::PublicKey::from(e))
+                    .as_bytes(),
+            )
+        })
         .collect()
 }
 
 /// `agree` over shared secrets computed elsewhere, looked up by the share `E`.
-fn lookup(computed: &[([u8; 32], [u8; 32])]) -> impl FnMut(&[u8; 32]) -> Option<X25519SharedSecret> + '_ {
+fn lookup(
+    computed: &[([u8; 32], [u8; 32])],
+) -> impl FnMut(&[u8; 32]) -> Option<X25519SharedSecret> + '_ {
     |e| {
         computed
             .iter()
@@ -168,16 +177,25 @@ fn a_device_key_held_outside_the_core_opens_with_its_shared_secrets_alone() {
     let sent = upload(&team, id(7), &roster);
     let aead = default_aead();
     let manifest = Manifest::parse(&sent.manifest).unwrap();
-    assert_eq!(manifest.x25519_shares().len(), 4, "three devices and the recovery key");
+    assert_eq!(
+        manifest.x25519_shares().len(),
+        4,
+        "three devices and the recovery key"
+    );
     for device in &team.devices {
         let computed = outside_agreement(&device.identity, &manifest);
         let recipient = device.identity.recipient();
         let opened = manifest
             .open_team_with_agreement(aead, &recipient, &mut lookup(&computed), &sent.link)
             .unwrap();
-        assert_eq!(opened.decrypt_file(aead, 0, &sent.ciphertext).unwrap(), FILE);
+        assert_eq!(
+            opened.decrypt_file(aead, 0, &sent.ciphertext).unwrap(),
+            FILE
+        );
         // The same key as the identity's own path gives.
-        let direct = manifest.open_team(aead, &device.identity, &sent.link).unwrap();
+        let direct = manifest
+            .open_team(aead, &device.identity, &sent.link)
+            .unwrap();
         assert_eq!(
             opened.package_key().expose_bytes(),
             direct.package_key().expose_bytes()
@@ -188,13 +206,23 @@ fn a_device_key_held_outside_the_core_opens_with_its_shared_secrets_alone() {
     let (first, second) = (&team.devices[0], &team.devices[1]);
     let computed = outside_agreement(&first.identity, &manifest);
     let err = manifest
-        .open_team_with_agreement(aead, &second.identity.recipient(), &mut lookup(&computed), &sent.link)
+        .open_team_with_agreement(
+            aead,
+            &second.identity.recipient(),
+            &mut lookup(&computed),
+            &sent.link,
+        )
         .unwrap_err();
     assert_eq!(err, Error::NoUsableStanza);
     let stranger = X25519Identity::generate(&team.rng).unwrap();
     let computed = outside_agreement(&stranger, &manifest);
     let err = manifest
-        .open_team_with_agreement(aead, &stranger.recipient(), &mut lookup(&computed), &sent.link)
+        .open_team_with_agreement(
+            aead,
+            &stranger.recipient(),
+            &mut lookup(&computed),
+            &sent.link,
+        )
         .unwrap_err();
     assert_eq!(err, Error::NoUsableStanza);
 
@@ -202,7 +230,12 @@ fn a_device_key_held_outside_the_core_opens_with_its_shared_secrets_alone() {
     let computed = outside_agreement(&first.identity, &manifest);
     let other_link = LinkSecret::from_bytes([0x11; 32]);
     let err = manifest
-        .open_team_with_agreement(aead, &first.identity.recipient(), &mut lookup(&computed), &other_link)
+        .open_team_with_agreement(
+            aead,
+            &first.identity.recipient(),
+            &mut lookup(&computed),
+            &other_link,
+        )
         .unwrap_err();
     assert_eq!(err, Error::LinkBindingMismatch);
 }

@@ -249,7 +249,9 @@ async fn check_with_webcrypto_keys(vector: &Vector) -> Result<(), String> {
                 .map(|s| URL_SAFE_NO_PAD.encode(Uint8Array::new(&s).to_vec()))
                 .collect();
             if Some(&computed) != listed.get(index) {
-                return Err(format!("deriveBits differs from x25519_shared_secrets[{index}]"));
+                return Err(format!(
+                    "deriveBits differs from x25519_shared_secrets[{index}]"
+                ));
             }
         }
         let device_key = identity.recipient().to_b64u();

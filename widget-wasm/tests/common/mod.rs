@@ -270,7 +270,10 @@ pub mod webcrypto_x25519 {
     }
 
     fn usages(list: &[&str]) -> JsValue {
-        list.iter().map(|u| JsValue::from(*u)).collect::<Array>().into()
+        list.iter()
+            .map(|u| JsValue::from(*u))
+            .collect::<Array>()
+            .into()
     }
 
     /// A fresh non-extractable device key: `(privateKey, b64u(D))`.
@@ -298,7 +301,13 @@ pub mod webcrypto_x25519 {
         pkcs8.extend_from_slice(identity);
         let data = Uint8Array::from(&pkcs8[..]);
         let promise = subtle()
-            .import_key_with_object("pkcs8", &data, &algorithm(None), false, &usages(&["deriveBits"]))
+            .import_key_with_object(
+                "pkcs8",
+                &data,
+                &algorithm(None),
+                false,
+                &usages(&["deriveBits"]),
+            )
             .expect("importKey starts");
         JsFuture::from(promise)
             .await
