@@ -28,10 +28,13 @@ use sealdrop_crypto::{Manifest, X25519SharedSecret};
 
 use crate::error::{Result, WidgetError};
 
+/// One stanza's share `E` and the page's `X25519(d, E)` for it (`None`: refused). Wiped on drop.
+type Agreed = ([u8; 32], Option<Zeroizing<[u8; 32]>>);
+
 /// The page's key agreement results, one per X25519 stanza of a manifest, paired with the
-/// stanza's share `E`. Wiped on drop.
+/// stanza's share `E`.
 pub(crate) struct OutsideAgreement {
-    pairs: Vec<([u8; 32], Option<Zeroizing<[u8; 32]>>)>,
+    pairs: Vec<Agreed>,
 }
 
 impl OutsideAgreement {
