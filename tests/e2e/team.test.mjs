@@ -112,12 +112,14 @@ const deviceRows = (frame) => frame.$$eval('#team-devices tr', (rows) => rows.ma
 /** Approves (or removes) the row whose fingerprint is `fingerprint`, accepting the confirmation. */
 async function changeDevice(page, frame, who, action) {
   const key = team.deviceKeys[who];
-  const [dialog] = await Promise.all([
-    page.waitForEvent('dialog'),
-    frame.click(`#team-devices tr[data-device="${key}"] button.${action}`),
-  ]);
-  assert.ok(dialog.message().includes(team.fingerprints[who]), `the confirmation names the fingerprint: ${dialog.message()}`);
-  await dialog.accept();
+  // The confirmation blocks the click until it is answered: answer it from the event.
+  let message = null;
+  page.once('dialog', (dialog) => {
+    message = dialog.message();
+    dialog.accept();
+  });
+  await frame.click(`#team-devices tr[data-device="${key}"] button.${action}`);
+  assert.ok(message?.includes(team.fingerprints[who]), `the confirmation names the fingerprint: ${message}`);
 }
 
 async function registerDevice(t, who, label) {
