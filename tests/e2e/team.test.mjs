@@ -55,8 +55,13 @@ before(async () => {
 });
 
 after(async () => {
-  for (const b of Object.values(browsers)) await b.close();
-  await zendesk?.stop();
+  // A failed test may leave a page waiting on a dialog: never let one browser keep the
+  // others, the server or their temporary folders from going away.
+  try {
+    await Promise.all(Object.values(browsers).map((b) => Promise.race([b.close(), new Promise((r) => setTimeout(r, 15_000))])));
+  } finally {
+    await zendesk?.stop();
+  }
 });
 
 // ---- helpers -------------------------------------------------------------------------------
