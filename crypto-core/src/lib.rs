@@ -98,4 +98,4 @@ pub use team::{
     sign_roster, AdminPublicKey, AdminSigningKey, Fingerprint, RecoveryCode, TeamRecipients,
     VerifiedRoster,
 };
-pub use wrap::x25519::{X25519Identity, X25519Recipient};
+pub use wrap::x25519::{X25519Identity, X25519Recipient, X25519SharedSecret};

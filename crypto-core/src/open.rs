@@ -14,7 +14,8 @@ use crate::keys::{LinkBinding, LinkSecret, PackageKey, ServerSecret};
 use crate::provider::Aead;
 use crate::sealed_metadata;
 use crate::stream::{FileKey, StreamDecryptor};
-use crate::wrap::{self, link, x25519::X25519Identity};
+use crate::wrap::x25519::{self, X25519Identity, X25519Recipient, X25519SharedSecret};
+use crate::wrap::{self, link};
 
 impl Manifest {
     /// Opens the package with the secure link's secret `C` and the server secret `S`.
@@ -50,13 +51,42 @@ impl Manifest {
         aead: &dyn Aead,
         identity: &X25519Identity,
     ) -> Result<OpenedPackage, Error> {
+        self.open_with_x25519_agreement(aead, &identity.recipient(), &mut |share| {
+            identity.agree(share)
+        })
+    }
+
+    /// The ephemeral share `E` of every X25519 stanza, in stanza order: what a key held outside
+    /// the core (a non-extractable WebCrypto X25519 key) must agree with to open the package
+    /// (docs/FORMAT.md §20.5). Public values.
+    pub fn x25519_shares(&self) -> Vec<[u8; 32]> {
+        self.stanzas()
+            .iter()
+            .filter(|s| s.kind() == StanzaKind::X25519)
+            .map(|s| x25519::share_of(s.body()))
+            .collect()
+    }
+
+    /// Opens the package as the holder of the X25519 key `recipient` whose secret part is kept
+    /// elsewhere: `agree(E)` gives `X25519(r, E)` for a stanza's share `E` (one of
+    /// [`Manifest::x25519_shares`]), or `None` if the key agreement refused it (an all-zero
+    /// result). Stanzas are tried in order, exactly as [`Manifest::open_with_x25519`] does (which
+    /// is this with [`X25519Identity::agree`]): a refused or all-zero agreement is
+    /// [`Error::LowOrderPoint`], no stanza for `recipient` is [`Error::NoUsableStanza`].
+    pub fn open_with_x25519_agreement(
+        &self,
+        aead: &dyn Aead,
+        recipient: &X25519Recipient,
+        agree: &mut dyn FnMut(&[u8; 32]) -> Option<X25519SharedSecret>,
+    ) -> Result<OpenedPackage, Error> {
         let id = self.package_id();
         for stanza in self
             .stanzas()
             .iter()
             .filter(|s| s.kind() == StanzaKind::X25519)
         {
-            if let Some(key) = identity.unwrap(aead, &id, stanza.body())? {
+            let shared = agree(&x25519::share_of(stanza.body()));
+            if let Some(key) = x25519::unwrap_with(aead, &id, stanza.body(), recipient, shared)? {
                 return self.open_with_key(aead, key);
             }
         }
@@ -74,10 +104,28 @@ impl Manifest {
         identity: &X25519Identity,
         link_secret: &LinkSecret,
     ) -> Result<OpenedPackage, Error> {
+        self.open_team_with_agreement(
+            aead,
+            &identity.recipient(),
+            &mut |share| identity.agree(share),
+            link_secret,
+        )
+    }
+
+    /// [`Manifest::open_team`] for a device key held outside the core (docs/FORMAT.md §20.5):
+    /// `recipient` is its public key and `agree` its key agreement, as in
+    /// [`Manifest::open_with_x25519_agreement`].
+    pub fn open_team_with_agreement(
+        &self,
+        aead: &dyn Aead,
+        recipient: &X25519Recipient,
+        agree: &mut dyn FnMut(&[u8; 32]) -> Option<X25519SharedSecret>,
+        link_secret: &LinkSecret,
+    ) -> Result<OpenedPackage, Error> {
         if !self.is_team_sealed() {
             return Err(Error::NotTeamSealed);
         }
-        let opened = self.open_with_x25519(aead, identity)?;
+        let opened = self.open_with_x25519_agreement(aead, recipient, agree)?;
         opened.check_link_binding(link_secret)?;
         Ok(opened)
     }

@@ -140,6 +140,131 @@ fn every_roster_device_and_the_recovery_code_open_a_team_sealed_package() {
     );
 }
 
+/// A device key that never leaves its store (WebCrypto X25519, non-extractable) computed
+/// outside the core: here with x25519-dalek directly, from the manifest's shares alone.
+fn outside_agreement(identity: &X25519Identity, manifest: &Manifest) -> Vec<([u8; 32], [u8; 32])> {
+    let secret = x25519_dalek::StaticSecret::from(*identity.to_bytes());
+    manifest
+        .x25519_shares()
+        .into_iter()
+        .map(|e| {
+            (
+                e,
+                *secret
+                    .diffie_hellman(&x25519_dalek::PublicKey::from(e))
+                    .as_bytes(),
+            )
+        })
+        .collect()
+}
+
+/// `agree` over shared secrets computed elsewhere, looked up by the share `E`.
+fn lookup(
+    computed: &[([u8; 32], [u8; 32])],
+) -> impl FnMut(&[u8; 32]) -> Option<X25519SharedSecret> + '_ {
+    |e| {
+        computed
+            .iter()
+            .find(|(share, _)| share == e)
+            .map(|(_, shared)| X25519SharedSecret::from_bytes(*shared))
+    }
+}
+
+#[test]
+fn a_device_key_held_outside_the_core_opens_with_its_shared_secrets_alone() {
+    let team = team(3);
+    let roster = team.roster(1, &[0, 1, 2]);
+    let sent = upload(&team, id(7), &roster);
+    let aead = default_aead();
+    let manifest = Manifest::parse(&sent.manifest).unwrap();
+    assert_eq!(
+        manifest.x25519_shares().len(),
+        4,
+        "three devices and the recovery key"
+    );
+    for device in &team.devices {
+        let computed = outside_agreement(&device.identity, &manifest);
+        let recipient = device.identity.recipient();
+        let opened = manifest
+            .open_team_with_agreement(aead, &recipient, &mut lookup(&computed), &sent.link)
+            .unwrap();
+        assert_eq!(
+            opened.decrypt_file(aead, 0, &sent.ciphertext).unwrap(),
+            FILE
+        );
+        // The same key as the identity's own path gives.
+        let direct = manifest
+            .open_team(aead, &device.identity, &sent.link)
+            .unwrap();
+        assert_eq!(
+            opened.package_key().expose_bytes(),
+            direct.package_key().expose_bytes()
+        );
+    }
+
+    // Another device's shared secrets, or another device's public key, open nothing.
+    let (first, second) = (&team.devices[0], &team.devices[1]);
+    let computed = outside_agreement(&first.identity, &manifest);
+    let err = manifest
+        .open_team_with_agreement(
+            aead,
+            &second.identity.recipient(),
+            &mut lookup(&computed),
+            &sent.link,
+        )
+        .unwrap_err();
+    assert_eq!(err, Error::NoUsableStanza);
+    let stranger = X25519Identity::generate(&team.rng).unwrap();
+    let computed = outside_agreement(&stranger, &manifest);
+    let err = manifest
+        .open_team_with_agreement(
+            aead,
+            &stranger.recipient(),
+            &mut lookup(&computed),
+            &sent.link,
+        )
+        .unwrap_err();
+    assert_eq!(err, Error::NoUsableStanza);
+
+    // The link binding is checked as on the identity's path.
+    let computed = outside_agreement(&first.identity, &manifest);
+    let other_link = LinkSecret::from_bytes([0x11; 32]);
+    let err = manifest
+        .open_team_with_agreement(
+            aead,
+            &first.identity.recipient(),
+            &mut lookup(&computed),
+            &other_link,
+        )
+        .unwrap_err();
+    assert_eq!(err, Error::LinkBindingMismatch);
+}
+
+#[test]
+fn a_refused_or_all_zero_agreement_is_a_low_order_point() {
+    let team = team(1);
+    let roster = team.roster(1, &[0]);
+    let sent = upload(&team, id(8), &roster);
+    let aead = default_aead();
+    let manifest = Manifest::parse(&sent.manifest).unwrap();
+    let recipient = team.devices[0].identity.recipient();
+    // WebCrypto's deriveBits throws for an all-zero result; the page passes nothing.
+    let err = manifest
+        .open_team_with_agreement(aead, &recipient, &mut |_| None, &sent.link)
+        .unwrap_err();
+    assert_eq!(err, Error::LowOrderPoint);
+    // A key agreement that returns the zeros instead is refused the same way.
+    let err = manifest
+        .open_team_with_agreement(
+            aead,
+            &recipient,
+            &mut |_| Some(X25519SharedSecret::from_bytes([0; 32])),
+            &sent.link,
+        )
+        .unwrap_err();
+    assert_eq!(err, Error::LowOrderPoint);
+}
+
 #[test]
 fn what_the_server_and_zendesk_hold_opens_nothing() {
     let team = team(2);

@@ -5,6 +5,7 @@
 //   const pkg = new PackageLink({ api, link: wasm.parseLink(url), headers: () => ({ … }) });
 //   const info = await pkg.info();                 // sender, expiry, downloads left
 //   const opened = await pkg.open(wasm);           // manifest + S → names, sizes, decryptors
+//   // the sidebar: await pkg.open(wasm, { openTeam }) opens team-sealed packages with its device key
 //   const { token, started } = await pkg.downloadToken();
 //
 // Every request carries the link proof A (never the link secret C, which stays here and in
@@ -20,6 +21,15 @@ export class ManifestError extends Error {
     super(message || kind);
     this.name = "ManifestError";
     this.kind = kind;
+  }
+}
+
+/** Whether `manifest` is team-sealed; a manifest that does not parse is a `ManifestError`. */
+function teamSealed(wasm, manifest) {
+  try {
+    return wasm.inspectManifest(manifest).teamSealed;
+  } catch (err) {
+    throw new ManifestError(err?.kind ?? "tampered", err?.message);
   }
 }
 
@@ -48,10 +58,15 @@ export class PackageLink {
     return this.details;
   }
 
-  /** `POST …/open`, then the manifest opened with C and S by the wasm bindings. */
-  async open(wasm) {
+  /**
+   * `POST …/open`, then the manifest opened with C and S by the wasm bindings. A caller that
+   * holds a team device key (the agent sidebar) passes `openTeam(manifest, linkSecret)`: a
+   * team-sealed manifest (no link stanza, docs/FORMAT.md §20) is handed to it instead.
+   */
+  async open(wasm, { openTeam } = {}) {
     const answer = await this.api.json("POST", `/api/v1/packages/${this.id}/open`, { headers: this.headers() });
     const manifest = Uint8Array.from(atob(answer.manifest), (c) => c.charCodeAt(0));
+    if (openTeam && teamSealed(wasm, manifest)) return openTeam(manifest, this.link.linkSecret);
     try {
       return wasm.openPackage(manifest, this.link.linkSecret, answer.server_secret);
     } catch (err) {

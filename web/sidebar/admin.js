@@ -1,9 +1,10 @@
 // The admin part: the API grant, the tenant's settings, the Help Center snippet and widget
-// key, and the audit log with its CSV export.
+// key, team keys (team/admin-team.js), and the audit log with its CSV export.
 
 import { api, state } from "./context.js";
 import { $, el, show, text, when } from "./dom.js";
 import { t } from "./strings.js";
+import { adminFingerprint, loadTeam, setUpTeam } from "./team/admin-team.js";
 
 export async function startGrant(noteId) {
   try {
@@ -41,11 +42,15 @@ export async function loadAdmin() {
   $("grant-status").dataset.grant = grant;
   show("reauthorize", grant !== "active");
   renderSnippet(s.widget_key);
+  loadTeam();
   loadAudit();
 }
 
+/** The Help Center tag; with team keys, it pins the admin key this browser holds (docs/FORMAT.md §17). */
 function renderSnippet(key) {
-  $("snippet").value = `<script src="${location.origin}/widget/v1/loader.js" data-key="${key}" async></script>`;
+  const fingerprint = adminFingerprint();
+  const pin = fingerprint ? ` data-admin-key="${fingerprint}"` : "";
+  $("snippet").value = `<script src="${location.origin}/widget/v1/loader.js" data-key="${key}"${pin} async></script>`;
 }
 
 let auditBefore = null;
@@ -117,6 +122,7 @@ async function deleteAll(e) {
 }
 
 export function setUpAdmin() {
+  setUpTeam({ fingerprintChanged: () => state.settings && renderSnippet(state.settings.widget_key) });
   $("delete-form").addEventListener("submit", deleteAll);
   $("reauthorize").addEventListener("click", () => startGrant("settings-status"));
   $("settings-form").addEventListener("submit", async (e) => {
@@ -148,6 +154,7 @@ export function setUpAdmin() {
     if (!window.confirm(t("admin.confirm_rotate"))) return;
     try {
       const { widget_key: key } = await api.json("POST", "/api/v1/settings/widget-key", { retries: 0 });
+      if (state.settings) state.settings.widget_key = key;
       renderSnippet(key);
       text("rotate-status", t("admin.rotated"));
     } catch (err) {

@@ -15,5 +15,6 @@ document.querySelector('meta[name="sealdrop-session"]')?.remove();
 
 export const api = new Api({ headers: page.session ? { Authorization: `Bearer ${page.session}` } : {}, retries: 2 });
 
-/** `me` (GET /api/v1/me), `zaf` (the ZAF client), `ticket`, `links` (inbox entries), `sent`, `settings`. */
-export const state = { me: null, zaf: null, ticket: null, links: new Map(), sent: [], settings: null };
+/** `me` (GET /api/v1/me), `zaf` (the ZAF client), `ticket`, `links` (inbox entries), `sent`, `settings`,
+ *  `device` (this browser's team device key record, team/device.js). */
+export const state = { me: null, zaf: null, ticket: null, links: new Map(), sent: [], settings: null, device: null };

@@ -1,5 +1,6 @@
 // The inbox: every secure link in the ticket, opened (names, sizes, sender, expiry), each file
-// downloaded and decrypted into a sink, and revoking.
+// downloaded and decrypted into a sink, and revoking. Team-sealed Help Center uploads open with
+// this browser's device key (team/open.js); when they cannot, the entry says why.
 
 import * as wasm from "/static/pkg/sealdrop_widget.js";
 import { ApiError } from "/static/shared/api.js";
@@ -12,6 +13,7 @@ import { ManifestError, PackageLink } from "/static/shared/package-link.js";
 import { api, state } from "./context.js";
 import { $, el, show, when } from "./dom.js";
 import { t } from "./strings.js";
+import { TeamOpenError, openTeamPackage } from "./team/open.js";
 import { findLinks, loadTicket } from "./ticket.js";
 
 let refreshing = null;
@@ -70,6 +72,16 @@ const STATE_KEYS = {
   tampered: "inbox.state_tampered",
   forbidden: "inbox.state_forbidden",
   verification_required: "inbox.state_forbidden",
+  team_no_device: "inbox.state_team_no_device",
+  team_not_recipient: "inbox.state_team_not_recipient",
+  team_binding: "inbox.state_team_binding",
+};
+
+/** A team-sealed package that did not open with this device, as an inbox state. */
+const TEAM_STATES = {
+  no_device: "team_no_device",
+  no_usable_stanza: "team_not_recipient",
+  link_binding_mismatch: "team_binding",
 };
 
 async function openEntry(entry) {
@@ -78,10 +90,14 @@ async function openEntry(entry) {
   entry.pkg ??= new PackageLink({ api, link: entry.parsed });
   try {
     entry.info = await entry.pkg.info();
-    entry.opened = await entry.pkg.open(wasm);
+    entry.opened = await entry.pkg.open(wasm, { openTeam: openTeamPackage });
     entry.files = entry.opened.metadata.files;
     renderEntry(entry, { state: "ready" });
   } catch (err) {
+    if (err instanceof TeamOpenError) {
+      // Anything else (a commitment or metadata that fails) is tampering, as for any package.
+      return renderEntry(entry, { state: TEAM_STATES[err.kind] ?? "tampered", detail: err.message });
+    }
     // Key commitment, metadata or manifest authentication failed.
     if (err instanceof ManifestError) return renderEntry(entry, { state: "tampered", detail: err.message });
     const code = err instanceof ApiError ? err.code : "error";

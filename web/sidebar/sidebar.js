@@ -15,9 +15,14 @@
 //
 // Modules: this one starts the page (status, tabs); context.js (page, API client, state),
 // strings.js (translations), dom.js, ticket.js (the ticket through ZAF, links in it),
-// inbox.js, send.js, admin.js (settings, snippet, audit).
+// inbox.js, send.js, admin.js (settings, snippet, audit); team/ (team keys, docs/FORMAT.md
+// §16-§21): store.js (IndexedDB), device.js (this browser's device key), enrol.js (the Device
+// tab), open.js (opening team-sealed uploads), admin-key.js, roster.js, rewrap.js and
+// admin-team.js (the admin's Team keys card).
 // Secrets: the link secret C lives only in the ticket text and this page's memory; the link
-// proof, server secret and tokens travel in headers and bodies; nothing here logs them.
+// proof, server secret and tokens travel in headers and bodies; nothing here logs them. The
+// device key and the admin key live in this browser's IndexedDB, non-extractable where
+// WebCrypto allows; the recovery code only in a wasm object while it is used.
 
 import init from "/static/pkg/sealdrop_widget.js";
 import { ApiError } from "/static/shared/api.js";
@@ -28,6 +33,7 @@ import { $, show, text } from "./dom.js";
 import { refreshInbox, setUpInbox } from "./inbox.js";
 import { loadSent, renderRecipients, setUpSend } from "./send.js";
 import { loadStrings, t, translatePage } from "./strings.js";
+import { loadDeviceTab, setUpDeviceTab } from "./team/enrol.js";
 import { loadTicket, onTicket } from "./ticket.js";
 
 // ---- start -----------------------------------------------------------------------------------
@@ -54,6 +60,7 @@ async function main() {
   $("require-auth").checked = Boolean(state.me.settings.require_auth_default);
   document.body.dataset.ready = "1";
   selectTab("inbox");
+  loadDeviceTab();
   if (!state.zaf) {
     text("inbox-empty", t("status.no_zendesk"));
     return;
@@ -88,14 +95,16 @@ $("reload").addEventListener("click", () => location.reload());
 
 function selectTab(name) {
   for (const b of document.querySelectorAll("#tabs button")) b.classList.toggle("active", b.dataset.tab === name);
-  for (const id of ["inbox", "send", "admin"]) show(id, id === name);
+  for (const id of ["inbox", "send", "device", "admin"]) show(id, id === name);
   document.body.dataset.tab = name;
+  if (name === "device" && state.me) loadDeviceTab();
 }
 
 for (const b of document.querySelectorAll("#tabs button")) b.addEventListener("click", () => selectTab(b.dataset.tab));
 
 setUpInbox();
 setUpSend();
+setUpDeviceTab();
 setUpAdmin();
 
 main().catch((err) => {

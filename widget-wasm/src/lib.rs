@@ -40,7 +40,8 @@
 //!
 //! Team keys (docs/FORMAT.md §16-§21) are in [`team`]: `verifyRoster` checks a roster against
 //! the admin key fingerprint the page pins, `PackageSealer.forTeam` seals to it (no link
-//! stanza), `openTeamPackage` opens with a device key, and `RecoveryCode` / `AdminKey` serve the
+//! stanza), `openTeamPackage` opens with a device key (`openTeamPackageWithShares` with one
+//! wasm never holds: a non-extractable WebCrypto X25519 key, [`shares`]), and `RecoveryCode` / `AdminKey` serve the
 //! admin's screen (the printed code, the wrapped admin key, signing rosters, re-wrapping).
 //!
 //! Errors thrown to JavaScript are `Error` objects named `SealdropError` with a `kind` (the core's
@@ -54,6 +55,7 @@ pub mod error;
 pub mod link;
 pub mod open;
 pub mod seal;
+pub mod shares;
 pub mod sizes;
 pub mod stream;
 pub mod team;
@@ -63,7 +65,8 @@ pub use backend::{backend, set_backend, Backend};
 pub use error::WidgetError;
 pub use link::{link_proof, link_verifier, parse_link, ParsedLink};
 pub use open::{
-    inspect_manifest, open_package, open_package_with_identity, open_team_package, OpenedPackageJs,
+    inspect_manifest, open_package, open_package_with_identity, open_team_package,
+    open_team_package_with_shares, team_stanza_ephemerals, OpenedPackageJs,
 };
 pub use seal::PackageSealer;
 pub use stream::{FileDecryptor, FileEncryptor};

@@ -7,17 +7,20 @@
 //!
 //! A team-sealed package (no link stanza, docs/FORMAT.md §20) opens with an agent's device key
 //! instead, and its link binding is checked against the link's secret
-//! ([`open_team_package`]).
+//! ([`open_team_package`]); a device key the page keeps as a non-extractable WebCrypto key
+//! opens it through the page's key agreement ([`open_team_package_with_shares`], `shares`).
 
-use js_sys::{Object, Reflect};
+use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::prelude::*;
 
 use sealdrop_crypto::{
     LinkSecret, Manifest, OpenedPackage, RustCryptoAead, ServerSecret, X25519Identity,
+    X25519Recipient,
 };
 
 use crate::backend::Backend;
 use crate::error::{Result, WidgetError};
+use crate::shares::OutsideAgreement;
 use crate::stream::FileDecryptor;
 
 /// An opened package: verified metadata and per-file decryptors (JavaScript: `OpenedPackage`).
@@ -56,6 +59,30 @@ impl OpenedPackageJs {
     ) -> Result<Self> {
         let manifest = Manifest::parse(manifest)?;
         let opened = manifest.open_team(&RustCryptoAead, identity, link_secret)?;
+        Ok(Self {
+            manifest,
+            opened,
+            backend,
+        })
+    }
+
+    /// Opens a team-sealed `manifest` from its link with a device key held outside wasm: its
+    /// public key and the page's key agreement results (docs/FORMAT.md §20.5).
+    pub fn with_team_agreement(
+        manifest: &[u8],
+        device_key: &X25519Recipient,
+        shares: &Array,
+        link_secret: &LinkSecret,
+        backend: Backend,
+    ) -> Result<Self> {
+        let manifest = Manifest::parse(manifest)?;
+        let agreement = OutsideAgreement::new(&manifest, shares)?;
+        let opened = manifest.open_team_with_agreement(
+            &RustCryptoAead,
+            device_key,
+            &mut |e| agreement.agree(e),
+            link_secret,
+        )?;
         Ok(Self {
             manifest,
             opened,
@@ -197,6 +224,45 @@ pub fn open_team_package(
     Ok(OpenedPackageJs::with_team(
         manifest,
         &identity,
+        &link_secret,
+        backend,
+    )?)
+}
+
+/// The ephemeral share `E` of every X25519 stanza of `manifest`, in stanza order (32 bytes
+/// each, public): a device key kept as a non-extractable WebCrypto `CryptoKey` derives
+/// `X25519(d, E)` from each (`crypto.subtle.deriveBits`) for `openTeamPackageWithShares`.
+#[wasm_bindgen(js_name = teamStanzaEphemerals, unchecked_return_type = "Uint8Array[]")]
+pub fn team_stanza_ephemerals(manifest: &[u8]) -> Result<js_sys::Array, JsValue> {
+    let manifest = Manifest::parse(manifest).map_err(WidgetError::from)?;
+    Ok(manifest
+        .x25519_shares()
+        .iter()
+        .map(|e| JsValue::from(js_sys::Uint8Array::from(&e[..])))
+        .collect())
+}
+
+/// `openTeamPackage` for a device key the page keeps outside wasm (a non-extractable WebCrypto
+/// X25519 key, docs/FORMAT.md §20.5): `deviceKey` is its public key (base64url), `shares` holds
+/// for each of `teamStanzaEphemerals(manifest)`, in order, the 32 bytes of `deriveBits` with it,
+/// or `null` where `deriveBits` refused (a low-order share). Throws as `openTeamPackage`
+/// (`no_usable_stanza` if this device is not a recipient, `link_binding_mismatch`,
+/// `low_order_point`, …), and `invalid_argument` if `shares` does not match the manifest.
+#[wasm_bindgen(js_name = openTeamPackageWithShares)]
+pub fn open_team_package_with_shares(
+    manifest: &[u8],
+    device_key: &str,
+    #[wasm_bindgen(unchecked_param_type = "(Uint8Array | null)[]")] shares: js_sys::Array,
+    link_secret: &str,
+    backend: Option<String>,
+) -> Result<OpenedPackageJs, JsValue> {
+    let device_key = X25519Recipient::parse_b64u(device_key).map_err(WidgetError::from)?;
+    let link_secret = LinkSecret::parse_b64u(link_secret).map_err(WidgetError::from)?;
+    let backend = Backend::choose(backend.as_deref())?;
+    Ok(OpenedPackageJs::with_team_agreement(
+        manifest,
+        &device_key,
+        &shares,
         &link_secret,
         backend,
     )?)

@@ -11,6 +11,9 @@
 //! const { identity, deviceKey } = generateDeviceIdentity();
 //! deviceKeyFingerprint(deviceKey, userId).display;   // shown for the admin to compare
 //! const opened = openTeamPackage(manifest, identity, link.linkSecret);
+//! // Sidebar with WebCrypto X25519: the key stays a non-extractable CryptoKey; the page derives
+//! // one shared secret per stanza (see `shares`) and wasm never sees the key.
+//! const opened2 = openTeamPackageWithShares(manifest, deviceKey, shares, link.linkSecret);
 //!
 //! // Admin: a key, a printed code, the wrapped key for the server, a signed roster.
 //! const admin = AdminKey.generate();
@@ -34,13 +37,14 @@ use zeroize::Zeroize;
 use sealdrop_crypto::team::roster::signing_input;
 use sealdrop_crypto::{
     rewrap_team_package, sign_roster, AdminPublicKey, AdminSigningKey, Fingerprint, Manifest,
-    OsRandom, RecoveryCode, Roster, RosterContent, RosterDevice, RustCryptoAead, VerifiedRoster,
-    X25519Identity, X25519Recipient,
+    OpenedPackage, OsRandom, RecoveryCode, Roster, RosterContent, RosterDevice, RustCryptoAead,
+    VerifiedRoster, X25519Identity, X25519Recipient,
 };
 
 use crate::backend::Backend;
 use crate::error::{Result, WidgetError};
 use crate::open::OpenedPackageJs;
+use crate::shares::OutsideAgreement;
 use crate::sizes::u64_from_js;
 
 /// A device identity from its 32 secret bytes.
@@ -299,6 +303,24 @@ pub fn rewrap_team_package_js(
     Ok(rewrap_with(manifest, &identity, roster)?)
 }
 
+/// `rewrapTeamPackage` for an admin whose device key is a non-extractable WebCrypto key:
+/// `deviceKey` its public key (base64url), `shares` as for `openTeamPackageWithShares`.
+#[wasm_bindgen(js_name = rewrapTeamPackageWithShares)]
+pub fn rewrap_team_package_with_shares(
+    manifest: &[u8],
+    device_key: &str,
+    #[wasm_bindgen(unchecked_param_type = "(Uint8Array | null)[]")] shares: Array,
+    roster: &TeamRoster,
+) -> Result<Uint8Array, JsValue> {
+    let device_key = X25519Recipient::parse_b64u(device_key).map_err(WidgetError::from)?;
+    let parsed = Manifest::parse(manifest).map_err(WidgetError::from)?;
+    let agreement = OutsideAgreement::new(&parsed, &shares)?;
+    let opened = parsed
+        .open_with_x25519_agreement(&RustCryptoAead, &device_key, &mut |e| agreement.agree(e))
+        .map_err(WidgetError::from)?;
+    Ok(rewrap_opened(&parsed, &opened, roster)?)
+}
+
 fn rewrap_with(
     manifest: &[u8],
     identity: &X25519Identity,
@@ -306,11 +328,19 @@ fn rewrap_with(
 ) -> Result<Uint8Array> {
     let manifest = Manifest::parse(manifest)?;
     let opened = manifest.open_with_x25519(&RustCryptoAead, identity)?;
+    rewrap_opened(&manifest, &opened, roster)
+}
+
+fn rewrap_opened(
+    manifest: &Manifest,
+    opened: &OpenedPackage,
+    roster: &TeamRoster,
+) -> Result<Uint8Array> {
     let rewrapped = rewrap_team_package(
         &RustCryptoAead,
         &OsRandom,
-        &manifest,
-        &opened,
+        manifest,
+        opened,
         roster.verified.recipients(),
     )?;
     Ok(Uint8Array::from(&rewrapped[..]))

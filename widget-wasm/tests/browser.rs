@@ -295,3 +295,85 @@ async fn a_team_upload_round_trips_through_the_bindings() {
         .expect_err("another pin");
     assert_eq!(common::kind_of(&err), "admin_key_mismatch");
 }
+
+/// A device key that wasm never holds: a non-extractable WebCrypto X25519 key opens a
+/// team-sealed package through `openTeamPackageWithShares` and re-wraps it to a new roster
+/// through `rewrapTeamPackageWithShares`; a device the new roster drops can no longer open it.
+#[wasm_bindgen_test]
+async fn a_webcrypto_device_key_opens_and_rewraps_a_team_package() {
+    use js_sys::JSON;
+    use sealdrop_widget::team::{
+        generate_device_identity, rewrap_team_package_with_shares, verify_roster, AdminKeyJs,
+        RecoveryCodeJs,
+    };
+    use sealdrop_widget::{open_team_package, open_team_package_with_shares, PackageSealer};
+    use wasm_bindgen::JsValue;
+
+    let (device, device_key) = common::webcrypto_x25519::generate().await;
+    let other: JsValue = generate_device_identity().expect("random").into();
+    let other_identity =
+        Uint8Array::from(js_sys::Reflect::get(&other, &"identity".into()).expect("member"))
+            .to_vec();
+    let other_key = js_sys::Reflect::get(&other, &"deviceKey".into())
+        .expect("member")
+        .as_string()
+        .expect("text");
+    let admin = AdminKeyJs::generate().expect("random");
+    let code = RecoveryCodeJs::generate().expect("random");
+    let roster = |sequence: u32, keys: &[&str]| {
+        let devices: Vec<String> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| {
+                format!(
+                    r#"{{"deviceKey":"{k}","userId":{},"label":"browser {i}"}}"#,
+                    100 + i
+                )
+            })
+            .collect();
+        let content = JSON::parse(&format!(
+            r#"{{"tenant":"acme","sequence":{sequence},"issuedAt":1767225600,"recoveryKey":"{}","devices":[{}]}}"#,
+            code.recovery_key(),
+            devices.join(",")
+        ))
+        .expect("valid JSON");
+        let bytes = admin.sign_roster(content).expect("signs").to_vec();
+        verify_roster(&bytes, &admin.fingerprint(), "acme", None).expect("verifies")
+    };
+
+    let first = roster(1, &[device_key.as_str(), other_key.as_str()]);
+    let options = JSON::parse(r#"{"files":[{"name":"a.txt","size":5,"type":"text/plain"}]}"#)
+        .expect("valid JSON");
+    let sealer =
+        PackageSealer::for_team(&common::package_id().to_b64u(), &first, options).expect("seals");
+    let chunks = common::encrypt_all(&sealer.encryptor(0).expect("file 0"), b"hello").await;
+    let manifest = sealer.manifest_bytes().to_vec();
+    let link = sealer.link_secret();
+
+    let shares = common::webcrypto_x25519::shares(&device, &manifest).await;
+    assert_eq!(shares.length(), 3, "two devices and the recovery key");
+    let opened = open_team_package_with_shares(&manifest, &device_key, shares, &link, None)
+        .expect("the WebCrypto device is a recipient");
+    let back = common::decrypt_all(&opened.decryptor(0).expect("file 0"), &chunks)
+        .await
+        .expect("decrypts");
+    assert_eq!(back, b"hello");
+
+    // Wrong counts and wrong sizes are the page's mistake, said so.
+    let err =
+        open_team_package_with_shares(&manifest, &device_key, js_sys::Array::new(), &link, None)
+            .expect_err("no shares");
+    assert_eq!(common::kind_of(&err), "invalid_argument");
+
+    // The admin's WebCrypto device re-wraps to a roster without the other device.
+    let second = roster(2, &[device_key.as_str()]);
+    let shares = common::webcrypto_x25519::shares(&device, &manifest).await;
+    let rewrapped = rewrap_team_package_with_shares(&manifest, &device_key, shares, &second)
+        .expect("re-wraps")
+        .to_vec();
+    let err = open_team_package(&rewrapped, &other_identity, &link, None).expect_err("dropped");
+    assert_eq!(common::kind_of(&err), "no_usable_stanza");
+    let shares = common::webcrypto_x25519::shares(&device, &rewrapped).await;
+    open_team_package_with_shares(&rewrapped, &device_key, shares, &link, None)
+        .expect("still a recipient");
+}

@@ -8,6 +8,10 @@
 //!    compared with the vector's ciphertext. Must-fail vectors must fail with the same kind,
 //!    file and chunk as the core reports. Team-sealed packages open through
 //!    `OpenedPackage::with_team`, the binding behind `openTeamPackage`.
+//!    Team-sealed packages also open through `openTeamPackageWithShares`, with every member's
+//!    key imported into WebCrypto as a non-extractable X25519 key and the key agreement done by
+//!    `crypto.subtle.deriveBits`, as the sidebar does (docs/FORMAT.md §20.5); the results must
+//!    be the vector's `x25519_shared_secrets`.
 //! 3. The team keys' vectors (`sealdrop_crypto::vectors::team::ALL`): the core's check in wasm,
 //!    and the JavaScript entry points (`verifyRoster`, `RecoveryCode.parse`,
 //!    `RecoveryCode.unwrapAdminKey`) with the kinds they throw.
@@ -26,7 +30,8 @@ use sealdrop_crypto::vectors::team::{TeamCase, TeamVector};
 use sealdrop_crypto::vectors::{self, Expect, Vector};
 use sealdrop_crypto::{LinkSecret, RustCryptoAead, ServerSecret, X25519Identity};
 use sealdrop_widget::{
-    verify_roster, Backend, FileEncryptor, OpenedPackageJs, RecoveryCodeJs, WidgetError,
+    open_team_package_with_shares, verify_roster, Backend, FileEncryptor, OpenedPackageJs,
+    RecoveryCodeJs, WidgetError,
 };
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -198,6 +203,70 @@ async fn perform(vector: &Vector, backend: Backend) -> Result<Outcome, String> {
         }
     }
     Ok(Ok(()))
+}
+
+#[wasm_bindgen_test]
+async fn every_team_sealed_vector_opens_alike_with_webcrypto_device_keys() {
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for (name, vector) in all_vectors() {
+        if vector.open_with != "team" {
+            continue;
+        }
+        checked += 1;
+        if let Err(e) = check_with_webcrypto_keys(&vector).await {
+            failures.push(format!("{name}: {e}"));
+        }
+    }
+    assert!(checked >= 4, "the team-sealed package vectors are missing");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Opens a team-sealed vector with each identity as a WebCrypto key through
+/// `openTeamPackageWithShares`; the outcome must be the vector's.
+async fn check_with_webcrypto_keys(vector: &Vector) -> Result<(), String> {
+    let manifest = decode(&vector.manifest)?;
+    let link = need(&vector.link_secret)?;
+    let identities = vector
+        .x25519_identities
+        .as_ref()
+        .ok_or("vector lacks x25519_identities")?;
+    let listed = vector
+        .intermediate
+        .as_ref()
+        .and_then(|i| i.x25519_shared_secrets.clone());
+    let want = match vector.expect {
+        Expect::Ok => None,
+        Expect::Fail => vector.error.as_ref().map(|e| e.kind.clone()),
+    };
+    for (index, text) in identities.iter().enumerate() {
+        let identity = X25519Identity::parse_b64u(text).map_err(|e| e.to_string())?;
+        let key = common::webcrypto_x25519::import(&*identity.to_bytes()).await;
+        let shares = common::webcrypto_x25519::shares(&key, &manifest).await;
+        if let Some(listed) = &listed {
+            let computed: Vec<String> = shares
+                .iter()
+                .map(|s| URL_SAFE_NO_PAD.encode(Uint8Array::new(&s).to_vec()))
+                .collect();
+            if Some(&computed) != listed.get(index) {
+                return Err(format!(
+                    "deriveBits differs from x25519_shared_secrets[{index}]"
+                ));
+            }
+        }
+        let device_key = identity.recipient().to_b64u();
+        let got = open_team_package_with_shares(&manifest, &device_key, shares, link, None)
+            .map(|opened| {
+                assert_eq!(opened.metadata_ref(), &vector.metadata);
+            })
+            .map_err(|e| common::kind_of(&e));
+        match (&got, &want) {
+            (Ok(()), None) => {}
+            (Err(kind), Some(want)) if kind == want => {}
+            _ => return Err(format!("expected {want:?}, got {got:?}")),
+        }
+    }
+    Ok(())
 }
 
 fn team_vectors() -> Vec<(&'static str, TeamVector)> {

@@ -517,6 +517,24 @@ fn make(case: &Case, fixture: &Fixture) -> Vector {
             link_verifier: has_link.then(|| proof.verifier().to_b64u()),
             link_binding: link_binding
                 .then(|| b64u_encode(inputs.link.binding(&inputs.id).as_bytes())),
+            x25519_shared_secrets: case.team.as_ref().map(|_| {
+                let shares = Manifest::parse(&manifest)
+                    .expect("ok vectors hold valid manifests")
+                    .x25519_shares();
+                fixture
+                    .identities()
+                    .iter()
+                    .map(|r| {
+                        shares
+                            .iter()
+                            .map(|e| {
+                                let shared = r.agree(e).expect("fixture shares are not low order");
+                                b64u_encode(shared.expose_bytes())
+                            })
+                            .collect()
+                    })
+                    .collect()
+            }),
             file_keys: file_keys.clone(),
             public_file_table: b64u_encode(
                 &Manifest::parse(&manifest)

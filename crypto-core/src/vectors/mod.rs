@@ -20,7 +20,7 @@ use crate::keys::{LinkSecret, ServerSecret};
 use crate::provider::{Aead, DeterministicRandom};
 use crate::seal::PackageBuilder;
 use crate::stream::{encrypt_file, FileKey};
-use crate::wrap::x25519::{X25519Identity, X25519Recipient};
+use crate::wrap::x25519::{X25519Identity, X25519Recipient, X25519SharedSecret};
 
 pub mod team;
 
@@ -169,6 +169,11 @@ pub struct Intermediate {
     /// `b64u(L)`, the link binding in a team-sealed package's metadata. Absent in others.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link_binding: Option<String>,
+    /// `b64u(X25519(r, E))` for each of `x25519_identities` (outer list, in that order) and
+    /// each X25519 stanza's share `E` (inner list, stanza order): what a device key held outside
+    /// the core computes to open the package (docs/FORMAT.md §20.5). Team vectors only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x25519_shared_secrets: Option<Vec<Vec<String>>>,
     /// `b64u(Kf)` per file.
     pub file_keys: Vec<String>,
     /// `b64u` of the public file-table bytes (the metadata's associated data).
@@ -246,9 +251,19 @@ fn perform(vector: &Vector, aead: &dyn Aead) -> Result<Outcome, String> {
                 .ok_or("vector lacks x25519_identities")?;
             // Every identity must open (or fail) alike; the first outcome that differs from
             // success is the vector's outcome.
+            let listed = vector
+                .intermediate
+                .as_ref()
+                .and_then(|i| i.x25519_shared_secrets.as_ref());
             let mut first = None;
-            for text in identities {
+            for (index, text) in identities.iter().enumerate() {
                 let r = X25519Identity::parse_b64u(text).map_err(|e| e.to_string())?;
+                if let Some(listed) = listed {
+                    let shares = listed
+                        .get(index)
+                        .ok_or("x25519_shared_secrets lacks an identity")?;
+                    open_with_listed_shares(aead, &manifest, &r, shares, &c)?;
+                }
                 match manifest.open_team(aead, &r, &c) {
                     Ok(opened) => {
                         first.get_or_insert(opened);
@@ -292,6 +307,44 @@ fn perform(vector: &Vector, aead: &dyn Aead) -> Result<Outcome, String> {
         return Err("rebuilding the manifest from the seed gives different bytes".into());
     }
     Ok(Ok(()))
+}
+
+/// Checks that `listed` is `X25519(r, E)` for every stanza's `E`, and that the package opens
+/// with those values alone, as a device key held outside the core opens it (§20.5).
+fn open_with_listed_shares(
+    aead: &dyn Aead,
+    manifest: &Manifest,
+    identity: &X25519Identity,
+    listed: &[String],
+    link: &LinkSecret,
+) -> Result<(), String> {
+    let shares = manifest.x25519_shares();
+    if listed.len() != shares.len() {
+        return Err("x25519_shared_secrets must list one value per X25519 stanza".into());
+    }
+    let mut secrets = Vec::new();
+    for (share, text) in shares.iter().zip(listed) {
+        let bytes: [u8; 32] = decode(text)?
+            .try_into()
+            .map_err(|_| "a shared secret is 32 bytes".to_string())?;
+        let computed = identity
+            .agree(share)
+            .ok_or("an ok vector has no low-order share")?;
+        if computed.expose_bytes() != &bytes {
+            return Err("x25519_shared_secrets differs from X25519(r, E)".into());
+        }
+        secrets.push((*share, bytes));
+    }
+    let mut agree = |e: &[u8; 32]| {
+        secrets
+            .iter()
+            .find(|(share, _)| share == e)
+            .map(|(_, bytes)| X25519SharedSecret::from_bytes(*bytes))
+    };
+    manifest
+        .open_team_with_agreement(aead, &identity.recipient(), &mut agree, link)
+        .map(drop)
+        .map_err(|e| format!("opening with the listed shared secrets: {e}"))
 }
 
 /// Makes the package again from the seed, in the generator's order of random draws.

@@ -9,12 +9,14 @@
 //! ```
 //!
 //! The holder of the identity `r` computes `shared = X25519(r, E)`, rejects an all-zero result
-//! (a low-order `E`), and unwraps.
+//! (a low-order `E`), and unwraps. The holder may compute `shared` outside this crate (a
+//! browser's non-extractable WebCrypto X25519 key, docs/FORMAT.md §20.5) and hand over only
+//! the [`X25519SharedSecret`]s: [`X25519Identity::agree`] is the same computation done here.
 
 use std::fmt;
 
 use x25519_dalek::{PublicKey, StaticSecret};
-use zeroize::Zeroize;
+use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::error::Error;
 use crate::format::base64url::{b64u_decode, b64u_encode};
@@ -78,26 +80,69 @@ impl X25519Identity {
         Ok(identity)
     }
 
-    /// Unwraps `K` from an X25519 stanza body; `Ok(None)` if this identity is not the
-    /// recipient (or the body was altered).
-    pub(crate) fn unwrap(
-        &self,
-        aead: &dyn Aead,
-        id: &PackageId,
-        body: &[u8],
-    ) -> Result<Option<PackageKey>, Error> {
-        let (share, wrapped) = body.split_at(32);
-        let share: [u8; 32] = share
-            .try_into()
-            .expect("an X25519 body starts with the 32-byte share E");
-        let share = PublicKey::from(share);
-        let shared = self.secret.diffie_hellman(&share);
-        if !shared.was_contributory() {
-            return Err(Error::LowOrderPoint);
-        }
-        let wrap_key = derive_wrap_key(shared.as_bytes(), &share, &self.recipient().0);
-        Ok(super::unwrap(aead, &wrap_key, id, wrapped))
+    /// The key agreement with an ephemeral share `E`: `X25519(r, E)`, or `None` if it is all
+    /// zeros (`E` is a low-order point, RFC 7748 §6.1), as WebCrypto's `deriveBits` refuses it.
+    pub fn agree(&self, share: &[u8; 32]) -> Option<X25519SharedSecret> {
+        let shared = self.secret.diffie_hellman(&PublicKey::from(*share));
+        shared
+            .was_contributory()
+            .then(|| X25519SharedSecret::from_bytes(*shared.as_bytes()))
     }
+}
+
+/// `X25519(r, E)` for one X25519 stanza: what the holder of `r` contributes to unwrapping it,
+/// whether computed by [`X25519Identity::agree`] or outside the core (a non-extractable
+/// WebCrypto key's `deriveBits`). Secret: zeroized on drop, never printed.
+#[derive(Zeroize, ZeroizeOnDrop)]
+pub struct X25519SharedSecret([u8; 32]);
+
+impl X25519SharedSecret {
+    /// The 32 bytes of `X25519(r, E)` as the key agreement gave them.
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        X25519SharedSecret(bytes)
+    }
+
+    /// The 32 bytes. Secret: for test vectors, never log them.
+    pub fn expose_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// Whether all 32 bytes are zero (a low-order `E`), in constant time.
+    fn is_zero(&self) -> bool {
+        use subtle::ConstantTimeEq;
+        bool::from(self.0.ct_eq(&[0u8; 32]))
+    }
+}
+
+impl fmt::Debug for X25519SharedSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("X25519SharedSecret(..)")
+    }
+}
+
+/// The ephemeral share `E` at the start of an X25519 stanza body.
+pub(crate) fn share_of(body: &[u8]) -> [u8; 32] {
+    body[..32]
+        .try_into()
+        .expect("an X25519 body starts with the 32-byte share E")
+}
+
+/// Unwraps `K` from an X25519 stanza body addressed to `recipient`, given `shared =
+/// X25519(r, E)` for the body's `E`: [`Error::LowOrderPoint`] if the agreement was refused
+/// (`None`) or gave all zeros; `Ok(None)` if the stanza is not for `recipient` (or was altered).
+pub(crate) fn unwrap_with(
+    aead: &dyn Aead,
+    id: &PackageId,
+    body: &[u8],
+    recipient: &X25519Recipient,
+    shared: Option<X25519SharedSecret>,
+) -> Result<Option<PackageKey>, Error> {
+    let shared = shared
+        .filter(|s| !s.is_zero())
+        .ok_or(Error::LowOrderPoint)?;
+    let share = PublicKey::from(share_of(body));
+    let wrap_key = derive_wrap_key(&shared.0, &share, &recipient.0);
+    Ok(super::unwrap(aead, &wrap_key, id, &body[32..]))
 }
 
 impl fmt::Debug for X25519Identity {

@@ -221,6 +221,22 @@ def open_with_identity(m, r):
     raise FormatError("no_usable_stanza")
 
 
+def open_with_shares(m, recipient, shares):
+    """Section 20.5: K from the key agreement results alone (one per X25519 stanza)."""
+    pid = m["id"]
+    x_stanzas = [body for kind, body in m["stanzas"] if kind == 2]
+    assert len(shares) == len(x_stanzas), "one shared secret per X25519 stanza"
+    for body, shared in zip(x_stanzas, shares):
+        if shared is None or shared == bytes(32):
+            raise FormatError("low_order_point")
+        w = hkdf(shared, body[:32] + recipient, "sealdrop/v1/x25519")
+        try:
+            return open_(w, ZERO_NONCE, pid, body[32:])
+        except InvalidTag:
+            pass
+    raise FormatError("no_usable_stanza")
+
+
 def open_team(m, vector):
     """Section 20.3: every listed identity opens, and the link binding matches the link."""
     if any(kind == 1 for kind, _ in m["stanzas"]):
@@ -357,6 +373,14 @@ def perform(vector):
         assert inter["public_file_table"] == b64u(m["aad"])
         if vector["open_with"] == "team":
             assert inter["link_binding"] == b64u(link_binding_of(c, m["id"]))
+            # Section 20.5: every member's key agreement, and K from those values alone.
+            listed = inter["x25519_shared_secrets"]
+            assert len(listed) == len(vector["x25519_identities"])
+            for text, shares in zip(vector["x25519_identities"], listed):
+                r = unb64u(text)
+                computed = [x25519(r, body[:32]) for kind, body in m["stanzas"] if kind == 2]
+                assert [b64u(x) for x in computed] == shares, "x25519_shared_secrets differs"
+                assert open_with_shares(m, x25519_base(r), [unb64u(x) for x in shares]) == k
         for f_key, (salt, _) in zip(inter["file_keys"], m["files"]):
             assert f_key == b64u(hkdf(k, salt, "sealdrop/v1/file"))
 

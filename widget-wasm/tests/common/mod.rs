@@ -247,3 +247,108 @@ pub async fn chunk_input_is_read_during_the_call(backend: Backend) {
     let back = decrypt_all(&dec, &sealed).await.expect("both chunks open");
     assert!(back == original, "{backend:?}: the file differs");
 }
+
+/// WebCrypto X25519 as the sidebar uses it for device keys (docs/FORMAT.md §20.5): keys that
+/// stay `CryptoKey`s, and the key agreement the page computes for each X25519 stanza.
+pub mod webcrypto_x25519 {
+    use js_sys::{Array, Object, Reflect, Uint8Array};
+    use wasm_bindgen::{JsCast, JsValue};
+    use wasm_bindgen_futures::JsFuture;
+    use web_sys::CryptoKey;
+
+    fn subtle() -> web_sys::SubtleCrypto {
+        sealdrop_widget::webcrypto::subtle().expect("WebCrypto in the test browser")
+    }
+
+    fn algorithm(public: Option<&CryptoKey>) -> Object {
+        let obj = Object::new();
+        Reflect::set(&obj, &"name".into(), &"X25519".into()).expect("a plain object");
+        if let Some(key) = public {
+            Reflect::set(&obj, &"public".into(), key).expect("a plain object");
+        }
+        obj
+    }
+
+    fn usages(list: &[&str]) -> JsValue {
+        list.iter()
+            .map(|u| JsValue::from(*u))
+            .collect::<Array>()
+            .into()
+    }
+
+    /// A fresh non-extractable device key: `(privateKey, b64u(D))`.
+    pub async fn generate() -> (CryptoKey, String) {
+        let promise = subtle()
+            .generate_key_with_object(&algorithm(None), false, &usages(&["deriveBits"]))
+            .expect("X25519 generateKey starts");
+        let pair = JsFuture::from(promise).await.expect("X25519 in WebCrypto");
+        let private: CryptoKey = Reflect::get(&pair, &"privateKey".into())
+            .expect("a key pair")
+            .unchecked_into();
+        let public: CryptoKey = Reflect::get(&pair, &"publicKey".into())
+            .expect("a key pair")
+            .unchecked_into();
+        let raw = JsFuture::from(subtle().export_key("raw", &public).expect("export starts"))
+            .await
+            .expect("a public key exports");
+        let raw = Uint8Array::new(&raw).to_vec();
+        (private, base64url(&raw))
+    }
+
+    /// The 32 secret bytes `r` imported as a non-extractable key (PKCS #8, RFC 8410).
+    pub async fn import(identity: &[u8]) -> CryptoKey {
+        let mut pkcs8 = hex_bytes("302e020100300506032b656e04220420");
+        pkcs8.extend_from_slice(identity);
+        let data = Uint8Array::from(&pkcs8[..]);
+        let promise = subtle()
+            .import_key_with_object(
+                "pkcs8",
+                &data,
+                &algorithm(None),
+                false,
+                &usages(&["deriveBits"]),
+            )
+            .expect("importKey starts");
+        JsFuture::from(promise)
+            .await
+            .expect("an X25519 private key imports")
+            .unchecked_into()
+    }
+
+    /// What the sidebar passes to `openTeamPackageWithShares`: `deriveBits` with each of
+    /// `teamStanzaEphemerals(manifest)`, `null` where WebCrypto refuses (an all-zero result).
+    pub async fn shares(private: &CryptoKey, manifest: &[u8]) -> Array {
+        let out = Array::new();
+        let ephemerals = sealdrop_widget::team_stanza_ephemerals(manifest).expect("parses");
+        for e in ephemerals.iter() {
+            let data: Object = e.unchecked_into();
+            let promise = subtle()
+                .import_key_with_object("raw", &data, &algorithm(None), true, &usages(&[]))
+                .expect("importKey starts");
+            let public: CryptoKey = JsFuture::from(promise)
+                .await
+                .expect("a raw X25519 public key imports")
+                .unchecked_into();
+            let bits = subtle()
+                .derive_bits_with_object(&algorithm(Some(&public)), private, 256)
+                .expect("deriveBits starts");
+            match JsFuture::from(bits).await {
+                Ok(buffer) => out.push(&Uint8Array::new(&buffer)),
+                Err(_) => out.push(&JsValue::NULL),
+            };
+        }
+        out
+    }
+
+    fn hex_bytes(text: &str) -> Vec<u8> {
+        (0..text.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex"))
+            .collect()
+    }
+
+    fn base64url(bytes: &[u8]) -> String {
+        use base64::Engine as _;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    }
+}
