@@ -39,11 +39,9 @@ const PLACEHOLDER: &str = "\"__SEALDROP_WIDGET_RELEASE__\"";
 /// The wasm-bindgen glue, imported by `web/widget/worker.js` under this name.
 const WASM_ALIAS: &str = "sealdrop-wasm";
 
-/// The built release: where it is and the loader's integrity.
+/// A built release.
 #[derive(Debug)]
 pub struct Release {
-    /// `widget-wasm/pkg/widget/`.
-    pub dir: PathBuf,
     /// `sha384-…` of `loader.js`: the snippet's `integrity`.
     pub loader_integrity: String,
 }
@@ -114,19 +112,14 @@ pub fn build(pkg: &Path) -> Result<Release> {
         "xtask: Help Center widget in {}; the snippet pins the loader with integrity=\"{loader_integrity}\"",
         dir.display()
     );
-    Ok(Release {
-        dir,
-        loader_integrity,
-    })
+    Ok(Release { loader_integrity })
 }
 
 /// The loader's integrity of an already built release, if there is one.
 pub fn built(pkg: &Path) -> Option<Release> {
-    let dir = release_dir(pkg);
-    let loader = std::fs::read(dir.join("loader.js")).ok()?;
+    let loader = std::fs::read(release_dir(pkg).join("loader.js")).ok()?;
     Some(Release {
         loader_integrity: integrity(&loader),
-        dir,
     })
 }
 
