@@ -165,4 +165,13 @@ mod tests {
         assert_eq!(filled, r#"var RELEASE = {"widget.js":"sha384-abc"};"#);
         assert!(fill_in("var RELEASE = {};", &files).is_err());
     }
+
+    #[test]
+    fn the_loader_in_web_widget_is_a_template_with_one_placeholder() {
+        let template = std::fs::read_to_string(repo_root().join("web/widget/loader.js"))
+            .expect("web/widget/loader.js");
+        let files = BTreeMap::from([("widget.js", "sha384-abc".to_owned())]);
+        let filled = fill_in(&template, &files).expect("exactly one placeholder");
+        assert!(filled.contains(r#"var RELEASE = {"widget.js":"sha384-abc"};"#));
+    }
 }
