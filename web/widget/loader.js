@@ -75,17 +75,25 @@
 
   /**
    * Fails closed when the widget cannot start (its code refused, the server unreachable):
-   * the theme's plaintext attachment field is hidden too, and a line says why.
+   * the theme's plaintext attachment field is hidden too, and a line says why. The theme may
+   * render the field later (React), or again: watched for 30 s, like the form itself.
    */
   function refuse(message) {
-    var field = document.querySelector('[data-garden-id="forms.file_upload"], #upload-dropzone');
-    if (!field || document.querySelector('[data-sealdrop="refused"]')) return;
-    field.style.display = "none";
-    var note = document.createElement("p");
-    note.setAttribute("role", "alert");
-    note.setAttribute("data-sealdrop", "refused");
-    note.textContent = "Attachments are not available: " + message;
-    field.insertAdjacentElement("afterend", note);
+    function apply() {
+      var field = document.querySelector('[data-garden-id="forms.file_upload"], #upload-dropzone');
+      if (!field) return;
+      field.style.display = "none";
+      if (document.querySelector('[data-sealdrop="refused"]')) return;
+      var note = document.createElement("p");
+      note.setAttribute("role", "alert");
+      note.setAttribute("data-sealdrop", "refused");
+      note.textContent = "Attachments are not available: " + message;
+      field.insertAdjacentElement("afterend", note);
+    }
+    apply();
+    var observer = new MutationObserver(apply);
+    observer.observe(document.documentElement, { childList: true, subtree: true });
+    setTimeout(function () { observer.disconnect(); }, 30000);
   }
 
   function start() {
