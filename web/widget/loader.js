@@ -87,6 +87,10 @@
       var note = document.createElement("p");
       note.setAttribute("role", "alert");
       note.setAttribute("data-sealdrop", "refused");
+      // Its own font: Garden's fields set `font-size: 0` (set through the CSSOM, which a
+      // Content-Security-Policy without 'unsafe-inline' allows).
+      note.style.font = "14px/20px system-ui, sans-serif";
+      note.style.color = "#2f3941";
       note.textContent = "Attachments are not available: " + message;
       field.insertAdjacentElement("afterend", note);
     }
