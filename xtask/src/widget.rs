@@ -63,7 +63,10 @@ pub fn build(pkg: &Path) -> Result<Release> {
     std::fs::create_dir_all(&dir)?;
     let glue = pkg.join("sealdrop_widget.js");
     if !glue.is_file() {
-        bail!("{} is missing: build the wasm package first", glue.display());
+        bail!(
+            "{} is missing: build the wasm package first",
+            glue.display()
+        );
     }
     proc::run(
         Command::new(esbuild_dir.join("node_modules/.bin/esbuild"))

@@ -19,8 +19,8 @@ use crate::http::auth::{AgentSession, TenantAdmin};
 use crate::http::{HttpError, RequiredJson};
 use crate::settings::{self, SettingsUpdate};
 use crate::state::AppState;
-use crate::zendesk::session::ConfirmedRole;
 use crate::widget::release;
+use crate::zendesk::session::ConfirmedRole;
 
 /// The settings routes.
 pub fn router() -> Router<AppState> {
