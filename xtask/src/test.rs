@@ -654,7 +654,8 @@ fn wasm_tests(_: &mut Ctx) -> Result<Ran> {
     }
     // chromedriver gives each Chromium a profile under TMPDIR and leaves it there when the
     // runner stops it; a folder of the stage's own, removed afterwards, keeps /tmp clean.
-    let scratch = std::env::temp_dir().join(format!("sealdrop-wasm-chromium-{}", std::process::id()));
+    let scratch =
+        std::env::temp_dir().join(format!("sealdrop-wasm-chromium-{}", std::process::id()));
     std::fs::create_dir_all(&scratch)?;
     let mut cmd = cargo();
     cmd.current_dir(&widget)
