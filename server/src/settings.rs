@@ -154,13 +154,15 @@ pub async fn max_file_size(
     })
 }
 
-/// Every setting as `GET /api/v1/settings` shows it, with the grant's status and the
-/// tenant's Zendesk subdomain.
+/// Every setting as `GET /api/v1/settings` shows it, with the grant's status, the
+/// tenant's Zendesk subdomain and the widget loader's integrity (from
+/// [`crate::widget::release::loader_integrity`]).
 pub async fn view(
     db: &Database,
     limits: &Limits,
     tenant_id: &str,
     now: i64,
+    widget_loader_integrity: Option<String>,
 ) -> Result<Settings, Internal> {
     let settings = load_or_create(db, tenant_id, now).await?;
     let status = match db.grant_status(tenant_id).await? {
@@ -175,6 +177,7 @@ pub async fn view(
         subdomain: db.subdomain_of(tenant_id).await?.map(|s| s.to_string()),
         // What "Delete all data" asks the admin to type.
         tenant_name: db.tenant(tenant_id).await?.map(|t| t.name),
+        widget_loader_integrity,
     })
 }
 

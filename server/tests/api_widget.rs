@@ -617,7 +617,7 @@ async fn config_names_the_protected_forms_and_the_file_limit() {
     let body: Value = response.json().await.expect("json");
     assert_eq!(
         body,
-        json!({ "forms": [360000002], "max_file_size": 1048576, "part_chunks": 128, "team_keys": false })
+        json!({ "forms": [360000002], "max_file_size": 1048576, "part_chunks": 128, "team_keys": false, "tenant": null })
     );
 }
 
@@ -678,9 +678,31 @@ async fn cors_lets_only_the_tenants_help_center_origins_read_the_answers() {
         .is_none());
 }
 
+/// A widget release as `cargo xtask wasm` writes it, in a fresh folder.
+fn widget_release() -> tempfile::TempDir {
+    let pkg = tempfile::tempdir().expect("temporary folder");
+    let dir = pkg.path().join("widget");
+    std::fs::create_dir(&dir).expect("widget folder");
+    for (name, text) in [
+        ("loader.js", LOADER),
+        ("widget.js", "export function mount() {}\n"),
+        ("worker.js", "postMessage({ type: 'ready' });\n"),
+        ("widget.css", ".panel {}\n"),
+        ("release.json", "{}\n"),
+    ] {
+        std::fs::write(dir.join(name), text).expect("write");
+    }
+    std::fs::write(dir.join("sealdrop_widget_bg.wasm"), b"\0asm\x01\0\0\0").expect("write");
+    pkg
+}
+
+const LOADER: &str = "(function () { var RELEASE = {\"widget.js\": \"sha384-…\"}; })();\n";
+
 #[tokio::test]
-async fn the_loader_and_its_assets_are_public_and_cached_by_version() {
-    let app = spawn_app().await;
+async fn the_loader_is_served_byte_for_byte_and_the_snippet_names_its_integrity() {
+    let pkg = widget_release();
+    let wasm_dir = pkg.path().to_owned();
+    let app = spawn_app_with(|args| args.wasm_dir = Some(wasm_dir)).await;
     let response = app
         .client
         .get(app.url("/widget/v1/loader.js"))
@@ -696,43 +718,91 @@ async fn the_loader_and_its_assets_are_public_and_cached_by_version() {
     assert_eq!(h["access-control-allow-origin"], "*");
     assert_eq!(h["cross-origin-resource-policy"], "cross-origin");
     assert_eq!(h["cache-control"], "public, max-age=300");
-    let source = response.text().await.expect("text");
-    assert!(
-        !source.contains("__SEALDROP_WIDGET_VERSION__"),
-        "the version is filled in"
-    );
-    assert!(source.contains("data-key"));
+    let served = response.bytes().await.expect("body");
+    assert_eq!(&served[..], LOADER.as_bytes(), "nothing is filled in");
 
-    let response = app
+    // The admin's snippet pins exactly these bytes.
+    let expected = sealdrop_server::widget::release::integrity(LOADER.as_bytes());
+    let settings = app
         .client
-        .get(app.url("/widget/v1/assets/widget/widget.js?v=abc"))
+        .get(app.url("/api/v1/settings"))
+        .bearer_auth(&app.token)
         .send()
         .await
         .expect("request");
-    assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(
-        response.headers()["cache-control"],
-        "public, max-age=31536000, immutable"
-    );
-    assert_eq!(response.headers()["access-control-allow-origin"], "*");
+    assert_eq!(settings.status(), StatusCode::OK);
+    let settings: Value = settings.json().await.expect("json");
+    assert_eq!(settings["widget_loader_integrity"], json!(expected));
+    assert!(expected.starts_with("sha384-"));
+}
+
+#[tokio::test]
+async fn the_releases_files_are_public_and_cached_by_version() {
+    let pkg = widget_release();
+    let wasm_dir = pkg.path().to_owned();
+    let app = spawn_app_with(|args| args.wasm_dir = Some(wasm_dir)).await;
+    for (path, content_type) in [
+        ("widget.js", "text/javascript; charset=utf-8"),
+        ("worker.js", "text/javascript; charset=utf-8"),
+        ("widget.css", "text/css; charset=utf-8"),
+        ("sealdrop_widget_bg.wasm", "application/wasm"),
+    ] {
+        let response = app
+            .client
+            .get(app.url(&format!("/widget/v1/assets/{path}?v=abc")))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let h = response.headers();
+        assert_eq!(h["content-type"], content_type, "{path}");
+        assert_eq!(h["cache-control"], "public, max-age=31536000, immutable");
+        assert_eq!(h["access-control-allow-origin"], "*");
+    }
     let response = app
         .client
-        .get(app.url("/widget/v1/assets/shared/upload.js"))
+        .get(app.url("/widget/v1/assets/widget.js"))
         .send()
         .await
         .expect("request");
-    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["cache-control"], "public, max-age=300");
     for path in [
-        "/widget/v1/assets/widget/loader.js",
-        "/widget/v1/assets/widget.js",
-        "/widget/v1/assets/widget/../../recipient/app.js",
-        "/widget/v1/assets/../shared/download.js",
-        "/widget/v1/assets/%2e%2e/recipient/app.js",
+        "/widget/v1/assets/loader.js",
+        "/widget/v1/assets/release.json",
+        "/widget/v1/assets/widget/widget.js",
+        "/widget/v1/assets/shared/upload.js",
+        "/widget/v1/assets/../sealdrop_widget.js",
+        "/widget/v1/assets/%2e%2e/sealdrop_widget.js",
         "/widget/v1/assets/nope.js",
     ] {
         let response = app.client.get(app.url(path)).send().await.expect("request");
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
     }
+}
+
+#[tokio::test]
+async fn without_a_built_widget_the_loader_is_not_found_and_the_snippet_has_no_integrity() {
+    let empty = tempfile::tempdir().expect("temporary folder");
+    let wasm_dir = empty.path().to_owned();
+    let app = spawn_app_with(|args| args.wasm_dir = Some(wasm_dir)).await;
+    let response = app
+        .client
+        .get(app.url("/widget/v1/loader.js"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let settings: Value = app
+        .client
+        .get(app.url("/api/v1/settings"))
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(settings["widget_loader_integrity"], Value::Null);
 }
 
 #[tokio::test]

@@ -15,6 +15,11 @@
 //   const { link } = await upload.finalize(); // https://HOST/p/{id}#{C}
 //   // or, to give up: await upload.cancel();  (revokes the unfinished package)
 //
+// Team keys (docs/FORMAT.md §20): pass `roster`, a `TeamRoster` that the bindings'
+// `verifyRoster` accepted, and the package is sealed with `PackageSealer.forTeam` instead: one
+// X25519 stanza per roster device and one for the recovery key, no link stanza; the link still
+// carries C (the server's access gate and the link binding), and the server secret is unused.
+//
 // How it goes: POST /packages (the server makes the id and its secret S), the bindings make
 // the package key and the link secret C and seal the manifest, PUT the manifest, then every
 // file in parts of `part_chunks` 64 KiB chunks: read the plaintext slice, encrypt its chunks
@@ -84,11 +89,12 @@ async function encryptPart(wasm, file, enc, part) {
  * surface here). Options:
  * - `files`: File or Blob objects (`name`, `type`, `size`);
  * - `create`: the body of `POST /api/v1/packages`; `message`, `sender`: encrypted metadata;
+ * - `roster`: a verified `TeamRoster` to seal to (team keys) instead of the link;
  * - `concurrency`: parts in flight (each holds about 3 × 8 MiB while it is encrypted);
  * - `onProgress({ file, done, total })`: plaintext bytes of one file, as parts are stored;
  * - `signal`: aborts everything (then call `cancel()` to revoke the package).
  */
-export async function startUpload({ wasm, api, files, message = null, sender = null, create = {}, concurrency = 4, onProgress = () => {}, signal }) {
+export async function startUpload({ wasm, api, files, message = null, sender = null, create = {}, roster = null, concurrency = 4, onProgress = () => {}, signal }) {
   files = Array.from(files);
   if (files.length === 0) throw new Error("nothing to upload: no files");
   const controller = new AbortController();
@@ -100,7 +106,7 @@ export async function startUpload({ wasm, api, files, message = null, sender = n
   const created = await api.json("POST", "/api/v1/packages", { json: create, ok: [200, 201], signal: controller.signal, retries: 1 });
   const upload = new Upload({ wasm, api, files, created, concurrency, onProgress, controller });
   try {
-    await upload.sendManifest({ message, sender });
+    await upload.sendManifest({ message, sender, roster });
   } catch (e) {
     await upload.cancel();
     throw e;
@@ -141,13 +147,14 @@ export class Upload {
     return this.controller.signal;
   }
 
-  async sendManifest({ message, sender }) {
+  async sendManifest({ message, sender, roster = null }) {
     const wasm = this.wasm;
-    const sealer = new wasm.PackageSealer(this.id, this.serverSecret, {
+    const options = {
       files: this.files.map((f, i) => ({ name: f.name || `file-${i + 1}`, size: f.size, type: f.type || "application/octet-stream" })),
       message,
       sender,
-    });
+    };
+    const sealer = roster ? wasm.PackageSealer.forTeam(this.id, roster, options) : new wasm.PackageSealer(this.id, this.serverSecret, options);
     this.serverSecret = null;
     try {
       this.linkSecret = sealer.linkSecret;

@@ -1,23 +1,35 @@
 // The panel the customer sees in place of the theme's attachment field, in its own shadow
 // root (the theme's styles do not reach in; `widget.css` sets its own font and colours, so
-// it stays legible inside Garden fields, which set `font-size: 0`).
+// it stays legible inside Garden fields, which set `font-size: 0`). Its styles are
+// constructed stylesheets (`adoptedStyleSheets`): the first rule below, and widget.css from
+// the bytes the loader checked against the release, so no <style> or <link> is needed and a
+// Help Center's CSP need not allow inline styles.
 
 import { formatBytes } from "../shared/format.js";
 
-/** Renders the panel after `anchor`; `actions` are `{ pick(files), remove(id) }`. */
+/** Legible from the first frame: the host would otherwise inherit Garden's `font-size: 0`. */
+const HOST_RULE = ":host { all: initial; display: block; font: 14px/20px system-ui, sans-serif; color: #2f3941; }";
+
+/** A constructed stylesheet of `text`. */
+export function styleSheet(text) {
+  const sheet = new CSSStyleSheet();
+  sheet.replaceSync(text);
+  return sheet;
+}
+
+/**
+ * Renders the panel after `anchor`; `styles` are the widget's stylesheets (widget.css as a
+ * `CSSStyleSheet`), `actions` are `{ pick(files), remove(id) }`.
+ */
 export class Panel {
-  constructor(anchor, { assets, version, actions }) {
+  constructor(anchor, { styles = [], actions }) {
     const host = document.createElement("div");
     host.className = "sealdrop-widget";
     host.setAttribute("data-sealdrop", "widget");
     anchor.insertAdjacentElement("afterend", host);
     const shadow = host.attachShadow({ mode: "open" });
-    // The first rule is inline so that the text is legible from the first frame, before
-    // widget.css (which comes later in the root, so it wins once loaded) has arrived: until
-    // then the host would inherit Garden's `font-size: 0`.
+    shadow.adoptedStyleSheets = [styleSheet(HOST_RULE), ...styles];
     shadow.innerHTML = `
-      <style>:host { all: initial; display: block; font: 14px/20px system-ui, sans-serif; color: #2f3941; }</style>
-      <link rel="stylesheet" href="${assets}widget/widget.css?v=${encodeURIComponent(version)}">
       <div class="panel" part="panel">
         <p class="head" id="sealdrop-head"><span class="padlock" aria-hidden="true"></span>
           <span>Attachments are end-to-end encrypted before they leave your browser.</span></p>

@@ -1,15 +1,21 @@
-// The encryption runner: a module worker that encrypts and uploads (worker.js over
-// ../shared/upload.js and the wasm bindings), or the same code on the page's main thread
-// when the page's Content-Security-Policy allows no worker.
+// The encryption runner: the worker bundle (worker.js) in a module Web Worker, or the same code
+// on the page's main thread when the page's Content-Security-Policy allows no blob: worker.
+//
+// Both the worker's code and the wasm come through the loader's `load(name)`, which resolves
+// only to bytes whose SHA-384 the release pins: the worker starts from a blob: URL of those
+// bytes (a page cannot start a worker from another origin anyway), and gets the checked .wasm
+// bytes in its first message instead of fetching anything itself.
 
-/** Starts the worker through a same-origin blob: shim (a page cannot start a worker from another origin). */
-export async function startRunner(assets, version, onMessage) {
-  const url = `${assets}widget/worker.js?v=${encodeURIComponent(version)}`;
+const READY_TIMEOUT_MS = 15000;
+
+/** Starts the runner; resolves to `{ post(message), mode: "worker" | "page" }`. */
+export async function startRunner(load, onMessage) {
+  const [code, wasmBytes] = await Promise.all([load("worker.js"), load("sealdrop_widget_bg.wasm")]);
+  const url = URL.createObjectURL(new Blob([code], { type: "text/javascript" }));
   try {
-    const shim = URL.createObjectURL(new Blob([`import ${JSON.stringify(url)};`], { type: "text/javascript" }));
-    const worker = new Worker(shim, { type: "module", name: "sealdrop-widget" });
+    const worker = new Worker(url, { type: "module", name: "sealdrop-widget" });
     await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error("the worker did not start")), 15000);
+      const timer = setTimeout(() => reject(new Error("the worker did not start")), READY_TIMEOUT_MS);
       worker.addEventListener("message", function first(e) {
         if (e.data?.type !== "ready") return;
         clearTimeout(timer);
@@ -21,13 +27,15 @@ export async function startRunner(assets, version, onMessage) {
         reject(new Error(e.message || "the worker failed to load"));
       }, { once: true });
     });
-    URL.revokeObjectURL(shim);
     worker.addEventListener("message", (e) => onMessage(e.data));
+    worker.postMessage({ type: "init", wasm: wasmBytes }, [wasmBytes]);
     return { post: (m) => worker.postMessage(m), mode: "worker" };
   } catch (err) {
     console.warn("sealdrop: encrypting in the page instead of a worker:", err?.message ?? err);
     const { createRunner } = await import(url);
-    const handle = createRunner((m) => setTimeout(() => onMessage(m), 0));
+    const handle = createRunner((m) => setTimeout(() => onMessage(m), 0), { wasmBytes });
     return { post: handle, mode: "page" };
+  } finally {
+    URL.revokeObjectURL(url);
   }
 }

@@ -13,39 +13,62 @@
 // Forms the tenant did not choose (`widget_forms`) are left alone, and switching ticket
 // forms switches the widget on and off.
 //
-// Modules: form.js (finding the form), description.js (putting the link in), guard.js (no
-// plaintext route), panel.js (what the customer sees), runner.js (the encryption worker);
-// ../shared/format.js for sizes. Served at /widget/v1/assets/widget/, beside shared/ and pkg/.
+// With `data-admin-key` in the snippet, uploads are sealed to the tenant's support team
+// (team.js): the roster is verified before the first file can be attached and again before
+// each package is created, and a roster that does not verify leaves the panel refusing files.
+//
+// It runs from the release bundle the loader checked (`cargo xtask wasm` bundles this module
+// with form.js (finding the form), description.js (putting the link in), guard.js (no
+// plaintext route), panel.js (what the customer sees), runner.js (the encryption worker),
+// team.js (team keys) and ../shared/format.js). Everything it loads later (widget.css, the
+// worker, the wasm) comes through the loader's `load(name)`, which checks each file's
+// SHA-384 against the release.
 
 import { description, LINK_LABEL, richEditor } from "./description.js";
 import { nativeDropzone, requestForm, ticketFormId } from "./form.js";
 import { guardEditor, installGuard } from "./guard.js";
-import { Panel } from "./panel.js";
+import { Panel, styleSheet } from "./panel.js";
 import { startRunner } from "./runner.js";
+import { RosterMemory, teamPlan } from "./team.js";
 import { formatBytes } from "../shared/format.js";
 
 const MAX_FILES = 100;
 
 let mounted = null;
 
-/** Entry point, called by loader.js. */
-export async function mount({ key, version, assets, base }) {
+/**
+ * Entry point, called by loader.js: `key` the widget key, `adminKey` the snippet's pinned
+ * admin key fingerprint (or null), `base` the sealdrop server, `load(name)` the loader's
+ * checked fetch of a release file.
+ */
+export async function mount({ key, adminKey = null, base, load }) {
   if (mounted) return mounted;
-  mounted = new Widget({ key, version, assets, base: base.replace(/\/+$/, "") });
+  mounted = new Widget({ key, adminKey, load, base: base.replace(/\/+$/, "") });
   await mounted.init();
   return mounted;
 }
 
+/** The panel's refusal when the widget's own code or set-up failed. */
+const unavailable = (err) => `Secure attachments are not available: ${err?.message || err}`;
+
+/** The panel's refusal when the support team's keys did not verify. */
+const notForTheTeam = (why) => `Files cannot be attached: ${why}. Attachments are only sent encrypted for this account's support team.`;
+
 const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
 
 class Widget {
-  constructor({ key, version, assets, base }) {
+  constructor({ key, adminKey, load, base }) {
     this.key = key;
-    this.version = version;
-    this.assets = assets;
+    this.adminKey = adminKey;
+    this.load = load;
     this.base = base;
+    this.styles = [];
     this.config = null;
     this.configError = null;
+    this.fatal = null; // why no file can be attached (the release's code refused, team keys)
+    this.team = null; // {pin, tenant, memory} when uploads are sealed to the team
+    this.teamState = null; // "checking" | "verified" | "refused"
+    this.requests = new Map();
     this.files = []; // {id, file, done, total, error}
     this.job = null; // {id, files, state: "uploading"|"uploaded"|"finalized"|"failed", link, error}
     this.counter = 0;
@@ -59,6 +82,7 @@ class Widget {
   }
 
   async init() {
+    const styles = this.load("widget.css").then((bytes) => [styleSheet(new TextDecoder().decode(bytes))]);
     this.configPromise = this.loadConfig();
     document.addEventListener("submit", (e) => this.onSubmit(e), true);
     document.addEventListener("change", (e) => {
@@ -71,8 +95,62 @@ class Widget {
       onFiles: (files) => this.addFiles(files),
     });
     new MutationObserver(() => this.sync()).observe(document.documentElement, { childList: true, subtree: true });
+    try {
+      this.styles = await styles;
+    } catch (err) {
+      this.refuse(unavailable(err));
+    }
     await this.configPromise;
+    if (this.config) {
+      const plan = teamPlan({ adminKey: this.adminKey, config: this.config });
+      if (plan?.error) this.refuse(notForTheTeam(plan.error));
+      else if (plan) this.team = { ...plan, memory: new RosterMemory(plan) };
+    }
     this.sync();
+    if (!this.configError && !this.fatal) this.prepare();
+  }
+
+  /** No file can be attached from now on; the panel says `why` (a sentence). */
+  refuse(why) {
+    this.fatal ??= why;
+    if (this.team) this.teamState = "refused";
+    this.clearFiles();
+    this.sync();
+  }
+
+  /**
+   * Starts the runner now (so a worker or wasm the release does not pin is refused before a
+   * customer attaches anything) and, with team keys, checks the roster once.
+   */
+  async prepare() {
+    try {
+      const runner = await this.runner();
+      if (!this.team) return;
+      this.teamState = "checking";
+      this.sync();
+      const answer = await this.ask(runner, { type: "roster", base: this.base, key: this.key, team: this.teamJob() });
+      if (answer.error) return this.refuse(notForTheTeam(answer.error));
+      this.teamState = "verified";
+      this.sync();
+    } catch (err) {
+      this.refuse(unavailable(err));
+    }
+    return undefined;
+  }
+
+  /** Sends `message` to the runner with a request id; resolves to the runner's answer. */
+  ask(runner, message) {
+    const request = ++this.counter;
+    return new Promise((resolve) => {
+      this.requests.set(request, resolve);
+      runner.post({ ...message, request });
+    });
+  }
+
+  /** The worker's `team` for a job: the pin, the account, the highest roster sequence seen. */
+  teamJob() {
+    if (!this.team) return null;
+    return { pin: this.team.pin, tenant: this.team.tenant, highestSeen: this.team.memory.highest() };
   }
 
   async loadConfig() {
@@ -123,13 +201,14 @@ class Widget {
       });
     }
     if (this.configError) this.panel.showError(`Secure attachments are not available: ${this.configError}`, { fatal: true });
+    else if (this.fatal) this.panel.showError(this.fatal, { fatal: true });
+    if (this.teamState) this.panel.host.dataset.team = this.teamState;
   }
 
   render(dropzone) {
     this.panel?.remove();
     this.panel = new Panel(dropzone, {
-      assets: this.assets,
-      version: this.version,
+      styles: this.styles,
       actions: { pick: (files) => this.addFiles(files), remove: (id) => this.removeFile(id) },
     });
     this.renderFiles();
@@ -138,7 +217,7 @@ class Widget {
   // ---- files and jobs ----
 
   addFiles(files) {
-    if (this.configError || !this.panel) return;
+    if (this.configError || this.fatal || !this.panel) return;
     this.panel.clearError();
     const max = this.config?.max_file_size ?? Infinity;
     for (const file of files) {
@@ -175,7 +254,7 @@ class Widget {
   }
 
   async runner() {
-    this.runnerPromise ??= startRunner(this.assets, this.version, (m) => this.onWorker(m));
+    this.runnerPromise ??= startRunner(this.load, (m) => this.onWorker(m));
     return this.runnerPromise;
   }
 
@@ -188,7 +267,7 @@ class Widget {
     try {
       const runner = await this.runner();
       if (this.job !== job) return undefined;
-      runner.post({ type: "start", job: job.id, files: good.map((f) => f.file), base: this.base, key: this.key });
+      runner.post({ type: "start", job: job.id, files: good.map((f) => f.file), base: this.base, key: this.key, team: this.teamJob() });
     } catch (err) {
       this.jobFailed(job, err.message || String(err));
     }
@@ -204,6 +283,16 @@ class Widget {
   }
 
   onWorker(message) {
+    if (message.type === "roster-accepted") {
+      this.team?.memory.remember(message.sequence);
+      return;
+    }
+    if (message.type === "roster") {
+      const answer = this.requests.get(message.request);
+      this.requests.delete(message.request);
+      answer?.(message);
+      return;
+    }
     const job = this.job;
     if (!job || message.job !== job.id) return;
     switch (message.type) {
@@ -228,6 +317,7 @@ class Widget {
         break;
       case "error":
         this.jobFailed(job, message.message, message.code);
+        if (message.team) this.refuse(notForTheTeam(message.message));
         break;
       default:
     }

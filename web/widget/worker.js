@@ -2,36 +2,34 @@
 // bindings) off the page's main thread, so the Help Center form stays responsive while
 // large files are read, encrypted and sent.
 //
-// The page starts it through a same-origin blob: shim that imports this module from the
-// sealdrop server (a page cannot start a worker from another origin directly). If the page
-// forbids blob: workers, widget.js runs the same `createRunner` in the page instead.
+// It is one bundle (`cargo xtask wasm` bundles this module, ../shared/upload.js, ./team.js
+// and the wasm-bindgen glue, imported here as "sealdrop-wasm"), which the page starts from a
+// blob: URL of bytes the loader has checked against the release's SHA-384. The wasm binary is
+// not fetched here: the page hands over the bytes it checked, in the first message. If the
+// page forbids blob: workers, runner.js runs the same `createRunner` in the page instead.
 //
-// Messages in:  {type: "start", job, files, base, key}  {type: "finalize", job}  {type: "cancel", job}
-// Messages out: {type: "progress", job, file, done, total}  {type: "uploaded", job}
-//               {type: "finalized", job, link}  {type: "error", job, message, code, status}
+// Messages in:  {type: "init", wasm}            the checked .wasm bytes (worker only)
+//               {type: "roster", request, base, key, team}
+//               {type: "start", job, files, base, key, team}  {type: "finalize", job}  {type: "cancel", job}
+//               (`team`: null for link sealing, or {pin, tenant, highestSeen}, see team.js)
+// Messages out: {type: "ready"}  {type: "roster", request, sequence | error, code}
+//               {type: "roster-accepted", sequence}
+//               {type: "progress", job, file, done, total}  {type: "uploaded", job}
+//               {type: "finalized", job, link}  {type: "error", job, message, code, status, team}
 
-const here = new URL(import.meta.url);
-const version = here.searchParams.get("v");
-const q = version ? `?v=${encodeURIComponent(version)}` : "";
+import initWasm, * as wasm from "sealdrop-wasm";
+import { Api, startUpload } from "../shared/upload.js";
+import { verifiedRoster } from "./team.js";
 
-let loaded = null;
-
-/** Loads the bindings (and their .wasm) and the uploader, once. */
-function load() {
-  loaded ??= (async () => {
-    const [wasm, upload] = await Promise.all([
-      import(new URL(`../pkg/sealdrop_widget.js${q}`, here).href),
-      import(new URL(`../shared/upload.js${q}`, here).href),
-    ]);
-    await wasm.default({ module_or_path: new URL(`../pkg/sealdrop_widget_bg.wasm${q}`, here).href });
-    return { wasm, upload };
-  })();
-  return loaded;
-}
-
-/** A job runner speaking the message protocol above through `post`. */
-export function createRunner(post) {
+/**
+ * A job runner speaking the message protocol above through `post`. `wasmBytes` (the checked
+ * .wasm) may come now or later, through an "init" message.
+ */
+export function createRunner(post, { wasmBytes } = {}) {
   const jobs = new Map();
+  let giveWasm;
+  const wasmReady = new Promise((resolve) => { giveWasm = resolve; }).then((bytes) => initWasm({ module_or_path: bytes }));
+  if (wasmBytes) giveWasm(wasmBytes);
 
   const fail = (job, err) => {
     if (err?.name === "AbortError") return;
@@ -41,20 +39,45 @@ export function createRunner(post) {
       message: err?.message || String(err),
       code: err?.code ?? err?.kind ?? null,
       status: err?.status ?? null,
+      team: err?.name === "TeamError",
     });
   };
 
-  async function start({ job, files, base, key }) {
+  /** The roster to seal to, verified before anything is created on the server. */
+  async function roster(api, team) {
+    await wasmReady;
+    const verified = await verifiedRoster({ wasm, api, team });
+    post({ type: "roster-accepted", sequence: verified.sequence });
+    return verified;
+  }
+
+  const widgetApi = (base, key) => new Api({ base, headers: { "X-Sealdrop-Widget-Key": key } });
+
+  async function checkRoster({ request, base, key, team }) {
+    try {
+      const verified = await roster(widgetApi(base, key), team);
+      post({ type: "roster", request, sequence: verified.sequence, devices: verified.devices.length });
+      verified.free();
+    } catch (err) {
+      post({ type: "roster", request, error: err?.message || String(err), code: err?.code ?? null });
+    }
+  }
+
+  async function start({ job, files, base, key, team }) {
     const entry = { upload: null, cancelled: false, failed: null };
     jobs.set(job, entry);
+    let teamRoster = null;
     try {
-      const { wasm, upload } = await load();
-      const api = new upload.Api({ base, headers: { "X-Sealdrop-Widget-Key": key } });
+      await wasmReady;
+      const api = widgetApi(base, key);
+      if (team) teamRoster = await roster(api, team);
+      if (entry.cancelled) return;
       let last = 0;
-      const u = await upload.startUpload({
+      const u = await startUpload({
         wasm,
         api,
         files,
+        roster: teamRoster,
         create: { require_auth: true },
         onProgress: ({ file, done, total }) => {
           const now = Date.now();
@@ -71,6 +94,8 @@ export function createRunner(post) {
     } catch (err) {
       entry.failed = err;
       if (!entry.cancelled) fail(job, err);
+    } finally {
+      teamRoster?.free();
     }
   }
 
@@ -100,7 +125,8 @@ export function createRunner(post) {
   }
 
   return (message) => {
-    const handler = { start, finalize, cancel }[message?.type];
+    if (message?.type === "init") return void giveWasm(message.wasm);
+    const handler = { roster: checkRoster, start, finalize, cancel }[message?.type];
     if (handler) handler(message);
   };
 }
@@ -109,6 +135,5 @@ export function createRunner(post) {
 if (typeof WorkerGlobalScope !== "undefined" && globalThis instanceof WorkerGlobalScope) {
   const handle = createRunner((m) => globalThis.postMessage(m));
   globalThis.addEventListener("message", (e) => handle(e.data));
-  load().catch(() => {}); // start fetching the .wasm now; errors surface with the first job
   globalThis.postMessage({ type: "ready" });
 }

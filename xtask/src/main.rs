@@ -22,6 +22,7 @@ mod setup;
 mod test;
 mod testbuild;
 mod wasm;
+mod widget;
 mod zendesk_app;
 
 use std::process::ExitCode;
@@ -48,7 +49,10 @@ COMMANDS
                           the lines into another shell to run one test against real
                           services, e.g. `cargo test -p sealdrop-server NAME`.
     wasm                  Build the browser package into widget-wasm/pkg
-                          (cargo build --target wasm32-unknown-unknown --release + wasm-bindgen).
+                          (cargo build --target wasm32-unknown-unknown --release + wasm-bindgen)
+                          and the Help Center widget's release into widget-wasm/pkg/widget/
+                          (esbuild bundles, SHA-384 of each file in the loader); prints the
+                          loader's integrity for the snippet.
     bench [crypto|wasm|server|download|upload|load]... [-- ARGS]
                           Run the benchmarks, each printing a table (all when no name is
                           given; `cargo xtask bench --help` says what each measures).
@@ -57,7 +61,9 @@ COMMANDS
                           (the zendesk_apps_support gem, ported; marketplace mode unless
                           --private) and sealdrop's rules (zcli needs a login).
     package-app [--private] [DIR]
-                          Check, then write the upload zip (agent-app/tmp/app-VERSION.zip).
+                          Check, then write the upload zip (agent-app/tmp/app-VERSION.zip);
+                          builds the widget's release too and prints the Help Center snippet
+                          with the loader's integrity for this release.
     help                  Print this text.
 
 WHAT GETS INSTALLED (only when missing)
@@ -65,7 +71,7 @@ WHAT GETS INSTALLED (only when missing)
     in Cargo.lock; Debian packages chromium, chromium-driver, postgresql, python3-venv (needs
     root for apt-get); garage (cargo install, ~7 minutes once); aiosmtpd in a venv under
     ~/.cache/sealdrop/venv; schemathesis (pinned) in a venv under
-    ~/.cache/sealdrop/schemathesis-VERSION; npm packages of tests/e2e (npm ci); cargo-deb
+    ~/.cache/sealdrop/schemathesis-VERSION; npm packages of tests/e2e and xtask/esbuild (npm ci); cargo-deb
     (cargo install, a few minutes once) for the deb stage; oha (cargo install, ~9 minutes
     once) for `bench load`.
 

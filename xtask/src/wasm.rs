@@ -1,12 +1,13 @@
 //! `cargo xtask wasm`: the browser package in `widget-wasm/pkg` (ES module + .wasm), which
-//! the server serves to the recipient page, the Help Center widget and the agent app.
+//! the server serves to the recipient page and the agent app, and from it the Help Center
+//! widget's release in `widget-wasm/pkg/widget/` (bundled and hashed, see [`crate::widget`]).
 
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
 use crate::proc::{self, cargo, repo_root, target_dir};
-use crate::setup;
+use crate::{setup, widget};
 
 const USAGE: &str = "\
 USAGE
@@ -14,7 +15,9 @@ USAGE
 
 Builds sealdrop-widget for wasm32-unknown-unknown (release) and runs wasm-bindgen
 --target web into widget-wasm/pkg. Installs the Rust target and wasm-bindgen-cli at the
-version in Cargo.lock when they are missing.
+version in Cargo.lock when they are missing. Then bundles the Help Center widget with
+esbuild (npm, pinned in xtask/esbuild/) into widget-wasm/pkg/widget/ and prints the
+loader's Subresource Integrity hash, the snippet's `integrity`.
 ";
 
 pub fn main(args: &[String]) -> Result<()> {
@@ -28,7 +31,7 @@ pub fn main(args: &[String]) -> Result<()> {
     build()
 }
 
-/// Builds the browser package; returns nothing but leaves `widget-wasm/pkg` complete.
+/// Builds the browser package and the widget's release; leaves `widget-wasm/pkg` complete.
 pub fn build() -> Result<()> {
     setup::wasm_target()?;
     let bindgen_dir = setup::wasm_bindgen()?;
@@ -59,5 +62,6 @@ pub fn build() -> Result<()> {
         out_dir.display(),
         size / 1024
     );
+    widget::build(&out_dir)?;
     Ok(())
 }

@@ -209,6 +209,8 @@ struct SettingsChange {
     app_url: Option<url::Url>,
     sealdrop_url: Option<url::Url>,
     widget_key: Option<String>,
+    /// The Help Center snippet, verbatim; an empty string goes back to the plain tag.
+    loader_tag: Option<String>,
     auto_approve: Option<bool>,
 }
 
@@ -221,6 +223,9 @@ async fn settings(State(sim): State<Sim>, Json(c): Json<SettingsChange>) -> Stat
     }
     if let Some(k) = c.widget_key {
         sim.set_widget_key(&k);
+    }
+    if let Some(tag) = c.loader_tag {
+        sim.set_loader_tag((!tag.is_empty()).then_some(tag));
     }
     if let Some(a) = c.auto_approve {
         sim.set_auto_approve(a);

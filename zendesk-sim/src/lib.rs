@@ -124,6 +124,9 @@ pub(crate) struct Settings {
     pub app_url: Url,
     pub sealdrop_url: Url,
     pub widget_key: String,
+    /// The snippet an admin pasted into `document_head.hbs`, verbatim; `None`: the plain
+    /// loader tag with `widget_key`.
+    pub loader_tag: Option<String>,
     pub auto_approve: bool,
 }
 
@@ -188,6 +191,7 @@ pub async fn start(config: SimConfig) -> anyhow::Result<RunningSim> {
             app_url: config.app_url,
             sealdrop_url: config.sealdrop_url,
             widget_key: config.widget_key,
+            loader_tag: None,
             auto_approve: config.auto_approve,
         }),
         state: Mutex::new(state::State::new(
@@ -392,6 +396,13 @@ impl Sim {
     pub fn set_widget_key(&self, key: &str) {
         let key = key.to_string();
         self.update_settings(|s| s.widget_key = key);
+    }
+
+    /// Puts `tag` into the Help Center pages' head verbatim, as an admin pastes the snippet
+    /// sealdrop shows (with `integrity` and `data-admin-key`); `None` goes back to the plain
+    /// loader tag.
+    pub fn set_loader_tag(&self, tag: Option<String>) {
+        self.update_settings(|s| s.loader_tag = tag);
     }
 
     /// Turns the OAuth consent page's auto-approval on or off.

@@ -243,6 +243,10 @@ pub struct Settings {
     pub subdomain: Option<String>,
     /// The account's name: what "Delete all data" asks the admin to type.
     pub tenant_name: Option<String>,
+    /// The Subresource Integrity hash (`sha384-…`) of this server's Help Center widget loader:
+    /// the snippet's `integrity` (docs/ZENDESK.md "Help Center widget"); null when the widget
+    /// is not built on this server. `cargo xtask package-app` prints the same for a release.
+    pub widget_loader_integrity: Option<String>,
 }
 
 /// What the sidebar needs to send files, in [`Me`].

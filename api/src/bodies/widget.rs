@@ -20,4 +20,7 @@ pub struct WidgetConfig {
     /// `GET /widget/v1/roster`, verified against the snippet's pinned admin key fingerprint
     /// (docs/FORMAT.md §20); a link-sealed manifest is refused.
     pub team_keys: bool,
+    /// The Zendesk account (its subdomain), null for a tenant made with the CLI: the tenant a
+    /// roster must name (docs/FORMAT.md §19.3 step 4).
+    pub tenant: Option<String>,
 }

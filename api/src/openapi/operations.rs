@@ -398,11 +398,12 @@ pub(super) fn all() -> Vec<Operation> {
         .internal()
         .unavailable(),
     op("get", "/widget/v1/loader.js", "The Help Center widget loader script")
-        .description("Public; <script src=… data-key=\"sdw_…\" async>. Cached 5 minutes; names the versioned URLs of the widget's assets.")
+        .description("Public; <script src=… integrity=\"sha384-…\" crossorigin=\"anonymous\" data-key=\"sdw_…\" data-admin-key=\"…\" async>. The release's loader byte for byte (its integrity is `widget_loader_integrity` in the settings); cached 5 minutes; carries the SHA-384 of every file it loads.")
         .public()
         .other(200, "JavaScript", &[("text/javascript", json!({
             "type": "string"
-        }))]),
+        }))])
+        .error(404, "not_found: the widget is not built on this server (cargo xtask wasm)"),
     op("get", "/widget/v1/config", "The widget's settings for its key")
         .description("Readable by any origin (so the widget can show why it was refused); the key's tenant must list the request's Origin among its Help Center origins.")
         .security(&[&[Scheme::WidgetKey]])

@@ -119,8 +119,10 @@ pub struct ConfigArgs {
     /// Default: the source tree's `web/` folder.
     #[arg(long, global = true, env = "SEALDROP_WEB_DIR")]
     pub web_dir: Option<PathBuf>,
-    /// Folder of the browser package built by `cargo xtask wasm`, served at `/static/pkg/`.
-    /// Default: the source tree's `widget-wasm/pkg/`.
+    /// Folder of the browser package built by `cargo xtask wasm`, served at `/static/pkg/`;
+    /// its `widget/` folder is the Help Center widget's release, served at
+    /// `/widget/v1/loader.js` and `/widget/v1/assets/`. Default: the source tree's
+    /// `widget-wasm/pkg/`.
     #[arg(long, global = true, env = "SEALDROP_WASM_DIR")]
     pub wasm_dir: Option<PathBuf>,
     /// HMAC key for verification codes: base64url of 32 random bytes. Set the same value on
@@ -407,7 +409,7 @@ pub struct Config {
     pub mail: MailConfig,
     /// Static files of the pages (`/static/`).
     pub web_dir: PathBuf,
-    /// The browser package (`/static/pkg/`).
+    /// The browser package (`/static/pkg/`) and the widget's release (`widget/`).
     pub wasm_dir: PathBuf,
     /// Where the verification key comes from.
     pub verification: VerificationConfig,

@@ -19,6 +19,7 @@ use crate::http::auth::{AgentSession, TenantAdmin};
 use crate::http::{HttpError, RequiredJson};
 use crate::settings::{self, SettingsUpdate};
 use crate::state::AppState;
+use crate::widget::release;
 use crate::zendesk::session::ConfirmedRole;
 
 /// The settings routes.
@@ -75,6 +76,7 @@ async fn read(
         &state.config.limits,
         &admin.tenant().id,
         state.clock.now(),
+        release::loader_integrity(&state.config.wasm_dir).await,
     )
     .await?;
     Ok(Json(body).into_response())
@@ -87,7 +89,8 @@ async fn update(
 ) -> Result<Response, HttpError> {
     let (limits, tenant, now) = (&state.config.limits, &admin.tenant().id, state.clock.now());
     settings::update(&state.db, limits, tenant, &admin, &change, now).await?;
-    Ok(Json(settings::view(&state.db, limits, tenant, now).await?).into_response())
+    let integrity = release::loader_integrity(&state.config.wasm_dir).await;
+    Ok(Json(settings::view(&state.db, limits, tenant, now, integrity).await?).into_response())
 }
 
 async fn rotate_widget_key(

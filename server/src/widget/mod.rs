@@ -16,9 +16,13 @@
 //! - a widget package that is not finalized within
 //!   [`WidgetLimits::abandoned_after`](crate::config::WidgetLimits::abandoned_after) is purged
 //!   ([`purge_abandoned`]).
+//!
+//! The widget's code is a release built by `cargo xtask wasm` and served byte for byte
+//! ([`release`]), because the theme pins it with Subresource Integrity.
 
 pub mod limits;
 pub mod origin;
+pub mod release;
 
 use sealdrop_api::widget::WidgetConfig;
 use std::sync::Arc;
@@ -154,16 +158,24 @@ impl WidgetTenant {
     pub fn quota(&self, limits: &WidgetLimits) -> u64 {
         self.quota_bytes.unwrap_or(limits.default_quota_bytes)
     }
+}
 
-    /// `GET /widget/v1/config`'s answer.
-    pub fn config_answer(&self, limits: &Limits) -> WidgetConfig {
-        WidgetConfig {
-            forms: self.forms.clone(),
-            max_file_size: self.max_file_size(limits.max_file_size),
-            part_chunks: PART_CHUNKS,
-            team_keys: self.team_keys,
-        }
-    }
+/// `GET /widget/v1/config`'s answer for `tenant`.
+pub async fn config_answer(
+    db: &Database,
+    tenant: &WidgetTenant,
+    limits: &Limits,
+) -> Result<WidgetConfig, WidgetError> {
+    Ok(WidgetConfig {
+        forms: tenant.forms.clone(),
+        max_file_size: tenant.max_file_size(limits.max_file_size),
+        part_chunks: PART_CHUNKS,
+        team_keys: tenant.team_keys,
+        tenant: db
+            .subdomain_of(&tenant.tenant.id)
+            .await?
+            .map(|s| s.to_string()),
+    })
 }
 
 /// The tenant whose widget key a request presents (`key`: the header's value, if any).

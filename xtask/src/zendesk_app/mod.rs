@@ -123,6 +123,16 @@ pub fn main(command: &str, args: &[String]) -> Result<()> {
     if command == "package-app" {
         let (zip, files) = package(&dir)?;
         println!("xtask: wrote {} ({files} files)", zip.display());
+        // The release's other half: the Help Center snippet pins this release's loader.
+        crate::wasm::build()?;
+        let pkg = crate::proc::repo_root().join("widget-wasm/pkg");
+        let release = crate::widget::built(&pkg)
+            .ok_or_else(|| anyhow::anyhow!("the widget release is missing after the build"))?;
+        println!(
+            "xtask: the Help Center snippet for this release (the admin's screen fills in the two \
+             keys; data-admin-key is the admin key's fingerprint, compact form):\n  {}",
+            crate::widget::snippet("https://SEALDROP_HOST", &release.loader_integrity)
+        );
     }
     Ok(())
 }

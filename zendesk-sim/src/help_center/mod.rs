@@ -167,9 +167,13 @@ fn brand_name(subdomain: &str) -> String {
         .unwrap_or_default()
 }
 
-/// The loader tag an admin pastes into `document_head.hbs`.
+/// The loader tag an admin pastes into `document_head.hbs`: the snippet a test set, or the
+/// plain tag with the widget key.
 fn loader_tag(sim: &Sim) -> String {
     let s = sim.settings();
+    if let Some(tag) = &s.loader_tag {
+        return tag.clone();
+    }
     let src = s
         .sealdrop_url
         .join("/widget/v1/loader.js")
