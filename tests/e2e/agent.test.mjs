@@ -157,6 +157,10 @@ test('the admin sets sealdrop up from the sidebar: grant, Help Center origin, wi
     widgetKey = snippet.match(/data-key="(sdw_[^"]+)"/)?.[1];
     assert.ok(widgetKey, `the snippet holds the widget key: ${snippet}`);
     assert.ok(snippet.includes(`${server.url}/widget/v1/loader.js`));
+    // The snippet pins the loader the server serves (Subresource Integrity, web/widget/README.md).
+    const loader = Buffer.from(await (await fetch(`${server.url}/widget/v1/loader.js`)).arrayBuffer());
+    const integrity = `sha384-${createHash('sha384').update(loader).digest('base64')}`;
+    assert.ok(snippet.includes(` integrity="${integrity}" crossorigin="anonymous"`), `the snippet pins ${integrity}: ${snippet}`);
     // Rotating the widget key changes the snippet; the old key stops working.
     page.on('dialog', (d) => d.accept());
     await frame.click('#rotate-key');

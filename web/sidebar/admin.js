@@ -46,11 +46,17 @@ export async function loadAdmin() {
   loadAudit();
 }
 
-/** The Help Center tag; with team keys, it pins the admin key this browser holds (docs/FORMAT.md §17). */
+/**
+ * The Help Center tag: the loader pinned by Subresource Integrity (the release's hash, from the
+ * settings; web/widget/README.md) and, with team keys, the admin key this browser holds
+ * (docs/FORMAT.md §17), never one the server names.
+ */
 function renderSnippet(key) {
   const fingerprint = adminFingerprint();
   const pin = fingerprint ? ` data-admin-key="${fingerprint}"` : "";
-  $("snippet").value = `<script src="${location.origin}/widget/v1/loader.js" data-key="${key}"${pin} async></script>`;
+  const integrity = state.settings?.widget_loader_integrity;
+  const sri = integrity ? ` integrity="${integrity}" crossorigin="anonymous"` : "";
+  $("snippet").value = `<script src="${location.origin}/widget/v1/loader.js"${sri} data-key="${key}"${pin} async></script>`;
 }
 
 let auditBefore = null;

@@ -35,14 +35,26 @@ pub fn main(args: &[String]) -> Result<()> {
 pub fn build() -> Result<()> {
     setup::wasm_target()?;
     let bindgen_dir = setup::wasm_bindgen()?;
-    proc::run(cargo().args([
-        "build",
-        "-p",
-        "sealdrop-widget",
-        "--target",
-        "wasm32-unknown-unknown",
-        "--release",
-    ]))?;
+    // The loader pins the wasm's SHA-384 and the snippet pins the loader's, so the same source
+    // must give the same bytes wherever it is built: panic locations would otherwise carry the
+    // checkout's and the cargo home's absolute paths.
+    let remap = format!(
+        "--remap-path-prefix={}=sealdrop --remap-path-prefix={}=cargo",
+        repo_root().display(),
+        proc::cargo_home().display()
+    );
+    proc::run(
+        cargo()
+            .args([
+                "build",
+                "-p",
+                "sealdrop-widget",
+                "--target",
+                "wasm32-unknown-unknown",
+                "--release",
+            ])
+            .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS", remap),
+    )?;
     let wasm = target_dir().join("wasm32-unknown-unknown/release/sealdrop_widget.wasm");
     if !wasm.is_file() {
         bail!("the build produced no {}", wasm.display());
