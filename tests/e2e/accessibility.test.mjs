@@ -66,7 +66,8 @@ for (const view of views) {
     const { sim } = await setup(t);
     await withBrowser(t, async ({ page }) => {
       await copenhagen.open(page, sim, view.query);
-      await page.locator(`${PANEL} .drop`).waitFor();
+      // The panel shows at once; its stylesheet follows once the loader has checked it.
+      await page.locator(`${PANEL}[data-styled] .drop`).waitFor();
       await assertPanelLegible(page, `${view.name}: empty`);
       await assertFits(page, `${view.name}: empty`);
       assert.deepEqual(await axe(page, PANEL), [], `${view.name}: axe-core on the empty panel`);

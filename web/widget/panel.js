@@ -28,7 +28,9 @@ export class Panel {
     host.setAttribute("data-sealdrop", "widget");
     anchor.insertAdjacentElement("afterend", host);
     const shadow = host.attachShadow({ mode: "open" });
-    shadow.adoptedStyleSheets = [styleSheet(HOST_RULE), ...styles];
+    this.shadow = shadow;
+    this.host = host;
+    this.useStyles(styles);
     shadow.innerHTML = `
       <div class="panel" part="panel">
         <p class="head" id="sealdrop-head"><span class="padlock" aria-hidden="true"></span>
@@ -40,7 +42,6 @@ export class Panel {
         <p class="error" role="alert" hidden></p>
       </div>`;
     this.host = host;
-    this.shadow = shadow;
     this.actions = actions;
     this.drop = shadow.querySelector(".drop");
     this.input = shadow.querySelector(".input");
@@ -67,6 +68,15 @@ export class Panel {
       this.drop.classList.remove("over");
       if (!this.disabled) actions.pick(Array.from(e.dataTransfer?.files ?? []));
     });
+  }
+
+  /**
+   * Applies the widget's stylesheets: they may arrive after the panel is rendered (the loader
+   * fetches and checks widget.css); `data-styled` says they are in.
+   */
+  useStyles(styles) {
+    this.shadow.adoptedStyleSheets = [styleSheet(HOST_RULE), ...styles];
+    if (styles.length > 0) this.host.dataset.styled = "";
   }
 
   get connected() {

@@ -97,6 +97,8 @@ class Widget {
     new MutationObserver(() => this.sync()).observe(document.documentElement, { childList: true, subtree: true });
     try {
       this.styles = await styles;
+      // The page may have rendered the panel while the stylesheet was being fetched and checked.
+      this.panel?.useStyles(this.styles);
     } catch (err) {
       this.refuse(unavailable(err));
     }
