@@ -1,4 +1,3 @@
-// (lib/team.mjs is the sidebar tests' counterpart: a package sealed in Node, keys in IndexedDB.)
 // Team keys as the admin and the agents set them up, without a browser: device identities
 // made with the wasm bindings (as the sidebar's wasm fallback makes them), registered through
 // the API with each agent's session; an admin key and a recovery code made in "the admin's
@@ -9,6 +8,8 @@
 //   import { setUpTeam, pasteSnippet } from './lib/team-setup.mjs';
 //   const team = await setUpTeam({ server, sim, wasm, adminSession });
 //   await pasteSnippet({ server, sim, widgetKey, adminSession, adminKey: team.adminKey.fingerprint });
+//
+// lib/team.mjs is the sidebar tests' counterpart: a package sealed in Node, keys in IndexedDB.
 
 import assert from 'node:assert/strict';
 
