@@ -11,6 +11,19 @@ pub struct SidebarSignIn {
     pub token: String,
 }
 
+/// Answer of `POST /zendesk/app/session`: what the server-rendered page carried in its
+/// `<meta>` elements, for the sidebar served from the app package.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AppSession {
+    /// `ready`, `setup_required`, `reauthorization_required` or `refused`.
+    pub status: String,
+    /// A sentence for the user.
+    pub message: String,
+    /// The agent session (`sda_…`), unless refused; a setup session unless `ready`.
+    pub session: Option<String>,
+}
+
 /// Answer of `POST /zendesk/oauth/start`: where to send the admin.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

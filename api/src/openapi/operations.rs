@@ -450,6 +450,16 @@ pub(super) fn all() -> Vec<Operation> {
         .page(429, "Zendesk is rate limiting sealdrop")
         .page(500, "server error")
         .page(503, "no Zendesk app public key is configured"),
+    op("post", "/zendesk/app/session", "Agent sign-in for the sidebar served from the app package")
+        .description("Zendesk's app proxy posts the app JWT it signed with the tenant's shared secret (ZAF client.request with secure: true and jwt). Claims: iss {subdomain}.zendesk.com, aud sealdrop, sub (user id), installation_id, jti (single use), iat/exp at most 300 s apart. The answer carries what the server-rendered sidebar page carried in its <meta> elements. See docs/ZENDESK.md \"Sidebar from the app package\".")
+        .security(&[&[Scheme::ZendeskAppJwt]])
+        .json::<zendesk::AppSession>(200, "signed in: status ready, setup_required or reauthorization_required, with a session")
+        .error(401, "unauthorized: no app JWT, or one that does not verify, has expired or was used already")
+        .json::<zendesk::AppSession>(403, "the agent's role is not allowed: status refused, no session")
+        .error(404, "not_found: no app shared secret is set up for this Zendesk account")
+        .error(429, "rate_limited: Zendesk is rate limiting sealdrop")
+        .internal()
+        .unavailable(),
     oauth_start("get", "Begin the admin's Zendesk API grant (PKCE)"),
     oauth_start("post", "Begin the admin's Zendesk API grant (PKCE); same as GET"),
     op("get", "/zendesk/oauth/callback", "Zendesk's OAuth redirect: finishes the grant (browser page)")

@@ -11,7 +11,7 @@
 //! - [`verification`] holds `package_recipients`, `verification_codes`, `recipient_sessions`;
 //! - [`rate`] holds `rate_counters`, the hourly caps every instance shares;
 //! - [`zendesk`] holds `zendesk_installations`, `zendesk_grants`, `oauth_pending`,
-//!   `zendesk_role_cache`, `signin_tokens_used` (and re-pinning a reinstalled app);
+//!   `zendesk_role_cache`, `signin_tokens_used`, `zendesk_app_secrets` (and re-pinning a reinstalled app);
 //! - [`widget`] is the Help Center widget's lookups across those tables;
 //! - [`team`] holds `team_devices` and `team_keys` (team keys: device keys, the wrapped admin
 //!   key, the roster);

@@ -15,7 +15,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use sealdrop_api::zendesk::{CallbackQuery, OAuthStarted};
+use sealdrop_api::zendesk::{AppSession, CallbackQuery, OAuthStarted};
 
 use crate::agents::{self, GrantRequest, RoleCheck, SignInError, SignedIn};
 use crate::db::GrantStatus;
@@ -31,6 +31,7 @@ use crate::zendesk::Subdomain;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/zendesk/sidebar", post(sidebar))
+        .route("/zendesk/app/session", post(app_session))
         .route("/zendesk/oauth/start", get(oauth_start).post(oauth_start))
         .route("/zendesk/oauth/callback", get(oauth_callback))
         .route("/agent-app/{*path}", get(agent_app_file))
@@ -104,6 +105,19 @@ async fn sidebar(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
             None,
         )
         .await,
+        Err(SignInError::AppToken(subdomain, e)) => {
+            let message = format!("Zendesk's sign-in could not be verified ({e}). Reload the app from Zendesk.");
+            page(&state, subdomain.as_ref(), StatusCode::UNAUTHORIZED, PageStatus::Refused, &message, None).await
+        }
+        Err(SignInError::NoAppSecret(subdomain)) => page(
+            &state,
+            Some(&subdomain),
+            StatusCode::NOT_FOUND,
+            PageStatus::Refused,
+            "This Zendesk account has no sealdrop app secret yet; ask the sealdrop operator.",
+            None,
+        )
+        .await,
         Err(SignInError::Agent(subdomain, e)) => {
             let e = HttpError::from(e);
             let status = e.status();
@@ -116,6 +130,58 @@ async fn sidebar(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
             };
             page(&state, subdomain.as_ref(), status, PageStatus::Refused, &message, None).await
         }
+    }
+}
+
+/// `POST /zendesk/app/session` (`Authorization: Bearer <app JWT>`): the sign-in of the sidebar
+/// served from the app package, through Zendesk's proxy (docs/ZENDESK.md "Sidebar from the app
+/// package"). Answers what the server-rendered page carried in its `<meta>` elements, as JSON.
+async fn app_session(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    let Some(token) = token else {
+        return HttpError::Unauthorized("An app JWT is required (Authorization: Bearer …), signed by Zendesk's app proxy.".into())
+            .into_response();
+    };
+    match agents::sign_in_app(&state.db, &state.zendesk, token, state.clock.now()).await {
+        Ok(signed_in) => {
+            let (status, message) = page_status(&signed_in);
+            tracing::info!(tenant = %signed_in.tenant_id, user = signed_in.user_id, status = status.as_str(), "app sign-in");
+            let code = if status == PageStatus::Refused { StatusCode::FORBIDDEN } else { StatusCode::OK };
+            let mut response = (
+                code,
+                Json(AppSession {
+                    status: status.as_str().to_owned(),
+                    message: message.to_owned(),
+                    session: signed_in.session,
+                }),
+            )
+                .into_response();
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        Err(SignInError::AppToken(_, e)) => {
+            tracing::info!(error = %e, "app sign-in refused");
+            HttpError::Unauthorized(format!("Zendesk's sign-in could not be verified ({e}).")).into_response()
+        }
+        Err(SignInError::Token(_, e)) => {
+            tracing::info!(error = %e, "app sign-in refused");
+            HttpError::Unauthorized(format!("Zendesk's sign-in could not be verified ({e}).")).into_response()
+        }
+        Err(SignInError::Replayed(_)) => {
+            HttpError::Unauthorized("This Zendesk sign-in was already used once; reload the app.".into()).into_response()
+        }
+        Err(SignInError::NoAppSecret(_) | SignInError::NoKey(_)) => HttpError::NotFound(
+            "This Zendesk account has no sealdrop app secret yet; ask the sealdrop operator.".into(),
+        )
+        .into_response(),
+        Err(SignInError::Agent(_, e)) => HttpError::from(e).into_response(),
     }
 }
 
