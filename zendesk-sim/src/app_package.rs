@@ -18,8 +18,9 @@
 //! ## The proxy: `POST /api/v2/apps/proxy` `{installation_id, options}`
 //! What Zendesk's proxy does with a `client.request(options)`, as its documentation states it:
 //! - `{{setting.NAME}}` in `url`, `headers`, `data` and the `jwt` options becomes the
-//!   setting's value; a secure setting only with `secure: true` and only for a URL whose host
-//!   is in the manifest's `domainWhitelist` (otherwise the request is refused, status 403);
+//!   setting's value; a secure setting only with `secure: true`, only for a URL whose host
+//!   is in the manifest's `domainWhitelist`, and only where its `scopes` allow (`url`,
+//!   `header`, `body`, `jwt_secret_key`, `jwt_claim`); otherwise the request is refused (403);
 //! - `jwt: {algorithm: "HS256", secret_key, expiry, claims}`: a JWT over the claims plus
 //!   `iat` and `exp = iat + expiry`, signed with the substituted `secret_key`, replaces
 //!   `{{jwt.token}}` (only HS256 here);
@@ -58,6 +59,9 @@ pub struct AppManifest {
     pub domain_whitelist: Vec<String>,
     /// Names of the `"secure": true` parameters.
     pub secure: HashSet<String>,
+    /// Their `scopes` (where the proxy may insert them: `header`, `body`, `url`,
+    /// `jwt_secret_key`, `jwt_claim`, …); a secure parameter without scopes goes anywhere.
+    pub scopes: std::collections::HashMap<String, Vec<String>>,
 }
 
 impl AppManifest {
@@ -84,10 +88,27 @@ impl AppManifest {
                     .collect()
             })
             .unwrap_or_default();
+        let scopes = m["parameters"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|p| {
+                        let name = p["name"].as_str()?.to_owned();
+                        let list = p["scopes"]
+                            .as_array()?
+                            .iter()
+                            .filter_map(|s| s.as_str().map(str::to_owned))
+                            .collect();
+                        Some((name, list))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         Ok(Self {
             sidebar_url,
             domain_whitelist,
             secure,
+            scopes,
         })
     }
 
@@ -187,7 +208,7 @@ async fn proxy(State(sim): State<Sim>, Json(req): Json<ProxyRequest>) -> Json<Va
         return relay_error(400, "url is required");
     };
     // Settings go into the URL first: the host they name decides whether secure ones may go.
-    let url_text = match substitute(raw_url, &settings, &manifest.secure, false) {
+    let url_text = match substitute(raw_url, &settings, &manifest, None, "url") {
         Ok(u) => u,
         Err(e) => return relay_error(403, &e),
     };
@@ -201,24 +222,26 @@ async fn proxy(State(sim): State<Sim>, Json(req): Json<ProxyRequest>) -> Json<Va
             .any(|d| d.eq_ignore_ascii_case(host))
     });
     let may_use_secure = secure && whitelisted;
-    let sub = |text: &str| substitute(text, &settings, &manifest.secure, may_use_secure);
+    let sub_in = |text: &str, scope: &str| {
+        substitute(text, &settings, &manifest, Some(may_use_secure), scope)
+    };
 
     let token = if o["jwt"].is_object() {
-        match make_jwt(&o["jwt"], &sub) {
+        match make_jwt(&o["jwt"], &sub_in) {
             Ok(t) => Some(t),
             Err(e) => return relay_error(403, &e),
         }
     } else {
         None
     };
-    let fill = |text: &str| -> Result<String, String> {
-        let text = sub(text)?;
+    let fill = |text: &str, scope: &str| -> Result<String, String> {
+        let text = sub_in(text, scope)?;
         Ok(match &token {
             Some(t) => text.replace("{{jwt.token}}", t),
             None => text,
         })
     };
-    let url = match fill(url.as_str()).map(|u| Url::parse(&u)) {
+    let url = match fill(url.as_str(), "url").map(|u| Url::parse(&u)) {
         Ok(Ok(u)) => u,
         Ok(Err(_)) => return relay_error(400, "url is not absolute"),
         Err(e) => return relay_error(403, &e),
@@ -239,7 +262,7 @@ async fn proxy(State(sim): State<Sim>, Json(req): Json<ProxyRequest>) -> Json<Va
                 continue;
             }
             let Some(value) = value.as_str() else { continue };
-            match fill(value) {
+            match fill(value, "header") {
                 Ok(v) => request = request.header(name.as_str(), v),
                 Err(e) => return relay_error(403, &e),
             }
@@ -255,7 +278,7 @@ async fn proxy(State(sim): State<Sim>, Json(req): Json<ProxyRequest>) -> Json<Va
         _ => return relay_error(400, "data must be text, or JSON with a JSON contentType"),
     };
     if let Some(body) = body {
-        match fill(&body) {
+        match fill(&body, "body") {
             Ok(b) => request = request.header(header::CONTENT_TYPE.as_str(), content_type).body(b),
             Err(e) => return relay_error(403, &e),
         }
@@ -288,12 +311,16 @@ async fn proxy(State(sim): State<Sim>, Json(req): Json<ProxyRequest>) -> Json<Va
     }))
 }
 
-/// Replaces `{{setting.NAME}}`; a secure setting only when `secure_ok`.
+/// Replaces `{{setting.NAME}}` found in the request's `scope` (`url`, `header`, `body`,
+/// `jwt_secret_key`, `jwt_claim`). A secure setting only when `secure_ok` is `Some(true)` (a
+/// secure request to a `domainWhitelist` host; `None`: not known yet, the URL before its host
+/// is) and its `scopes`, if any, name `scope`.
 fn substitute(
     text: &str,
     settings: &Map<String, Value>,
-    secure_names: &HashSet<String>,
-    secure_ok: bool,
+    manifest: &AppManifest,
+    secure_ok: Option<bool>,
+    scope: &str,
 ) -> Result<String, String> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -305,10 +332,19 @@ fn substitute(
             return Ok(out);
         };
         let name = &after[..end];
-        if secure_names.contains(name) && !secure_ok {
-            return Err(format!(
-                "the secure setting {name} goes only into secure requests to the app's domainWhitelist"
-            ));
+        if manifest.secure.contains(name) {
+            if secure_ok != Some(true) {
+                return Err(format!(
+                    "the secure setting {name} goes only into secure requests to the app's domainWhitelist"
+                ));
+            }
+            if manifest
+                .scopes
+                .get(name)
+                .is_some_and(|scopes| !scopes.iter().any(|s| s == scope))
+            {
+                return Err(format!("the secure setting {name} may not be used in the {scope}"));
+            }
         }
         let value = match settings.get(name) {
             Some(Value::String(s)) => s.clone(),
@@ -325,13 +361,13 @@ fn substitute(
 /// Signs the `jwt` option's token, as Zendesk's proxy does.
 fn make_jwt(
     options: &Value,
-    sub: &dyn Fn(&str) -> Result<String, String>,
+    sub: &dyn Fn(&str, &str) -> Result<String, String>,
 ) -> Result<String, String> {
     let algorithm = options["algorithm"].as_str().unwrap_or("HS256");
     if algorithm != "HS256" {
         return Err(format!("the simulator's proxy signs HS256 only, not {algorithm}"));
     }
-    let secret = sub(options["secret_key"].as_str().unwrap_or_default())?;
+    let secret = sub(options["secret_key"].as_str().unwrap_or_default(), "jwt_secret_key")?;
     if secret.is_empty() {
         return Err("jwt.secret_key is empty".into());
     }
@@ -342,7 +378,7 @@ fn make_jwt(
     };
     for value in claims.values_mut() {
         if let Value::String(s) = value {
-            *s = sub(s)?;
+            *s = sub(s, "jwt_claim")?;
         }
     }
     let now = SystemTime::now()
@@ -368,15 +404,20 @@ mod tests {
         let mut settings = Map::new();
         settings.insert("shared_secret".into(), json!("s3cret"));
         settings.insert("sealdrop_url".into(), json!("https://sd.example"));
-        let secure: HashSet<String> = ["shared_secret".to_owned()].into();
-        assert_eq!(
-            substitute("{{setting.sealdrop_url}}/x", &settings, &secure, false).unwrap(),
-            "https://sd.example/x"
-        );
-        assert!(substitute("{{setting.shared_secret}}", &settings, &secure, false).is_err());
-        assert_eq!(
-            substitute("k={{setting.shared_secret}}", &settings, &secure, true).unwrap(),
-            "k=s3cret"
+        let manifest = AppManifest {
+            secure: ["shared_secret".to_owned()].into(),
+            scopes: [("shared_secret".to_owned(), vec!["jwt_secret_key".to_owned()])].into(),
+            ..AppManifest::default()
+        };
+        let sub = |text: &str, ok: Option<bool>, scope: &str| {
+            substitute(text, &settings, &manifest, ok, scope)
+        };
+        assert_eq!(sub("{{setting.sealdrop_url}}/x", None, "url").unwrap(), "https://sd.example/x");
+        assert!(sub("{{setting.shared_secret}}", Some(false), "jwt_secret_key").is_err());
+        assert_eq!(sub("{{setting.shared_secret}}", Some(true), "jwt_secret_key").unwrap(), "s3cret");
+        assert!(
+            sub("Bearer {{setting.shared_secret}}", Some(true), "header").is_err(),
+            "a secret scoped to the JWT key never goes into a header"
         );
     }
 

@@ -13,12 +13,18 @@
 //! translations/en.json, and every string key the sidebar (`web/sidebar/`) uses is in its
 //! `strings/en.json`.
 //!
+//! The app Zendesk gets is assembled (`assemble.rs`) into `target/agent-app/`: `agent-app/`
+//! plus the sidebar page, its modules, the shared modules and the wasm core under `assets/`,
+//! so that Zendesk serves the sidebar from the reviewed package (docs/ZENDESK.md "Sidebar from
+//! the app package"). check-app checks that folder by default (its manifest points the sidebar
+//! at `assets/sidebar.html`, which `agent-app/` alone does not hold), and sealdrop's rule
+//! `sealdrop.sidebar_outside_package` that the page loads nothing from outside it.
+//!
 //! The package is the zip `zcli apps:package` uploads: `manifest.json`, `translations/*.json`
-//! and `assets/**` at the root of the archive, written to `agent-app/tmp/app-{version}.zip`
-//! (zcli writes `tmp/app-{timestamp}.zip`). It holds only what Zendesk uses: the sidebar page
-//! itself is served by the sealdrop server (it answers Zendesk's signed POST), so its scripts
-//! are not in the package.
+//! and `assets/**` at the root of the archive, written to `{app folder}/tmp/app-{version}.zip`
+//! (zcli writes `tmp/app-{timestamp}.zip`).
 
+pub mod assemble;
 pub mod fixtures;
 pub mod stage;
 pub mod validations;
@@ -83,11 +89,27 @@ impl Report {
 pub fn main(command: &str, args: &[String]) -> Result<()> {
     let mut dir = None;
     let mut marketplace = true;
-    for arg in args {
+    let mut server_host = None;
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
         match arg.as_str() {
+            "--server-url" => {
+                let url = args
+                    .next()
+                    .ok_or_else(|| anyhow::anyhow!("--server-url needs a URL"))?;
+                let host = url
+                    .strip_prefix("https://")
+                    .ok_or_else(|| anyhow::anyhow!("--server-url must be an https URL"))?
+                    .split(['/', ':', '?', '#'])
+                    .next()
+                    .unwrap_or_default()
+                    .to_ascii_lowercase();
+                server_host = Some(host);
+            }
             "--help" | "-h" => {
                 println!(
-                    "cargo xtask {command} [--private] [DIR]   (default: agent-app/)\n\n\
+                    "cargo xtask {command} [--private] [--server-url URL] [DIR]\n\
+                     (default: agent-app/ assembled with the sidebar into target/agent-app/)\n\n\
                      Applies Zendesk's app validator (the zendesk_apps_support gem {}, ported) and\n\
                      sealdrop's own rules. Marketplace mode (no symlinks, no experiments) unless\n\
                      --private.",
@@ -100,7 +122,26 @@ pub fn main(command: &str, args: &[String]) -> Result<()> {
             other => dir = Some(PathBuf::from(other)),
         }
     }
-    let dir = dir.unwrap_or_else(|| crate::proc::repo_root().join("agent-app"));
+    let dir = match dir {
+        Some(dir) => dir,
+        None => {
+            // The wasm core goes into the package: package-app builds it; check-app uses the
+            // last build.
+            if command == "package-app" {
+                crate::wasm::build()?;
+            }
+            let out = crate::proc::target_dir().join("agent-app");
+            let pkg = crate::proc::repo_root().join("widget-wasm/pkg");
+            assemble::assemble(&out, server_host.as_deref(), &pkg)?
+        }
+    };
+    if command == "package-app" && server_host.is_none() {
+        println!(
+            "warning: no --server-url: domainWhitelist names {}, so Zendesk's proxy will not give \
+             the app its shared secret; package with your server's URL",
+            assemble::PLACEHOLDER_HOST
+        );
+    }
     let report = check_as(&dir, marketplace)?;
     for w in &report.warnings {
         println!("warning: {w}");
@@ -124,7 +165,6 @@ pub fn main(command: &str, args: &[String]) -> Result<()> {
         let (zip, files) = package(&dir)?;
         println!("xtask: wrote {} ({files} files)", zip.display());
         // The release's other half: the Help Center snippet pins this release's loader.
-        crate::wasm::build()?;
         let pkg = crate::proc::repo_root().join("widget-wasm/pkg");
         let release = crate::widget::built(&pkg)
             .ok_or_else(|| anyhow::anyhow!("the widget release is missing after the build"))?;
@@ -164,6 +204,7 @@ pub fn check_as(dir: &Path, marketplace: bool) -> Result<Report> {
         }
         check_parameter_labels(dir, m, &mut r);
     }
+    assemble::check_self_contained(dir, &mut r)?;
     check_sidebar_strings(&crate::proc::repo_root().join("web/sidebar"), &mut r)?;
     Ok(r)
 }
