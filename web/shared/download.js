@@ -80,7 +80,7 @@ async function fsSink(handle) {
 let swRegistration = null;
 
 /** Registers the download service worker (once) and waits until it is active. */
-export async function ensureServiceWorker(url = "/static/shared/download-sw.js", scope = "/p/") {
+export async function ensureServiceWorker(url = new URL("./download-sw.js", import.meta.url).href, scope = "/p/") {
   if (!swRegistration) {
     swRegistration = (async () => {
       const reg = await navigator.serviceWorker.register(url, { scope, type: "classic" });
