@@ -428,8 +428,25 @@ mod tests {
     use super::*;
     use serde_json::Map;
 
+    /// The app folder as package-app assembles it, once per test process, with a stand-in
+    /// for the wasm core (its build is not the point here).
     fn app_dir() -> PathBuf {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../agent-app")
+        static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+        DIR.get_or_init(|| {
+            let root =
+                std::env::temp_dir().join(format!("sealdrop-app-{}", std::process::id()));
+            let pkg = root.join("pkg");
+            std::fs::create_dir_all(&pkg).expect("mkdir");
+            std::fs::write(
+                pkg.join("sealdrop_widget.js"),
+                "export default async function init() {}\n",
+            )
+            .expect("write");
+            std::fs::write(pkg.join("sealdrop_widget_bg.wasm"), b"\0asm\x01\0\0\0")
+                .expect("write");
+            assemble::assemble(&root.join("app"), None, &pkg).expect("the app assembles")
+        })
+        .clone()
     }
 
     /// A copy of the real app in a temporary folder, with `change` applied to its manifest.
@@ -473,7 +490,11 @@ mod tests {
     #[test]
     fn a_setting_placeholder_must_name_a_parameter() {
         let r = errors_of("setting", |m| {
-            m.insert("parameters".into(), serde_json::json!([]));
+            m.insert(
+                "location".into(),
+                serde_json::json!({ "support": { "ticket_sidebar": {
+                    "url": "{{setting.nowhere}}/zendesk/sidebar", "flexible": true } } }),
+            );
         });
         assert!(r.has("sealdrop.setting_placeholder"), "{:?}", r.errors);
     }
@@ -552,6 +573,18 @@ mod tests {
     }
 
     #[test]
+    fn the_sidebar_may_load_nothing_from_outside_the_package() {
+        let dir = broken("outside", |_| {});
+        let js = dir.join("assets/inbox.js");
+        let text = std::fs::read_to_string(&js).expect("inbox.js");
+        std::fs::write(&js, format!("import {{ x }} from \"/static/shared/api.js\";\n{text}"))
+            .expect("write");
+        let r = check(&dir).expect("runs");
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(r.has("sealdrop.sidebar_outside_package"), "{:?}", r.errors);
+    }
+
+    #[test]
     fn the_package_holds_the_app_files_at_the_root() {
         let dir = broken("zip", |_| {});
         let (zip, count) = package(&dir).expect("packaged");
@@ -562,16 +595,26 @@ mod tests {
         let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).expect("a readable zip");
         let mut names: Vec<&str> = archive.file_names().collect();
         names.sort_unstable();
-        assert_eq!(
-            names,
-            [
-                "assets/logo-small.png",
-                "assets/logo.png",
-                "manifest.json",
-                "translations/en.json",
-            ],
-            "only what Zendesk uses, at the root: the sidebar page is the server's, and the \
-             package does not hold itself"
+        for want in [
+            "manifest.json",
+            "translations/en.json",
+            "assets/logo.png",
+            "assets/logo-small.png",
+            "assets/sidebar.html",
+            "assets/sidebar.js",
+            "assets/signin.js",
+            "assets/team/device.js",
+            "assets/shared/api.js",
+            "assets/pkg/sealdrop_widget.js",
+            "assets/pkg/sealdrop_widget_bg.wasm",
+        ] {
+            assert!(names.contains(&want), "{want} is in the package: {names:?}");
+        }
+        assert!(
+            names.iter().all(|n| n.starts_with("assets/")
+                || *n == "manifest.json"
+                || n.starts_with("translations/")),
+            "only what Zendesk uses, at the root, and not the package itself: {names:?}"
         );
         assert_eq!(count, names.len());
         let mut manifest = String::new();
