@@ -742,6 +742,13 @@ fn e2e(ctx: &mut Ctx) -> Result<Ran> {
     if has_package("widget-wasm") {
         wasm::build()?;
     }
+    // The Zendesk app as Zendesk gets it, its domainWhitelist naming the local server, for the
+    // simulator to serve the sidebar from (docs/ZENDESK.md "Sidebar from the app package").
+    let app_dir = crate::zendesk_app::assemble::assemble(
+        &proc::target_dir().join("e2e-agent-app"),
+        Some("127.0.0.1"),
+        &repo_root().join("widget-wasm/pkg"),
+    )?;
     let smtp_env = ctx.services.smtp()?.env();
     let artifacts = proc::target_dir().join("e2e-artifacts");
     std::fs::create_dir_all(&artifacts)?;
@@ -756,6 +763,7 @@ fn e2e(ctx: &mut Ctx) -> Result<Ran> {
         .env("SEALDROP_REPO_ROOT", repo_root())
         .envs(proc::web_env())
         .env("SEALDROP_E2E_ARTIFACTS", &artifacts)
+        .env("SEALDROP_E2E_APP_DIR", &app_dir)
         .env("CHROMIUM", setup::CHROMIUM);
     println!(
         "xtask: screenshots of failing tests go to {}",

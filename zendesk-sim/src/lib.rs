@@ -101,6 +101,8 @@ pub struct SimConfig {
     /// its assets are served on an origin of their own, and a sidebar whose manifest URL is
     /// `assets/…` is framed from there ([`app_package`]).
     pub app_dir: Option<PathBuf>,
+    /// Where the apps origin listens (default: a free port beside `bind`).
+    pub apps_bind: Option<SocketAddr>,
 }
 
 impl SimConfig {
@@ -121,6 +123,7 @@ impl SimConfig {
             signer: None,
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             app_dir: None,
+            apps_bind: None,
         }
     }
 }
@@ -201,7 +204,14 @@ pub async fn start(config: SimConfig) -> anyhow::Result<RunningSim> {
     };
     // The app's assets get an origin of their own, as on Zendesk.
     let apps_listener = match &config.app_dir {
-        Some(_) => Some(TcpListener::bind(SocketAddr::new(config.bind.ip(), 0)).await?),
+        Some(_) => Some(
+            TcpListener::bind(
+                config
+                    .apps_bind
+                    .unwrap_or_else(|| SocketAddr::new(config.bind.ip(), 0)),
+            )
+            .await?,
+        ),
         None => None,
     };
     let apps_base_url = match &apps_listener {

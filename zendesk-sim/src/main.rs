@@ -61,6 +61,9 @@ struct Args {
     /// are served on a second origin and the agent page frames a packaged sidebar from there.
     #[arg(long, env = "ZENDESK_SIM_APP_DIR")]
     app_dir: Option<std::path::PathBuf>,
+    /// Where the apps origin listens (default: a free port on --listen's address).
+    #[arg(long, env = "ZENDESK_SIM_APPS_LISTEN")]
+    apps_listen: Option<std::net::SocketAddr>,
     /// An installation setting, NAME=VALUE (repeatable), secure ones included (e.g.
     /// shared_secret=… from `sealdrop admin tenant app-secret`).
     #[arg(long = "app-setting", value_name = "NAME=VALUE")]
@@ -95,6 +98,7 @@ async fn main() -> anyhow::Result<()> {
         )?)?);
     }
     config.app_dir = args.app_dir.clone();
+    config.apps_bind = args.apps_listen;
     let running = zendesk_sim::start(config).await?;
     let mut app_settings = serde_json::Map::new();
     for pair in &args.app_settings {

@@ -27,11 +27,16 @@ import { binaryPath, freePort, repoRoot, startServer, waitForOk } from './server
  * Returns `{ url, port, firstTicket, users: {admin, agent, customer}, tickets(), settings(change), stop() }`
  * (`firstTicket` and `users` only without `empty`).
  */
-export async function startSim({ port, sealdropUrl, signingKey, widgetKey, empty = false, autoApprove = true }) {
+export async function startSim({ port, sealdropUrl, signingKey, widgetKey, empty = false, autoApprove = true, appDir, appsPort, appSettings = {} }) {
   port ??= await freePort();
   const url = `http://127.0.0.1:${port}`;
   const args = ['--listen', `127.0.0.1:${port}`, '--sealdrop-url', `${sealdropUrl.replace(/\/$/, '')}/`];
   if (autoApprove) args.push('--auto-approve');
+  // The app package (assembled by `cargo xtask test`): the simulator frames the sidebar from
+  // its assets and relays its client.request calls, as Zendesk does.
+  if (appDir) args.push('--app-dir', appDir);
+  if (appsPort) args.push('--apps-listen', `127.0.0.1:${appsPort}`);
+  for (const [name, value] of Object.entries(appSettings)) args.push('--app-setting', `${name}=${value}`);
   if (signingKey) args.push('--signing-key', signingKey);
   if (widgetKey) args.push('--widget-key', widgetKey);
   if (empty) args.push('--empty');
@@ -83,7 +88,7 @@ export async function startSim({ port, sealdropUrl, signingKey, widgetKey, empty
  * pointing at the server. `env` adds server environment (e.g. `SEALDROP_SMTP_URL`).
  * Returns `{ server, sim, stop() }`; `stop` ends both and removes the key folder.
  */
-export async function startZendesk({ env = {} } = {}) {
+export async function startZendesk({ env = {}, packaged = Boolean(process.env.SEALDROP_E2E_APP_DIR) } = {}) {
   const keyDir = await mkdtemp(path.join(os.tmpdir(), 'sealdrop-zaf-'));
   let server;
   let sim;
@@ -100,16 +105,28 @@ export async function startZendesk({ env = {} } = {}) {
     // The server must know the simulator's URL before the simulator knows the server's.
     const simPort = await freePort();
     const simUrl = `http://127.0.0.1:${simPort}`;
+    // The origin Zendesk (here the simulator) serves the app package's assets from: the
+    // packaged sidebar calls the server from there.
+    const appsPort = await freePort();
     server = await startServer({
       env: {
         SEALDROP_ZENDESK_BASE_URL: `${simUrl}/`,
+        SEALDROP_ZENDESK_APP_ORIGINS: `http://127.0.0.1:${appsPort}`,
         SEALDROP_ZENDESK_APP_PUBLIC_KEY: path.join(keyDir, 'zaf.pub'),
         SEALDROP_ZENDESK_ROLE_CACHE_SECS: '0',
         SEALDROP_AGENT_APP_DIR: path.join(repoRoot, 'web/sidebar'),
         ...env,
       },
     });
-    sim = await startSim({ port: simPort, sealdropUrl: server.url, signingKey });
+    // Served from the app package (the default under `cargo xtask test`): the operator makes
+    // the account's app secret and the Zendesk admin enters it in the app's settings.
+    let app = {};
+    if (packaged) {
+      assert.ok(process.env.SEALDROP_E2E_APP_DIR, 'SEALDROP_E2E_APP_DIR names the assembled app folder');
+      const secret = await server.admin(['tenant', 'app-secret', 'acme']);
+      app = { appDir: process.env.SEALDROP_E2E_APP_DIR, appsPort, appSettings: { shared_secret: secret } };
+    }
+    sim = await startSim({ port: simPort, sealdropUrl: server.url, signingKey, ...app });
   } catch (err) {
     await stop();
     throw err;
@@ -161,12 +178,13 @@ export async function connectAccount(server, sim) {
   return { widgetKey, adminSession };
 }
 
-/** The sidebar iframe of the agent ticket page, once it has loaded /zendesk/sidebar. */
+/** The sidebar iframe of the agent ticket page, once it has loaded its page (the app
+ *  package's assets/sidebar.html, or the server's /zendesk/sidebar). */
 export async function sidebar(page) {
   const handle = await page.waitForSelector('iframe[id^="app_sidebar_"]');
   for (let i = 0; i < 100; i++) {
     const frame = await handle.contentFrame();
-    if (frame && frame.url().includes('/zendesk/sidebar')) {
+    if (frame && (frame.url().includes('/zendesk/sidebar') || frame.url().includes('/assets/sidebar.html'))) {
       await frame.waitForLoadState('domcontentloaded');
       return frame;
     }
