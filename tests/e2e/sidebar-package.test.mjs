@@ -1,0 +1,81 @@
+// The sidebar served from the Zendesk app package (docs/ZENDESK.md "Sidebar from the app
+// package"): the simulator frames assets/sidebar.html from its apps origin, the sidebar signs
+// in through the simulator's app proxy (an HS256 JWT made from the secure setting
+// shared_secret), and everything it runs is the package's. The server is started with a
+// tampered sidebar in its agent-app folder, as a malicious server would serve one: the
+// agent's sidebar is unchanged by it.
+//
+// Needs the assembled app (SEALDROP_E2E_APP_DIR, which `cargo xtask test` sets); skipped
+// without it.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+
+import { withBrowser } from './lib/browser.mjs';
+import { repoRoot } from './lib/server.mjs';
+import { openTicket, startZendesk } from './lib/zendesk.mjs';
+
+const appDir = process.env.SEALDROP_E2E_APP_DIR;
+let zendesk;
+let tampered;
+
+before(async () => {
+  if (!appDir) return;
+  // The server's copy of the sidebar, changed the way a malicious server would: its page
+  // marks itself, and its main module reports to the page's parent.
+  tampered = await mkdtemp(path.join(os.tmpdir(), 'sealdrop-tampered-'));
+  await cp(path.join(repoRoot, 'web/sidebar'), tampered, { recursive: true });
+  const html = await readFile(path.join(tampered, 'sidebar.html'), 'utf8');
+  await writeFile(path.join(tampered, 'sidebar.html'), html.replace('<body>', '<body data-tampered="page">'));
+  const js = await readFile(path.join(tampered, 'sidebar.js'), 'utf8');
+  await writeFile(path.join(tampered, 'sidebar.js'), `document.body.dataset.tampered = "script";\n${js}`);
+  zendesk = await startZendesk({ env: { SEALDROP_AGENT_APP_DIR: tampered }, packaged: true });
+});
+
+after(async () => {
+  await zendesk?.stop();
+  if (tampered) await rm(tampered, { recursive: true, force: true });
+});
+
+test('the sidebar runs from the app package and signs in through the proxy', { skip: !appDir && 'SEALDROP_E2E_APP_DIR is not set' }, async (t) => {
+  const { sim } = zendesk;
+  await withBrowser(t, async ({ page }) => {
+    const frame = await openTicket(page, sim, sim.firstTicket, 'admin');
+    const url = new URL(frame.url());
+    assert.match(url.pathname, /\/assets\/sidebar\.html$/, 'the sidebar is the package\'s page');
+    assert.notEqual(url.origin, new URL(zendesk.server.url).origin, 'it is not served by the sealdrop server');
+    assert.notEqual(url.origin, new URL(sim.url).origin, 'it has an origin of its own, as on Zendesk');
+    // Signed in (a setup session: no grant yet) through client.request, not a signed POST.
+    const status = await frame.evaluate(() => document.body.dataset.status);
+    assert.equal(status, 'setup_required');
+    const requests = await page.evaluate(() => window.zafHostLog.filter((e) => e.request === 'request'));
+    assert.equal(requests.length, 1, 'one client.request: the sign-in');
+    assert.match(requests[0].params.url, /\/zendesk\/app\/session$/);
+  });
+});
+
+test('a server that serves a modified sidebar changes nothing the agent runs', { skip: !appDir && 'SEALDROP_E2E_APP_DIR is not set' }, async (t) => {
+  const { server, sim } = zendesk;
+  // The server does serve its tampered copy...
+  const served = await (await fetch(`${server.url}/agent-app/sidebar.js`)).text();
+  assert.match(served, /dataset\.tampered/);
+  await withBrowser(t, async ({ page }) => {
+    const frame = await openTicket(page, sim, sim.firstTicket, 'admin');
+    // ...but the agent's sidebar is the package's, byte for byte.
+    assert.equal(await frame.evaluate(() => document.body.dataset.tampered ?? null), null);
+    for (const file of ['sidebar.html', 'sidebar.js', 'signin.js', 'team/device.js', 'shared/api.js']) {
+      const inFrame = await frame.evaluate(async (f) => (await fetch(new URL(f, location.href))).text(), file);
+      const inPackage = await readFile(path.join(appDir, 'assets', file), 'utf8');
+      assert.equal(inFrame, inPackage, `${file} is the package's`);
+    }
+    // No script of the sidebar came from the sealdrop server.
+    const scripts = await frame.evaluate(() => performance.getEntriesByType('resource')
+      .filter((e) => ['script', 'other', 'link'].includes(e.initiatorType) && /\.(js|wasm|css)(\?|$)/.test(e.name))
+      .map((e) => new URL(e.name).origin));
+    const frameOrigin = new URL(frame.url()).origin;
+    assert.ok(scripts.length > 0 && scripts.every((o) => o === frameOrigin), `every script from the package: ${scripts}`);
+  });
+});
