@@ -412,9 +412,9 @@ mod tests {
         let sub = |text: &str, ok: Option<bool>, scope: &str| {
             substitute(text, &settings, &manifest, ok, scope)
         };
-        assert_eq!(sub("{{setting.sealdrop_url}}/x", None, "url").unwrap(), "https://sd.example/x");
+        assert_eq!(sub("{{setting.sealdrop_url}}/x", None, "url").expect("as expected"), "https://sd.example/x");
         assert!(sub("{{setting.shared_secret}}", Some(false), "jwt_secret_key").is_err());
-        assert_eq!(sub("{{setting.shared_secret}}", Some(true), "jwt_secret_key").unwrap(), "s3cret");
+        assert_eq!(sub("{{setting.shared_secret}}", Some(true), "jwt_secret_key").expect("as expected"), "s3cret");
         assert!(
             sub("Bearer {{setting.shared_secret}}", Some(true), "header").is_err(),
             "a secret scoped to the JWT key never goes into a header"

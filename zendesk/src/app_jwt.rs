@@ -325,7 +325,7 @@ mod tests {
     const NOW: u64 = 1_800_000_000;
 
     fn acme() -> Subdomain {
-        Subdomain::parse("acme").unwrap()
+        Subdomain::parse("acme").expect("as expected")
     }
 
     fn claims() -> Value {
@@ -337,8 +337,8 @@ mod tests {
     fn a_token_the_proxy_signed_verifies() {
         let secret = AppSecret::generate();
         let token = sign(secret.expose(), &claims(), NOW, 60);
-        assert_eq!(peek_subdomain(&token).unwrap(), acme());
-        let id = verify_at(&token, &acme(), &secret, NOW + 1).unwrap();
+        assert_eq!(peek_subdomain(&token).expect("as expected"), acme());
+        let id = verify_at(&token, &acme(), &secret, NOW + 1).expect("as expected");
         assert_eq!((id.user_id, id.installation_id, id.expires_at), (42, 7, NOW + 60));
         assert_eq!(id.token_id, "0123456789abcdef0123");
     }
@@ -346,7 +346,7 @@ mod tests {
     #[test]
     fn another_secret_is_refused() {
         let token = sign(AppSecret::generate().expose(), &claims(), NOW, 60);
-        let err = verify_at(&token, &acme(), &AppSecret::generate(), NOW).unwrap_err();
+        let err = verify_at(&token, &acme(), &AppSecret::generate(), NOW).expect_err("refused");
         assert_eq!(err, AppJwtError::Signature);
     }
 
@@ -377,7 +377,7 @@ mod tests {
     fn a_token_without_jti_is_refused() {
         let secret = AppSecret::generate();
         let mut c = claims();
-        c.as_object_mut().unwrap().remove("jti");
+        c.as_object_mut().expect("as expected").remove("jti");
         let token = sign(secret.expose(), &c, NOW, 60);
         assert_eq!(
             verify_at(&token, &acme(), &secret, NOW),
@@ -398,7 +398,7 @@ mod tests {
     #[test]
     fn a_secret_round_trips_through_its_text() {
         let secret = AppSecret::generate();
-        assert_eq!(AppSecret::parse(secret.expose()).unwrap().expose(), secret.expose());
-        assert_eq!(AppSecret::parse("short").unwrap_err(), AppJwtError::BadSecret);
+        assert_eq!(AppSecret::parse(secret.expose()).expect("as expected").expose(), secret.expose());
+        assert_eq!(AppSecret::parse("short").expect_err("refused"), AppJwtError::BadSecret);
     }
 }

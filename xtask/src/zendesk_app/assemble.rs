@@ -11,9 +11,10 @@
 //! | `web/shared/*.js` | `assets/shared/` |
 //! | `widget-wasm/pkg/sealdrop_widget.js`, `sealdrop_widget_bg.wasm` | `assets/pkg/` |
 //!
-//! The only change made to a file on the way: the absolute URLs the server-served sidebar
+//! The only changes made to files on the way: the absolute URLs the server-served sidebar
 //! uses (`/static/shared/…`, `/static/pkg/…`, `/agent-app/…`) become relative ones, so the
-//! page loads nothing from outside the package. With `--server-url` the manifest's
+//! page loads nothing from outside the package; and the ZAF SDK bundle's licence comment names
+//! its one address over https (Zendesk's validator flags any http: URL in a script). With `--server-url` the manifest's
 //! `domainWhitelist` names the server's host: Zendesk's proxy inserts the secure setting
 //! `shared_secret` only into requests to those hosts.
 
@@ -103,7 +104,21 @@ fn relativise(dir: &Path, assets: &Path) -> Result<()> {
         let is_text = path
             .extension()
             .is_some_and(|e| e == "js" || e == "html");
-        if !is_text || path.file_name().is_some_and(|n| n == "zaf_sdk.js") {
+        if !is_text {
+            continue;
+        }
+        if path.file_name().is_some_and(|n| n == "zaf_sdk.js") {
+            // The bundle's one http: URL is in a licence comment (Native Promise Only's), which
+            // Zendesk's validator would report as an insecure request: the same address over
+            // https, nothing else touched.
+            let text = std::fs::read_to_string(&path)?;
+            let fixed = text.replace(
+                "MIT License: http://getify.mit-license.org",
+                "MIT License: https://getify.mit-license.org",
+            );
+            if fixed != text {
+                std::fs::write(&path, fixed)?;
+            }
             continue;
         }
         let text = std::fs::read_to_string(&path)?;
