@@ -901,3 +901,102 @@ async fn the_sidebar_page_and_the_agent_app_files_come_from_the_agent_app_folder
 fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
+
+/// The sidebar served from the app package signs in with the app JWT that Zendesk's proxy
+/// signs with the tenant's shared secret (docs/ZENDESK.md "Sidebar from the app package").
+#[tokio::test]
+async fn the_packaged_sidebar_signs_in_with_the_app_jwt_once() {
+    use sealdrop_server::zendesk::app_jwt;
+    use sealdrop_server::zendesk::Subdomain;
+
+    let w = spawn(&["acme"]).await;
+    let (app, acme) = (&w.app, &w.tenants[0]);
+    acme.set_up(app).await;
+    let subdomain = Subdomain::parse("acme").unwrap();
+    let (_, secret) = sealdrop_server::agents::make_app_secret_for(
+        &app.state.db,
+        &app.state.zendesk,
+        &subdomain,
+        false,
+        app.clock.now(),
+    )
+    .await
+    .unwrap();
+    let now = app_jwt_now();
+    let claims = |jti: &str| {
+        json!({
+            "iss": "acme.zendesk.com",
+            "aud": app_jwt::AUDIENCE,
+            "sub": acme.agent.to_string(),
+            "installation_id": acme.sim.installation_id(),
+            "jti": jti,
+        })
+    };
+    let post = |token: String| async move {
+        let response = app
+            .client
+            .post(app.url("/zendesk/app/session"))
+            .header("Authorization", format!("Bearer {token}"))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.json::<Value>().await.unwrap())
+    };
+
+    let token = app_jwt::sign(secret.expose(), &claims("a-fresh-random-jti-0001"), now, 60);
+    let (status, body) = post(token.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "ready");
+    let session = body["session"].as_str().unwrap().to_owned();
+    let (status, me) = get_json(app, "/api/v1/me", &session).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me["user_id"], json!(acme.agent));
+
+    // The same token again, or another with the same jti: refused.
+    assert_eq!(post(token).await.0, StatusCode::UNAUTHORIZED);
+    let again = app_jwt::sign(secret.expose(), &claims("a-fresh-random-jti-0001"), now + 1, 60);
+    assert_eq!(post(again).await.0, StatusCode::UNAUTHORIZED);
+
+    // Signed with another secret (the tenant's rotated one, or a guess): refused.
+    let other = app_jwt::AppSecret::generate();
+    let forged = app_jwt::sign(other.expose(), &claims("a-fresh-random-jti-0002"), now, 60);
+    assert_eq!(post(forged).await.0, StatusCode::UNAUTHORIZED);
+
+    // A rotated secret stops the old one at once.
+    let (_, rotated) = sealdrop_server::agents::make_app_secret_for(
+        &app.state.db,
+        &app.state.zendesk,
+        &subdomain,
+        true,
+        app.clock.now(),
+    )
+    .await
+    .unwrap();
+    assert_ne!(rotated.expose(), secret.expose());
+    let old = app_jwt::sign(secret.expose(), &claims("a-fresh-random-jti-0003"), now, 60);
+    assert_eq!(post(old).await.0, StatusCode::UNAUTHORIZED);
+    let new = app_jwt::sign(rotated.expose(), &claims("a-fresh-random-jti-0004"), now, 60);
+    assert_eq!(post(new).await.0, StatusCode::OK);
+
+    // No token at all, or an account without a secret: refused.
+    let none = app
+        .client
+        .post(app.url("/zendesk/app/session"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(none.status(), StatusCode::UNAUTHORIZED);
+    let mut stranger = claims("a-fresh-random-jti-0005");
+    stranger["iss"] = json!("globex.zendesk.com");
+    let token = app_jwt::sign(rotated.expose(), &stranger, now, 60);
+    assert_eq!(post(token).await.0, StatusCode::NOT_FOUND);
+}
+
+/// The app JWT is checked against the system clock, as Zendesk's proxy signs it.
+fn app_jwt_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
