@@ -43,7 +43,7 @@ const STAGES: &[Stage] = &[
     },
     Stage {
         name: "app",
-        about: "the Zendesk app: package-app's zip and agent-app/ through check-app and Zendesk's own validator",
+        about: "the Zendesk app: package-app's zip and the assembled app folder through check-app and Zendesk's own validator",
         run: app_stage,
     },
     Stage {
