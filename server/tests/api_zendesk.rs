@@ -955,7 +955,12 @@ async fn the_packaged_sidebar_signs_in_with_the_app_jwt_once() {
 
     // The same token again, or another with the same jti: refused.
     assert_eq!(post(token).await.0, StatusCode::UNAUTHORIZED);
-    let again = app_jwt::sign(secret.expose(), &claims("a-fresh-random-jti-0001"), now + 1, 60);
+    let again = app_jwt::sign(
+        secret.expose(),
+        &claims("a-fresh-random-jti-0001"),
+        now + 1,
+        60,
+    );
     assert_eq!(post(again).await.0, StatusCode::UNAUTHORIZED);
 
     // Signed with another secret (the tenant's rotated one, or a guess): refused.
@@ -976,7 +981,12 @@ async fn the_packaged_sidebar_signs_in_with_the_app_jwt_once() {
     assert_ne!(rotated.expose(), secret.expose());
     let old = app_jwt::sign(secret.expose(), &claims("a-fresh-random-jti-0003"), now, 60);
     assert_eq!(post(old).await.0, StatusCode::UNAUTHORIZED);
-    let new = app_jwt::sign(rotated.expose(), &claims("a-fresh-random-jti-0004"), now, 60);
+    let new = app_jwt::sign(
+        rotated.expose(),
+        &claims("a-fresh-random-jti-0004"),
+        now,
+        60,
+    );
     assert_eq!(post(new).await.0, StatusCode::OK);
 
     // No token at all, or an account without a secret: refused.

@@ -77,7 +77,11 @@ impl AppManifest {
             .to_owned();
         let domain_whitelist = m["domainWhitelist"]
             .as_array()
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default();
         let secure = m["parameters"]
             .as_array()
@@ -132,7 +136,10 @@ pub(crate) fn assets_router(sim: Sim) -> Router {
         .with_state(sim)
 }
 
-async fn asset(State(sim): State<Sim>, Path((installation, path)): Path<(u64, String)>) -> Response {
+async fn asset(
+    State(sim): State<Sim>,
+    Path((installation, path)): Path<(u64, String)>,
+) -> Response {
     let live = sim.installations().iter().any(|i| i.id == installation);
     let Some(dir) = sim.app_dir().filter(|_| live) else {
         return StatusCode::NOT_FOUND.into_response();
@@ -159,7 +166,11 @@ fn below(root: &FsPath, path: &str) -> Option<PathBuf> {
 }
 
 fn content_type(file: &FsPath) -> &'static str {
-    match file.extension().and_then(|e| e.to_str()).unwrap_or_default() {
+    match file
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or_default()
+    {
         "html" => "text/html; charset=utf-8",
         "js" | "mjs" => "text/javascript; charset=utf-8",
         "css" => "text/css; charset=utf-8",
@@ -197,7 +208,11 @@ fn relay_error(status: u16, message: &str) -> Json<Value> {
 }
 
 async fn proxy(State(sim): State<Sim>, Json(req): Json<ProxyRequest>) -> Json<Value> {
-    if !sim.installations().iter().any(|i| i.id == req.installation_id) {
+    if !sim
+        .installations()
+        .iter()
+        .any(|i| i.id == req.installation_id)
+    {
         return relay_error(404, "no such app installation");
     }
     let manifest = sim.app_manifest().unwrap_or_default();
@@ -261,7 +276,9 @@ async fn proxy(State(sim): State<Sim>, Json(req): Json<ProxyRequest>) -> Json<Va
             if name.contains('_') {
                 continue;
             }
-            let Some(value) = value.as_str() else { continue };
+            let Some(value) = value.as_str() else {
+                continue;
+            };
             match fill(value, "header") {
                 Ok(v) => request = request.header(name.as_str(), v),
                 Err(e) => return relay_error(403, &e),
@@ -279,7 +296,11 @@ async fn proxy(State(sim): State<Sim>, Json(req): Json<ProxyRequest>) -> Json<Va
     };
     if let Some(body) = body {
         match fill(&body, "body") {
-            Ok(b) => request = request.header(header::CONTENT_TYPE.as_str(), content_type).body(b),
+            Ok(b) => {
+                request = request
+                    .header(header::CONTENT_TYPE.as_str(), content_type)
+                    .body(b)
+            }
             Err(e) => return relay_error(403, &e),
         }
     }
@@ -343,7 +364,9 @@ fn substitute(
                 .get(name)
                 .is_some_and(|scopes| !scopes.iter().any(|s| s == scope))
             {
-                return Err(format!("the secure setting {name} may not be used in the {scope}"));
+                return Err(format!(
+                    "the secure setting {name} may not be used in the {scope}"
+                ));
             }
         }
         let value = match settings.get(name) {
@@ -365,9 +388,14 @@ fn make_jwt(
 ) -> Result<String, String> {
     let algorithm = options["algorithm"].as_str().unwrap_or("HS256");
     if algorithm != "HS256" {
-        return Err(format!("the simulator's proxy signs HS256 only, not {algorithm}"));
+        return Err(format!(
+            "the simulator's proxy signs HS256 only, not {algorithm}"
+        ));
     }
-    let secret = sub(options["secret_key"].as_str().unwrap_or_default(), "jwt_secret_key")?;
+    let secret = sub(
+        options["secret_key"].as_str().unwrap_or_default(),
+        "jwt_secret_key",
+    )?;
     if secret.is_empty() {
         return Err("jwt.secret_key is empty".into());
     }
@@ -406,15 +434,25 @@ mod tests {
         settings.insert("sealdrop_url".into(), json!("https://sd.example"));
         let manifest = AppManifest {
             secure: ["shared_secret".to_owned()].into(),
-            scopes: [("shared_secret".to_owned(), vec!["jwt_secret_key".to_owned()])].into(),
+            scopes: [(
+                "shared_secret".to_owned(),
+                vec!["jwt_secret_key".to_owned()],
+            )]
+            .into(),
             ..AppManifest::default()
         };
         let sub = |text: &str, ok: Option<bool>, scope: &str| {
             substitute(text, &settings, &manifest, ok, scope)
         };
-        assert_eq!(sub("{{setting.sealdrop_url}}/x", None, "url").expect("as expected"), "https://sd.example/x");
+        assert_eq!(
+            sub("{{setting.sealdrop_url}}/x", None, "url").expect("as expected"),
+            "https://sd.example/x"
+        );
         assert!(sub("{{setting.shared_secret}}", Some(false), "jwt_secret_key").is_err());
-        assert_eq!(sub("{{setting.shared_secret}}", Some(true), "jwt_secret_key").expect("as expected"), "s3cret");
+        assert_eq!(
+            sub("{{setting.shared_secret}}", Some(true), "jwt_secret_key").expect("as expected"),
+            "s3cret"
+        );
         assert!(
             sub("Bearer {{setting.shared_secret}}", Some(true), "header").is_err(),
             "a secret scoped to the JWT key never goes into a header"

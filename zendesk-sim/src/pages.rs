@@ -204,7 +204,11 @@ fn packaged_sidebar(sim: &Sim, app_guid: &str) -> Option<String> {
         return None;
     }
     let mut url = apps
-        .join(&format!("{}/{}", sim.installation_id(), manifest.sidebar_url))
+        .join(&format!(
+            "{}/{}",
+            sim.installation_id(),
+            manifest.sidebar_url
+        ))
         .ok()?;
     url.query_pairs_mut()
         .append_pair("origin", sim.base_url().as_str().trim_end_matches('/'))
@@ -230,7 +234,11 @@ fn zaf_host_data(
             .filter(|(name, _)| !secure.contains(name))
             .collect();
         map.entry("sealdrop_url").or_insert_with(|| {
-            st_settings.sealdrop_url.as_str().trim_end_matches('/').into()
+            st_settings
+                .sealdrop_url
+                .as_str()
+                .trim_end_matches('/')
+                .into()
         });
         map
     };

@@ -226,7 +226,8 @@ pub fn verify_at(
     if !aud_ok {
         return Err(AppJwtError::Audience);
     }
-    let user_id = id_of(&c.sub.ok_or(AppJwtError::MissingClaim("sub"))?).ok_or(AppJwtError::Subject)?;
+    let user_id =
+        id_of(&c.sub.ok_or(AppJwtError::MissingClaim("sub"))?).ok_or(AppJwtError::Subject)?;
     let installation_id = id_of(
         &c.installation_id
             .ok_or(AppJwtError::MissingClaim("installation_id"))?,
@@ -339,7 +340,10 @@ mod tests {
         let token = sign(secret.expose(), &claims(), NOW, 60);
         assert_eq!(peek_subdomain(&token).expect("as expected"), acme());
         let id = verify_at(&token, &acme(), &secret, NOW + 1).expect("as expected");
-        assert_eq!((id.user_id, id.installation_id, id.expires_at), (42, 7, NOW + 60));
+        assert_eq!(
+            (id.user_id, id.installation_id, id.expires_at),
+            (42, 7, NOW + 60)
+        );
         assert_eq!(id.token_id, "0123456789abcdef0123");
     }
 
@@ -355,9 +359,15 @@ mod tests {
         let secret = AppSecret::generate();
         let token = sign(secret.expose(), &claims(), NOW, 60);
         let late = NOW + 60 + LEEWAY_SECS;
-        assert_eq!(verify_at(&token, &acme(), &secret, late), Err(AppJwtError::Expired));
+        assert_eq!(
+            verify_at(&token, &acme(), &secret, late),
+            Err(AppJwtError::Expired)
+        );
         let long = sign(secret.expose(), &claims(), NOW, MAX_LIFETIME_SECS + 1);
-        assert_eq!(verify_at(&long, &acme(), &secret, NOW), Err(AppJwtError::Lifetime));
+        assert_eq!(
+            verify_at(&long, &acme(), &secret, NOW),
+            Err(AppJwtError::Lifetime)
+        );
     }
 
     #[test]
@@ -366,11 +376,17 @@ mod tests {
         let mut c = claims();
         c["iss"] = json!("globex.zendesk.com");
         let token = sign(secret.expose(), &c, NOW, 60);
-        assert_eq!(verify_at(&token, &acme(), &secret, NOW), Err(AppJwtError::Issuer));
+        assert_eq!(
+            verify_at(&token, &acme(), &secret, NOW),
+            Err(AppJwtError::Issuer)
+        );
         let mut c = claims();
         c["aud"] = json!("something-else");
         let token = sign(secret.expose(), &c, NOW, 60);
-        assert_eq!(verify_at(&token, &acme(), &secret, NOW), Err(AppJwtError::Audience));
+        assert_eq!(
+            verify_at(&token, &acme(), &secret, NOW),
+            Err(AppJwtError::Audience)
+        );
     }
 
     #[test]
@@ -392,13 +408,24 @@ mod tests {
         let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
         parts[0] = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
         let forged = parts.join(".");
-        assert_eq!(verify_at(&forged, &acme(), &secret, NOW), Err(AppJwtError::Algorithm));
+        assert_eq!(
+            verify_at(&forged, &acme(), &secret, NOW),
+            Err(AppJwtError::Algorithm)
+        );
     }
 
     #[test]
     fn a_secret_round_trips_through_its_text() {
         let secret = AppSecret::generate();
-        assert_eq!(AppSecret::parse(secret.expose()).expect("as expected").expose(), secret.expose());
-        assert_eq!(AppSecret::parse("short").expect_err("refused"), AppJwtError::BadSecret);
+        assert_eq!(
+            AppSecret::parse(secret.expose())
+                .expect("as expected")
+                .expose(),
+            secret.expose()
+        );
+        assert_eq!(
+            AppSecret::parse("short").expect_err("refused"),
+            AppJwtError::BadSecret
+        );
     }
 }

@@ -51,7 +51,9 @@ pub use grant::{finish_grant, start_grant, GrantError, GrantRequest};
 pub use installation::{granting_admin_email, installation_status, InstallationStatus};
 pub use roles::{check_role, role_name, RoleCheck};
 pub use sessions::{authorize, require_allowed, session_context, AgentContext};
-pub use sign_in::{app_secret, make_app_secret, make_app_secret_for, sign_in, sign_in_app, SignInError, SignedIn};
+pub use sign_in::{
+    app_secret, make_app_secret, make_app_secret_for, sign_in, sign_in_app, SignInError, SignedIn,
+};
 
 use crate::config::ZendeskConfig;
 use crate::internal::{internal_failures, Internal};

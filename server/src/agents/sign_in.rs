@@ -109,9 +109,17 @@ pub async fn sign_in(
     }
     let (tenant, unconfirmed) = match tenant {
         Some(t) => {
-            let unconfirmed =
-                pin_installation(db, zendesk, &t.id, &subdomain, installation.as_ref(), &pem, &identity, now)
-                    .await?;
+            let unconfirmed = pin_installation(
+                db,
+                zendesk,
+                &t.id,
+                &subdomain,
+                installation.as_ref(),
+                &pem,
+                &identity,
+                now,
+            )
+            .await?;
             (t, unconfirmed)
         }
         None => {
@@ -133,7 +141,16 @@ pub async fn sign_in(
             (tenant, None)
         }
     };
-    finish(db, zendesk, tenant.id, subdomain, &identity, unconfirmed, now).await
+    finish(
+        db,
+        zendesk,
+        tenant.id,
+        subdomain,
+        &identity,
+        unconfirmed,
+        now,
+    )
+    .await
 }
 
 /// Verifies the app JWT that Zendesk's proxy signed with the tenant's shared secret (the
@@ -161,7 +178,8 @@ pub async fn sign_in_app(
         .map_err(|e| SignInError::AppToken(Some(claimed.clone()), e))?;
     let subdomain = verified.subdomain.clone();
     // Accepted once, by its jti (the app makes a new one per sign-in) and its bytes alike.
-    let jti_hash: [u8; 32] = Sha256::digest(format!("app-jwt:{}:{}", subdomain, verified.token_id)).into();
+    let jti_hash: [u8; 32] =
+        Sha256::digest(format!("app-jwt:{}:{}", subdomain, verified.token_id)).into();
     let forget_after = i64::try_from(verified.expires_at.saturating_add(signed_url::LEEWAY_SECS))
         .unwrap_or(i64::MAX);
     if !db.claim_signin_token(&jti_hash, forget_after).await? {
@@ -179,10 +197,27 @@ pub async fn sign_in_app(
         (Some((pem, _)), None) => pem.clone(),
         (None, None) => String::new(),
     };
-    let unconfirmed =
-        pin_installation(db, zendesk, &tenant.id, &subdomain, installation.as_ref(), &pem, &identity, now)
-            .await?;
-    finish(db, zendesk, tenant.id, subdomain, &identity, unconfirmed, now).await
+    let unconfirmed = pin_installation(
+        db,
+        zendesk,
+        &tenant.id,
+        &subdomain,
+        installation.as_ref(),
+        &pem,
+        &identity,
+        now,
+    )
+    .await?;
+    finish(
+        db,
+        zendesk,
+        tenant.id,
+        subdomain,
+        &identity,
+        unconfirmed,
+        now,
+    )
+    .await
 }
 
 /// The tenant's app shared secret, opened, if one was made.
@@ -195,14 +230,19 @@ pub async fn app_secret(
     let Some(sealed) = db.app_secret(tenant_id).await? else {
         return Ok(None);
     };
-    let opened = zendesk
-        .cipher
-        .open_bytes(subdomain, &sealed)
-        .map_err(|e| AgentError::Internal(Internal(anyhow::anyhow!("the app secret does not open: {e}"))))?;
+    let opened = zendesk.cipher.open_bytes(subdomain, &sealed).map_err(|e| {
+        AgentError::Internal(Internal(anyhow::anyhow!(
+            "the app secret does not open: {e}"
+        )))
+    })?;
     let text = opened
         .strip_prefix(APP_SECRET_PREFIX)
         .and_then(|t| std::str::from_utf8(t).ok())
-        .ok_or_else(|| AgentError::Internal(Internal(anyhow::anyhow!("the sealed app secret is not one"))))?;
+        .ok_or_else(|| {
+            AgentError::Internal(Internal(anyhow::anyhow!(
+                "the sealed app secret is not one"
+            )))
+        })?;
     AppSecret::parse(text)
         .map(Some)
         .map_err(|e| AgentError::Internal(Internal(anyhow::anyhow!("{e}"))))

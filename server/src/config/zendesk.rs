@@ -65,7 +65,12 @@ pub struct ZendeskArgs {
     /// leading `*.` matches any one label (default `https://*.apps.zdusercontent.com`, where
     /// Zendesk serves app assets). Answers to agent-session requests are readable from them
     /// (CORS, no credentials: the session travels in `Authorization`).
-    #[arg(long, global = true, env = "SEALDROP_ZENDESK_APP_ORIGINS", value_delimiter = ',')]
+    #[arg(
+        long,
+        global = true,
+        env = "SEALDROP_ZENDESK_APP_ORIGINS",
+        value_delimiter = ','
+    )]
     pub zendesk_app_origins: Vec<String>,
 }
 
@@ -165,7 +170,9 @@ pub const DEFAULT_APP_ORIGIN: &str = "https://*.apps.zdusercontent.com";
 impl ZendeskConfig {
     /// Whether `origin` (scheme://host[:port]) is one the packaged sidebar runs in.
     pub fn is_app_origin(&self, origin: &str) -> bool {
-        self.app_origins.iter().any(|pattern| origin_matches(pattern, origin))
+        self.app_origins
+            .iter()
+            .any(|pattern| origin_matches(pattern, origin))
     }
 }
 
@@ -250,7 +257,10 @@ mod tests {
         assert!(!origin_matches(p, "https://a.b.apps.zdusercontent.com"));
         assert!(!origin_matches(p, "https://apps.zdusercontent.com"));
         assert!(!origin_matches(p, "http://123.apps.zdusercontent.com"));
-        assert!(!origin_matches(p, "https://123.apps.zdusercontent.com.evil.example"));
+        assert!(!origin_matches(
+            p,
+            "https://123.apps.zdusercontent.com.evil.example"
+        ));
         assert!(origin_matches("http://127.0.0.1:9", "http://127.0.0.1:9"));
     }
 

@@ -431,10 +431,12 @@ impl Database {
 
     /// The tenant's app shared secret, sealed (`zendesk_app_secrets`), if one was made.
     pub async fn app_secret(&self, tenant_id: &str) -> sqlx::Result<Option<Vec<u8>>> {
-        sqlx::query_scalar::<_, Vec<u8>>("SELECT secret_enc FROM zendesk_app_secrets WHERE tenant_id = $1")
-            .bind(tenant_id)
-            .fetch_optional(&self.pool)
-            .await
+        sqlx::query_scalar::<_, Vec<u8>>(
+            "SELECT secret_enc FROM zendesk_app_secrets WHERE tenant_id = $1",
+        )
+        .bind(tenant_id)
+        .fetch_optional(&self.pool)
+        .await
     }
 
     /// Stores (or replaces) the tenant's sealed app shared secret.

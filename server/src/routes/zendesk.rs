@@ -144,14 +144,21 @@ async fn app_session(State(state): State<AppState>, headers: HeaderMap) -> Respo
         .map(str::trim)
         .filter(|t| !t.is_empty());
     let Some(token) = token else {
-        return HttpError::Unauthorized("An app JWT is required (Authorization: Bearer …), signed by Zendesk's app proxy.".into())
-            .into_response();
+        return HttpError::Unauthorized(
+            "An app JWT is required (Authorization: Bearer …), signed by Zendesk's app proxy."
+                .into(),
+        )
+        .into_response();
     };
     match agents::sign_in_app(&state.db, &state.zendesk, token, state.clock.now()).await {
         Ok(signed_in) => {
             let (status, message) = page_status(&signed_in);
             tracing::info!(tenant = %signed_in.tenant_id, user = signed_in.user_id, status = status.as_str(), "app sign-in");
-            let code = if status == PageStatus::Refused { StatusCode::FORBIDDEN } else { StatusCode::OK };
+            let code = if status == PageStatus::Refused {
+                StatusCode::FORBIDDEN
+            } else {
+                StatusCode::OK
+            };
             let mut response = (
                 code,
                 Json(AppSession {
@@ -168,17 +175,21 @@ async fn app_session(State(state): State<AppState>, headers: HeaderMap) -> Respo
         }
         Err(SignInError::AppToken(_, e)) => {
             tracing::info!(error = %e, "app sign-in refused");
-            HttpError::Unauthorized(format!("Zendesk's sign-in could not be verified ({e}).")).into_response()
+            HttpError::Unauthorized(format!("Zendesk's sign-in could not be verified ({e})."))
+                .into_response()
         }
         Err(SignInError::Token(_, e)) => {
             tracing::info!(error = %e, "app sign-in refused");
-            HttpError::Unauthorized(format!("Zendesk's sign-in could not be verified ({e}).")).into_response()
+            HttpError::Unauthorized(format!("Zendesk's sign-in could not be verified ({e})."))
+                .into_response()
         }
-        Err(SignInError::Replayed(_)) => {
-            HttpError::Unauthorized("This Zendesk sign-in was already used once; reload the app.".into()).into_response()
-        }
+        Err(SignInError::Replayed(_)) => HttpError::Unauthorized(
+            "This Zendesk sign-in was already used once; reload the app.".into(),
+        )
+        .into_response(),
         Err(SignInError::NoAppSecret(_) | SignInError::NoKey(_)) => HttpError::NotFound(
-            "This Zendesk account has no sealdrop app secret yet; ask the sealdrop operator.".into(),
+            "This Zendesk account has no sealdrop app secret yet; ask the sealdrop operator."
+                .into(),
         )
         .into_response(),
         Err(SignInError::Agent(_, e)) => HttpError::from(e).into_response(),

@@ -35,7 +35,11 @@ pub fn assemble(out: &Path, server_host: Option<&str>, wasm_pkg: &Path) -> Resul
     }
     let app = root.join("agent-app");
     // The app's own files.
-    copy_tree(&app.join("translations"), &out.join("translations"), &|_| true)?;
+    copy_tree(
+        &app.join("translations"),
+        &out.join("translations"),
+        &|_| true,
+    )?;
     copy_tree(&app.join("assets"), &out.join("assets"), &|_| true)?;
     let mut manifest: Value = serde_json::from_str(
         &std::fs::read_to_string(app.join("manifest.json")).context("reading the manifest")?,
@@ -101,9 +105,7 @@ fn relativise(dir: &Path, assets: &Path) -> Result<()> {
             relativise(&path, assets)?;
             continue;
         }
-        let is_text = path
-            .extension()
-            .is_some_and(|e| e == "js" || e == "html");
+        let is_text = path.extension().is_some_and(|e| e == "js" || e == "html");
         if !is_text {
             continue;
         }
@@ -235,8 +237,14 @@ mod tests {
         let got = rewrite(js, "../");
         assert!(got.contains("from \"../shared/api.js\""));
         assert!(got.contains("from \"../pkg/sealdrop_widget.js\""));
-        assert!(got.contains("// see /static/shared/x.js"), "prose is left alone");
+        assert!(
+            got.contains("// see /static/shared/x.js"),
+            "prose is left alone"
+        );
         let html = "<script src=\"/agent-app/sidebar.js\"></script>";
-        assert_eq!(rewrite(html, "./"), "<script src=\"./sidebar.js\"></script>");
+        assert_eq!(
+            rewrite(html, "./"),
+            "<script src=\"./sidebar.js\"></script>"
+        );
     }
 }

@@ -477,7 +477,10 @@ pub fn build(fixture: &Fixture, app: &Path, into: &Path) -> Result<()> {
     std::fs::create_dir_all(into)?;
     std::fs::write(into.join("manifest.json"), RECORDED_BASE_MANIFEST)?;
     std::fs::create_dir_all(into.join("translations"))?;
-    std::fs::write(into.join("translations/en.json"), RECORDED_BASE_TRANSLATIONS)?;
+    std::fs::write(
+        into.join("translations/en.json"),
+        RECORDED_BASE_TRANSLATIONS,
+    )?;
     (fixture.make)(into).with_context(|| format!("making the fixture {}", fixture.name))
 }
 

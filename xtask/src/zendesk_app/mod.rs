@@ -433,8 +433,7 @@ mod tests {
     fn app_dir() -> PathBuf {
         static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
         DIR.get_or_init(|| {
-            let root =
-                std::env::temp_dir().join(format!("sealdrop-app-{}", std::process::id()));
+            let root = std::env::temp_dir().join(format!("sealdrop-app-{}", std::process::id()));
             let pkg = root.join("pkg");
             std::fs::create_dir_all(&pkg).expect("mkdir");
             std::fs::write(
@@ -442,8 +441,7 @@ mod tests {
                 "export default async function init() {}\n",
             )
             .expect("write");
-            std::fs::write(pkg.join("sealdrop_widget_bg.wasm"), b"\0asm\x01\0\0\0")
-                .expect("write");
+            std::fs::write(pkg.join("sealdrop_widget_bg.wasm"), b"\0asm\x01\0\0\0").expect("write");
             assemble::assemble(&root.join("app"), None, &pkg).expect("the app assembles")
         })
         .clone()
@@ -577,8 +575,11 @@ mod tests {
         let dir = broken("outside", |_| {});
         let js = dir.join("assets/inbox.js");
         let text = std::fs::read_to_string(&js).expect("inbox.js");
-        std::fs::write(&js, format!("import {{ x }} from \"/static/shared/api.js\";\n{text}"))
-            .expect("write");
+        std::fs::write(
+            &js,
+            format!("import {{ x }} from \"/static/shared/api.js\";\n{text}"),
+        )
+        .expect("write");
         let r = check(&dir).expect("runs");
         let _ = std::fs::remove_dir_all(&dir);
         assert!(r.has("sealdrop.sidebar_outside_package"), "{:?}", r.errors);

@@ -65,7 +65,10 @@ fn scenario(c: &mut Checks) -> Result<()> {
         "package-app wrote {} ({count} files)",
         zip.display()
     ));
-    for (what, dir) in [("the packaged zip", &unpacked), ("the assembled app folder", &app)] {
+    for (what, dir) in [
+        ("the packaged zip", &unpacked),
+        ("the assembled app folder", &app),
+    ] {
         let report = super::check(dir)?;
         if !report.errors.is_empty() || !report.warnings.is_empty() {
             bail!(
@@ -127,7 +130,10 @@ fn scenario(c: &mut Checks) -> Result<()> {
         jobs.push((f.name.into(), fixture_dir.join(f.name), f.marketplace));
     }
     let verdicts = validate(&gem, &jobs)?;
-    for (what, name) in [("the packaged zip", "zip"), ("the assembled app folder", "agent-app")] {
+    for (what, name) in [
+        ("the packaged zip", "zip"),
+        ("the assembled app folder", "agent-app"),
+    ] {
         let got = &verdicts[name];
         if !got.is_empty() {
             bail!("Zendesk's validator on {what} (marketplace mode): {got:?}");
