@@ -49,7 +49,26 @@ pub struct Report {
     pub warnings: Vec<String>,
 }
 
+/// The one warning Zendesk's validator gives the app, and why it is expected: its
+/// `generic_secrets` rule (validations/secrets.rb) reports any script or JSON file that holds
+/// the word `secret` (or `password`, `api_key`, …) anywhere, and the packaged sidebar must
+/// name ZAF's own `jwt.secret_key` option and the `shared_secret` setting, and talks of the
+/// link secret throughout. No secret is in the package: the setting's value lives in Zendesk.
+pub const EXPECTED_WARNINGS: &[&str] = &["generic_secrets"];
+
 impl Report {
+    /// Warnings other than [`EXPECTED_WARNINGS`].
+    pub fn unexpected_warnings(&self) -> Vec<&String> {
+        self.warnings
+            .iter()
+            .filter(|w| {
+                !EXPECTED_WARNINGS
+                    .iter()
+                    .any(|k| w.starts_with(&format!("{k}:")))
+            })
+            .collect()
+    }
+
     fn error(&mut self, key: &str, text: impl Into<String>) {
         self.errors.push(format!("{key}: {}", text.into()));
     }
@@ -478,7 +497,7 @@ mod tests {
             let report = check_as(&app_dir(), marketplace).expect("the check runs");
             assert!(report.errors.is_empty(), "errors: {:#?}", report.errors);
             assert!(
-                report.warnings.is_empty(),
+                report.unexpected_warnings().is_empty(),
                 "warnings: {:#?}",
                 report.warnings
             );
