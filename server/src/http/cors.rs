@@ -146,8 +146,9 @@ pub async fn cors(State(state): State<AppState>, req: Request, next: Next) -> Re
 }
 
 /// Request headers the packaged sidebar sends cross-origin (agent session, uploads, ranges).
-const APP_ALLOWED_HEADERS: &str = "authorization, content-type, range, x-sealdrop-upload-token, \
-     x-sealdrop-sha256, x-sealdrop-link-proof, x-sealdrop-link-verifier, x-sealdrop-download-token";
+const APP_ALLOWED_HEADERS: &str = "authorization, content-type, range, idempotency-key, \
+     x-sealdrop-upload-token, x-sealdrop-sha256, x-sealdrop-link-proof, x-sealdrop-link-verifier, \
+     x-sealdrop-download-token";
 /// Answer headers the packaged sidebar reads.
 const APP_EXPOSED_HEADERS: &str = "content-range, content-length, retry-after";
 
