@@ -6,7 +6,13 @@
 //! - **ZAF signed URLs** ([`zaf`]): it signs the RS256 JWT that Zendesk POSTs to an app's
 //!   iframe URL with its own RSA key, and serves the public key (`GET /sim/public_key.pem`).
 //! - **Agent ticket page** `GET /agent/tickets/{id}?as={user_id}`: embeds the sidebar app the
-//!   way Zendesk does, a hidden form POSTing `token` to the app URL into the sidebar iframe.
+//!   way Zendesk does, a hidden form POSTing `token` to the app URL into the sidebar iframe;
+//!   or, with an app folder whose manifest points the sidebar at `assets/…`, the package's
+//!   page from the apps origin.
+//! - **The app package** ([`app_package`]): its assets on an origin of their own, the
+//!   installation's settings (secure ones kept from the page), and the app proxy behind ZAF's
+//!   `client.request` (`POST /api/v2/apps/proxy`: settings, scopes, `domainWhitelist`, the
+//!   HS256 JWT, text only).
 //! - **OAuth** (authorization code with PKCE S256): `GET /oauth/authorizations/new` (a consent
 //!   page with an Allow button, or an immediate redirect when auto-approve is on),
 //!   `POST /oauth/tokens` (authorization_code and refresh_token grants),
