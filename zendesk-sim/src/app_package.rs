@@ -256,7 +256,8 @@ async fn proxy(State(sim): State<Sim>, Json(req): Json<ProxyRequest>) -> Json<Va
             None => text,
         })
     };
-    let url = match fill(url.as_str(), "url").map(|u| Url::parse(&u)) {
+    // From the text, not the parsed URL, which would have percent-encoded `{{jwt.token}}`.
+    let url = match fill(&url_text, "url").map(|u| Url::parse(&u)) {
         Ok(Ok(u)) => u,
         Ok(Err(_)) => return relay_error(400, "url is not absolute"),
         Err(e) => return relay_error(403, &e),
