@@ -951,7 +951,7 @@ async fn the_packaged_sidebar_signs_in_with_the_app_jwt_once() {
     let session = body["session"].as_str().unwrap().to_owned();
     let (status, me) = get_json(app, "/api/v1/me", &session).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(me["user_id"], json!(acme.agent));
+    assert_eq!(me["user_id"], json!(acme.agent.to_string()));
 
     // The same token again, or another with the same jti: refused.
     assert_eq!(post(token).await.0, StatusCode::UNAUTHORIZED);
