@@ -133,6 +133,22 @@ impl Operation {
             )
     }
 
+    /// For one agent's own things (device keys): an agent session only, and the refusals that
+    /// go with it (401, 403 for a tenant token or a role not allowed, 429 when Zendesk rate
+    /// limits the role check).
+    pub fn agent_own(self, forbidden: &'static str) -> Self {
+        self.security(&[&[Scheme::AgentSession]])
+            .error(
+                401,
+                "unauthorized: no credential, or a token that is not valid (the message names the header to send)",
+            )
+            .error(403, forbidden)
+            .error(
+                429,
+                "rate_limited: Zendesk is rate limiting sealdrop (an agent session's role check)",
+            )
+    }
+
     /// Anyone may call it: no credential.
     pub fn public(mut self) -> Self {
         self.security = Some(Vec::new());

@@ -8,6 +8,10 @@ use crate::bodies::{
     audit, data_requests, deletion, packages, settings, team, verification, widget, zendesk,
 };
 
+/// Why an agent's own device operations refuse a credential (403).
+const DEVICE_FORBIDDEN: &str =
+    "forbidden: a tenant token (device keys belong to agents), or an agent whose role is not allowed";
+
 /// Every operation.
 pub(super) fn all() -> Vec<Operation> {
     vec![
@@ -276,29 +280,23 @@ pub(super) fn all() -> Vec<Operation> {
         .unavailable(),
     op("get", "/api/v1/me/devices", "The signed-in agent's device keys (team keys)")
         .description("Oldest first, with status: pending (no roster lists it yet), approved (the current roster lists it) or removed (its agent removed it and the current roster still lists it: pending removal).")
-        .security(&[&[Scheme::AgentSession]])
+        .agent_own(DEVICE_FORBIDDEN)
         .json::<team::Devices>(200, "the agent's devices")
-        .error(401, "unauthorized: no credential, or a token that is not valid (the message names the header to send)")
-        .error(403, "forbidden: a tenant token (device keys belong to agents), or an agent whose role is not allowed")
-        .error(429, "rate_limited: Zendesk is rate limiting sealdrop (an agent session's role check)")
         .internal()
         .unavailable(),
     op("post", "/api/v1/me/devices", "Register this browser's device key (team keys)")
         .description("The agent's browser registers its X25519 public key and a label under the agent's Zendesk user; it stays pending until the admin signs a roster listing it (docs/FORMAT.md §21.1). The answer's fingerprint is the server's computation; the agent's screen shows its own. At most 8 devices per agent and 100 per account.")
-        .security(&[&[Scheme::AgentSession]])
+        .agent_own(DEVICE_FORBIDDEN)
         .json_body::<team::NewDevice>(true)
         .json::<team::Device>(201, "registered, pending")
         .error(400, "bad_request: no body, the body is not JSON, not an object, a field is missing, unknown or of the wrong type, or a label that is not 1 to 64 bytes without control or bidirectional formatting characters; invalid_device_key: not 32 bytes of base64url, or a low-order X25519 point")
-        .error(401, "unauthorized: no credential, or a token that is not valid (the message names the header to send)")
-        .error(403, "forbidden: a tenant token (device keys belong to agents), or an agent whose role is not allowed")
         .error(409, "device_key_registered: this key is registered already; too_many_devices: the agent or the account has as many devices as it may")
         .error(413, "payload_too_large: the JSON body is over 64 KiB")
-        .error(429, "rate_limited: Zendesk is rate limiting sealdrop (an agent session's role check)")
         .internal()
         .unavailable(),
     op("delete", "/api/v1/me/devices/{device_key}", "Remove one of the agent's device keys (team keys)")
         .description("A pending device goes at once; one the current roster lists stays, removed (pending removal), until the admin signs a roster without it. Removing it again answers 204 and changes nothing.")
-        .security(&[&[Scheme::AgentSession]])
+        .agent_own(DEVICE_FORBIDDEN)
         .param(json!({
             "name": "device_key",
             "in": "path",
@@ -311,10 +309,7 @@ pub(super) fn all() -> Vec<Operation> {
         }))
         .other(204, "removed, or pending removal", &[])
         .error(400, "bad_request: a path segment that does not decode (percent-encoded bytes that are not UTF-8)")
-        .error(401, "unauthorized: no credential, or a token that is not valid (the message names the header to send)")
-        .error(403, "forbidden: a tenant token (device keys belong to agents), or an agent whose role is not allowed")
         .error(404, "not_found: the agent has no device with this key")
-        .error(429, "rate_limited: Zendesk is rate limiting sealdrop (an agent session's role check)")
         .internal()
         .unavailable(),
     op("get", "/api/v1/team/devices", "Every device key of the account, for its admin (team keys)")

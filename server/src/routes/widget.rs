@@ -124,15 +124,23 @@ async fn asset(
 
 // ---- config ------------------------------------------------------------------------------
 
+/// The tenant of the request's widget key, from an origin it allows.
+async fn widget_tenant(
+    state: &AppState,
+    request_headers: &HeaderMap,
+) -> Result<widget::WidgetTenant, HttpError> {
+    let key = request_headers
+        .get(headers::WIDGET_KEY)
+        .and_then(|v| v.to_str().ok());
+    let origin = request_origin(request_headers);
+    Ok(widget::admit_request(&state.db, key, origin).await?.0)
+}
+
 async fn config(
     State(state): State<AppState>,
     request_headers: HeaderMap,
 ) -> Result<Response, HttpError> {
-    let key = request_headers
-        .get(headers::WIDGET_KEY)
-        .and_then(|v| v.to_str().ok());
-    let tenant = widget::tenant_for_key(&state.db, key).await?;
-    widget::check_origin(&tenant, request_origin(&request_headers))?;
+    let tenant = widget_tenant(&state, &request_headers).await?;
     let answer = widget::config_answer(&state.db, &tenant, &state.config.limits).await?;
     Ok(Json(answer).into_response())
 }
@@ -143,10 +151,6 @@ async fn roster(
     State(state): State<AppState>,
     request_headers: HeaderMap,
 ) -> Result<Response, HttpError> {
-    let key = request_headers
-        .get(headers::WIDGET_KEY)
-        .and_then(|v| v.to_str().ok());
-    let tenant = widget::tenant_for_key(&state.db, key).await?;
-    widget::check_origin(&tenant, request_origin(&request_headers))?;
+    let tenant = widget_tenant(&state, &request_headers).await?;
     Ok(Json(team::roster(&state.db, &tenant.tenant.id).await?).into_response())
 }

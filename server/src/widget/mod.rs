@@ -212,7 +212,7 @@ pub async fn any_tenant_allows(db: &Database, origin: &WebOrigin) -> Result<bool
 }
 
 /// Checks that a request from `origin` may use the tenant's widget.
-pub fn check_origin(
+fn check_origin(
     tenant: &WidgetTenant,
     origin: Option<WebOrigin>,
 ) -> Result<WebOrigin, WidgetError> {
@@ -221,6 +221,18 @@ pub fn check_origin(
         return Err(WidgetError::OriginNotAllowed(origin));
     }
     Ok(origin)
+}
+
+/// The tenant whose widget key a request presents, if the request comes from an origin the
+/// tenant allows (every widget request: config, roster, new packages); the origin with it.
+pub async fn admit_request(
+    db: &Database,
+    key: Option<&str>,
+    origin: Option<WebOrigin>,
+) -> Result<(WidgetTenant, WebOrigin), WidgetError> {
+    let tenant = tenant_for_key(db, key).await?;
+    let origin = check_origin(&tenant, origin)?;
+    Ok((tenant, origin))
 }
 
 /// Admits a widget request that is about to create a package: key, origin, the quota and
@@ -233,8 +245,7 @@ pub async fn admit_new_package(
     client: Option<String>,
     now: i64,
 ) -> Result<(WidgetTenant, WebOrigin), WidgetError> {
-    let tenant = tenant_for_key(db, key).await?;
-    let origin = check_origin(&tenant, origin)?;
+    let (tenant, origin) = admit_request(db, key, origin).await?;
     let in_use = db.widget_bytes_stored(&tenant.tenant.id, None).await?;
     if in_use >= tenant.quota(limits) {
         tracing::warn!(tenant = %tenant.tenant.id, in_use, "widget storage quota is used up");
