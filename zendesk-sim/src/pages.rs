@@ -166,7 +166,7 @@ async fn agent_ticket(
             ),
         ),
     };
-    Html(format!(
+    let page = Html(format!(
         r#"<!doctype html><html><head><meta charset="utf-8"><title>Ticket #{id} - Agent Workspace (simulated)</title>
 <style>body{{font-family:sans-serif;margin:0;display:flex}} main{{flex:1;min-width:0;padding:1em}} main pre{{white-space:pre-wrap;overflow-wrap:anywhere}} aside{{flex:none;width:380px;border-left:1px solid #ccc;height:100vh}} iframe{{border:0;width:100%;height:100%}} #ticket-reply{{border:1px solid #ccc;min-height:4em;padding:.5em;margin-bottom:.5em}}</style></head>
 <body data-ticket-id="{id}" data-user-id="{uid}">
@@ -191,8 +191,33 @@ async fn agent_ticket(
         form = form,
         conversation = conversation,
         host_data = script_json(&host_data),
-    ))
-    .into_response()
+    ));
+    // Zendesk knows who is signed in from its session cookie: the OAuth consent page (opened
+    // in a popup, where no `as` can be given) asks that user.
+    let cookie = format!(
+        "{SIGNED_IN_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax",
+        agent.id
+    );
+    let mut response = page.into_response();
+    if let Ok(value) = header::HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+/// The cookie that remembers who opened the agent workspace in this browser.
+pub(crate) const SIGNED_IN_COOKIE: &str = "zendesk_sim_user";
+
+/// The user of this browser's simulated Zendesk session, if the agent workspace was opened.
+pub(crate) fn signed_in_user(headers: &header::HeaderMap) -> Option<u64> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == SIGNED_IN_COOKIE)
+        .and_then(|(_, v)| v.parse().ok())
 }
 
 /// The packaged sidebar's URL on the apps origin, with the `origin` and `app_guid` ZAF adds,

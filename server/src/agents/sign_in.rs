@@ -16,6 +16,7 @@
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+use super::app_identity::{self, AppProof, Identity};
 use super::{check_role, installation_status, AgentError, InstallationStatus, RoleCheck, Zendesk};
 use crate::db::{Database, GrantStatus, Installation};
 use crate::internal::Internal;
@@ -23,7 +24,7 @@ use crate::settings;
 use crate::zendesk::app_jwt::{self, AppJwtError, AppSecret};
 use crate::zendesk::session::ConfirmedRole;
 use crate::zendesk::signed_url::{self, Expectations, ExpectedAudience, SignedUrlError};
-use crate::zendesk::Subdomain;
+use crate::zendesk::{SecretString, Subdomain};
 
 /// A verified sign-in.
 #[derive(Debug)]
@@ -38,6 +39,25 @@ pub struct SignedIn {
     pub check: RoleCheck,
     /// The `sda_…` session, unless the role is refused (a setup session without a grant).
     pub session: Option<String>,
+}
+
+/// A packaged sidebar's sign-in ([`sign_in_app`]).
+#[derive(Debug)]
+pub enum AppSignIn {
+    /// Signed in, as [`sign_in`] does; `new_credential` is what the sidebar keeps, when this
+    /// sign-in collected it.
+    SignedIn {
+        /// The sign-in.
+        signed_in: SignedIn,
+        /// Shown once.
+        new_credential: Option<SecretString>,
+    },
+    /// The user is not proven yet: the sidebar opens the popup at `identify_path` (on this
+    /// server) and signs in again with the same claim.
+    Unproven {
+        /// `None` when it sent no usable claim (it makes a new one).
+        identify_path: Option<String>,
+    },
 }
 
 /// Why a sign-in failed; the subdomain, when known, lets the page be framed by its Zendesk.
@@ -157,12 +177,17 @@ pub async fn sign_in(
 /// sidebar served from the app package, docs/ZENDESK.md "Sidebar from the app package") and
 /// signs the agent in, as [`sign_in`] does for a signed URL. The tenant must exist already:
 /// its shared secret is made for it (`sealdrop admin tenant app-secret`).
+///
+/// The JWT names the user only as the app's script asked (the proxy signs any claims), so the
+/// user must be proven as well ([`app_identity`](super::app_identity)): by a credential kept
+/// from an earlier proof, or by a claim the user approved in Zendesk.
 pub async fn sign_in_app(
     db: &Database,
     zendesk: &Zendesk,
     token: &str,
+    proof: &AppProof,
     now: i64,
-) -> Result<SignedIn, SignInError> {
+) -> Result<AppSignIn, SignInError> {
     // Only chooses which tenant's secret to verify with; trusted after `verify`.
     let claimed = app_jwt::peek_subdomain(token).map_err(|e| SignInError::AppToken(None, e))?;
     let Some(tenant) = db.tenant_by_subdomain(&claimed).await? else {
@@ -185,6 +210,13 @@ pub async fn sign_in_app(
     if !db.claim_signin_token(&jti_hash, forget_after).await? {
         return Err(SignInError::Replayed(subdomain));
     }
+    let new_credential = match app_identity::check(db, &tenant.id, verified.user_id, proof, now)
+        .await
+        .map_err(|e| SignInError::Agent(Some(subdomain.clone()), e))?
+    {
+        Identity::Proven { new_credential } => new_credential,
+        Identity::Unproven { identify_path } => return Ok(AppSignIn::Unproven { identify_path }),
+    };
     let identity = signed_url::ZafIdentity {
         subdomain: subdomain.clone(),
         user_id: verified.user_id,
@@ -208,7 +240,7 @@ pub async fn sign_in_app(
         now,
     )
     .await?;
-    finish(
+    let signed_in = finish(
         db,
         zendesk,
         tenant.id,
@@ -217,7 +249,11 @@ pub async fn sign_in_app(
         unconfirmed,
         now,
     )
-    .await
+    .await?;
+    Ok(AppSignIn::SignedIn {
+        signed_in,
+        new_credential,
+    })
 }
 
 /// The tenant's app shared secret, opened, if one was made.

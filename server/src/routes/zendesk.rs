@@ -15,9 +15,12 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use sealdrop_api::zendesk::{AppSession, CallbackQuery, OAuthStarted};
+use sealdrop_api::zendesk::{
+    AppSession, AppSessionRequest, CallbackQuery, IdentifyQuery, OAuthStarted,
+};
 
-use crate::agents::{self, GrantRequest, RoleCheck, SignInError, SignedIn};
+use crate::agents::app_identity::{self, AppProof, IdentifyError};
+use crate::agents::{self, AppSignIn, GrantRequest, RoleCheck, SignInError, SignedIn};
 use crate::db::GrantStatus;
 use crate::html::escape;
 use crate::http::auth::AgentSession;
@@ -32,6 +35,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/zendesk/sidebar", post(sidebar))
         .route("/zendesk/app/session", post(app_session))
+        .route("/zendesk/app/identify", get(app_identify))
         .route("/zendesk/oauth/start", get(oauth_start).post(oauth_start))
         .route("/zendesk/oauth/callback", get(oauth_callback))
         .route("/agent-app/{*path}", get(agent_app_file))
@@ -136,7 +140,10 @@ async fn sidebar(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
 /// `POST /zendesk/app/session` (`Authorization: Bearer <app JWT>`): the sign-in of the sidebar
 /// served from the app package, through Zendesk's proxy (docs/ZENDESK.md "Sidebar from the app
 /// package"). Answers what the server-rendered page carried in its `<meta>` elements, as JSON.
-async fn app_session(State(state): State<AppState>, headers: HeaderMap) -> Response {
+///
+/// The body (JSON, optional) carries what proves the user ([`AppSessionRequest`]); without a
+/// working credential the answer is `identify` with the popup's URL until the user approved.
+async fn app_session(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -150,8 +157,47 @@ async fn app_session(State(state): State<AppState>, headers: HeaderMap) -> Respo
         )
         .into_response();
     };
-    match agents::sign_in_app(&state.db, &state.zendesk, token, state.clock.now()).await {
-        Ok(signed_in) => {
+    let request = if body.is_empty() {
+        AppSessionRequest::default()
+    } else {
+        match serde_json::from_slice::<AppSessionRequest>(&body) {
+            Ok(r) => r,
+            Err(e) => {
+                return HttpError::BadRequest(format!("The sign-in body is not valid: {e}."))
+                    .into_response()
+            }
+        }
+    };
+    let proof = AppProof {
+        credential: request.credential,
+        claim: request.claim,
+    };
+    let now = state.clock.now();
+    match agents::sign_in_app(&state.db, &state.zendesk, token, &proof, now).await {
+        Ok(AppSignIn::Unproven { identify_path }) => {
+            let message = if identify_path.is_some() {
+                "Confirm who you are: sealdrop asks Zendesk once in this browser. Press Confirm and approve in the window that opens."
+            } else {
+                "This sign-in request was already used or has expired; the app makes a new one."
+            };
+            no_store(
+                (
+                    StatusCode::OK,
+                    Json(AppSession {
+                        status: "identify".to_owned(),
+                        message: message.to_owned(),
+                        session: None,
+                        credential: None,
+                        identify_path,
+                    }),
+                )
+                    .into_response(),
+            )
+        }
+        Ok(AppSignIn::SignedIn {
+            signed_in,
+            new_credential,
+        }) => {
             let (status, message) = page_status(&signed_in);
             tracing::info!(tenant = %signed_in.tenant_id, user = signed_in.user_id, status = status.as_str(), "app sign-in");
             let code = if status == PageStatus::Refused {
@@ -159,19 +205,19 @@ async fn app_session(State(state): State<AppState>, headers: HeaderMap) -> Respo
             } else {
                 StatusCode::OK
             };
-            let mut response = (
-                code,
-                Json(AppSession {
-                    status: status.as_str().to_owned(),
-                    message: message.to_owned(),
-                    session: signed_in.session,
-                }),
+            no_store(
+                (
+                    code,
+                    Json(AppSession {
+                        status: status.as_str().to_owned(),
+                        message: message.to_owned(),
+                        session: signed_in.session,
+                        credential: new_credential.map(|c| c.expose().to_owned()),
+                        identify_path: None,
+                    }),
+                )
+                    .into_response(),
             )
-                .into_response();
-            response
-                .headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            response
         }
         Err(SignInError::AppToken(_, e)) => {
             tracing::info!(error = %e, "app sign-in refused");
@@ -194,6 +240,39 @@ async fn app_session(State(state): State<AppState>, headers: HeaderMap) -> Respo
         .into_response(),
         Err(SignInError::Agent(_, e)) => HttpError::from(e).into_response(),
     }
+}
+
+fn no_store(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// `GET /zendesk/app/identify?claim=<hash>` (a popup the packaged sidebar opens): sends the
+/// browser to Zendesk's consent page for a pending claim; Zendesk returns to
+/// `/zendesk/oauth/callback`, which proves the claim when Zendesk names the user the app JWT
+/// named ([`app_identity`]).
+async fn app_identify(
+    State(state): State<AppState>,
+    query: Result<Query<IdentifyQuery>, QueryRejection>,
+) -> Response {
+    let claim = query.map(|Query(q)| q.claim).unwrap_or_default();
+    match app_identity::start(&state.db, &state.zendesk, &claim, state.clock.now()).await {
+        Ok(url) => no_store(axum::response::Redirect::to(url.as_str()).into_response()),
+        Err(e) => identify_failed(e),
+    }
+}
+
+fn identify_failed(e: IdentifyError) -> Response {
+    if let IdentifyError::Internal(err) = &e {
+        tracing::error!(error = %err, "identity proof failed");
+    }
+    callback_page(
+        e.status(),
+        "sealdrop could not confirm who you are",
+        &e.to_string(),
+    )
 }
 
 /// What the sidebar page is told after a verified sign-in.
@@ -339,6 +418,30 @@ async fn oauth_callback(
             "The address of this page is malformed. Start again from the sealdrop app.",
         );
     };
+    // A packaged sidebar's identity claim, or else the admin's grant.
+    if let Some(raw_state) = q
+        .state
+        .as_deref()
+        .filter(|s| !s.is_empty() && s.len() <= 256)
+    {
+        let now = state.clock.now();
+        let declined = q.error.is_some();
+        match app_identity::finish(&state.db, &state.zendesk, raw_state, q.code.as_deref(), declined, now).await {
+            Ok(name) => {
+                return callback_page(
+                    StatusCode::OK,
+                    "sealdrop knows who you are",
+                    &format!(
+                        "The sealdrop app in the browser where you pressed Confirm is signed in as {name}. \
+                         Close this window; the app goes on by itself. If you did not just press Confirm \
+                         in the sealdrop app, tell your Zendesk admin."
+                    ),
+                )
+            }
+            Err(IdentifyError::NotAClaim) => {}
+            Err(e) => return identify_failed(e),
+        }
+    }
     let request = GrantRequest {
         code: q.code,
         state: q.state,
