@@ -34,7 +34,7 @@ import { api, page, state } from "./context.js";
 import { $, show, text } from "./dom.js";
 import { refreshInbox, setUpInbox } from "./inbox.js";
 import { loadSent, renderRecipients, setUpSend } from "./send.js";
-import { signIn } from "./signin.js";
+import { confirmIdentity, signIn } from "./signin.js";
 import { loadStrings, t, translatePage } from "./strings.js";
 import { loadDeviceTab, setUpDeviceTab } from "./team/enrol.js";
 import { loadTicket, onTicket } from "./ticket.js";
@@ -85,9 +85,12 @@ function showStatus() {
     setup_required: "status.setup_title",
     reauthorization_required: "status.reauth_title",
   };
-  text("status-title", t(titles[page.status] ?? "status.refused_title"));
+  const identify = page.status === "identify";
+  text("status-title", t(identify ? "status.identify_title" : titles[page.status] ?? "status.refused_title"));
   text("status-text", page.message);
   show("status");
+  // The packaged sidebar proves its user once per browser (signin.js).
+  show("confirm-identity", identify && Boolean(page.identifyUrl));
   // Setup and re-authorization sessions may start the grant; the callback only accepts an admin's.
   const canAuthorize = Boolean(page.session) && page.status in titles;
   show("authorize", canAuthorize);
@@ -96,6 +99,18 @@ function showStatus() {
 }
 
 $("authorize").addEventListener("click", () => startGrant("authorize-note"));
+$("confirm-identity").addEventListener("click", async () => {
+  $("confirm-identity").disabled = true;
+  show("confirm-note");
+  const status = await confirmIdentity(state.zaf);
+  if (status === "identify") {
+    $("confirm-identity").disabled = false;
+    text("confirm-note", t("status.confirm_gave_up"));
+    return;
+  }
+  // Proven (or refused): start again with the credential this browser now keeps.
+  location.reload();
+});
 $("reload").addEventListener("click", () => location.reload());
 
 function selectTab(name) {

@@ -722,7 +722,17 @@ fn is_node_test_file(name: &str) -> bool {
 
 fn e2e(ctx: &mut Ctx) -> Result<Ran> {
     let dir = repo_root().join("tests/e2e");
-    let files = e2e_test_files(&dir);
+    let mut files = e2e_test_files(&dir);
+    // SEALDROP_E2E_FILES=team,sidebar-package runs only the files whose names contain one of
+    // those words (while working on them; CI runs every file).
+    if let Ok(only) = std::env::var("SEALDROP_E2E_FILES") {
+        let words: Vec<&str> = only.split(',').map(str::trim).filter(|w| !w.is_empty()).collect();
+        files.retain(|f| {
+            let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            words.iter().any(|w| name.contains(w))
+        });
+        println!("xtask: SEALDROP_E2E_FILES={only}: {} file(s)", files.len());
+    }
     if files.is_empty() {
         println!("xtask: no e2e test files yet in tests/e2e (name them *.test.mjs)");
         return Ok(Ran::Skipped("no e2e test files yet".into()));

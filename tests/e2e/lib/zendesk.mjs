@@ -198,7 +198,37 @@ export async function openTicket(page, sim, ticketId, who = 'admin') {
   await page.goto(`${sim.url}/agent/tickets/${ticketId}?as=${sim.users[who].id}`);
   const frame = await sidebar(page);
   await frame.waitForFunction(() => document.body.dataset.ready === '1', null, { timeout: 30_000 });
+  if ((await frame.evaluate(() => document.body.dataset.status)) === 'identify') await confirmIdentity(page, frame);
   return frame;
+}
+
+/**
+ * The packaged sidebar's first sign-in in a browser (docs/ZENDESK.md "Who the packaged sidebar
+ * runs for"): presses Confirm, lets the simulated Zendesk approve in the popup as the user
+ * signed in to it (the simulator's consent page; auto-approved unless `approve` is false, when
+ * the caller handles the popup), and waits for the sidebar to start again, signed in.
+ * Returns the popup page when `approve` is false, else what the popup said (the sidebar closes
+ * it once signed in).
+ */
+export async function confirmIdentity(page, frame, { approve = true } = {}) {
+  const popupOpened = page.context().waitForEvent('page');
+  await frame.click('#confirm-identity');
+  const popup = await popupOpened;
+  if (!approve) return popup;
+  await popup.waitForSelector('h1');
+  const said = await popup.textContent('body');
+  assert.equal(await popup.textContent('h1'), 'sealdrop knows who you are', `the identity popup: ${said}`);
+  // The sidebar notices within its poll interval and reloads with the credential it now keeps.
+  for (let i = 0; i < 300; i++) {
+    try {
+      const done = await frame.evaluate(() => document.body.dataset.ready === '1' && document.body.dataset.status !== 'identify');
+      if (done) return said;
+    } catch {
+      // The frame is reloading.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error('the sidebar did not sign in after the identity was confirmed');
 }
 
 /** Opens the sidebar's admin tab as the admin, runs `change(frame)`, saves; returns the frame. */
