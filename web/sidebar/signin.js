@@ -128,8 +128,10 @@ async function requestSession(zaf, metadata, data, base, claim) {
       },
     });
   } catch (xhr) {
-    // A refused role answers 403 with the same body; anything else is a failed sign-in.
+    // A refused role answers 403 with the same body (a credential it collected included: the
+    // user is proven, whatever their role); anything else is a failed sign-in.
     const body = xhr?.responseJSON;
+    if (xhr?.status === 403 && typeof body?.status === "string") return body;
     page.status = "refused";
     page.message = body?.message ?? body?.error?.message ?? t("status.signin_failed", { status: xhr?.status ?? "?" });
     return null;

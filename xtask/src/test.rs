@@ -726,9 +726,16 @@ fn e2e(ctx: &mut Ctx) -> Result<Ran> {
     // SEALDROP_E2E_FILES=team,sidebar-package runs only the files whose names contain one of
     // those words (while working on them; CI runs every file).
     if let Ok(only) = std::env::var("SEALDROP_E2E_FILES") {
-        let words: Vec<&str> = only.split(',').map(str::trim).filter(|w| !w.is_empty()).collect();
+        let words: Vec<&str> = only
+            .split(',')
+            .map(str::trim)
+            .filter(|w| !w.is_empty())
+            .collect();
         files.retain(|f| {
-            let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = f
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             words.iter().any(|w| name.contains(w))
         });
         println!("xtask: SEALDROP_E2E_FILES={only}: {} file(s)", files.len());
