@@ -89,6 +89,8 @@ function showStatus() {
   text("status-title", t(identify ? "status.identify_title" : titles[page.status] ?? "status.refused_title"));
   text("status-text", page.message);
   show("status");
+  // Not a problem, a step: the card is not shown as an error.
+  $("status").classList.toggle("problem", !identify);
   // The packaged sidebar proves its user once per browser (signin.js).
   show("confirm-identity", identify && Boolean(page.identifyUrl));
   // Setup and re-authorization sessions may start the grant; the callback only accepts an admin's.

@@ -176,7 +176,7 @@ async fn app_session(State(state): State<AppState>, headers: HeaderMap, body: By
     match agents::sign_in_app(&state.db, &state.zendesk, token, &proof, now).await {
         Ok(AppSignIn::Unproven { identify_path }) => {
             let message = if identify_path.is_some() {
-                "Confirm who you are: sealdrop asks Zendesk once in this browser. Press Confirm and approve in the window that opens."
+                "sealdrop asks Zendesk who you are, once in this browser. Press Confirm and approve in the window that opens."
             } else {
                 "This sign-in request was already used or has expired; the app makes a new one."
             };
