@@ -129,6 +129,21 @@ pub enum TenantCommand {
     },
     /// List tenants.
     List,
+    /// Print the shared secret of a Zendesk account's sealdrop app (made on first use), for
+    /// its Zendesk admin to paste into the app's secure setting `shared_secret`.
+    ///
+    /// The sidebar served from the app package signs in through Zendesk's proxy with a JWT
+    /// made from this secret (docs/ZENDESK.md "Sidebar from the app package"). The account's
+    /// tenant is made when it has none yet. `--rotate` makes a new one: every sidebar holding
+    /// the old one fails at its next sign-in until the setting is updated.
+    /// Example: sealdrop admin tenant app-secret acme
+    AppSecret {
+        /// The Zendesk subdomain (`acme` for acme.zendesk.com).
+        subdomain: String,
+        /// Replace the secret with a new one.
+        #[arg(long)]
+        rotate: bool,
+    },
     /// Export a tenant: its settings, the metadata of its packages, its agents' device keys
     /// and its audit log.
     ///
@@ -193,6 +208,25 @@ pub async fn run(state: &AppState, command: AdminCommand) -> anyhow::Result<()> 
                 tenant.name, tenant.id
             );
             println!("{}", token.text());
+            Ok(())
+        }
+        AdminCommand::Tenant(TenantCommand::AppSecret { subdomain, rotate }) => {
+            let subdomain = sealdrop_server::zendesk::Subdomain::parse(&subdomain)
+                .map_err(|_| anyhow::anyhow!("{subdomain:?} is not a Zendesk subdomain"))?;
+            let (tenant_id, secret) = sealdrop_server::agents::make_app_secret_for(
+                &state.db,
+                &state.zendesk,
+                &subdomain,
+                rotate,
+                state.clock.now(),
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))
+            .context("making the app secret")?;
+            eprintln!(
+                "The sealdrop app secret of {subdomain}.zendesk.com (tenant {tenant_id}); paste it into the app's shared_secret setting:"
+            );
+            println!("{}", secret.expose());
             Ok(())
         }
         AdminCommand::Tenant(TenantCommand::List) => {

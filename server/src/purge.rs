@@ -126,6 +126,7 @@ pub async fn run_once(
     report.download_tokens = db.delete_expired_download_tokens(now).await?;
     crate::verification::purge_expired(db, now).await?;
     db.delete_expired_signin_tokens(now).await?;
+    db.delete_expired_app_identity(now).await?;
     if report != PurgeReport::default() {
         tracing::info!(?report, "purge finished");
     }

@@ -14,7 +14,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use zendesk_sim::{UserChange, ZafSigner};
 use zendesk_world::{
-    get_json, receive_as_agent, require_auth, send_as, send_json, spawn, spawn_with, with_proof_and,
+    get_json, no_redirects, receive_as_agent, require_auth, send_as, send_json, spawn, spawn_with,
+    with_proof_and,
 };
 
 #[tokio::test]
@@ -900,4 +901,225 @@ async fn the_sidebar_page_and_the_agent_app_files_come_from_the_agent_app_folder
 
 fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// The sidebar served from the app package signs in with the app JWT that Zendesk's proxy
+/// signs with the tenant's shared secret (docs/ZENDESK.md "Sidebar from the app package"),
+/// and proves its user once per browser through Zendesk's consent ("Who the packaged sidebar
+/// runs for").
+#[tokio::test]
+async fn the_packaged_sidebar_signs_in_with_the_app_jwt_once() {
+    use sealdrop_server::zendesk::app_jwt;
+    use sealdrop_server::zendesk::Subdomain;
+
+    let w = spawn(&["acme"]).await;
+    let (app, acme) = (&w.app, &w.tenants[0]);
+    acme.set_up(app).await;
+    let subdomain = Subdomain::parse("acme").unwrap();
+    let (_, secret) = sealdrop_server::agents::make_app_secret_for(
+        &app.state.db,
+        &app.state.zendesk,
+        &subdomain,
+        false,
+        app.clock.now(),
+    )
+    .await
+    .unwrap();
+    let now = app_jwt_now();
+    let jtis = std::sync::atomic::AtomicU32::new(0);
+    let claims_as = |user: u64| {
+        let n = jtis.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        json!({
+            "iss": "acme.zendesk.com",
+            "aud": app_jwt::AUDIENCE,
+            "sub": user.to_string(),
+            "installation_id": acme.sim.installation_id(),
+            "jti": format!("a-fresh-random-jti-{n:04}"),
+        })
+    };
+    let claims = |_: &str| claims_as(acme.agent);
+    let post_with = |token: String, body: Value| async move {
+        let response = app
+            .client
+            .post(app.url("/zendesk/app/session"))
+            .header("Authorization", format!("Bearer {token}"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.json::<Value>().await.unwrap())
+    };
+    let sign = |claims: &Value| app_jwt::sign(secret.expose(), claims, now, 60);
+    // `user` approves in Zendesk what the popup at `identify_url` asks; the callback page.
+    let approve = |identify_url: String, user: u64| async move {
+        let started = no_redirects().get(&identify_url).send().await.unwrap();
+        assert!(started.status().is_redirection(), "{}", started.status());
+        let mut authorize =
+            url::Url::parse(started.headers()["location"].to_str().unwrap()).unwrap();
+        assert!(authorize.as_str().starts_with(acme.sim.base_url().as_str()));
+        assert!(
+            authorize
+                .query_pairs()
+                .any(|(k, v)| k == "scope" && v == "users:read"),
+            "asks for the least scope: {authorize}"
+        );
+        authorize
+            .query_pairs_mut()
+            .append_pair("as", &user.to_string());
+        let approved = no_redirects().get(authorize).send().await.unwrap();
+        assert!(approved.status().is_redirection());
+        // Back to the callback (on this test server's port: its public URL has none).
+        let back = url::Url::parse(approved.headers()["location"].to_str().unwrap()).unwrap();
+        assert_eq!(back.path(), "/zendesk/oauth/callback");
+        let back = app.url(&format!("{}?{}", back.path(), back.query().unwrap_or("")));
+        let page = app.client.get(back).send().await.unwrap();
+        (page.status(), page.text().await.unwrap())
+    };
+
+    // The JWT alone names the user as the app's script asked: not enough.
+    let (status, body) = post_with(sign(&claims("")), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "identify");
+    assert!(
+        body["session"].is_null() && body.get("identify_path").is_none(),
+        "{body}"
+    );
+
+    // With a claim: a popup URL on this server that carries only the claim's hash.
+    let claim = "this-browser-s-random-claim-0123456789abcdef";
+    let (status, body) = post_with(sign(&claims("")), json!({ "claim": claim })).await;
+    assert_eq!(
+        (status, &body["status"]),
+        (StatusCode::OK, &json!("identify")),
+        "{body}"
+    );
+    let identify_url = app.url(body["identify_path"].as_str().unwrap());
+    assert!(
+        identify_url.starts_with(&app.url("/zendesk/app/identify?claim=")),
+        "{identify_url} on {}",
+        app.url("/")
+    );
+    assert!(
+        !identify_url.contains(claim),
+        "the claim itself never travels in a URL"
+    );
+    assert!(body["session"].is_null());
+
+    // Another user signed in to Zendesk (the admin) approving it proves nothing.
+    let (status, text) = approve(identify_url.clone(), acme.admin).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{text}");
+    assert!(text.contains("another user"), "{text}");
+    let (_, body) = post_with(sign(&claims("")), json!({ "claim": claim })).await;
+    assert_eq!(body["status"], "identify", "still unproven: {body}");
+
+    // The agent approves: proven, and collected once, by a JWT naming the same user.
+    let (status, text) = approve(identify_url.clone(), acme.agent).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let (_, body) = post_with(sign(&claims_as(acme.admin)), json!({ "claim": claim })).await;
+    assert_eq!(
+        body["status"], "identify",
+        "a JWT naming the admin does not collect it: {body}"
+    );
+    assert!(body["session"].is_null());
+    let (status, body) = post_with(sign(&claims("")), json!({ "claim": claim })).await;
+    assert_eq!(
+        (status, &body["status"]),
+        (StatusCode::OK, &json!("ready")),
+        "{body}"
+    );
+    let credential = body["credential"].as_str().unwrap().to_owned();
+    let session = body["session"].as_str().unwrap().to_owned();
+    let (status, me) = get_json(app, "/api/v1/me", &session).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me["user_id"], json!(acme.agent.to_string()));
+    // Collected once: the same claim again is a new request that needs a new approval.
+    let (_, body) = post_with(sign(&claims("")), json!({ "claim": claim })).await;
+    assert_eq!(
+        body["status"], "identify",
+        "a claim is collected once: {body}"
+    );
+    assert!(body["session"].is_null() && body.get("credential").is_none());
+
+    // The credential proves the agent from now on, and nobody else.
+    let with_credential = json!({ "credential": credential });
+    let (status, body) = post_with(sign(&claims("")), with_credential.clone()).await;
+    assert_eq!(
+        (status, &body["status"]),
+        (StatusCode::OK, &json!("ready")),
+        "{body}"
+    );
+    assert!(body.get("credential").is_none(), "shown once");
+    let (_, body) = post_with(sign(&claims_as(acme.admin)), with_credential.clone()).await;
+    assert_eq!(
+        body["status"], "identify",
+        "the agent's credential does not prove the admin"
+    );
+    let (_, body) = post_with(sign(&claims("")), json!({ "credential": "guessed" })).await;
+    assert_eq!(body["status"], "identify");
+    let post = |token: String| post_with(token, with_credential.clone());
+
+    // The same token again, or another with the same jti: refused.
+    let token = sign(&claims(""));
+    assert_eq!(post(token.clone()).await.0, StatusCode::OK);
+    assert_eq!(post(token).await.0, StatusCode::UNAUTHORIZED);
+    let mut same_jti = claims("");
+    same_jti["jti"] = json!("a-fresh-random-jti-0000");
+    let again = app_jwt::sign(secret.expose(), &same_jti, now + 1, 60);
+    assert_eq!(post(again).await.0, StatusCode::UNAUTHORIZED);
+
+    // Signed with another secret (the tenant's rotated one, or a guess): refused.
+    let other = app_jwt::AppSecret::generate();
+    let forged = app_jwt::sign(other.expose(), &claims(""), now, 60);
+    assert_eq!(post(forged).await.0, StatusCode::UNAUTHORIZED);
+
+    // A rotated secret stops the old one at once.
+    let (_, rotated) = sealdrop_server::agents::make_app_secret_for(
+        &app.state.db,
+        &app.state.zendesk,
+        &subdomain,
+        true,
+        app.clock.now(),
+    )
+    .await
+    .unwrap();
+    assert_ne!(rotated.expose(), secret.expose());
+    let old = app_jwt::sign(secret.expose(), &claims(""), now, 60);
+    assert_eq!(post(old).await.0, StatusCode::UNAUTHORIZED);
+    let new = app_jwt::sign(rotated.expose(), &claims(""), now, 60);
+    assert_eq!(post(new).await.0, StatusCode::OK);
+
+    // No token at all, or an account without a secret: refused.
+    let none = app
+        .client
+        .post(app.url("/zendesk/app/session"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(none.status(), StatusCode::UNAUTHORIZED);
+    let mut stranger = claims("");
+    stranger["iss"] = json!("globex.zendesk.com");
+    let token = app_jwt::sign(rotated.expose(), &stranger, now, 60);
+    assert_eq!(post(token).await.0, StatusCode::NOT_FOUND);
+
+    // A popup for a claim nobody made: a page that says so.
+    let unknown = no_redirects()
+        .get(app.url(&format!("/zendesk/app/identify?claim={}", "0".repeat(64))))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    assert!(unknown
+        .text()
+        .await
+        .unwrap()
+        .contains("unknown, already used or expired"));
+}
+
+/// The app JWT is checked against the system clock, as Zendesk's proxy signs it.
+fn app_jwt_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }

@@ -1,9 +1,11 @@
-// sealdrop download service worker (scope /p/, allowed by the server's
-// `Service-Worker-Allowed: /p/` header).
+// sealdrop download service worker (scope /p/ on the server's pages, allowed by its
+// `Service-Worker-Allowed: /p/` header; its own folder when the sidebar runs from the Zendesk
+// app package).
 //
 // A page that has decrypted data to save registers a download with a MessagePort:
 //   { type: "sealdrop-download", id, name, mediaType, size } + [port]
-// and then navigates a hidden iframe to /p/_download/{id}/{name}. This worker answers that
+// and then navigates a hidden iframe to {scope}_download/{id}/{name} (/p/_download/… on the
+// server). This worker answers that
 // navigation with a streamed attachment whose bytes come from the page over the port, one
 // chunk per "pull" (back-pressure: the page never runs ahead of the disk). "abort" from the
 // page errors the stream, so the browser fails the download instead of saving a partial file.
@@ -12,7 +14,7 @@
 // every other request goes to the network untouched.
 
 const pending = new Map();
-const PREFIX = "/p/_download/";
+const PREFIX = new URL("_download/", self.registration.scope).pathname;
 
 self.addEventListener("install", () => self.skipWaiting());
 self.addEventListener("activate", (event) => event.waitUntil(self.clients.claim()));

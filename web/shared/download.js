@@ -79,8 +79,16 @@ async function fsSink(handle) {
 
 let swRegistration = null;
 
+/** Where the worker may act: on the server's pages `/p/` (it serves the worker with
+ *  `Service-Worker-Allowed: /p/`); elsewhere (the sidebar from the Zendesk app package) only
+ *  the worker's own folder, the most a service worker may control by default. */
+function workerScope(url) {
+  const at = new URL(url, location.href);
+  return at.pathname.startsWith("/static/shared/") ? "/p/" : new URL("./", at).pathname;
+}
+
 /** Registers the download service worker (once) and waits until it is active. */
-export async function ensureServiceWorker(url = "/static/shared/download-sw.js", scope = "/p/") {
+export async function ensureServiceWorker(url = new URL("./download-sw.js", import.meta.url).href, scope = workerScope(url)) {
   if (!swRegistration) {
     swRegistration = (async () => {
       const reg = await navigator.serviceWorker.register(url, { scope, type: "classic" });
@@ -121,7 +129,7 @@ async function swSink(name, type, size) {
   await readyPromise;
   const frame = document.createElement("iframe");
   frame.hidden = true;
-  frame.src = `/p/_download/${id}/${encodeURIComponent(safeName(name))}`;
+  frame.src = `${new URL(reg.scope).pathname}_download/${id}/${encodeURIComponent(safeName(name))}`;
   document.body.appendChild(frame);
   const cleanup = () => setTimeout(() => { frame.remove(); port.close(); }, 1000);
   return {

@@ -1,7 +1,7 @@
 // The admin part: the API grant, the tenant's settings, the Help Center snippet and widget
 // key, team keys (team/admin-team.js), and the audit log with its CSV export.
 
-import { api, state } from "./context.js";
+import { api, page, state } from "./context.js";
 import { $, el, show, text, when } from "./dom.js";
 import { t } from "./strings.js";
 import { adminFingerprint, loadTeam, setUpTeam } from "./team/admin-team.js";
@@ -56,7 +56,7 @@ function renderSnippet(key) {
   const pin = fingerprint ? ` data-admin-key="${fingerprint}"` : "";
   const integrity = state.settings?.widget_loader_integrity;
   const sri = integrity ? ` integrity="${integrity}" crossorigin="anonymous"` : "";
-  $("snippet").value = `<script src="${location.origin}/widget/v1/loader.js"${sri} data-key="${key}"${pin} async></script>`;
+  $("snippet").value = `<script src="${page.serverOrigin}/widget/v1/loader.js"${sri} data-key="${key}"${pin} async></script>`;
 }
 
 let auditBefore = null;

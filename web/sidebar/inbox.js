@@ -181,7 +181,7 @@ async function download(entry, index, button, bar, status) {
     decryptor = entry.opened.file(index);
     const sink = await sinkFor(file);
     await downloadToSink({
-      url: `/api/v1/packages/${entry.parsed.packageId}/files/${index}`,
+      url: `${api.base}/api/v1/packages/${entry.parsed.packageId}/files/${index}`,
       headers: { "X-Sealdrop-Download-Token": token },
       decryptor,
       sink,

@@ -1,7 +1,9 @@
 // The sealdrop agent sidebar (ZAF v2 app, ticket_sidebar location).
 //
-// Zendesk POSTs a signed JWT to /zendesk/sidebar; the server answers this page with
-// <meta name="sealdrop-status|sealdrop-message|sealdrop-session">. The session (`sda_…`) goes
+// Served from the Zendesk app package (assets/sidebar.html), it signs in through Zendesk's
+// proxy with a JWT made from the app's secure setting (signin.js); served by the sealdrop
+// server (the older package), Zendesk POSTs a signed JWT to /zendesk/sidebar and the server
+// answers this page with <meta name="sealdrop-status|sealdrop-message|sealdrop-session">. The session (`sda_…`) goes
 // as `Authorization: Bearer` on every API call, never in a URL. The page talks to Zendesk only
 // through the ZAF SDK (zaf_sdk.js, the npm zendesk_app_framework_sdk bundled): it reads the
 // ticket's text and people with client.get(), and appends the secure link to the reply with
@@ -32,6 +34,7 @@ import { api, page, state } from "./context.js";
 import { $, show, text } from "./dom.js";
 import { refreshInbox, setUpInbox } from "./inbox.js";
 import { loadSent, renderRecipients, setUpSend } from "./send.js";
+import { confirmIdentity, signIn } from "./signin.js";
 import { loadStrings, t, translatePage } from "./strings.js";
 import { loadDeviceTab, setUpDeviceTab } from "./team/enrol.js";
 import { loadTicket, onTicket } from "./ticket.js";
@@ -41,9 +44,11 @@ import { loadTicket, onTicket } from "./ticket.js";
 async function main() {
   await loadStrings();
   translatePage();
-  document.body.dataset.status = page.status;
   state.zaf = window.ZAFClient ? window.ZAFClient.init() : false;
   if (state.zaf) state.zaf.invoke("resize", { width: "100%", height: "640px" }).catch(() => {});
+  // Served from the app package: the session comes through Zendesk's proxy (signin.js).
+  await signIn(state.zaf);
+  document.body.dataset.status = page.status;
 
   if (page.status !== "ready") return showStatus();
   try {
@@ -80,9 +85,14 @@ function showStatus() {
     setup_required: "status.setup_title",
     reauthorization_required: "status.reauth_title",
   };
-  text("status-title", t(titles[page.status] ?? "status.refused_title"));
+  const identify = page.status === "identify";
+  text("status-title", t(identify ? "status.identify_title" : titles[page.status] ?? "status.refused_title"));
   text("status-text", page.message);
   show("status");
+  // Not a problem, a step: the card is not shown as an error.
+  $("status").classList.toggle("problem", !identify);
+  // The packaged sidebar proves its user once per browser (signin.js).
+  show("confirm-identity", identify && Boolean(page.identifyUrl));
   // Setup and re-authorization sessions may start the grant; the callback only accepts an admin's.
   const canAuthorize = Boolean(page.session) && page.status in titles;
   show("authorize", canAuthorize);
@@ -91,6 +101,18 @@ function showStatus() {
 }
 
 $("authorize").addEventListener("click", () => startGrant("authorize-note"));
+$("confirm-identity").addEventListener("click", async () => {
+  $("confirm-identity").disabled = true;
+  show("confirm-note");
+  const status = await confirmIdentity(state.zaf);
+  if (status === "identify") {
+    $("confirm-identity").disabled = false;
+    text("confirm-note", t("status.confirm_gave_up"));
+    return;
+  }
+  // Proven (or refused): start again with the credential this browser now keeps.
+  location.reload();
+});
 $("reload").addEventListener("click", () => location.reload());
 
 function selectTab(name) {

@@ -2,7 +2,7 @@
 
 import * as wasm from "/static/pkg/sealdrop_widget.js";
 
-import { state } from "./context.js";
+import { page, state } from "./context.js";
 
 const listeners = [];
 
@@ -53,7 +53,7 @@ export function findLinks() {
       } catch {
         continue;
       }
-      if (url.origin !== location.origin) continue;
+      if (url.origin !== page.serverOrigin) continue;
       try {
         const parsed = wasm.parseLink(m[0]);
         if (!found.has(parsed.packageId)) found.set(parsed.packageId, { link: m[0], parsed });

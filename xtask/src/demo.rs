@@ -88,9 +88,17 @@ pub fn main(args: &[String]) -> Result<()> {
     };
     let server_url = format!("http://127.0.0.1:{port}");
 
-    // The simulator starts first: it makes the ZAF signing key the server must trust.
+    // The simulator starts first: it makes the ZAF signing key the server must trust. It frames
+    // the agent sidebar from the Zendesk app package, as Zendesk does, on an origin of its own
+    // (docs/ZENDESK.md "Sidebar from the app package").
     let sim = if with_sim {
         let sim_port = preferred_port(8090)?;
+        let apps_port = preferred_port(8091)?;
+        let app_dir = crate::zendesk_app::assemble::assemble(
+            &demo_dir.join("agent-app"),
+            Some("127.0.0.1"),
+            &repo_root().join("widget-wasm/pkg"),
+        )?;
         let key_file = demo_dir.join("zendesk-sim-public-key.pem");
         let _ = std::fs::remove_file(&key_file);
         let sim = spawn(
@@ -98,13 +106,16 @@ pub fn main(args: &[String]) -> Result<()> {
             Command::new(bin_dir.join("zendesk-sim"))
                 .args(["--listen", &format!("127.0.0.1:{sim_port}")])
                 .args(["--sealdrop-url", &format!("{server_url}/")])
+                .arg("--app-dir")
+                .arg(&app_dir)
+                .args(["--apps-listen", &format!("127.0.0.1:{apps_port}")])
                 .arg("--auto-approve"),
             // It prints its ZAF public key on stdout; the server verifies sign-ins with it.
             Some(&key_file),
         )?;
         proc::wait_for_port(sim_port, Duration::from_secs(30), "the Zendesk simulator")?;
         wait_for_key(&key_file)?;
-        Some((sim, sim_port, key_file))
+        Some((sim, sim_port, key_file, apps_port))
     } else {
         None
     };
@@ -122,24 +133,38 @@ pub fn main(args: &[String]) -> Result<()> {
             "RUST_LOG",
             std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
         );
-    if let Some((_, sim_port, key_file)) = &sim {
+    if let Some((_, sim_port, key_file, apps_port)) = &sim {
         serve
             .env(
                 "SEALDROP_ZENDESK_BASE_URL",
                 format!("http://127.0.0.1:{sim_port}/"),
             )
-            .env("SEALDROP_ZENDESK_APP_PUBLIC_KEY", key_file);
+            .env("SEALDROP_ZENDESK_APP_PUBLIC_KEY", key_file)
+            .env(
+                "SEALDROP_ZENDESK_APP_ORIGINS",
+                format!("http://127.0.0.1:{apps_port}"),
+            );
     }
     let server = spawn("the sealdrop server", &mut serve, None)?;
     wait_healthy(&server, port)?;
 
     // Play the admin's first visit (tenant, API grant, Help Center origin, widget key), so the
     // Help Center page works at once.
-    if let Some((_, sim_port, _)) = &sim {
+    if let Some((_, sim_port, _, _)) = &sim {
         let sim_url = format!("http://127.0.0.1:{sim_port}");
         match crate::demo_setup::connect(&server_url, &sim_url) {
             Ok(_) => println!("xtask: the simulated Zendesk account is connected (API access granted, Help Center origin {sim_url} allowed)"),
             Err(err) => println!("xtask: warning: could not connect the simulated Zendesk account ({err:#}); open the ticket as the admin and follow the sidebar's set-up steps"),
+        }
+        // The app's shared secret, as the operator hands it to the Zendesk admin, who enters
+        // it in the app's settings (a secure setting: the simulator keeps it from the browser).
+        match app_secret(&bin_dir.join("sealdrop"), &data_dir)
+            .and_then(|secret| crate::demo_setup::set_app_secret(&sim_url, &secret))
+        {
+            Ok(()) => println!(
+                "xtask: the app's shared secret is in the simulated installation's settings"
+            ),
+            Err(err) => println!("xtask: warning: the packaged sidebar cannot sign in ({err:#})"),
         }
     }
 
@@ -156,7 +181,7 @@ pub fn main(args: &[String]) -> Result<()> {
         data_dir.join("outbox").display()
     );
     match &sim {
-        Some((_, sim_port, _)) => {
+        Some((_, sim_port, _, _)) => {
             let sim_url = format!("http://127.0.0.1:{sim_port}");
             println!("  Help Center    {sim_url}/hc/en-us/requests/new   (customer: attach files to a request; Zendesk's Copenhagen theme)");
             println!("                 {sim_url}/hc/en-us/requests/new?markup=classic   (the same in an older theme's markup)");
@@ -177,13 +202,38 @@ pub fn main(args: &[String]) -> Result<()> {
         if let Some(status) = exited(&server) {
             bail!("the sealdrop server exited ({status}); its log is above");
         }
-        if let Some((sim, _, _)) = &sim {
+        if let Some((sim, _, _, _)) = &sim {
             if let Some(status) = exited(sim) {
                 bail!("the Zendesk simulator exited ({status}); its log is above");
             }
         }
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// The simulated account's app shared secret (`sealdrop admin tenant app-secret acme`), made
+/// once and read again on later starts.
+fn app_secret(sealdrop: &Path, data_dir: &Path) -> Result<String> {
+    let out = Command::new(sealdrop)
+        .arg("admin")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(["tenant", "app-secret", "acme"])
+        .output()
+        .context("running sealdrop admin tenant app-secret")?;
+    if !out.status.success() {
+        bail!(
+            "sealdrop admin tenant app-secret failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let text = String::from_utf8(out.stdout).context("the app secret is not text")?;
+    text.lines()
+        .map(str::trim)
+        .rfind(|l| !l.is_empty())
+        .map(str::to_owned)
+        .context("sealdrop admin tenant app-secret printed nothing")
 }
 
 /// Creates the demo tenant and keeps its API token in a file only the owner can read (the

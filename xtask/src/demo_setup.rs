@@ -102,6 +102,22 @@ pub fn connect(server_url: &str, sim_url: &str) -> Result<Connected> {
 }
 
 /// The simulator's admin user.
+/// Puts the app's shared secret in the simulated installation's settings
+/// (`POST /sim/app/settings`), as the Zendesk admin does in the app's settings page.
+pub fn set_app_secret(sim_url: &str, secret: &str) -> Result<()> {
+    let body = json!({ "shared_secret": secret }).to_string();
+    let done = request(
+        "POST",
+        &format!("{sim_url}/sim/app/settings"),
+        &[("Content-Type", "application/json")],
+        Some(&body),
+    )?;
+    if done.status != 204 {
+        bail!("the simulator's app settings answered {}", done.status);
+    }
+    Ok(())
+}
+
 pub fn admin_user(sim_url: &str) -> Result<u64> {
     let users = get_json(&format!("{sim_url}/sim/users"))?;
     users["users"]

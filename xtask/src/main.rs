@@ -57,13 +57,15 @@ COMMANDS
                           Run the benchmarks, each printing a table (all when no name is
                           given; `cargo xtask bench --help` says what each measures).
     check-app [--private] [DIR]
-                          Check the Zendesk app (agent-app/) with Zendesk's own validator
-                          (the zendesk_apps_support gem, ported; marketplace mode unless
-                          --private) and sealdrop's rules (zcli needs a login).
-    package-app [--private] [DIR]
-                          Check, then write the upload zip (agent-app/tmp/app-VERSION.zip);
-                          builds the widget's release too and prints the Help Center snippet
-                          with the loader's integrity for this release.
+                          Check the Zendesk app (agent-app/ assembled with the sidebar into
+                          target/agent-app/, from the last wasm build) with Zendesk's own
+                          validator (the zendesk_apps_support gem, ported; marketplace mode
+                          unless --private) and sealdrop's rules (zcli needs a login).
+    package-app [--private] [--server-url https://HOST] [DIR]
+                          Build the wasm core, assemble the app with the sidebar in its assets
+                          (domainWhitelist: HOST), check it, then write the upload zip
+                          (target/agent-app/tmp/app-VERSION.zip); prints the Help Center
+                          snippet with the loader's integrity for this release.
     help                  Print this text.
 
 WHAT GETS INSTALLED (only when missing)

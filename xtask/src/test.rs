@@ -43,7 +43,7 @@ const STAGES: &[Stage] = &[
     },
     Stage {
         name: "app",
-        about: "the Zendesk app: package-app's zip and agent-app/ through check-app and Zendesk's own validator",
+        about: "the Zendesk app: package-app's zip and the assembled app folder through check-app and Zendesk's own validator",
         run: app_stage,
     },
     Stage {
@@ -722,7 +722,24 @@ fn is_node_test_file(name: &str) -> bool {
 
 fn e2e(ctx: &mut Ctx) -> Result<Ran> {
     let dir = repo_root().join("tests/e2e");
-    let files = e2e_test_files(&dir);
+    let mut files = e2e_test_files(&dir);
+    // SEALDROP_E2E_FILES=team,sidebar-package runs only the files whose names contain one of
+    // those words (while working on them; CI runs every file).
+    if let Ok(only) = std::env::var("SEALDROP_E2E_FILES") {
+        let words: Vec<&str> = only
+            .split(',')
+            .map(str::trim)
+            .filter(|w| !w.is_empty())
+            .collect();
+        files.retain(|f| {
+            let name = f
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            words.iter().any(|w| name.contains(w))
+        });
+        println!("xtask: SEALDROP_E2E_FILES={only}: {} file(s)", files.len());
+    }
     if files.is_empty() {
         println!("xtask: no e2e test files yet in tests/e2e (name them *.test.mjs)");
         return Ok(Ran::Skipped("no e2e test files yet".into()));
@@ -742,6 +759,13 @@ fn e2e(ctx: &mut Ctx) -> Result<Ran> {
     if has_package("widget-wasm") {
         wasm::build()?;
     }
+    // The Zendesk app as Zendesk gets it, its domainWhitelist naming the local server, for the
+    // simulator to serve the sidebar from (docs/ZENDESK.md "Sidebar from the app package").
+    let app_dir = crate::zendesk_app::assemble::assemble(
+        &proc::target_dir().join("e2e-agent-app"),
+        Some("127.0.0.1"),
+        &repo_root().join("widget-wasm/pkg"),
+    )?;
     let smtp_env = ctx.services.smtp()?.env();
     let artifacts = proc::target_dir().join("e2e-artifacts");
     std::fs::create_dir_all(&artifacts)?;
@@ -756,6 +780,7 @@ fn e2e(ctx: &mut Ctx) -> Result<Ran> {
         .env("SEALDROP_REPO_ROOT", repo_root())
         .envs(proc::web_env())
         .env("SEALDROP_E2E_ARTIFACTS", &artifacts)
+        .env("SEALDROP_E2E_APP_DIR", &app_dir)
         .env("CHROMIUM", setup::CHROMIUM);
     println!(
         "xtask: screenshots of failing tests go to {}",

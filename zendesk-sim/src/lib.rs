@@ -6,7 +6,13 @@
 //! - **ZAF signed URLs** ([`zaf`]): it signs the RS256 JWT that Zendesk POSTs to an app's
 //!   iframe URL with its own RSA key, and serves the public key (`GET /sim/public_key.pem`).
 //! - **Agent ticket page** `GET /agent/tickets/{id}?as={user_id}`: embeds the sidebar app the
-//!   way Zendesk does, a hidden form POSTing `token` to the app URL into the sidebar iframe.
+//!   way Zendesk does, a hidden form POSTing `token` to the app URL into the sidebar iframe;
+//!   or, with an app folder whose manifest points the sidebar at `assets/…`, the package's
+//!   page from the apps origin.
+//! - **The app package** ([`app_package`]): its assets on an origin of their own, the
+//!   installation's settings (secure ones kept from the page), and the app proxy behind ZAF's
+//!   `client.request` (`POST /api/v2/apps/proxy`: settings, scopes, `domainWhitelist`, the
+//!   HS256 JWT, text only).
 //! - **OAuth** (authorization code with PKCE S256): `GET /oauth/authorizations/new` (a consent
 //!   page with an Allow button, or an immediate redirect when auto-approve is on),
 //!   `POST /oauth/tokens` (authorization_code and refresh_token grants),
@@ -39,6 +45,7 @@
 #![forbid(unsafe_code)]
 
 mod api;
+pub mod app_package;
 mod control;
 mod help_center;
 mod oauth;
@@ -47,6 +54,7 @@ pub mod state;
 pub mod zaf;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
@@ -95,6 +103,12 @@ pub struct SimConfig {
     pub signer: Option<ZafSigner>,
     /// Where to listen; `127.0.0.1:0` picks a free port.
     pub bind: SocketAddr,
+    /// The app folder as `cargo xtask package-app` assembles it (manifest and `assets/`):
+    /// its assets are served on an origin of their own, and a sidebar whose manifest URL is
+    /// `assets/…` is framed from there ([`app_package`]).
+    pub app_dir: Option<PathBuf>,
+    /// Where the apps origin listens (default: a free port beside `bind`).
+    pub apps_bind: Option<SocketAddr>,
 }
 
 impl SimConfig {
@@ -114,6 +128,8 @@ impl SimConfig {
             auto_approve: false,
             signer: None,
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            app_dir: None,
+            apps_bind: None,
         }
     }
 }
@@ -128,6 +144,8 @@ pub(crate) struct Settings {
     /// loader tag with `widget_key`.
     pub loader_tag: Option<String>,
     pub auto_approve: bool,
+    /// The app installation's settings, secure ones included.
+    pub app_settings: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Debug)]
@@ -135,6 +153,9 @@ pub(crate) struct Shared {
     pub subdomain: String,
     pub base_url: Url,
     pub signer: ZafSigner,
+    /// The apps origin's base URL (stands for `https://{app id}.apps.zdusercontent.com/`).
+    pub apps_base_url: Option<Url>,
+    pub app_dir: Option<PathBuf>,
     pub settings: RwLock<Settings>,
     pub state: Mutex<state::State>,
 }
@@ -151,6 +172,7 @@ pub struct RunningSim {
     /// Control handle.
     pub sim: Sim,
     task: tokio::task::JoinHandle<()>,
+    apps_task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl RunningSim {
@@ -164,6 +186,9 @@ impl RunningSim {
 impl Drop for RunningSim {
     fn drop(&mut self) {
         self.task.abort();
+        if let Some(task) = &self.apps_task {
+            task.abort();
+        }
     }
 }
 
@@ -183,16 +208,40 @@ pub async fn start(config: SimConfig) -> anyhow::Result<RunningSim> {
         Some(s) => s,
         None => tokio::task::spawn_blocking(ZafSigner::generate).await??,
     };
+    // The app's assets get an origin of their own, as on Zendesk.
+    let apps_listener = match &config.app_dir {
+        Some(_) => Some(
+            TcpListener::bind(
+                config
+                    .apps_bind
+                    .unwrap_or_else(|| SocketAddr::new(config.bind.ip(), 0)),
+            )
+            .await?,
+        ),
+        None => None,
+    };
+    let apps_base_url = match &apps_listener {
+        Some(l) => Some(Url::parse(&format!("http://{}/", l.local_addr()?))?),
+        None => None,
+    };
+    let mut app_settings = serde_json::Map::new();
+    app_settings.insert(
+        "sealdrop_url".into(),
+        config.sealdrop_url.as_str().trim_end_matches('/').into(),
+    );
     let shared = Arc::new(Shared {
         subdomain: config.subdomain,
         base_url,
         signer,
+        apps_base_url,
+        app_dir: config.app_dir,
         settings: RwLock::new(Settings {
             app_url: config.app_url,
             sealdrop_url: config.sealdrop_url,
             widget_key: config.widget_key,
             loader_tag: None,
             auto_approve: config.auto_approve,
+            app_settings,
         }),
         state: Mutex::new(state::State::new(
             config.access_token_ttl,
@@ -206,7 +255,19 @@ pub async fn start(config: SimConfig) -> anyhow::Result<RunningSim> {
             tracing::error!(error = %e, "zendesk-sim stopped");
         }
     });
-    Ok(RunningSim { sim, task })
+    let apps_task = apps_listener.map(|listener| {
+        let assets = app_package::assets_router(sim.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, assets).await {
+                tracing::error!(error = %e, "zendesk-sim's apps origin stopped");
+            }
+        })
+    });
+    Ok(RunningSim {
+        sim,
+        task,
+        apps_task,
+    })
 }
 
 /// All the simulator's routes.
@@ -217,6 +278,7 @@ pub fn router(sim: Sim) -> Router {
         .merge(control::router())
         .merge(pages::router())
         .merge(help_center::router())
+        .merge(app_package::router())
         .with_state(sim)
 }
 
@@ -244,6 +306,56 @@ impl Sim {
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         f(&mut guard);
+    }
+
+    /// The apps origin's base URL, when an app folder is configured.
+    pub fn apps_base_url(&self) -> Option<&Url> {
+        self.shared.apps_base_url.as_ref()
+    }
+
+    /// The app folder, when configured.
+    pub fn app_dir(&self) -> Option<PathBuf> {
+        self.shared.app_dir.clone()
+    }
+
+    /// The app folder's manifest, read now (the folder may be rebuilt while the simulator runs).
+    pub fn app_manifest(&self) -> Option<app_package::AppManifest> {
+        let dir = self.shared.app_dir.as_ref()?;
+        match app_package::AppManifest::read(dir) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                tracing::warn!(error = %e, dir = %dir.display(), "cannot read the app's manifest");
+                None
+            }
+        }
+    }
+
+    /// The installation's settings, secure ones included.
+    pub fn app_settings(&self) -> serde_json::Map<String, serde_json::Value> {
+        self.settings().app_settings
+    }
+
+    /// The settings the app's page is given: every setting but the secure ones.
+    pub fn public_app_settings(&self) -> serde_json::Map<String, serde_json::Value> {
+        let secure = self.app_manifest().map(|m| m.secure).unwrap_or_default();
+        self.app_settings()
+            .into_iter()
+            .filter(|(name, _)| !secure.contains(name))
+            .collect()
+    }
+
+    /// Sets installation settings (as the Zendesk admin does in the app's settings page);
+    /// `null` removes one.
+    pub fn set_app_settings(&self, values: serde_json::Map<String, serde_json::Value>) {
+        self.update_settings(|s| {
+            for (name, value) in values {
+                if value.is_null() {
+                    s.app_settings.remove(&name);
+                } else {
+                    s.app_settings.insert(name, value);
+                }
+            }
+        });
     }
 
     /// The simulator's base URL (stands for `https://{subdomain}.zendesk.com/`).

@@ -57,6 +57,17 @@ struct Args {
     /// Do not create the demo users and ticket.
     #[arg(long)]
     empty: bool,
+    /// The app folder `cargo xtask package-app` assembled (manifest and assets/): its assets
+    /// are served on a second origin and the agent page frames a packaged sidebar from there.
+    #[arg(long, env = "ZENDESK_SIM_APP_DIR")]
+    app_dir: Option<std::path::PathBuf>,
+    /// Where the apps origin listens (default: a free port on --listen's address).
+    #[arg(long, env = "ZENDESK_SIM_APPS_LISTEN")]
+    apps_listen: Option<std::net::SocketAddr>,
+    /// An installation setting, NAME=VALUE (repeatable), secure ones included (e.g.
+    /// shared_secret=… from `sealdrop admin tenant app-secret`).
+    #[arg(long = "app-setting", value_name = "NAME=VALUE")]
+    app_settings: Vec<String>,
 }
 
 #[tokio::main]
@@ -86,7 +97,17 @@ async fn main() -> anyhow::Result<()> {
             path,
         )?)?);
     }
+    config.app_dir = args.app_dir.clone();
+    config.apps_bind = args.apps_listen;
     let running = zendesk_sim::start(config).await?;
+    let mut app_settings = serde_json::Map::new();
+    for pair in &args.app_settings {
+        let Some((name, value)) = pair.split_once('=') else {
+            anyhow::bail!("--app-setting {pair:?} is not NAME=VALUE");
+        };
+        app_settings.insert(name.to_owned(), value.into());
+    }
+    running.set_app_settings(app_settings);
     let redirect = match args.oauth_redirect_uri {
         Some(r) => r,
         None => args
@@ -132,6 +153,9 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     let base = running.base_url().clone();
+    if let Some(apps) = running.apps_base_url() {
+        tracing::info!(%apps, "zendesk-sim serves the app's assets");
+    }
     tracing::info!(%base, subdomain = %running.subdomain(), issuer = %running.zaf_issuer(), audience = %running.zaf_audience(),
         oauth_client = %args.oauth_client_id, oauth_redirect = %redirect, "zendesk-sim listening");
     println!("{}", running.public_key_pem());

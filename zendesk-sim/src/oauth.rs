@@ -2,7 +2,9 @@
 //!
 //! - `GET /oauth/authorizations/new?response_type=code&client_id&redirect_uri&scope&state&code_challenge&code_challenge_method=S256[&as=USER_ID]`
 //!   shows a consent page (an Allow button) or, with auto-approve on, redirects at once.
-//!   The approving user is `as`, else the account's first admin.
+//!   The approving user is `as`, else the user this browser opened the agent workspace as
+//!   (its `zendesk_sim_user` cookie, as Zendesk reads its session cookie), else the account's
+//!   first admin.
 //! - `POST /oauth/authorizations` is the consent form's submission.
 //! - `POST /oauth/tokens` (form or JSON): `authorization_code` (checks client, redirect URI,
 //!   code expiry and single use, and `BASE64URL(SHA256(code_verifier)) == code_challenge`)
@@ -119,8 +121,13 @@ fn approve(sim: &Sim, q: &HashMap<String, String>, user_id: u64) -> Response {
 
 async fn authorize_page(
     State(sim): State<Sim>,
-    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    Query(mut q): Query<HashMap<String, String>>,
 ) -> Response {
+    // Zendesk asks whoever is signed in to Zendesk in this browser.
+    if let (false, Some(user)) = (q.contains_key("as"), crate::pages::signed_in_user(&headers)) {
+        q.insert("as".into(), user.to_string());
+    }
     let user_id = match check_request(&sim, &q) {
         Ok(u) => u,
         Err(e) => return bad_request(&e),

@@ -6,7 +6,9 @@
 //! POSTs one field, `token` (the RS256 ZAF JWT for the signed-in user), to
 //! `{app_url}?origin={zendesk}&app_guid={guid}` with `target` = the iframe. `as` picks the
 //! signed-in user (default: the first active admin, else agent). With the app uninstalled the
-//! page shows the ticket without a sidebar.
+//! page shows the ticket without a sidebar. A packaged sidebar (the app folder's manifest
+//! points `ticket_sidebar` at `assets/…`) is framed instead from the apps origin with a plain
+//! GET ([`crate::app_package`]).
 //!
 //! ## Help Center
 //! The Help Center pages live in [`crate::help_center`].
@@ -148,7 +150,23 @@ async fn agent_ticket(
         })
         .collect();
     let frame = format!("app_sidebar_{}", sim.installation_id());
-    Html(format!(
+    // A packaged sidebar (manifest url `assets/…`) is framed from the apps origin with a GET,
+    // as Zendesk does; a remote one gets the signed POST.
+    let (src, form) = match packaged_sidebar(&sim, &launch.app_guid) {
+        Some(url) => (url, String::new()),
+        None => (
+            "about:blank".to_owned(),
+            format!(
+                r#"<form id="zaf-signed-url" method="post" action="{action}" target="{frame}" style="display:none">
+<input type="hidden" name="token" value="{token}">
+</form>
+<script>document.getElementById('zaf-signed-url').submit();</script>"#,
+                action = escape(launch.app_url.as_str()),
+                token = escape(&launch.token),
+            ),
+        ),
+    };
+    let page = Html(format!(
         r#"<!doctype html><html><head><meta charset="utf-8"><title>Ticket #{id} - Agent Workspace (simulated)</title>
 <style>body{{font-family:sans-serif;margin:0;display:flex}} main{{flex:1;min-width:0;padding:1em}} main pre{{white-space:pre-wrap;overflow-wrap:anywhere}} aside{{flex:none;width:380px;border-left:1px solid #ccc;height:100vh}} iframe{{border:0;width:100%;height:100%}} #ticket-reply{{border:1px solid #ccc;min-height:4em;padding:.5em;margin-bottom:.5em}}</style></head>
 <body data-ticket-id="{id}" data-user-id="{uid}">
@@ -157,13 +175,10 @@ async fn agent_ticket(
 <ol id="conversation">{conversation}</ol>
 <section id="composer"><h2>Reply</h2><div id="ticket-reply" contenteditable="true" aria-label="Public reply"></div>
 <button type="button" id="ticket-submit">Submit as public reply</button></section></main>
-<aside><iframe name="{frame}" id="{frame}" title="sealdrop" src="about:blank"></iframe></aside>
-<form id="zaf-signed-url" method="post" action="{action}" target="{frame}" style="display:none">
-<input type="hidden" name="token" value="{token}">
-</form>
+<aside><iframe name="{frame}" id="{frame}" title="sealdrop" src="{src}"></iframe></aside>
 <script type="application/json" id="zaf-host-data">{host_data}</script>
 <script src="/agent/assets/zaf_host.js"></script>
-<script>document.getElementById('zaf-signed-url').submit();</script>
+{form}
 </body></html>"#,
         id = ticket.id,
         uid = agent.id,
@@ -172,12 +187,58 @@ async fn agent_ticket(
         agent_name = escape(&agent.name),
         role = escape(&agent.role),
         frame = frame,
-        action = escape(launch.app_url.as_str()),
-        token = escape(&launch.token),
+        src = escape(&src),
+        form = form,
         conversation = conversation,
         host_data = script_json(&host_data),
-    ))
-    .into_response()
+    ));
+    // Zendesk knows who is signed in from its session cookie: the OAuth consent page (opened
+    // in a popup, where no `as` can be given) asks that user.
+    let cookie = format!(
+        "{SIGNED_IN_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax",
+        agent.id
+    );
+    let mut response = page.into_response();
+    if let Ok(value) = header::HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+/// The cookie that remembers who opened the agent workspace in this browser.
+pub(crate) const SIGNED_IN_COOKIE: &str = "zendesk_sim_user";
+
+/// The user of this browser's simulated Zendesk session, if the agent workspace was opened.
+pub(crate) fn signed_in_user(headers: &header::HeaderMap) -> Option<u64> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == SIGNED_IN_COOKIE)
+        .and_then(|(_, v)| v.parse().ok())
+}
+
+/// The packaged sidebar's URL on the apps origin, with the `origin` and `app_guid` ZAF adds,
+/// when the app folder's manifest points the sidebar at one of its assets.
+fn packaged_sidebar(sim: &Sim, app_guid: &str) -> Option<String> {
+    let apps = sim.apps_base_url()?;
+    let manifest = sim.app_manifest()?;
+    if !manifest.sidebar_is_asset() {
+        return None;
+    }
+    let mut url = apps
+        .join(&format!(
+            "{}/{}",
+            sim.installation_id(),
+            manifest.sidebar_url
+        ))
+        .ok()?;
+    url.query_pairs_mut()
+        .append_pair("origin", sim.base_url().as_str().trim_end_matches('/'))
+        .append_pair("app_guid", app_guid);
+    Some(url.into())
 }
 
 /// What the ZAF host answers `get` with: the ticket as the agent sees it.
@@ -189,6 +250,23 @@ fn zaf_host_data(
     comments: &[crate::Comment],
     app_guid: &str,
 ) -> serde_json::Value {
+    let public_settings = {
+        let st_settings = sim.settings();
+        let secure = sim.app_manifest().map(|m| m.secure).unwrap_or_default();
+        let mut map: serde_json::Map<String, serde_json::Value> = st_settings
+            .app_settings
+            .into_iter()
+            .filter(|(name, _)| !secure.contains(name))
+            .collect();
+        map.entry("sealdrop_url").or_insert_with(|| {
+            st_settings
+                .sealdrop_url
+                .as_str()
+                .trim_end_matches('/')
+                .into()
+        });
+        map
+    };
     let person = |id: u64| {
         st.users
             .get(&id)
@@ -213,16 +291,20 @@ fn zaf_host_data(
             })
         })
         .collect();
-    let app_url = sim.settings().app_url;
+    let app_origin = match (sim.apps_base_url(), sim.app_manifest()) {
+        (Some(apps), Some(m)) if m.sidebar_is_asset() => apps.origin().ascii_serialization(),
+        _ => sim.settings().app_url.origin().ascii_serialization(),
+    };
     // `st` is the locked state: read the installation from it, not through `sim`.
     let installation = st.current_installation().unwrap_or(st.last_installation_id);
     json!({
         "frame": format!("app_sidebar_{installation}"),
-        "appOrigin": app_url.origin().ascii_serialization(),
+        "appOrigin": app_origin,
         "appGuid": app_guid,
         "installationId": installation,
         "appVersion": "1.0.0",
-        "settings": { "sealdrop_url": sim.settings().sealdrop_url.as_str().trim_end_matches('/') },
+        // Secure settings never reach the browser.
+        "settings": public_settings,
         "ticket": {
             "id": ticket.id,
             "subject": ticket.subject,

@@ -14,7 +14,13 @@
 //   - invoke: ticket.comment.appendText, ticket.comment.appendHtml, resize (size only);
 //   - events `zaf.{name}` to subscribed apps (`iframe.on:{name}`): ticket.updated,
 //     ticket.comments.changed, comment.text.changed.
-// Not simulated: client.request() (the Zendesk API proxy), instances, modals, other locations.
+//   - client.request(options): the SDK posts `request:{n}` with the options; the host hands
+//     them to the simulator's app proxy (POST /api/v2/apps/proxy, which substitutes settings,
+//     signs the JWT and relays, as Zendesk's proxy does) and answers with the event
+//     `zaf.request:{n}.done` {responseArgs: [data, "success", xhr]} or `zaf.request:{n}.fail`
+//     {responseArgs: [xhr, "error", statusText]}, `xhr` being {status, statusText,
+//     responseText, responseJSON} as jQuery's, which the SDK passes to the app's promise.
+// Not simulated: instances, modals, other locations; client.request to Zendesk's own API.
 // Messages are accepted only from the app iframe's window and the app's origin, and sent only
 // to that origin, as Zendesk does.
 
@@ -146,6 +152,33 @@
     send({ id: msg.id, result });
   }
 
+  // client.request through the simulator's app proxy (see the header).
+  async function relay(key, options) {
+    window.zafHostLog.push({ request: "request", params: { url: options.url, type: options.type } });
+    let xhr;
+    try {
+      const res = await fetch("/api/v2/apps/proxy", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ installation_id: data.installationId, options }),
+      });
+      const relayed = await res.json();
+      xhr = { status: relayed.status, statusText: relayed.status_text, responseText: relayed.body };
+    } catch (e) {
+      xhr = { status: 0, statusText: "error", responseText: String(e) };
+    }
+    let parsed;
+    try {
+      parsed = JSON.parse(xhr.responseText);
+      xhr.responseJSON = parsed;
+    } catch {
+      parsed = xhr.responseText;
+    }
+    const ok = xhr.status >= 200 && xhr.status < 300;
+    const responseArgs = ok ? [options.dataType === "text" ? xhr.responseText : parsed, "success", xhr] : [xhr, "error", xhr.statusText];
+    send({ key: `zaf.${key}.${ok ? "done" : "fail"}`, message: { responseArgs }, appGuid: data.appGuid });
+  }
+
   window.addEventListener("message", (event) => {
     if (event.source !== frame.contentWindow || event.origin !== data.appOrigin) return;
     let msg = event.data;
@@ -159,6 +192,7 @@
     if (!msg || (msg.appGuid && msg.appGuid !== data.appGuid)) return;
     if (msg.request && msg.id) return answer(msg);
     const key = String(msg.key || "");
+    if (/^request:\d+$/.test(key)) return relay(key, msg.message || {});
     if (key === "iframe.handshake") {
       send({
         key: "zaf.app.registered",

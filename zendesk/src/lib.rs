@@ -5,6 +5,8 @@
 //!
 //! - [`signed_url`]: verifies the ZAF signed-URL JWT Zendesk POSTs to the sidebar URL
 //!   (RS256 with the app's public key, time claims, issuer, audience, context).
+//! - [`app_jwt`]: verifies the HS256 token ZAF's proxy signs with the tenant's shared secret
+//!   for the sidebar served from the app package (the tenant proven, the user as the app says).
 //! - [`session`]: mints and checks the agent session token (`sda_…`, HS256, 1 h) the sidebar
 //!   page sends as a Bearer header; no cookies, so it works in a third-party iframe.
 //! - [`oauth`]: the admin's authorization-code grant with PKCE (S256), code exchange, refresh,
@@ -18,6 +20,7 @@
 //! point at the simulator (`zendesk-sim`) instead of `https://{subdomain}.zendesk.com`.
 
 pub mod api;
+pub mod app_jwt;
 pub mod oauth;
 pub mod roles;
 pub mod session;

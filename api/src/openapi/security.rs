@@ -21,11 +21,13 @@ pub enum Scheme {
     RecipientSession,
     /// The operator's metrics token, when the server runs with --metrics-token; without it /metrics is open.
     MetricsToken,
+    /// The app JWT, `Authorization: Bearer <JWT>`: HS256 signed by Zendesk's app proxy with the tenant's shared secret (the app's secure setting), for the sidebar served from the app package; used only to obtain an agent session (docs/ZENDESK.md "Sidebar from the app package").
+    ZendeskAppJwt,
 }
 
 impl Scheme {
     /// Every scheme.
-    pub const ALL: [Scheme; 8] = [
+    pub const ALL: [Scheme; 9] = [
         Scheme::TenantToken,
         Scheme::UploadToken,
         Scheme::LinkProof,
@@ -34,6 +36,7 @@ impl Scheme {
         Scheme::WidgetKey,
         Scheme::RecipientSession,
         Scheme::MetricsToken,
+        Scheme::ZendeskAppJwt,
     ];
 
     /// Its name in the document.
@@ -47,6 +50,7 @@ impl Scheme {
             Scheme::WidgetKey => "widgetKey",
             Scheme::RecipientSession => "recipientSession",
             Scheme::MetricsToken => "metricsToken",
+            Scheme::ZendeskAppJwt => "zendeskAppJwt",
         }
     }
 
@@ -98,6 +102,12 @@ impl Scheme {
                 "type": "http",
                 "scheme": "bearer",
                 "description": "The operator's metrics token, when the server runs with --metrics-token; without it /metrics is open."
+            }),
+            Scheme::ZendeskAppJwt => json!({
+                "type": "http",
+                "scheme": "bearer",
+                "bearerFormat": "JWT (HS256)",
+                "description": "The app JWT, `Authorization: Bearer <JWT>`: HS256 signed by Zendesk's app proxy with the tenant's shared secret (the app's secure setting), for the sidebar served from the app package; used only to obtain an agent session (docs/ZENDESK.md \"Sidebar from the app package\")."
             }),
         }
     }

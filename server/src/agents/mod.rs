@@ -36,6 +36,7 @@
 //!   reinstalled, and the new id is pinned in its place ([`sign_in`],
 //!   [`installation_status`]).
 
+pub mod app_identity;
 mod grant;
 mod installation;
 mod roles;
@@ -51,7 +52,10 @@ pub use grant::{finish_grant, start_grant, GrantError, GrantRequest};
 pub use installation::{granting_admin_email, installation_status, InstallationStatus};
 pub use roles::{check_role, role_name, RoleCheck};
 pub use sessions::{authorize, require_allowed, session_context, AgentContext};
-pub use sign_in::{sign_in, SignInError, SignedIn};
+pub use sign_in::{
+    app_secret, make_app_secret, make_app_secret_for, sign_in, sign_in_app, AppSignIn, SignInError,
+    SignedIn,
+};
 
 use crate::config::ZendeskConfig;
 use crate::internal::{internal_failures, Internal};

@@ -16,12 +16,15 @@
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+use super::app_identity::{self, AppProof, Identity};
 use super::{check_role, installation_status, AgentError, InstallationStatus, RoleCheck, Zendesk};
 use crate::db::{Database, GrantStatus, Installation};
+use crate::internal::Internal;
 use crate::settings;
+use crate::zendesk::app_jwt::{self, AppJwtError, AppSecret};
 use crate::zendesk::session::ConfirmedRole;
 use crate::zendesk::signed_url::{self, Expectations, ExpectedAudience, SignedUrlError};
-use crate::zendesk::Subdomain;
+use crate::zendesk::{SecretString, Subdomain};
 
 /// A verified sign-in.
 #[derive(Debug)]
@@ -38,6 +41,25 @@ pub struct SignedIn {
     pub session: Option<String>,
 }
 
+/// A packaged sidebar's sign-in ([`sign_in_app`]).
+#[derive(Debug)]
+pub enum AppSignIn {
+    /// Signed in, as [`sign_in`] does; `new_credential` is what the sidebar keeps, when this
+    /// sign-in collected it.
+    SignedIn {
+        /// The sign-in.
+        signed_in: SignedIn,
+        /// Shown once.
+        new_credential: Option<SecretString>,
+    },
+    /// The user is not proven yet: the sidebar opens the popup at `identify_path` (on this
+    /// server) and signs in again with the same claim.
+    Unproven {
+        /// `None` when it sent no usable claim (it makes a new one).
+        identify_path: Option<String>,
+    },
+}
+
 /// Why a sign-in failed; the subdomain, when known, lets the page be framed by its Zendesk.
 #[derive(Debug)]
 pub enum SignInError {
@@ -50,6 +72,11 @@ pub enum SignInError {
     Replayed(Subdomain),
     /// Checking the agent failed.
     Agent(Option<Subdomain>, AgentError),
+    /// The app JWT (the packaged sidebar's sign-in through Zendesk's proxy) does not verify.
+    AppToken(Option<Subdomain>, AppJwtError),
+    /// The tenant has no app shared secret (or does not exist): the operator makes one with
+    /// `sealdrop admin tenant app-secret`.
+    NoAppSecret(Subdomain),
 }
 
 impl From<sqlx::Error> for SignInError {
@@ -100,33 +127,20 @@ pub async fn sign_in(
     {
         return Err(SignInError::Replayed(subdomain));
     }
-    // `Some(status)`: a reinstall that nothing can confirm yet; the caller gets a setup session.
-    let mut unconfirmed = None;
-    let tenant = match tenant {
+    let (tenant, unconfirmed) = match tenant {
         Some(t) => {
-            match &installation {
-                None => {
-                    db.record_installation(&t.id, identity.installation_id, &pem, now)
-                        .await?
-                }
-                Some(pinned) if pinned.installation_id != identity.installation_id => {
-                    match reinstall(db, zendesk, &t.id, &subdomain, pinned, &identity, now)
-                        .await
-                        .map_err(|e| SignInError::Agent(Some(subdomain.clone()), e))?
-                    {
-                        Reinstall::Pinned => {}
-                        Reinstall::Unconfirmed(status) => unconfirmed = Some(status),
-                        Reinstall::PinnedStillInstalled => {
-                            return Err(SignInError::Token(
-                                Some(subdomain),
-                                SignedUrlError::Audience,
-                            ))
-                        }
-                    }
-                }
-                Some(_) => {}
-            }
-            t
+            let unconfirmed = pin_installation(
+                db,
+                zendesk,
+                &t.id,
+                &subdomain,
+                installation.as_ref(),
+                &pem,
+                &identity,
+                now,
+            )
+            .await?;
+            (t, unconfirmed)
         }
         None => {
             let mut id_bytes = [0u8; 16];
@@ -144,14 +158,237 @@ pub async fn sign_in(
                 )
                 .await?;
             tracing::info!(tenant = %tenant.id, %subdomain, "zendesk tenant created");
-            tenant
+            (tenant, None)
         }
     };
+    finish(
+        db,
+        zendesk,
+        tenant.id,
+        subdomain,
+        &identity,
+        unconfirmed,
+        now,
+    )
+    .await
+}
+
+/// Verifies the app JWT that Zendesk's proxy signed with the tenant's shared secret (the
+/// sidebar served from the app package, docs/ZENDESK.md "Sidebar from the app package") and
+/// signs the agent in, as [`sign_in`] does for a signed URL. The tenant must exist already:
+/// its shared secret is made for it (`sealdrop admin tenant app-secret`).
+///
+/// The JWT names the user only as the app's script asked (the proxy signs any claims), so the
+/// user must be proven as well ([`app_identity`](super::app_identity)): by a credential kept
+/// from an earlier proof, or by a claim the user approved in Zendesk.
+pub async fn sign_in_app(
+    db: &Database,
+    zendesk: &Zendesk,
+    token: &str,
+    proof: &AppProof,
+    now: i64,
+) -> Result<AppSignIn, SignInError> {
+    // Only chooses which tenant's secret to verify with; trusted after `verify`.
+    let claimed = app_jwt::peek_subdomain(token).map_err(|e| SignInError::AppToken(None, e))?;
+    let Some(tenant) = db.tenant_by_subdomain(&claimed).await? else {
+        return Err(SignInError::NoAppSecret(claimed));
+    };
+    let Some(secret) = app_secret(db, zendesk, &tenant.id, &claimed)
+        .await
+        .map_err(|e| SignInError::Agent(Some(claimed.clone()), e))?
+    else {
+        return Err(SignInError::NoAppSecret(claimed));
+    };
+    let verified = app_jwt::verify(token, &claimed, &secret)
+        .map_err(|e| SignInError::AppToken(Some(claimed.clone()), e))?;
+    let subdomain = verified.subdomain.clone();
+    // Accepted once, by its jti (the app makes a new one per sign-in) and its bytes alike.
+    let jti_hash: [u8; 32] =
+        Sha256::digest(format!("app-jwt:{}:{}", subdomain, verified.token_id)).into();
+    let forget_after = i64::try_from(verified.expires_at.saturating_add(signed_url::LEEWAY_SECS))
+        .unwrap_or(i64::MAX);
+    if !db.claim_signin_token(&jti_hash, forget_after).await? {
+        return Err(SignInError::Replayed(subdomain));
+    }
+    let new_credential = match app_identity::check(db, &tenant.id, verified.user_id, proof, now)
+        .await
+        .map_err(|e| SignInError::Agent(Some(subdomain.clone()), e))?
+    {
+        Identity::Proven { new_credential } => new_credential,
+        Identity::Unproven { identify_path } => return Ok(AppSignIn::Unproven { identify_path }),
+    };
+    let identity = signed_url::ZafIdentity {
+        subdomain: subdomain.clone(),
+        user_id: verified.user_id,
+        installation_id: verified.installation_id,
+        expires_at: verified.expires_at,
+    };
+    let installation = db.installation(&tenant.id).await?;
+    let pem = match (zendesk.app_key(), &installation) {
+        (_, Some(inst)) => inst.app_public_key.clone(),
+        (Some((pem, _)), None) => pem.clone(),
+        (None, None) => String::new(),
+    };
+    let unconfirmed = pin_installation(
+        db,
+        zendesk,
+        &tenant.id,
+        &subdomain,
+        installation.as_ref(),
+        &pem,
+        &identity,
+        now,
+    )
+    .await?;
+    let signed_in = finish(
+        db,
+        zendesk,
+        tenant.id,
+        subdomain,
+        &identity,
+        unconfirmed,
+        now,
+    )
+    .await?;
+    Ok(AppSignIn::SignedIn {
+        signed_in,
+        new_credential,
+    })
+}
+
+/// The tenant's app shared secret, opened, if one was made.
+pub async fn app_secret(
+    db: &Database,
+    zendesk: &Zendesk,
+    tenant_id: &str,
+    subdomain: &Subdomain,
+) -> Result<Option<AppSecret>, AgentError> {
+    let Some(sealed) = db.app_secret(tenant_id).await? else {
+        return Ok(None);
+    };
+    let opened = zendesk.cipher.open_bytes(subdomain, &sealed).map_err(|e| {
+        AgentError::Internal(Internal(anyhow::anyhow!(
+            "the app secret does not open: {e}"
+        )))
+    })?;
+    let text = opened
+        .strip_prefix(APP_SECRET_PREFIX)
+        .and_then(|t| std::str::from_utf8(t).ok())
+        .ok_or_else(|| {
+            AgentError::Internal(Internal(anyhow::anyhow!(
+                "the sealed app secret is not one"
+            )))
+        })?;
+    AppSecret::parse(text)
+        .map(Some)
+        .map_err(|e| AgentError::Internal(Internal(anyhow::anyhow!("{e}"))))
+}
+
+/// Makes the tenant's app shared secret, or (with `rotate`) replaces it; without `rotate` an
+/// existing one is answered unchanged. The Zendesk admin pastes it into the app's
+/// `shared_secret` setting.
+pub async fn make_app_secret(
+    db: &Database,
+    zendesk: &Zendesk,
+    tenant_id: &str,
+    subdomain: &Subdomain,
+    rotate: bool,
+    now: i64,
+) -> Result<AppSecret, AgentError> {
+    if !rotate {
+        if let Some(secret) = app_secret(db, zendesk, tenant_id, subdomain).await? {
+            return Ok(secret);
+        }
+    }
+    let secret = AppSecret::generate();
+    let mut plain = zeroize::Zeroizing::new(APP_SECRET_PREFIX.to_vec());
+    plain.extend_from_slice(secret.expose().as_bytes());
+    let sealed = zendesk.cipher.seal_bytes(subdomain, &plain);
+    db.set_app_secret(tenant_id, &sealed, now).await?;
+    tracing::info!(tenant = %tenant_id, rotate, "zendesk app secret made");
+    Ok(secret)
+}
+
+/// [`make_app_secret`] for a Zendesk subdomain, making its tenant first when the account has
+/// none yet (its installation is pinned by the first sign-in). Answers the tenant id too.
+pub async fn make_app_secret_for(
+    db: &Database,
+    zendesk: &Zendesk,
+    subdomain: &Subdomain,
+    rotate: bool,
+    now: i64,
+) -> Result<(String, AppSecret), AgentError> {
+    let tenant = match db.tenant_by_subdomain(subdomain).await? {
+        Some(t) => t,
+        None => {
+            let mut id_bytes = [0u8; 16];
+            rand::rngs::OsRng.fill_bytes(&mut id_bytes);
+            let id =
+                base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, id_bytes);
+            db.create_zendesk_tenant_with(&id, subdomain, None, &settings::new_widget_key(), now)
+                .await?
+        }
+    };
+    let secret = make_app_secret(db, zendesk, &tenant.id, subdomain, rotate, now).await?;
+    Ok((tenant.id, secret))
+}
+
+/// Sealed beside the grant's tokens under the same key and tenant; the prefix keeps one
+/// from being read as the other.
+const APP_SECRET_PREFIX: &[u8] = b"sealdrop-app-secret:";
+
+/// Pins the installation a verified token names (the first one, or a reinstalled app's);
+/// `Some(status)`: a reinstall that nothing can confirm yet, for which the caller gets a setup
+/// session.
+#[allow(clippy::too_many_arguments)]
+async fn pin_installation(
+    db: &Database,
+    zendesk: &Zendesk,
+    tenant_id: &str,
+    subdomain: &Subdomain,
+    installation: Option<&Installation>,
+    pem: &str,
+    identity: &signed_url::ZafIdentity,
+    now: i64,
+) -> Result<Option<GrantStatus>, SignInError> {
+    match installation {
+        None => {
+            db.record_installation(tenant_id, identity.installation_id, pem, now)
+                .await?;
+            Ok(None)
+        }
+        Some(pinned) if pinned.installation_id != identity.installation_id => {
+            match reinstall(db, zendesk, tenant_id, subdomain, pinned, identity, now)
+                .await
+                .map_err(|e| SignInError::Agent(Some(subdomain.clone()), e))?
+            {
+                Reinstall::Pinned => Ok(None),
+                Reinstall::Unconfirmed(status) => Ok(Some(status)),
+                Reinstall::PinnedStillInstalled => Err(SignInError::Token(
+                    Some(subdomain.clone()),
+                    SignedUrlError::Audience,
+                )),
+            }
+        }
+        Some(_) => Ok(None),
+    }
+}
+
+/// Records the activity, checks the role and issues the session.
+async fn finish(
+    db: &Database,
+    zendesk: &Zendesk,
+    tenant_id: String,
+    subdomain: Subdomain,
+    identity: &signed_url::ZafIdentity,
+    unconfirmed: Option<GrantStatus>,
+    now: i64,
+) -> Result<SignedIn, SignInError> {
     // Someone of the tenant opened the app: it is in use (crate::lifecycle).
-    db.record_activity(&tenant.id, now).await?;
+    db.record_activity(&tenant_id, now).await?;
     let check = match unconfirmed {
         Some(status) => RoleCheck::NoGrant(status),
-        None => check_role(db, zendesk, &tenant.id, &subdomain, identity.user_id, now)
+        None => check_role(db, zendesk, &tenant_id, &subdomain, identity.user_id, now)
             .await
             .map_err(|e| SignInError::Agent(Some(subdomain.clone()), e))?,
     };
@@ -168,7 +405,7 @@ pub async fn sign_in(
     };
     Ok(SignedIn {
         subdomain,
-        tenant_id: tenant.id,
+        tenant_id,
         user_id: identity.user_id,
         check,
         session,

@@ -61,6 +61,17 @@ pub struct ZendeskArgs {
     /// `/agent-app/`. Default: the source tree's `web/sidebar/`.
     #[arg(long, global = true, env = "SEALDROP_AGENT_APP_DIR")]
     pub agent_app_dir: Option<PathBuf>,
+    /// Origins the sidebar served from the Zendesk app package runs in, comma-separated; a
+    /// leading `*.` matches any one label (default `https://*.apps.zdusercontent.com`, where
+    /// Zendesk serves app assets). Answers to agent-session requests are readable from them
+    /// (CORS, no credentials: the session travels in `Authorization`).
+    #[arg(
+        long,
+        global = true,
+        env = "SEALDROP_ZENDESK_APP_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub zendesk_app_origins: Vec<String>,
 }
 
 /// Where tenants' Zendesks answer.
@@ -149,6 +160,38 @@ pub struct ZendeskConfig {
     pub role_cache: Duration,
     /// The agent app's static files.
     pub agent_app_dir: PathBuf,
+    /// Origins of the sidebar served from the app package (patterns, see the flag).
+    pub app_origins: Vec<String>,
+}
+
+/// Where Zendesk serves apps' assets.
+pub const DEFAULT_APP_ORIGIN: &str = "https://*.apps.zdusercontent.com";
+
+impl ZendeskConfig {
+    /// Whether `origin` (scheme://host[:port]) is one the packaged sidebar runs in.
+    pub fn is_app_origin(&self, origin: &str) -> bool {
+        self.app_origins
+            .iter()
+            .any(|pattern| origin_matches(pattern, origin))
+    }
+}
+
+/// `https://*.example.com` matches `https://a.example.com` (one label, not a dot); anything
+/// else matches itself exactly.
+fn origin_matches(pattern: &str, origin: &str) -> bool {
+    match pattern.split_once("*.") {
+        Some((scheme, suffix)) => origin
+            .strip_prefix(scheme)
+            .and_then(|rest| rest.strip_suffix(suffix))
+            .and_then(|label| label.strip_suffix('.'))
+            .is_some_and(|label| {
+                !label.is_empty()
+                    && label
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            }),
+        None => pattern == origin,
+    }
 }
 
 impl ZendeskArgs {
@@ -186,6 +229,19 @@ impl ZendeskArgs {
             agent_app_dir: self.agent_app_dir.unwrap_or_else(|| {
                 PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../web/sidebar"))
             }),
+            app_origins: {
+                let given: Vec<String> = self
+                    .zendesk_app_origins
+                    .iter()
+                    .map(|o| o.trim().trim_end_matches('/').to_owned())
+                    .filter(|o| !o.is_empty())
+                    .collect();
+                if given.is_empty() {
+                    vec![DEFAULT_APP_ORIGIN.to_owned()]
+                } else {
+                    given
+                }
+            },
         })
     }
 }
@@ -193,6 +249,20 @@ impl ZendeskArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn app_origin_patterns_match_one_label() {
+        let p = DEFAULT_APP_ORIGIN;
+        assert!(origin_matches(p, "https://123.apps.zdusercontent.com"));
+        assert!(!origin_matches(p, "https://a.b.apps.zdusercontent.com"));
+        assert!(!origin_matches(p, "https://apps.zdusercontent.com"));
+        assert!(!origin_matches(p, "http://123.apps.zdusercontent.com"));
+        assert!(!origin_matches(
+            p,
+            "https://123.apps.zdusercontent.com.evil.example"
+        ));
+        assert!(origin_matches("http://127.0.0.1:9", "http://127.0.0.1:9"));
+    }
 
     fn sub(s: &str) -> Subdomain {
         Subdomain::parse(s).expect("valid")

@@ -153,6 +153,9 @@ impl Database {
             "DELETE FROM zendesk_role_cache WHERE tenant_id = $1",
             "DELETE FROM oauth_pending WHERE tenant_id = $1",
             "DELETE FROM zendesk_grants WHERE tenant_id = $1",
+            "DELETE FROM zendesk_app_secrets WHERE tenant_id = $1",
+            "DELETE FROM app_identity_claims WHERE tenant_id = $1",
+            "DELETE FROM app_credentials WHERE tenant_id = $1",
             "DELETE FROM zendesk_installations WHERE tenant_id = $1",
             "DELETE FROM tenants WHERE id = $1",
         ] {

@@ -11,7 +11,9 @@
 //! - [`verification`] holds `package_recipients`, `verification_codes`, `recipient_sessions`;
 //! - [`rate`] holds `rate_counters`, the hourly caps every instance shares;
 //! - [`zendesk`] holds `zendesk_installations`, `zendesk_grants`, `oauth_pending`,
-//!   `zendesk_role_cache`, `signin_tokens_used` (and re-pinning a reinstalled app);
+//!   `zendesk_role_cache`, `signin_tokens_used`, `zendesk_app_secrets` (and re-pinning a reinstalled app);
+//! - [`app_identity`] holds `app_identity_claims`, `app_credentials` (which agent a packaged
+//!   sidebar runs for);
 //! - [`widget`] is the Help Center widget's lookups across those tables;
 //! - [`team`] holds `team_devices` and `team_keys` (team keys: device keys, the wrapped admin
 //!   key, the roster);
@@ -27,6 +29,7 @@
 //! seconds in `BIGINT`, flags are 0/1 integers, and parameters are written `$1, $2...`
 //! (SQLite accepts numbered `$N` parameters too).
 
+pub mod app_identity;
 pub mod audit;
 pub mod data_requests;
 pub mod deletions;

@@ -134,6 +134,26 @@ impl Database {
         widget_key: &str,
         now: i64,
     ) -> sqlx::Result<Tenant> {
+        self.create_zendesk_tenant_with(
+            id,
+            subdomain,
+            Some((installation_id, app_public_key_pem)),
+            widget_key,
+            now,
+        )
+        .await
+    }
+
+    /// As [`Self::create_zendesk_tenant`], with no installation pinned yet (the operator makes
+    /// the app's shared secret before the packaged sidebar's first sign-in, which pins it).
+    pub async fn create_zendesk_tenant_with(
+        &self,
+        id: &str,
+        subdomain: &Subdomain,
+        installation: Option<(u64, &str)>,
+        widget_key: &str,
+        now: i64,
+    ) -> sqlx::Result<Tenant> {
         let mut name = format!("{subdomain}.zendesk.com");
         let mut tx = self.begin_write().await?;
         let taken = sqlx::query("SELECT 1 FROM tenants WHERE name = $1")
@@ -162,18 +182,22 @@ impl Database {
                 .ok_or(sqlx::Error::RowNotFound);
         }
         settings::insert_defaults(&mut tx, id, widget_key, now).await?;
-        sqlx::query(
-            "INSERT INTO zendesk_installations (tenant_id, installation_id, app_public_key, created_at) \
-             VALUES ($1, $2, $3, $4)",
-        )
-        .bind(id)
-        .bind(installation_id.to_string())
-        .bind(app_public_key_pem)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        let detail =
-            json!({ "zendesk": subdomain.as_str(), "installation": installation_id.to_string() });
+        if let Some((installation_id, app_public_key_pem)) = installation {
+            sqlx::query(
+                "INSERT INTO zendesk_installations (tenant_id, installation_id, app_public_key, created_at) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(id)
+            .bind(installation_id.to_string())
+            .bind(app_public_key_pem)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let detail = json!({
+            "zendesk": subdomain.as_str(),
+            "installation": installation.map(|(i, _)| i.to_string()),
+        });
         audit::insert(
             &mut tx,
             id,

@@ -428,4 +428,34 @@ impl Database {
             .await?;
         Ok(done.rows_affected())
     }
+
+    /// The tenant's app shared secret, sealed (`zendesk_app_secrets`), if one was made.
+    pub async fn app_secret(&self, tenant_id: &str) -> sqlx::Result<Option<Vec<u8>>> {
+        sqlx::query_scalar::<_, Vec<u8>>(
+            "SELECT secret_enc FROM zendesk_app_secrets WHERE tenant_id = $1",
+        )
+        .bind(tenant_id)
+        .fetch_optional(&self.pool)
+        .await
+    }
+
+    /// Stores (or replaces) the tenant's sealed app shared secret.
+    pub async fn set_app_secret(
+        &self,
+        tenant_id: &str,
+        secret_enc: &[u8],
+        now: i64,
+    ) -> sqlx::Result<()> {
+        sqlx::query(
+            "INSERT INTO zendesk_app_secrets (tenant_id, secret_enc, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (tenant_id) DO UPDATE SET secret_enc = excluded.secret_enc, \
+             created_at = excluded.created_at",
+        )
+        .bind(tenant_id)
+        .bind(secret_enc)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
 }

@@ -101,6 +101,11 @@ fn allow(headers: &mut HeaderMap, origin: &WebOrigin) {
 /// here, before routing; other requests get `Access-Control-Allow-Origin` added to their
 /// answer when their origin may read it.
 pub async fn cors(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if let Some(origin) = request_origin(req.headers()) {
+        if state.zendesk.config.is_app_origin(origin.as_str()) && is_agent_path(req.uri().path()) {
+            return app_cors(&origin, req, next).await;
+        }
+    }
     let route = cors_route(req.uri().path());
     let origin = request_origin(req.headers());
     let (Some(origin), false) = (origin, route == CorsRoute::Other) else {
@@ -137,6 +142,55 @@ pub async fn cors(State(state): State<AppState>, req: Request, next: Next) -> Re
     if allowed {
         allow(response.headers_mut(), &origin);
     }
+    response
+}
+
+/// Request headers the packaged sidebar sends cross-origin (agent session, uploads, ranges).
+const APP_ALLOWED_HEADERS: &str = "authorization, content-type, range, idempotency-key, \
+     x-sealdrop-upload-token, x-sealdrop-sha256, x-sealdrop-link-proof, x-sealdrop-link-verifier, \
+     x-sealdrop-download-token";
+/// Answer headers the packaged sidebar reads.
+const APP_EXPOSED_HEADERS: &str = "content-range, content-length, retry-after";
+
+/// Paths the packaged sidebar calls with its agent session: the API and the grant's start.
+fn is_agent_path(path: &str) -> bool {
+    path.starts_with("/api/v1/") || path == "/zendesk/oauth/start"
+}
+
+/// CORS for the sidebar served from the app package (docs/ZENDESK.md "Sidebar from the app
+/// package"): its origin may read any answer of the API, without credentials (no cookie is
+/// ever set; the agent session travels in `Authorization`, which a page of another origin
+/// does not have), so allowing the origin grants nothing the session does not.
+async fn app_cors(origin: &WebOrigin, req: Request, next: Next) -> Response {
+    let preflight = req.method() == Method::OPTIONS
+        && req
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    if preflight {
+        let mut response = StatusCode::NO_CONTENT.into_response();
+        let h = response.headers_mut();
+        allow(h, origin);
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET, POST, PUT, DELETE"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static(APP_ALLOWED_HEADERS),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static(PREFLIGHT_MAX_AGE),
+        );
+        return response;
+    }
+    let mut response = next.run(req).await;
+    let h = response.headers_mut();
+    allow(h, origin);
+    h.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static(APP_EXPOSED_HEADERS),
+    );
     response
 }
 

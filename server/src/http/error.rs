@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use sealdrop_api::error::{ErrorBody, ErrorCode};
 
+use crate::agents::app_identity::IdentifyError;
 use crate::agents::{AgentError, GrantError};
 use crate::internal::Internal;
 use crate::packages::{MissingParts, PackageError, NO_PACKAGE_AT_LINK};
@@ -339,6 +340,19 @@ impl GrantError {
             Self::Unknown => StatusCode::NOT_FOUND,
             Self::Declined | Self::NotAdmin => StatusCode::FORBIDDEN,
             Self::Exchange(_) | Self::WhoGranted => StatusCode::BAD_GATEWAY,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl IdentifyError {
+    /// The status of the popup page that reports this.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Malformed => StatusCode::BAD_REQUEST,
+            Self::UnknownClaim | Self::NotAClaim => StatusCode::NOT_FOUND,
+            Self::Declined | Self::OtherUser => StatusCode::FORBIDDEN,
+            Self::Zendesk(_) => StatusCode::BAD_GATEWAY,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -15,9 +15,12 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use sealdrop_api::zendesk::{CallbackQuery, OAuthStarted};
+use sealdrop_api::zendesk::{
+    AppSession, AppSessionRequest, CallbackQuery, IdentifyQuery, OAuthStarted,
+};
 
-use crate::agents::{self, GrantRequest, RoleCheck, SignInError, SignedIn};
+use crate::agents::app_identity::{self, AppProof, IdentifyError};
+use crate::agents::{self, AppSignIn, GrantRequest, RoleCheck, SignInError, SignedIn};
 use crate::db::GrantStatus;
 use crate::html::escape;
 use crate::http::auth::AgentSession;
@@ -31,6 +34,8 @@ use crate::zendesk::Subdomain;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/zendesk/sidebar", post(sidebar))
+        .route("/zendesk/app/session", post(app_session))
+        .route("/zendesk/app/identify", get(app_identify))
         .route("/zendesk/oauth/start", get(oauth_start).post(oauth_start))
         .route("/zendesk/oauth/callback", get(oauth_callback))
         .route("/agent-app/{*path}", get(agent_app_file))
@@ -104,6 +109,19 @@ async fn sidebar(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
             None,
         )
         .await,
+        Err(SignInError::AppToken(subdomain, e)) => {
+            let message = format!("Zendesk's sign-in could not be verified ({e}). Reload the app from Zendesk.");
+            page(&state, subdomain.as_ref(), StatusCode::UNAUTHORIZED, PageStatus::Refused, &message, None).await
+        }
+        Err(SignInError::NoAppSecret(subdomain)) => page(
+            &state,
+            Some(&subdomain),
+            StatusCode::NOT_FOUND,
+            PageStatus::Refused,
+            "This Zendesk account has no sealdrop app secret yet; ask the sealdrop operator.",
+            None,
+        )
+        .await,
         Err(SignInError::Agent(subdomain, e)) => {
             let e = HttpError::from(e);
             let status = e.status();
@@ -117,6 +135,144 @@ async fn sidebar(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
             page(&state, subdomain.as_ref(), status, PageStatus::Refused, &message, None).await
         }
     }
+}
+
+/// `POST /zendesk/app/session` (`Authorization: Bearer <app JWT>`): the sign-in of the sidebar
+/// served from the app package, through Zendesk's proxy (docs/ZENDESK.md "Sidebar from the app
+/// package"). Answers what the server-rendered page carried in its `<meta>` elements, as JSON.
+///
+/// The body (JSON, optional) carries what proves the user ([`AppSessionRequest`]); without a
+/// working credential the answer is `identify` with the popup's URL until the user approved.
+async fn app_session(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    let Some(token) = token else {
+        return HttpError::Unauthorized(
+            "An app JWT is required (Authorization: Bearer …), signed by Zendesk's app proxy."
+                .into(),
+        )
+        .into_response();
+    };
+    let request = if body.is_empty() {
+        AppSessionRequest::default()
+    } else {
+        match serde_json::from_slice::<AppSessionRequest>(&body) {
+            Ok(r) => r,
+            Err(e) => {
+                return HttpError::BadRequest(format!("The sign-in body is not valid: {e}."))
+                    .into_response()
+            }
+        }
+    };
+    let proof = AppProof {
+        credential: request.credential,
+        claim: request.claim,
+    };
+    let now = state.clock.now();
+    match agents::sign_in_app(&state.db, &state.zendesk, token, &proof, now).await {
+        Ok(AppSignIn::Unproven { identify_path }) => {
+            let message = if identify_path.is_some() {
+                "sealdrop asks Zendesk who you are, once in this browser. Press Confirm and approve in the window that opens."
+            } else {
+                "This sign-in request was already used or has expired; the app makes a new one."
+            };
+            no_store(
+                (
+                    StatusCode::OK,
+                    Json(AppSession {
+                        status: "identify".to_owned(),
+                        message: message.to_owned(),
+                        session: None,
+                        credential: None,
+                        identify_path,
+                    }),
+                )
+                    .into_response(),
+            )
+        }
+        Ok(AppSignIn::SignedIn {
+            signed_in,
+            new_credential,
+        }) => {
+            let (status, message) = page_status(&signed_in);
+            tracing::info!(tenant = %signed_in.tenant_id, user = signed_in.user_id, status = status.as_str(), "app sign-in");
+            let code = if status == PageStatus::Refused {
+                StatusCode::FORBIDDEN
+            } else {
+                StatusCode::OK
+            };
+            no_store(
+                (
+                    code,
+                    Json(AppSession {
+                        status: status.as_str().to_owned(),
+                        message: message.to_owned(),
+                        session: signed_in.session,
+                        credential: new_credential.map(|c| c.expose().to_owned()),
+                        identify_path: None,
+                    }),
+                )
+                    .into_response(),
+            )
+        }
+        Err(SignInError::AppToken(_, e)) => {
+            tracing::info!(error = %e, "app sign-in refused");
+            HttpError::Unauthorized(format!("Zendesk's sign-in could not be verified ({e})."))
+                .into_response()
+        }
+        Err(SignInError::Token(_, e)) => {
+            tracing::info!(error = %e, "app sign-in refused");
+            HttpError::Unauthorized(format!("Zendesk's sign-in could not be verified ({e})."))
+                .into_response()
+        }
+        Err(SignInError::Replayed(_)) => HttpError::Unauthorized(
+            "This Zendesk sign-in was already used once; reload the app.".into(),
+        )
+        .into_response(),
+        Err(SignInError::NoAppSecret(_) | SignInError::NoKey(_)) => HttpError::NotFound(
+            "This Zendesk account has no sealdrop app secret yet; ask the sealdrop operator."
+                .into(),
+        )
+        .into_response(),
+        Err(SignInError::Agent(_, e)) => HttpError::from(e).into_response(),
+    }
+}
+
+fn no_store(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// `GET /zendesk/app/identify?claim=<hash>` (a popup the packaged sidebar opens): sends the
+/// browser to Zendesk's consent page for a pending claim; Zendesk returns to
+/// `/zendesk/oauth/callback`, which proves the claim when Zendesk names the user the app JWT
+/// named ([`app_identity`]).
+async fn app_identify(
+    State(state): State<AppState>,
+    query: Result<Query<IdentifyQuery>, QueryRejection>,
+) -> Response {
+    let claim = query.map(|Query(q)| q.claim).unwrap_or_default();
+    match app_identity::start(&state.db, &state.zendesk, &claim, state.clock.now()).await {
+        Ok(url) => no_store(axum::response::Redirect::to(url.as_str()).into_response()),
+        Err(e) => identify_failed(e),
+    }
+}
+
+fn identify_failed(e: IdentifyError) -> Response {
+    if let IdentifyError::Internal(err) = &e {
+        tracing::error!(error = %err, "identity proof failed");
+    }
+    callback_page(
+        e.status(),
+        "sealdrop could not confirm who you are",
+        &e.to_string(),
+    )
 }
 
 /// What the sidebar page is told after a verified sign-in.
@@ -262,6 +418,30 @@ async fn oauth_callback(
             "The address of this page is malformed. Start again from the sealdrop app.",
         );
     };
+    // A packaged sidebar's identity claim, or else the admin's grant.
+    if let Some(raw_state) = q
+        .state
+        .as_deref()
+        .filter(|s| !s.is_empty() && s.len() <= 256)
+    {
+        let now = state.clock.now();
+        let declined = q.error.is_some();
+        match app_identity::finish(&state.db, &state.zendesk, raw_state, q.code.as_deref(), declined, now).await {
+            Ok(name) => {
+                return callback_page(
+                    StatusCode::OK,
+                    "sealdrop knows who you are",
+                    &format!(
+                        "The sealdrop app in the browser where you pressed Confirm is signed in as {name}. \
+                         Close this window; the app goes on by itself. If you did not just press Confirm \
+                         in the sealdrop app, tell your Zendesk admin."
+                    ),
+                )
+            }
+            Err(IdentifyError::NotAClaim) => {}
+            Err(e) => return identify_failed(e),
+        }
+    }
     let request = GrantRequest {
         code: q.code,
         state: q.state,

@@ -27,11 +27,16 @@ import { binaryPath, freePort, repoRoot, startServer, waitForOk } from './server
  * Returns `{ url, port, firstTicket, users: {admin, agent, customer}, tickets(), settings(change), stop() }`
  * (`firstTicket` and `users` only without `empty`).
  */
-export async function startSim({ port, sealdropUrl, signingKey, widgetKey, empty = false, autoApprove = true }) {
+export async function startSim({ port, sealdropUrl, signingKey, widgetKey, empty = false, autoApprove = true, appDir, appsPort, appSettings = {} }) {
   port ??= await freePort();
   const url = `http://127.0.0.1:${port}`;
   const args = ['--listen', `127.0.0.1:${port}`, '--sealdrop-url', `${sealdropUrl.replace(/\/$/, '')}/`];
   if (autoApprove) args.push('--auto-approve');
+  // The app package (assembled by `cargo xtask test`): the simulator frames the sidebar from
+  // its assets and relays its client.request calls, as Zendesk does.
+  if (appDir) args.push('--app-dir', appDir);
+  if (appsPort) args.push('--apps-listen', `127.0.0.1:${appsPort}`);
+  for (const [name, value] of Object.entries(appSettings)) args.push('--app-setting', `${name}=${value}`);
   if (signingKey) args.push('--signing-key', signingKey);
   if (widgetKey) args.push('--widget-key', widgetKey);
   if (empty) args.push('--empty');
@@ -83,7 +88,7 @@ export async function startSim({ port, sealdropUrl, signingKey, widgetKey, empty
  * pointing at the server. `env` adds server environment (e.g. `SEALDROP_SMTP_URL`).
  * Returns `{ server, sim, stop() }`; `stop` ends both and removes the key folder.
  */
-export async function startZendesk({ env = {} } = {}) {
+export async function startZendesk({ env = {}, packaged = Boolean(process.env.SEALDROP_E2E_APP_DIR) } = {}) {
   const keyDir = await mkdtemp(path.join(os.tmpdir(), 'sealdrop-zaf-'));
   let server;
   let sim;
@@ -100,16 +105,28 @@ export async function startZendesk({ env = {} } = {}) {
     // The server must know the simulator's URL before the simulator knows the server's.
     const simPort = await freePort();
     const simUrl = `http://127.0.0.1:${simPort}`;
+    // The origin Zendesk (here the simulator) serves the app package's assets from: the
+    // packaged sidebar calls the server from there.
+    const appsPort = await freePort();
     server = await startServer({
       env: {
         SEALDROP_ZENDESK_BASE_URL: `${simUrl}/`,
+        SEALDROP_ZENDESK_APP_ORIGINS: `http://127.0.0.1:${appsPort}`,
         SEALDROP_ZENDESK_APP_PUBLIC_KEY: path.join(keyDir, 'zaf.pub'),
         SEALDROP_ZENDESK_ROLE_CACHE_SECS: '0',
         SEALDROP_AGENT_APP_DIR: path.join(repoRoot, 'web/sidebar'),
         ...env,
       },
     });
-    sim = await startSim({ port: simPort, sealdropUrl: server.url, signingKey });
+    // Served from the app package (the default under `cargo xtask test`): the operator makes
+    // the account's app secret and the Zendesk admin enters it in the app's settings.
+    let app = {};
+    if (packaged) {
+      assert.ok(process.env.SEALDROP_E2E_APP_DIR, 'SEALDROP_E2E_APP_DIR names the assembled app folder');
+      const secret = await server.admin(['tenant', 'app-secret', 'acme']);
+      app = { appDir: process.env.SEALDROP_E2E_APP_DIR, appsPort, appSettings: { shared_secret: secret } };
+    }
+    sim = await startSim({ port: simPort, sealdropUrl: server.url, signingKey, ...app });
   } catch (err) {
     await stop();
     throw err;
@@ -161,12 +178,13 @@ export async function connectAccount(server, sim) {
   return { widgetKey, adminSession };
 }
 
-/** The sidebar iframe of the agent ticket page, once it has loaded /zendesk/sidebar. */
+/** The sidebar iframe of the agent ticket page, once it has loaded its page (the app
+ *  package's assets/sidebar.html, or the server's /zendesk/sidebar). */
 export async function sidebar(page) {
   const handle = await page.waitForSelector('iframe[id^="app_sidebar_"]');
   for (let i = 0; i < 100; i++) {
     const frame = await handle.contentFrame();
-    if (frame && frame.url().includes('/zendesk/sidebar')) {
+    if (frame && (frame.url().includes('/zendesk/sidebar') || frame.url().includes('/assets/sidebar.html'))) {
       await frame.waitForLoadState('domcontentloaded');
       return frame;
     }
@@ -180,7 +198,37 @@ export async function openTicket(page, sim, ticketId, who = 'admin') {
   await page.goto(`${sim.url}/agent/tickets/${ticketId}?as=${sim.users[who].id}`);
   const frame = await sidebar(page);
   await frame.waitForFunction(() => document.body.dataset.ready === '1', null, { timeout: 30_000 });
+  if ((await frame.evaluate(() => document.body.dataset.status)) === 'identify') await confirmIdentity(page, frame);
   return frame;
+}
+
+/**
+ * The packaged sidebar's first sign-in in a browser (docs/ZENDESK.md "Who the packaged sidebar
+ * runs for"): presses Confirm, lets the simulated Zendesk approve in the popup as the user
+ * signed in to it (the simulator's consent page; auto-approved unless `approve` is false, when
+ * the caller handles the popup), and waits for the sidebar to start again, signed in.
+ * Returns the popup page when `approve` is false, else what the popup said (the sidebar closes
+ * it once signed in).
+ */
+export async function confirmIdentity(page, frame, { approve = true } = {}) {
+  const popupOpened = page.context().waitForEvent('page');
+  await frame.click('#confirm-identity');
+  const popup = await popupOpened;
+  if (!approve) return popup;
+  await popup.waitForSelector('h1');
+  const said = await popup.textContent('body');
+  assert.equal(await popup.textContent('h1'), 'sealdrop knows who you are', `the identity popup: ${said}`);
+  // The sidebar notices within its poll interval and reloads with the credential it now keeps.
+  for (let i = 0; i < 300; i++) {
+    try {
+      const done = await frame.evaluate(() => document.body.dataset.ready === '1' && document.body.dataset.status !== 'identify');
+      if (done) return said;
+    } catch {
+      // The frame is reloading.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error('the sidebar did not sign in after the identity was confirmed');
 }
 
 /** Opens the sidebar's admin tab as the admin, runs `change(frame)`, saves; returns the frame. */

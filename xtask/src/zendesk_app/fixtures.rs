@@ -1,4 +1,5 @@
-//! Apps that differ from `agent-app/` by one thing each, and the verdict Zendesk's real
+//! Apps that differ from `agent-app/` as it was when they were recorded (the manifest and
+//! translations below) by one thing each, and the verdict Zendesk's real
 //! validator gives on each, recorded in `xtask/zendesk_validator/expected.txt`. The unit tests
 //! hold the port (validations.rs) to those verdicts; the `app` test stage holds the real gem
 //! to them where it can run it, and rewrites the file when told to
@@ -413,7 +414,59 @@ pub const FIXTURES: &[Fixture] = &[
     }),
 ];
 
-/// Builds `fixture` in `into` (emptied first): a copy of `agent-app/` with its change.
+/// The manifest the verdicts were recorded on: `agent-app/`'s before the sidebar moved into
+/// the package. The fixtures keep it, so that each still differs from a known-good app by one
+/// thing and the recorded verdicts stay the gem's, whatever the live app becomes.
+const RECORDED_BASE_MANIFEST: &str = r#"{
+  "name": "sealdrop",
+  "author": {
+    "name": "sealdrop",
+    "email": "support@sealdrop.example",
+    "url": "https://sealdrop.example"
+  },
+  "defaultLocale": "en",
+  "private": true,
+  "location": {
+    "support": {
+      "ticket_sidebar": {
+        "url": "{{setting.sealdrop_url}}/zendesk/sidebar",
+        "flexible": true
+      }
+    }
+  },
+  "version": "1.0.0",
+  "frameworkVersion": "2.0",
+  "signedUrls": true,
+  "singleInstall": true,
+  "parameters": [
+    {
+      "name": "sealdrop_url",
+      "type": "url",
+      "required": true
+    }
+  ]
+}
+"#;
+
+/// Its translations, likewise.
+const RECORDED_BASE_TRANSLATIONS: &str = r#"{
+  "app": {
+    "name": "sealdrop",
+    "short_description": "End-to-end encrypted files in tickets.",
+    "long_description": "Open, download and send end-to-end encrypted files from the ticket. Files are encrypted and decrypted in the browser; the sealdrop server only ever holds ciphertext.",
+    "installation_instructions": "Enter the address of your sealdrop server, then open a ticket: the first Zendesk admin to open the app authorizes sealdrop to read users and tickets.",
+    "parameters": {
+      "sealdrop_url": {
+        "label": "sealdrop server address",
+        "helpText": "For example https://files.example.com (no trailing slash)."
+      }
+    }
+  }
+}
+"#;
+
+/// Builds `fixture` in `into` (emptied first): a copy of `agent-app/`, with the recorded base
+/// manifest and translations, and its change.
 pub fn build(fixture: &Fixture, app: &Path, into: &Path) -> Result<()> {
     let _ = std::fs::remove_dir_all(into);
     for f in super::validations::files(app)? {
@@ -422,6 +475,12 @@ pub fn build(fixture: &Fixture, app: &Path, into: &Path) -> Result<()> {
         std::fs::copy(app.join(&f), &to).with_context(|| format!("copying {f}"))?;
     }
     std::fs::create_dir_all(into)?;
+    std::fs::write(into.join("manifest.json"), RECORDED_BASE_MANIFEST)?;
+    std::fs::create_dir_all(into.join("translations"))?;
+    std::fs::write(
+        into.join("translations/en.json"),
+        RECORDED_BASE_TRANSLATIONS,
+    )?;
     (fixture.make)(into).with_context(|| format!("making the fixture {}", fixture.name))
 }
 
