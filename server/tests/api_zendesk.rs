@@ -1057,6 +1057,16 @@ async fn the_packaged_sidebar_signs_in_with_the_app_jwt_once() {
     );
     let (_, body) = post_with(sign(&claims("")), json!({ "credential": "guessed" })).await;
     assert_eq!(body["status"], "identify");
+    // A body that is not an object of those fields: refused as such, before anything else.
+    for bad in [
+        json!([null, null]),
+        json!("claim"),
+        json!({ "claim": 7 }),
+        json!({ "other": "x" }),
+    ] {
+        let (status, body) = post_with(sign(&claims("")), bad.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad} answered {body}");
+    }
     let post = |token: String| post_with(token, with_credential.clone());
 
     // The same token again, or another with the same jti: refused.

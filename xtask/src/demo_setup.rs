@@ -145,6 +145,28 @@ pub fn zaf_token(sim_url: &str, user: u64) -> Result<String> {
         .to_string())
 }
 
+/// The app JWT the simulator's proxy signs for `user` with the installation's `shared_secret`
+/// (`POST /sim/app_jwt`), what the packaged sidebar's sign-in sends.
+pub fn app_jwt(sim_url: &str, user: u64) -> Result<String> {
+    let body = json!({ "user_id": user }).to_string();
+    let minted = request(
+        "POST",
+        &format!("{sim_url}/sim/app_jwt"),
+        &[("Content-Type", "application/json")],
+        Some(&body),
+    )?;
+    if minted.status != 200 {
+        bail!(
+            "the simulator's app_jwt answered {}: {}",
+            minted.status,
+            minted.body
+        );
+    }
+    let minted: Value =
+        serde_json::from_str(&minted.body).context("app_jwt did not answer JSON")?;
+    Ok(minted["token"].as_str().context("no app JWT")?.to_string())
+}
+
 /// Signs `user` into the sidebar and returns the `sda_…` session from the page.
 fn sidebar_session(server_url: &str, sim_url: &str, user: u64) -> Result<String> {
     let token = zaf_token(sim_url, user)?;

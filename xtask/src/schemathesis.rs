@@ -210,6 +210,13 @@ impl World {
         // A signed token for the sidebar, left unused: schemathesis's sign-in cases send it.
         let zaf_token =
             demo_setup::zaf_token(&self.sim_url, demo_setup::admin_user(&self.sim_url)?)?;
+        // The packaged sidebar's sign-in: the account's app secret in the installation's
+        // settings, and one app JWT the proxy signed, left unused like the ZAF token.
+        let mut secret = server_command(&self.bin_dir, &self.data_dir);
+        secret.args(["admin", "tenant", "app-secret", "acme"]);
+        let secret = proc::output(&mut secret)?.trim().to_string();
+        demo_setup::set_app_secret(&self.sim_url, &secret)?;
+        let app_jwt = demo_setup::app_jwt(&self.sim_url, demo_setup::admin_user(&self.sim_url)?)?;
         println!("xtask: tenants made; the simulated Zendesk admin granted access and has a session and a widget key");
 
         let ready = self.send_ready_package(&token)?;
@@ -246,6 +253,7 @@ impl World {
             ("ST_WIDGET_KEY", zendesk.widget_key),
             ("ST_WIDGET_ORIGIN", self.sim_url.clone()),
             ("ST_ZAF_TOKEN", zaf_token),
+            ("ST_APP_JWT", app_jwt),
             ("ST_READY_ID", ready.id),
             ("ST_LINK_PROOF", ready.proof),
             ("ST_RECIPIENT_SESSION", recipient_session),

@@ -127,6 +127,7 @@ pub(crate) fn router() -> Router<Sim> {
     Router::new()
         .route("/api/v2/apps/proxy", post(proxy))
         .route("/sim/app/settings", post(set_settings).get(settings_public))
+        .route("/sim/app_jwt", post(app_jwt))
 }
 
 /// The routes of the apps origin (the second listener).
@@ -190,6 +191,48 @@ async fn set_settings(State(sim): State<Sim>, Json(body): Json<Map<String, Value
 /// The settings the browser may see (non-secure ones).
 async fn settings_public(State(sim): State<Sim>) -> Json<Value> {
     Json(Value::Object(sim.public_app_settings()))
+}
+
+#[derive(Deserialize)]
+struct AppJwtRequest {
+    user_id: u64,
+}
+
+/// `POST /sim/app_jwt {"user_id"}`: the app JWT the proxy signs for the packaged sidebar's
+/// sign-in (web/sidebar/signin.js: `iss`, `aud`, `sub`, `installation_id`, a random `jti`,
+/// 300 s), with the installation's `shared_secret` setting, for tests that call
+/// `POST /zendesk/app/session` without a browser (the schemathesis stage).
+async fn app_jwt(State(sim): State<Sim>, Json(r): Json<AppJwtRequest>) -> Response {
+    let settings = sim.app_settings();
+    let Some(secret) = settings.get("shared_secret").and_then(Value::as_str) else {
+        return (
+            StatusCode::CONFLICT,
+            "the installation has no shared_secret setting",
+        )
+            .into_response();
+    };
+    let mut jti = [0u8; 18];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut jti);
+    let options = json!({
+        "algorithm": "HS256",
+        "secret_key": secret,
+        "expiry": 300,
+        "claims": {
+            "iss": format!("{}.zendesk.com", sim.subdomain()),
+            "aud": "sealdrop",
+            "sub": r.user_id.to_string(),
+            "installation_id": sim.installation_id(),
+            "jti": hex_of(&jti),
+        },
+    });
+    match make_jwt(&options, &|text: &str, _: &str| Ok(text.to_owned())) {
+        Ok(token) => Json(json!({ "token": token })).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
+    }
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[derive(Deserialize)]

@@ -45,6 +45,9 @@ pub fn router() -> Router<AppState> {
 const SIDEBAR_CSP: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; \
      style-src 'self'; img-src 'self' data:; worker-src 'self'; base-uri 'none'; form-action 'none'";
 
+/// Longest credential or claim in a packaged sidebar's sign-in (they are 43 characters).
+const MAX_PROOF_LEN: usize = 128;
+
 /// Largest sign-in form accepted.
 const MAX_SIDEBAR_FORM: usize = 16 * 1024;
 
@@ -160,7 +163,29 @@ async fn app_session(State(state): State<AppState>, headers: HeaderMap, body: By
     let request = if body.is_empty() {
         AppSessionRequest::default()
     } else {
-        match serde_json::from_slice::<AppSessionRequest>(&body) {
+        // An object only: serde would also read a struct from a JSON array (`[null, null]`).
+        let parsed = serde_json::from_slice::<serde_json::Value>(&body)
+            .map_err(|e| e.to_string())
+            .and_then(|v| match v {
+                serde_json::Value::Object(_) => {
+                    serde_json::from_value::<AppSessionRequest>(v).map_err(|e| e.to_string())
+                }
+                _ => Err("a JSON object is expected".to_owned()),
+            })
+            .and_then(|r| {
+                let too_long = [&r.credential, &r.claim]
+                    .into_iter()
+                    .flatten()
+                    .any(|s| s.len() > MAX_PROOF_LEN);
+                if too_long {
+                    Err(format!(
+                        "credential and claim are at most {MAX_PROOF_LEN} characters"
+                    ))
+                } else {
+                    Ok(r)
+                }
+            });
+        match parsed {
             Ok(r) => r,
             Err(e) => {
                 return HttpError::BadRequest(format!("The sign-in body is not valid: {e}."))
