@@ -14,8 +14,9 @@
 //! - **s3** (when `SEALDROP_TEST_S3_ENDPOINT`, `SEALDROP_TEST_S3_BUCKET`,
 //!   `SEALDROP_TEST_S3_ACCESS_KEY_ID` and `SEALDROP_TEST_S3_SECRET_ACCESS_KEY` are set, as
 //!   `cargo xtask bench server` does with Garage): `aws-sdk-s3` `put_object` / `get_object`
-//!   of 8 MiB objects, 3 in flight (the client's default), then `sealdrop send` / `get`
-//!   through a server with S3 storage.
+//!   of 8 MiB objects, 3 in flight (the client's default; `SEALDROP_BENCH_PARALLEL` sets both
+//!   this and `sealdrop send --parallel`), then `sealdrop send` / `get` through a server with
+//!   S3 storage.
 //!
 //! `sealdrop send` / `get` are the release `sealdrop` command named by `SEALDROP_BIN` (what
 //! `cargo xtask bench server` builds and sets); without it the bench drives the client
@@ -84,8 +85,16 @@ use tempfile::TempDir;
 const SERVER_ENV: &str = "SEALDROP_BENCH_SERVER";
 /// Set in the child process: `folder` or `s3`.
 const STORAGE_ENV: &str = "SEALDROP_BENCH_STORAGE";
-/// Parts in flight of the direct S3 baselines: the client's default.
-const PARALLEL: usize = 3;
+/// Parts in flight of `sealdrop send` and of the direct S3 baselines alike: the client's
+/// default, or `SEALDROP_BENCH_PARALLEL` (1-8), to see whether a gap to the direct rows is
+/// latency (which more parts in flight hide) or bandwidth (which they do not).
+fn parallel() -> usize {
+    std::env::var("SEALDROP_BENCH_PARALLEL")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|n| (1..=8).contains(n))
+        .unwrap_or(sealdrop_client::DEFAULT_PARALLEL)
+}
 /// Object size of the direct S3 baseline (the client's part size is about this).
 const OBJECT: usize = 8 << 20;
 const MIB: f64 = (1u64 << 20) as f64;
@@ -227,6 +236,7 @@ impl Server {
         Client::new(&self.url, Credential::ApiToken(self.token.clone()))
             .expect("client")
             .with_state_dir(None)
+            .with_parallel(parallel())
     }
 
     /// `(VmRSS, VmHWM)` in MiB.
@@ -511,6 +521,7 @@ impl Sealdrop {
                     Command::new(bin)
                         .arg("send")
                         .arg(source)
+                        .args(["--parallel", &parallel().to_string()])
                         .arg("--state-dir")
                         .arg(work.join("state"))
                         .env("SEALDROP_URL", &server.url)
@@ -823,8 +834,9 @@ async fn bench() {
     println!();
     println!(
         "sealdrop transfer bench: {mib} MiB per transfer, {rounds} rounds, {cpus} CPUs; \
-         sealdrop {} parts in flight, direct S3 {PARALLEL}; server in a child process (SQLite)",
-        sealdrop_client::DEFAULT_PARALLEL
+         sealdrop {} parts in flight, direct S3 {}; server in a child process (SQLite)",
+        parallel(),
+        parallel()
     );
     if s3.is_none() {
         println!("(S3 rows skipped: SEALDROP_TEST_S3_* not set)");
@@ -943,7 +955,7 @@ async fn s3_round(table: &mut Table, tools: &Tools, s3: &S3Settings, source: &Pa
     let keys = direct_put(&client, &s3.bucket, &prefix, source).await;
     let put = table.record(
         "s3",
-        &format!("direct put_object {} MiB x{PARALLEL}", OBJECT >> 20),
+        &format!("direct put_object {} MiB x{}", OBJECT >> 20, parallel()),
         size,
         &timed(start),
     );
@@ -952,7 +964,7 @@ async fn s3_round(table: &mut Table, tools: &Tools, s3: &S3Settings, source: &Pa
     direct_get(&client, &s3.bucket, &keys, &out).await;
     let get = table.record(
         "s3",
-        &format!("direct get_object x{PARALLEL} + fsync"),
+        &format!("direct get_object x{} + fsync", parallel()),
         size,
         &timed(start),
     );
@@ -1165,7 +1177,7 @@ fn read_full(input: &mut std::fs::File, buf: &mut [u8]) -> usize {
     filled
 }
 
-/// `put_object` of `source` in 8 MiB objects, `PARALLEL` at once; returns the keys in order.
+/// `put_object` of `source` in 8 MiB objects, [`parallel`] at once; returns the keys in order.
 async fn direct_put(
     client: &aws_sdk_s3::Client,
     bucket: &str,
@@ -1202,13 +1214,13 @@ async fn direct_put(
                     .expect("put_object");
             }
         })
-        .buffer_unordered(PARALLEL)
+        .buffer_unordered(parallel())
         .collect::<Vec<()>>()
         .await;
     keys
 }
 
-/// `get_object` of `keys`, `PARALLEL` at once, written in order to `out`, then fsync.
+/// `get_object` of `keys`, [`parallel`] at once, written in order to `out`, then fsync.
 async fn direct_get(client: &aws_sdk_s3::Client, bucket: &str, keys: &[String], out: &Path) {
     let mut output = std::fs::File::create(out).expect("direct output");
     let mut objects = futures::stream::iter(keys)
@@ -1226,7 +1238,7 @@ async fn direct_get(client: &aws_sdk_s3::Client, bucket: &str, keys: &[String], 
                 .expect("object body")
                 .into_bytes()
         })
-        .buffered(PARALLEL);
+        .buffered(parallel());
     while let Some(bytes) = objects.next().await {
         output.write_all(&bytes).expect("write");
     }

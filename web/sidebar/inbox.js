@@ -154,16 +154,20 @@ async function downloadToken(entry) {
   return token;
 }
 
-/** The sink for one file: the service worker stream for big files when it works, else a Blob. */
+/** The sink for one file: the service worker stream (straight to the browser's downloads,
+ *  memory flat whatever the size) whenever the worker registers, for every size, so that the
+ *  path every download takes is the one tested at 1 GiB (sidebar-download.test.mjs); else a
+ *  Blob, which holds the file in memory (a browser that refuses the frame a service worker). */
 async function sinkFor(file) {
-  if (file.size > BLOB_WARN_BYTES && bestStrategy() !== "blob") {
+  if (bestStrategy() !== "blob") {
     try {
       await Promise.race([ensureServiceWorker(), new Promise((_, reject) => setTimeout(() => reject(new Error("timeout")), 3000))]);
       return await openSink("sw", { name: file.name, type: file.type, size: file.size });
     } catch {
-      // A third-party frame may not get a service worker: fall back to memory.
+      // No service worker for this frame: memory it is.
     }
   }
+  if (file.size > BLOB_WARN_BYTES) console.warn("sealdrop: this file is held in memory until it is saved (no service worker in this frame)");
   return openSink("blob", { name: file.name, type: file.type, size: file.size });
 }
 

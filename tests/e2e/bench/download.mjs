@@ -17,12 +17,13 @@
 // network at all.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 
 import { CHROMIUM, CHROMIUM_FLAGS } from '../lib/browser.mjs';
+import { rendererPids, rssBytes } from '../lib/renderer-memory.mjs';
 import { startServer } from '../lib/server.mjs';
 import { loadWasm } from '../lib/zendesk.mjs';
 
@@ -131,32 +132,6 @@ async function rawFetchToDisk(page, pkg) {
     await writable.close();
     return { total, seconds: (performance.now() - started) / 1000 };
   }, { url: `${server.url}/api/v1/packages/${pkg.id}/files/0`, token, name: pkg.name });
-}
-
-/** PIDs of the renderer processes below the Chromium whose profile is `userDataDir`. */
-async function rendererPids(userDataDir) {
-  const procs = new Map();
-  for (const name of await readdir('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const cmd = (await readFile(`/proc/${name}/cmdline`, 'utf8')).split('\0');
-      const statLine = await readFile(`/proc/${name}/stat`, 'utf8');
-      const ppid = Number(statLine.slice(statLine.lastIndexOf(')') + 2).split(' ')[1]);
-      procs.set(Number(name), { cmd, ppid });
-    } catch { /* gone */ }
-  }
-  const root = [...procs].find(([, p]) => p.cmd.join(' ').includes(`--user-data-dir=${userDataDir}`) && !p.cmd.join(' ').includes('--type='));
-  if (!root) return [];
-  const below = (pid) => { for (let p = procs.get(pid); p; p = procs.get(p.ppid)) if (p.ppid === root[0]) return true; return false; };
-  // Zygote-forked children rewrite their command line into one space-separated string.
-  return [...procs].filter(([pid, p]) => p.cmd.join(' ').includes('--type=renderer') && below(pid)).map(([pid]) => pid);
-}
-
-async function rssBytes(pid) {
-  try {
-    const status = await readFile(`/proc/${pid}/status`, 'utf8');
-    return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
-  } catch { return 0; }
 }
 
 async function run(size, strategy, pkg) {

@@ -101,6 +101,7 @@ export async function launchBrowser({ headless = !process.env.SEALDROP_E2E_HEADE
 
   return {
     browser: context,
+    userDataDir,
     newPage: () => context.newPage(),
     pages: () => context.pages(),
     logs,
@@ -110,7 +111,7 @@ export async function launchBrowser({ headless = !process.env.SEALDROP_E2E_HEADE
 }
 
 /**
- * Runs `fn({ browser, page, newPage, screenshotAll })` with a fresh Chromium; on failure saves
+ * Runs `fn({ browser, page, newPage, screenshotAll, userDataDir })` with a fresh Chromium; on failure saves
  * screenshots and logs of every page (named after the test) before rethrowing; always closes.
  */
 export async function withBrowser(t, fn, options) {
