@@ -42,8 +42,9 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The sidebar page's CSP; `frame-ancestors` is appended per tenant.
+/// `frame-src 'self'`: a download through the service worker is a hidden frame of this origin.
 const SIDEBAR_CSP: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; \
-     style-src 'self'; img-src 'self' data:; worker-src 'self'; base-uri 'none'; form-action 'none'";
+     style-src 'self'; img-src 'self' data:; worker-src 'self'; frame-src 'self'; base-uri 'none'; form-action 'none'";
 
 /// Longest credential or claim in a packaged sidebar's sign-in (they are 43 characters).
 const MAX_PROOF_LEN: usize = 128;
