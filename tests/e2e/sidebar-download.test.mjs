@@ -3,8 +3,12 @@
 // assembled it, else by the server) straight into the browser's downloads through the
 // service-worker stream, and the file that lands equals the file that went in. The renderer
 // processes' resident memory is sampled from /proc all along: a sidebar that held the file in
-// memory (the Blob fallback) would need more than the file itself, so the peak must stay under
-// half of it. The size is SEALDROP_E2E_LARGE_MIB (default 1024).
+// memory (the Blob fallback) would grow by the file's size at least, so the growth must stay
+// under half of it. The size is SEALDROP_E2E_LARGE_MIB (default 1024, below 4096).
+//
+// Measured on the 2-core CI machine (2026-12-06): 1 GiB in 10.4 s, renderers 402 MiB before
+// and 655 MiB at the peak; 3 GiB in 32.4 s, 402 and 660 MiB: the growth (about 255 MiB, the
+// browser's own buffers and garbage not yet collected) does not follow the size.
 //
 // The memory figure is printed, not compared with a time: it is a property (the file is not
 // held), not a speed. Throughput is the download bench's job (`cargo xtask bench download`).
@@ -66,6 +70,8 @@ test(`the sidebar downloads a ${SIZE / MiB} MiB upload to disk without holding i
   const { Api, sendFiles } = await import(path.join(repoRoot, 'web/shared/upload.js'));
   const api = new Api({ base: server.url, headers: { 'X-Sealdrop-Widget-Key': widgetKey, Origin: sim.url } });
   const blob = new File([await openAsBlob(file)], name, { type: 'application/octet-stream' });
+  // Node's openAsBlob answers size 0 for a file of 4 GiB or more (Node 20/22): keep below.
+  assert.equal(blob.size, SIZE, 'Node reads the source file as a Blob of its size (keep SEALDROP_E2E_LARGE_MIB under 4096)');
   const { link } = await sendFiles({ wasm, api, files: [blob] });
   const res = await fetch(`${sim.url}/sim/tickets`, {
     method: 'POST',
@@ -90,6 +96,7 @@ test(`the sidebar downloads a ${SIZE / MiB} MiB upload to disk without holding i
     const { first, peak } = await memory.stop();
     console.log(`# sidebar download of ${SIZE / MiB} MiB: ${seconds.toFixed(1)} s (${(SIZE / MiB / seconds).toFixed(0)} MiB/s); `
       + `renderer RSS ${(first / MiB).toFixed(0)} MiB before, peak ${(peak / MiB).toFixed(0)} MiB`);
-    assert.ok(peak < SIZE / 2, `renderer memory peaked at ${(peak / MiB).toFixed(0)} MiB for a ${SIZE / MiB} MiB file: the sidebar held it in memory`);
+    // Held in memory (the Blob fallback), the file alone would add its whole size.
+    assert.ok(peak - first < SIZE / 2, `renderer memory grew by ${((peak - first) / MiB).toFixed(0)} MiB for a ${SIZE / MiB} MiB file: the sidebar held it in memory`);
   });
 });
