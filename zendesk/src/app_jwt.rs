@@ -302,19 +302,7 @@ fn decode_part(token: &str, index: usize) -> Result<Value, AppJwtError> {
     if token.len() > MAX_TOKEN_LEN {
         return Err(AppJwtError::Malformed);
     }
-    let parts: Vec<&str> = token.split('.').collect();
-    if parts.len() != 3 {
-        return Err(AppJwtError::Malformed);
-    }
-    let bytes = URL_SAFE_NO_PAD
-        .decode(parts[index].trim_end_matches('='))
-        .map_err(|_| AppJwtError::Malformed)?;
-    let value: Value = serde_json::from_slice(&bytes).map_err(|_| AppJwtError::Malformed)?;
-    if value.is_object() {
-        Ok(value)
-    } else {
-        Err(AppJwtError::Malformed)
-    }
+    crate::jwt_parts::object_part(token, index).ok_or(AppJwtError::Malformed)
 }
 
 #[cfg(test)]

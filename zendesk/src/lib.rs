@@ -21,6 +21,7 @@
 
 pub mod api;
 pub mod app_jwt;
+mod jwt_parts;
 pub mod oauth;
 pub mod roles;
 pub mod session;

@@ -35,8 +35,6 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use serde_json::Value;
@@ -304,19 +302,7 @@ fn digits(s: &str) -> Option<u64> {
 }
 
 fn decode_part(token: &str, index: usize) -> Result<Value, SignedUrlError> {
-    let parts: Vec<&str> = token.split('.').collect();
-    if parts.len() != 3 {
-        return Err(SignedUrlError::Malformed);
-    }
-    let bytes = URL_SAFE_NO_PAD
-        .decode(parts[index].trim_end_matches('='))
-        .map_err(|_| SignedUrlError::Malformed)?;
-    let value: Value = serde_json::from_slice(&bytes).map_err(|_| SignedUrlError::Malformed)?;
-    if value.is_object() {
-        Ok(value)
-    } else {
-        Err(SignedUrlError::Malformed)
-    }
+    crate::jwt_parts::object_part(token, index).ok_or(SignedUrlError::Malformed)
 }
 
 fn unverified_claims(token: &str) -> Result<Value, SignedUrlError> {
@@ -338,6 +324,8 @@ pub fn unix_now() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
     use serde_json::json;
 
     /// An RSA public key (its private half was thrown away).
