@@ -67,7 +67,7 @@ pub struct SendArgs {
     pub state_dir: Option<PathBuf>,
 
     /// How many 8 MiB parts to upload at once (1-8).
-    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=8))]
+    #[arg(long, value_name = "N", default_value_t = sealdrop_client::DEFAULT_PARALLEL as u16, value_parser = clap::value_parser!(u16).range(1..=8))]
     pub parallel: u16,
 
     #[command(flatten)]

@@ -14,7 +14,7 @@
 //! - **s3** (when `SEALDROP_TEST_S3_ENDPOINT`, `SEALDROP_TEST_S3_BUCKET`,
 //!   `SEALDROP_TEST_S3_ACCESS_KEY_ID` and `SEALDROP_TEST_S3_SECRET_ACCESS_KEY` are set, as
 //!   `cargo xtask bench server` does with Garage): `aws-sdk-s3` `put_object` / `get_object`
-//!   of 8 MiB objects, 3 in flight (the client's default; `SEALDROP_BENCH_PARALLEL` sets both
+//!   of 8 MiB objects, as many in flight as the client's default (`SEALDROP_BENCH_PARALLEL` sets both
 //!   this and `sealdrop send --parallel`), then `sealdrop send` / `get` through a server with
 //!   S3 storage.
 //!
