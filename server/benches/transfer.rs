@@ -138,8 +138,10 @@ async fn serve(data_dir: PathBuf) {
         "folder",
         "--s3-path-style",
         "true",
+        // 64 GiB: the large run's 10 GiB of plaintext is a little more ciphertext than the
+        // default 10 GiB limit allows.
         "--max-file-size",
-        "10737418240",
+        "68719476736",
         "--max-files",
         "1000",
         "--default-expiry-secs",
