@@ -111,37 +111,47 @@ pub async fn cors(State(state): State<AppState>, req: Request, next: Next) -> Re
     let (Some(origin), false) = (origin, route == CorsRoute::Other) else {
         return next.run(req).await;
     };
-    let preflight = req.method() == Method::OPTIONS
-        && req
-            .headers()
-            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
-    if preflight {
+    if is_preflight(&req) {
         if !origin_allowed(&state, &route, &origin, req.headers(), true).await {
             return HttpError::Forbidden("This origin may not use the sealdrop widget.".into())
                 .into_response();
         }
-        let mut response = StatusCode::NO_CONTENT.into_response();
-        let h = response.headers_mut();
-        allow(h, &origin);
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_METHODS,
-            HeaderValue::from_static("GET, POST, PUT, DELETE"),
-        );
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_HEADERS,
-            HeaderValue::from_static(ALLOWED_HEADERS),
-        );
-        h.insert(
-            header::ACCESS_CONTROL_MAX_AGE,
-            HeaderValue::from_static(PREFLIGHT_MAX_AGE),
-        );
-        return response;
+        return preflight_answer(&origin, ALLOWED_HEADERS);
     }
     let allowed = origin_allowed(&state, &route, &origin, req.headers(), false).await;
     let mut response = next.run(req).await;
     if allowed {
         allow(response.headers_mut(), &origin);
     }
+    response
+}
+
+/// A CORS preflight: `OPTIONS` asking about a method.
+fn is_preflight(req: &Request) -> bool {
+    req.method() == Method::OPTIONS
+        && req
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+}
+
+/// The `204` that allows `origin` the API's methods and `allowed_headers`, cached by the
+/// browser for [`PREFLIGHT_MAX_AGE`].
+fn preflight_answer(origin: &WebOrigin, allowed_headers: &'static str) -> Response {
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let h = response.headers_mut();
+    allow(h, origin);
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, POST, PUT, DELETE"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static(allowed_headers),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static(PREFLIGHT_MAX_AGE),
+    );
     response
 }
 
@@ -162,27 +172,8 @@ fn is_agent_path(path: &str) -> bool {
 /// ever set; the agent session travels in `Authorization`, which a page of another origin
 /// does not have), so allowing the origin grants nothing the session does not.
 async fn app_cors(origin: &WebOrigin, req: Request, next: Next) -> Response {
-    let preflight = req.method() == Method::OPTIONS
-        && req
-            .headers()
-            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
-    if preflight {
-        let mut response = StatusCode::NO_CONTENT.into_response();
-        let h = response.headers_mut();
-        allow(h, origin);
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_METHODS,
-            HeaderValue::from_static("GET, POST, PUT, DELETE"),
-        );
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_HEADERS,
-            HeaderValue::from_static(APP_ALLOWED_HEADERS),
-        );
-        h.insert(
-            header::ACCESS_CONTROL_MAX_AGE,
-            HeaderValue::from_static(PREFLIGHT_MAX_AGE),
-        );
-        return response;
+    if is_preflight(&req) {
+        return preflight_answer(origin, APP_ALLOWED_HEADERS);
     }
     let mut response = next.run(req).await;
     let h = response.headers_mut();
