@@ -195,3 +195,95 @@ async fn a_part_refused_for_its_checksum_claims_nothing() {
         "the part is still free"
     );
 }
+
+#[tokio::test]
+async fn a_held_part_resent_with_faulty_bytes_keeps_its_stored_bytes() {
+    // On S3 the part streams into the store as it arrives; a body that fails its checks must
+    // be cut off before the store completes it, so the stored object stays the first one.
+    let app = spawn_app().await;
+    let prepared = two_part_upload(&app).await;
+    let sent = &prepared.sent;
+    let genuine = &sent.ciphertexts[0][..PART_SIZE as usize];
+    assert_eq!(
+        app.put_part(&sent.id, &sent.upload_token, 0, 0, genuine)
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+
+    // The genuine header with other bytes of the same length: refused for its checksum.
+    let mut tampered = genuine.to_vec();
+    tampered[PART_SIZE as usize - 1] ^= 1;
+    let (code, message) = TestApp::expect_error(
+        app.put_part_with_sha(
+            &sent.id,
+            &sent.upload_token,
+            0,
+            0,
+            &tampered,
+            &sha256_hex(genuine),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(code, "checksum_mismatch");
+    assert!(message.contains("nothing was stored"), "{message}");
+    // Bodies of the wrong length under the genuine header, sent without a Content-Length (so
+    // only the body itself can tell): refused for their length.
+    let mut long = genuine.to_vec();
+    long.push(0);
+    for (body, says) in [
+        (
+            &genuine[..PART_SIZE as usize - 1],
+            format!("the body has {}", PART_SIZE - 1),
+        ),
+        (&long[..], "the body is longer".to_owned()),
+    ] {
+        let pieces: Vec<Result<Vec<u8>, std::io::Error>> =
+            body.chunks(1 << 20).map(|c| Ok(c.to_vec())).collect();
+        let response = app
+            .client
+            .put(app.url(&format!("/api/v1/packages/{}/files/0/parts/0", sent.id)))
+            .header("X-Sealdrop-Upload-Token", &sent.upload_token)
+            .header("X-Sealdrop-Sha256", sha256_hex(genuine))
+            .body(reqwest::Body::wrap_stream(futures::stream::iter(pieces)))
+            .send()
+            .await
+            .unwrap();
+        let (code, message) = TestApp::expect_error(response, StatusCode::BAD_REQUEST).await;
+        assert_eq!(code, "bad_request");
+        assert!(message.contains(&says), "{message}");
+    }
+
+    // The part is still held, and the store still has the genuine bytes.
+    let rest = &sent.ciphertexts[0][PART_SIZE as usize..];
+    assert_eq!(
+        app.put_part(&sent.id, &sent.upload_token, 0, 1, rest)
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        app.finalize(&sent.id, &sent.upload_token).await.status(),
+        StatusCode::OK
+    );
+    let started: Value = app
+        .start_download(&sent.id, &sent.proof)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let token = started["download_token"].as_str().unwrap();
+    let body = app
+        .fetch_file(&sent.id, 0, token, None)
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(
+        sha256_hex(&body),
+        sha256_hex(&sent.ciphertexts[0]),
+        "the stored file is the genuine one"
+    );
+}

@@ -2,12 +2,15 @@
 //!
 //! Part `p` of file `f` holds ciphertext chunks `[p·128, (p+1)·128)` of that file
 //! ([`part_size`]); a part is hashed and measured on its way in and reaches the blob store
-//! only when it checks out ([`store_part`]).
+//! only when it checks out: spooled and checked first ([`store_part`]), or streamed into the
+//! store with its last byte held back until it has checked out ([`store_streamed_part`]).
 
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
 
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
 use sealdrop_crypto::{LinkVerifier, Manifest};
 use serde_json::json;
 
@@ -15,7 +18,7 @@ use super::{require_uploading, upload_package, MissingParts, PackageError};
 use crate::config::{Limits, WidgetLimits};
 use crate::db::{AuditKind, Database, FileEntry, HeldPart, ManifestOutcome, Package, PackageState};
 use crate::settings;
-use crate::storage::{part_count, part_size, BlobKey, Storage};
+use crate::storage::{part_count, part_size, BlobKey, BodyFault, CheckedBody, Storage};
 use crate::team::{self, UploadCheck};
 use crate::tokens::TokenHash;
 use crate::widget;
@@ -200,6 +203,75 @@ pub async fn store_part(
     if !bool::from(subtle::ConstantTimeEq::ct_eq(&sha256[..], &claimed[..])) {
         return Err(PackageError::ChecksumMismatch);
     }
+    let claim = claim_part(db, slot, sha256, now).await?;
+    let key = BlobKey::part(&slot.package_id, slot.file, slot.part)?;
+    if let Err(e) = storage.put_file(&key, spool, slot.expected).await {
+        release_claim(db, slot, &claim).await;
+        return Err(e.into());
+    }
+    part_written(db, slot, claim, now).await
+}
+
+/// Stores a part straight from its request body, for a store that takes streams
+/// ([`Storage::streams_parts`]): as [`store_part`], except that the part is claimed with the
+/// SHA-256 its sender declared before its body is read (so a conflict is answered without
+/// receiving it), and the body reaches the store through a [`CheckedBody`], which cuts it
+/// off before its last byte unless it is exactly `slot.expected` bytes hashing to `claimed`.
+/// A cut-off body stores nothing, gives the claim back and is refused with the reason.
+pub async fn store_streamed_part<S, E>(
+    db: &Database,
+    storage: &Arc<dyn Storage>,
+    slot: &PartSlot,
+    body: S,
+    claimed: [u8; 32],
+    now: i64,
+) -> Result<PartStored, PackageError>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin + Send + 'static,
+{
+    let claim = claim_part(db, slot, claimed, now).await?;
+    let key = BlobKey::part(&slot.package_id, slot.file, slot.part)?;
+    let (body, verdict) = CheckedBody::new(body, slot.expected, claimed);
+    if let Err(e) = storage.put_stream(&key, slot.expected, body.boxed()).await {
+        release_claim(db, slot, &claim).await;
+        return Err(match verdict.fault() {
+            Some(fault) => refused_body(slot, fault),
+            None => e.into(),
+        });
+    }
+    part_written(db, slot, claim, now).await
+}
+
+/// Why a part's body was refused, as its sender reads it.
+pub fn refused_body(slot: &PartSlot, fault: BodyFault) -> PackageError {
+    let (file, part, expected) = (slot.file, slot.part, slot.expected);
+    match fault {
+        BodyFault::Mismatch => PackageError::ChecksumMismatch,
+        BodyFault::TooLong => PackageError::invalid(format!(
+            "Part {part} of file {file} must be exactly {expected} bytes; the body is longer."
+        )),
+        BodyFault::TooShort { received } => PackageError::invalid(format!(
+            "Part {part} of file {file} must be exactly {expected} bytes; the body has {received}."
+        )),
+        BodyFault::Body => PackageError::invalid("The part's body could not be read completely."),
+    }
+}
+
+/// A part claimed by one request: `inserted` if this request's claim made the row (and so
+/// must give it back if its write fails).
+struct PartClaim {
+    held: HeldPart,
+    inserted: bool,
+}
+
+/// Claims `slot` for bytes hashing to `sha256`: the row is inserted, or is there already with
+/// the same bytes; other bytes already held are a conflict.
+async fn claim_part(
+    db: &Database,
+    slot: &PartSlot,
+    sha256: [u8; 32],
+    now: i64,
+) -> Result<PartClaim, PackageError> {
     let (id, file, part) = (&slot.package_id, slot.file, slot.part);
     let held = HeldPart {
         file,
@@ -219,22 +291,34 @@ pub async fn store_part(
             )));
         }
     }
-    if let Err(e) = storage
-        .put_file(&BlobKey::part(id, file, part)?, spool, slot.expected)
-        .await
-    {
-        if inserted {
-            // Give the part back so that a retry (with any bytes) can claim it again.
-            if let Err(db_error) = db.release_part(id, &held).await {
-                tracing::warn!(package = %id, file, part, error = %db_error, "could not release a part claim after a failed write; finalize will report the part missing");
-            }
-        }
-        return Err(e.into());
+    Ok(PartClaim { held, inserted })
+}
+
+/// Gives a claim back after its write failed, so that a retry (with any bytes) can claim the
+/// part again.
+async fn release_claim(db: &Database, slot: &PartSlot, claim: &PartClaim) {
+    if !claim.inserted {
+        return;
     }
-    if inserted {
-        let count = db.count_parts(id, file).await?;
+    let (id, file, part) = (&slot.package_id, slot.file, slot.part);
+    if let Err(db_error) = db.release_part(id, &claim.held).await {
+        tracing::warn!(package = %id, file, part, error = %db_error, "could not release a part claim after a failed write; finalize will report the part missing");
+    }
+}
+
+/// Records a claimed part as written: `uploaded` in the audit log when it completes its file.
+async fn part_written(
+    db: &Database,
+    slot: &PartSlot,
+    claim: PartClaim,
+    now: i64,
+) -> Result<PartStored, PackageError> {
+    let id = &slot.package_id;
+    if claim.inserted {
+        let count = db.count_parts(id, slot.file).await?;
         if count == slot.part_count {
-            let detail = json!({ "file": file, "ciphertext_size": slot.file_size, "parts": count });
+            let detail =
+                json!({ "file": slot.file, "ciphertext_size": slot.file_size, "parts": count });
             db.audit(
                 &slot.tenant_id,
                 Some(id),
@@ -245,7 +329,10 @@ pub async fn store_part(
             .await?;
         }
     }
-    Ok(PartStored { sha256, inserted })
+    Ok(PartStored {
+        sha256: claim.held.sha256,
+        inserted: claim.inserted,
+    })
 }
 
 /// Claimed parts whose object is not in the store (a request that died between its claim

@@ -24,7 +24,7 @@ use crate::packages::{self, upload, CreateRequest, Revoker};
 use crate::principal::Principal;
 use crate::state::AppState;
 use crate::storage::spool::{self, SpoolError};
-use crate::storage::PART_CHUNKS;
+use crate::storage::{BodyFault, PART_CHUNKS};
 
 /// The sender's package routes.
 pub fn router() -> Router<AppState> {
@@ -168,40 +168,21 @@ async fn put_part(
         }
     }
 
-    // Spool while hashing and counting (where the store wants it); nothing reaches the store
-    // unless it checks out.
-    let (spool_dir, direct) = match state.storage.spool_dir() {
-        Some(dir) => (dir.to_owned(), true),
-        None => (state.config.spool_dir(), false),
-    };
-    let spool = Spool {
-        path: spool_dir.join(format!("part-{:016x}", rand::random::<u64>())),
-    };
-    let digest = spool::receive(body.into_data_stream(), &spool.path, expected, direct)
-        .await
-        .map_err(|e| match e {
-            SpoolError::TooLong => HttpError::bad_request(format!(
-                "Part {part} of file {file} must be exactly {expected} bytes; the body is longer."
-            )),
-            SpoolError::TooShort { received } => HttpError::bad_request(format!(
-                "Part {part} of file {file} must be exactly {expected} bytes; the body has {received}."
-            )),
-            SpoolError::Body => {
-                HttpError::bad_request("The part's body could not be read completely.")
-            }
-            SpoolError::Io(e) => HttpError::Internal(anyhow::Error::new(e).context("spool file")),
-        })?;
     let storing = Instant::now();
-    let stored = upload::store_part(
-        &state.db,
-        &state.storage,
-        &slot,
-        &spool.path,
-        digest,
-        claimed,
-        state.clock.now(),
-    )
-    .await?;
+    let stored = if state.storage.streams_parts() {
+        // Straight into the store, the last byte held back until the part checks out.
+        upload::store_streamed_part(
+            &state.db,
+            &state.storage,
+            &slot,
+            body.into_data_stream(),
+            claimed,
+            state.clock.now(),
+        )
+        .await?
+    } else {
+        spool_and_store(&state, &slot, body, claimed).await?
+    };
     state
         .metrics
         .part_uploaded(expected, storing.elapsed(), stored.inserted);
@@ -217,6 +198,43 @@ async fn put_part(
         StatusCode::OK
     };
     Ok((status, Json(answer)).into_response())
+}
+
+/// Receives a part into a spool file (the folder store's own temporary folder, or the server's
+/// spool folder) while hashing and counting it, then stores it if it checks out.
+async fn spool_and_store(
+    state: &AppState,
+    slot: &upload::PartSlot,
+    body: Body,
+    claimed: [u8; 32],
+) -> Result<upload::PartStored, HttpError> {
+    let (spool_dir, direct) = match state.storage.spool_dir() {
+        Some(dir) => (dir.to_owned(), true),
+        None => (state.config.spool_dir(), false),
+    };
+    let spool = Spool {
+        path: spool_dir.join(format!("part-{:016x}", rand::random::<u64>())),
+    };
+    let digest = spool::receive(body.into_data_stream(), &spool.path, slot.expected, direct)
+        .await
+        .map_err(|e| match e {
+            SpoolError::TooLong => upload::refused_body(slot, BodyFault::TooLong).into(),
+            SpoolError::TooShort { received } => {
+                upload::refused_body(slot, BodyFault::TooShort { received }).into()
+            }
+            SpoolError::Body => upload::refused_body(slot, BodyFault::Body).into(),
+            SpoolError::Io(e) => HttpError::Internal(anyhow::Error::new(e).context("spool file")),
+        })?;
+    Ok(upload::store_part(
+        &state.db,
+        &state.storage,
+        slot,
+        &spool.path,
+        digest,
+        claimed,
+        state.clock.now(),
+    )
+    .await?)
 }
 
 async fn list_parts(

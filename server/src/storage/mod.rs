@@ -30,18 +30,29 @@
 //! needed: a part is at most 8 MiB and is streamed from a spool file, never buffered.
 //!
 //! # Streaming
-//! Uploads are spooled to a temporary file while they are hashed and measured
-//! ([`spool::receive`]: a blocking task hashes and writes while the connection is read), and
-//! only a verified part reaches [`Storage::put_file`]. The folder store has parts spooled
-//! into its own temporary folder and written past the page cache ([`Storage::spool_dir`]), so
-//! that storing one is a rename; its reads bypass the page cache too (see `direct.rs` for
-//! why). Reads come back as a [`ByteStream`] of chunks of at most 1 MiB. An S3 download also
+//! A part reaches the store only once it has checked out (exactly its size, hashing to the
+//! SHA-256 its sender declared), in one of two ways chosen by the store:
+//! - **Spooled** (the folder store): the part is written to a temporary file while it is
+//!   hashed and measured ([`spool::receive`]: a blocking task hashes and writes while the
+//!   connection is read), and only a verified part reaches [`Storage::put_file`]. The folder
+//!   store has parts spooled into its own temporary folder and written past the page cache
+//!   ([`Storage::spool_dir`]), so that storing one is a rename; its reads bypass the page
+//!   cache too (see `direct.rs` for why).
+//! - **Streamed** (S3, [`Storage::streams_parts`]): the part goes to [`Storage::put_stream`]
+//!   as it arrives, through a [`CheckedBody`] that hashes and counts it and holds its last
+//!   chunk back until it has checked out. The store is told the exact length, so a faulty
+//!   part never completes: the request is cut off and the store keeps whatever it held. A
+//!   spool file would only add a disk write and a read, and make each part wait for its own
+//!   upload twice (the transfer bench measured the difference; see `server/benches`).
+//!
+//! Reads come back as a [`ByteStream`] of chunks of at most 1 MiB. An S3 download also
 //! buffers up to [`S3_READ_AHEAD`] whole parts it reads ahead ([`Storage::read_ahead_parts`]).
 //! Memory never grows with file size.
 //!
 //! A server killed mid-upload leaves its spool file behind; [`leftovers::sweep`] removes
 //! such files at the next start.
 
+pub mod checked;
 mod direct;
 pub mod folder;
 pub mod leftovers;
@@ -58,7 +69,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
-use futures::{StreamExt, TryStreamExt};
+use futures::{FutureExt, StreamExt, TryStreamExt};
+
+pub use checked::{BodyFault, CheckedBody};
 
 /// The upload-part arithmetic is the format's (docs/FORMAT.md, transport constants): one
 /// definition for the server, the CLI and the browser.
@@ -120,6 +133,30 @@ pub trait Storage: Send + Sync + fmt::Debug {
     /// ordinary writes, since the file is read straight back and deleted.
     fn spool_dir(&self) -> Option<&Path> {
         None
+    }
+
+    /// `true`: parts go to [`Storage::put_stream`] as they arrive, not to a spool file first.
+    /// Right where the store is across a network (S3): a spool file would only add a disk
+    /// write and a read, and make each part wait for its own upload twice.
+    fn streams_parts(&self) -> bool {
+        false
+    }
+
+    /// Stores `body` (exactly `len` bytes) as `key`, replacing any object there, only if the
+    /// stream ends cleanly after its last byte: an error item from `body` (a [`CheckedBody`]
+    /// cutting off a faulty part) stores nothing and leaves any object there as it was.
+    /// Called only where [`Storage::streams_parts`] says so.
+    fn put_stream<'a>(
+        &'a self,
+        key: &'a BlobKey,
+        len: u64,
+        body: ByteStream,
+    ) -> BoxFuture<'a, Result<(), StorageError>> {
+        let _ = (len, body);
+        futures::future::ready(Err(StorageError::Io(io::Error::other(format!(
+            "storing {key}: this store takes spooled parts (put_file), not streams"
+        )))))
+        .boxed()
     }
 
     /// How many parts a download should read ahead of the one it is sending, each buffered

@@ -3,12 +3,18 @@
 //! ([`S3Config`]).
 //!
 //! Each upload part is one object (see the module docs of [`super`] for why); a part is put
-//! from its verified spool file with a known length (streamed from disk, never buffered), and
-//! reads use `GetObject` with a `Range` header, streamed to the caller. `PutObject` is atomic in
+//! as it arrives from its request ([`Storage::streams_parts`]), with its exact length, through
+//! a [`CheckedBody`](super::CheckedBody) that holds its last chunk back until the part has
+//! checked out, so the store completes only verified parts; a file (`put_file`) is streamed
+//! from disk. Nothing is buffered whole. Reads use `GetObject` with a `Range` header, streamed to the caller. `PutObject` is atomic in
 //! S3, so a reader sees a whole part or none.
 
+use std::io;
 use std::ops::Range;
 use std::path::Path;
+use std::pin::Pin;
+use std::sync::PoisonError;
+use std::task::{Context, Poll};
 
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::config::{
@@ -18,6 +24,7 @@ use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
 use aws_sdk_s3::primitives::ByteStream as S3ByteStream;
 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 use aws_sdk_s3::Client;
+use bytes::Bytes;
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
 use tokio_util::io::ReaderStream;
@@ -101,6 +108,33 @@ impl S3Storage {
             .await
             .map_err(|e| s3_error(format!("PutObject {key}"), e))?;
         let _ = tokio::fs::remove_file(path).await;
+        Ok(())
+    }
+
+    async fn put_streamed(
+        &self,
+        key: &BlobKey,
+        len: u64,
+        body: ByteStream,
+    ) -> Result<(), StorageError> {
+        let body = PartBody {
+            stream: std::sync::Mutex::new(body),
+            len,
+        };
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(self.object_key(key))
+            // The exact length: a body cut off before it (a part that failed its check) is an
+            // incomplete request, which the store discards whole.
+            .content_length(
+                i64::try_from(len).map_err(|_| StorageError::S3("part too large".into()))?,
+            )
+            .content_type("application/octet-stream")
+            .body(S3ByteStream::from_body_1_x(body))
+            .send()
+            .await
+            .map_err(|e| s3_error(format!("PutObject {key}"), e))?;
         Ok(())
     }
 
@@ -214,6 +248,19 @@ impl Storage for S3Storage {
         self.put(key, path, len).boxed()
     }
 
+    fn streams_parts(&self) -> bool {
+        true
+    }
+
+    fn put_stream<'a>(
+        &'a self,
+        key: &'a BlobKey,
+        len: u64,
+        body: ByteStream,
+    ) -> BoxFuture<'a, Result<(), StorageError>> {
+        self.put_streamed(key, len, body).boxed()
+    }
+
     fn read_range<'a>(
         &'a self,
         key: &'a BlobKey,
@@ -245,6 +292,37 @@ impl Storage for S3Storage {
 
     fn read_ahead_parts(&self) -> usize {
         super::S3_READ_AHEAD
+    }
+}
+
+/// A part's stream as an HTTP body of known length, for `PutObject`. The SDK asks for a `Sync`
+/// body; the stream is only ever polled through `&mut self`, so the mutex is never contended
+/// (`get_mut` does not lock).
+struct PartBody {
+    stream: std::sync::Mutex<ByteStream>,
+    len: u64,
+}
+
+impl http_body::Body for PartBody {
+    type Data = Bytes;
+    type Error = io::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, io::Error>>> {
+        let stream = self
+            .get_mut()
+            .stream
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner);
+        stream
+            .poll_next_unpin(cx)
+            .map(|item| item.map(|chunk| chunk.map(http_body::Frame::data)))
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(self.len)
     }
 }
 

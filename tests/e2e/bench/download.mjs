@@ -23,6 +23,7 @@ import path from 'node:path';
 import { chromium } from 'playwright-core';
 
 import { CHROMIUM, CHROMIUM_FLAGS } from '../lib/browser.mjs';
+import { measureCpu } from '../lib/cpu-usage.mjs';
 import { rendererPids, rssBytes } from '../lib/renderer-memory.mjs';
 import { startServer } from '../lib/server.mjs';
 import { loadWasm } from '../lib/zendesk.mjs';
@@ -171,6 +172,8 @@ async function run(size, strategy, pkg) {
         await new Promise((r) => setTimeout(r, 100));
       }
     })();
+    // The processors' load over the timed stretch (plus the page's own setup, a few ms).
+    const cpu = measureCpu();
     if (strategy === 'write') {
       const seconds = await page.evaluate(async ({ size, name }) => {
         const root = await navigator.storage.getDirectory();
@@ -187,15 +190,17 @@ async function run(size, strategy, pkg) {
         await writable.close();
         return (performance.now() - started) / 1000;
       }, { size: ciphertextSize(size), name: pkg.name });
+      const busy = cpu.stop();
       sampling = false;
       await sampler;
-      return { seconds, peakHeap, peakRss, verified: true };
+      return { seconds, peakHeap, peakRss, verified: true, busy };
     }
     if (strategy === 'raw') {
       const raw = await rawFetchToDisk(page, pkg);
+      const busy = cpu.stop();
       sampling = false;
       await sampler;
-      return { seconds: raw.seconds, peakHeap, peakRss, verified: raw.total === ciphertextSize(size) };
+      return { seconds: raw.seconds, peakHeap, peakRss, verified: raw.total === ciphertextSize(size), busy };
     }
     const download = strategy === 'sw' ? page.waitForEvent('download', { timeout: 600_000 }) : null;
     const started = performance.now();
@@ -206,6 +211,7 @@ async function run(size, strategy, pkg) {
       await (await download).path();
       seconds = (performance.now() - started) / 1000;
     }
+    const busy = cpu.stop();
     sampling = false;
     await sampler;
     const state = await page.evaluate(() => document.body.dataset.state);
@@ -223,7 +229,7 @@ async function run(size, strategy, pkg) {
       }, pkg.name);
     }
     const verified = strategy === 'sw' ? savedSha === pkg.sha256 : savedSha === `size:${size}`;
-    return { seconds, peakHeap, peakRss, verified };
+    return { seconds, peakHeap, peakRss, verified, busy };
   } finally {
     await context.close().catch(() => {});
     await rm(userDataDir, { recursive: true, force: true });
@@ -262,13 +268,13 @@ const fmt = (n) => (n / MiB).toFixed(0).padStart(8);
 const rate = (r) => r.size / r.seconds / 1e6;
 console.log('\nbrowser download + decrypt to disk (headless Chromium, loopback)');
 console.log('write = the page writes from memory to disk (no network); raw = fetch + write, no decryption');
-console.log('    size | sink  | seconds |    MB/s | % of raw | peak JS heap MiB | peak renderer RSS MiB | bytes ok');
-console.log('---------|-------|---------|---------|----------|------------------|-----------------------|---------');
+console.log('    size | sink  | seconds |    MB/s | % of raw | CPUs busy | peak JS heap MiB | peak renderer RSS MiB | bytes ok');
+console.log('---------|-------|---------|---------|----------|-----------|------------------|-----------------------|---------');
 for (const r of rows) {
   const raw = rows.find((x) => x.size === r.size && x.strategy === 'raw');
   const share = raw && !['raw', 'write'].includes(r.strategy) ? `${((100 * rate(r)) / rate(raw)).toFixed(0)} %` : '-';
   console.log(
-    `${fmt(r.size)} | ${r.strategy.padEnd(5)} | ${r.seconds.toFixed(2).padStart(7)} | ${rate(r).toFixed(0).padStart(7)} | ${share.padStart(8)} | ${fmt(r.peakHeap).padStart(16)} | ${fmt(r.peakRss).padStart(21)} | ${r.verified ? 'yes' : 'NO'}`,
+    `${fmt(r.size)} | ${r.strategy.padEnd(5)} | ${r.seconds.toFixed(2).padStart(7)} | ${rate(r).toFixed(0).padStart(7)} | ${share.padStart(8)} | ${r.busy.padStart(9)} | ${fmt(r.peakHeap).padStart(16)} | ${fmt(r.peakRss).padStart(21)} | ${r.verified ? 'yes' : 'NO'}`,
   );
 }
 console.log('Goal (issue 4): >= 300 MB/s, and renderer memory that does not grow with the file size.');

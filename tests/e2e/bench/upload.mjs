@@ -24,6 +24,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { launchBrowser } from '../lib/browser.mjs';
+import { measureCpu } from '../lib/cpu-usage.mjs';
 import { binaryPath, freePort, startServer, waitForOk } from '../lib/server.mjs';
 import { loadWasm } from '../lib/zendesk.mjs';
 
@@ -177,10 +178,12 @@ try {
   await makeFile(file, SIZE);
 
   process.stderr.write('baseline: raw part PUTs…\n');
+  const rawCpu = measureCpu();
   const rawSeconds = await rawUpload(token, SIZE);
+  const rawBusy = rawCpu.stop();
   const rawRate = SIZE / 1e6 / rawSeconds;
   browser = await launchBrowser();
-  const rows = [{ run: 'raw', MiB: SIZE / 1048576, seconds: rawSeconds.toFixed(2), 'MB/s': rawRate.toFixed(0), '% of raw': '-' }];
+  const rows = [{ run: 'raw', MiB: SIZE / 1048576, seconds: rawSeconds.toFixed(2), 'MB/s': rawRate.toFixed(0), '% of raw': '-', 'CPUs busy': rawBusy }];
   const growthByType = [];
   for (let run = 0; run < RUNS; run++) {
     const page = await browser.newPage();
@@ -206,6 +209,7 @@ try {
       for (const [type, kib] of Object.entries(now)) peakByType[type] = Math.max(peakByType[type] ?? 0, kib);
       peakServer = Math.max(peakServer, rssKiB(server.process.pid));
     }, 100);
+    const cpu = measureCpu();
     const started = performance.now();
     await page.locator(`${panel} input[type=file]`).setInputFiles(file);
     await page.waitForFunction((p) => {
@@ -213,10 +217,11 @@ try {
       return li?.dataset.progress === '100';
     }, panel, { timeout: 0, polling: 50 });
     const seconds = (performance.now() - started) / 1000;
+    const busy = cpu.stop();
     clearInterval(sampler);
     const lag = await page.evaluate(() => window.__lag);
     growthByType.push(Object.fromEntries(Object.entries(peakByType).map(([type, kib]) => [type, ((kib - (baseByType[type] ?? 0)) / 1024).toFixed(0)])));
-    rows.push({ run: run + 1, MiB: SIZE / 1048576, seconds: seconds.toFixed(2), 'MB/s': (SIZE / 1e6 / seconds).toFixed(0), '% of raw': `${((100 * SIZE) / 1e6 / seconds / rawRate).toFixed(0)} %`, 'browser peak RSS MiB': ((peakBrowser) / 1024).toFixed(0), 'browser RSS growth MiB': ((peakBrowser - base) / 1024).toFixed(0), 'server peak RSS MiB': (peakServer / 1024).toFixed(0), 'max event-loop lag ms': lag.toFixed(0) });
+    rows.push({ run: run + 1, MiB: SIZE / 1048576, seconds: seconds.toFixed(2), 'MB/s': (SIZE / 1e6 / seconds).toFixed(0), '% of raw': `${((100 * SIZE) / 1e6 / seconds / rawRate).toFixed(0)} %`, 'CPUs busy': busy, 'browser peak RSS MiB': ((peakBrowser) / 1024).toFixed(0), 'browser RSS growth MiB': ((peakBrowser - base) / 1024).toFixed(0), 'server peak RSS MiB': (peakServer / 1024).toFixed(0), 'max event-loop lag ms': lag.toFixed(0) });
     await page.close();
   }
   console.log(`Help Center widget upload, ${os.cpus().length} CPUs, server ${process.env.SEALDROP_BIN ?? 'target/debug/sealdrop'}`);
