@@ -37,6 +37,8 @@ use crate::admin::AdminCommand;
     version,
     about,
     long_about,
+    // Keeps the quick start's two commands on their own lines (clap joins a paragraph's lines).
+    verbatim_doc_comment,
     propagate_version = true
 )]
 struct Cli {

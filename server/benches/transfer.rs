@@ -52,6 +52,42 @@
 //!   no analogue of (its link secret is 256 random bits). Compression is off because
 //!   sealdrop does not compress and the source is incompressible.
 //!
+//! # Where the time goes
+//!
+//! `scripts/profile-transfer.sh` sends and gets 1 GiB through a local folder server with `perf`
+//! sampling the command and the server (999 Hz, `cpu-clock`). On this 2-core machine, release
+//! build, 6 parts in flight (2026-12-06):
+//!
+//! | step | wall | client CPU | server CPU | client's top | server's top |
+//! |---|---|---|---|---|---|
+//! | send | 3.1 s | 1.4 s | 1.9 s | SHA-256 44 %, AES-GCM 11 %, kernel copies 20 % | SHA-256 33 %, memmove 10 %, kernel copies 10 % |
+//! | get | 2.1 s | 0.9 s | 0.8 s | AES-GCM 21 %, kernel copies 14 %, memmove 11 % | kernel copies 18 %, memset 13 % |
+//!
+//! What that says:
+//! - **Neither side is CPU-bound.** A send keeps the two cores about half busy (3.3 s of CPU in
+//!   3.1 s of wall time), a get 40 %. The rest is waiting on the disk: the folder store writes
+//!   every part past the page cache and fsyncs it, a get reads the parts and writes and
+//!   fsyncs the output on the same virtual disk. That is why `get` cannot reach twice `age -d`
+//!   here: `age -d` at 600-680 MiB/s already writes at about half the disk's own `dd` speed
+//!   (1160-1590 MiB/s), and a get reads as much as it writes from that same disk; the issue's
+//!   2x was set against an `age -d` of 272-330 MiB/s measured before every step started from
+//!   a synced disk (write-back of the previous step was billed to it).
+//! - **SHA-256 is the largest CPU cost of a send**, on both sides: the command hashes each part
+//!   for its `X-Sealdrop-Sha256` header and the server hashes it again to check it. Both use
+//!   the CPU's SHA extensions already (the `sha2` crate's `x86` backend: 1.7 GB/s here, the
+//!   same as `ring` and `openssl speed`), so no faster implementation exists; AES-GCM
+//!   (ring's VAES code) costs a quarter as much. Hashing and encryption run on different
+//!   parts at once (each part in flight is one blocking task).
+//! - The server's download reads zero each 1 MiB block before the `O_DIRECT` read fills it
+//!   (`memset`, 13 % of a get's server CPU): reading into uninitialised memory needs `unsafe`,
+//!   which the workspace forbids; a pool of reused blocks would remove it. Not done: the get
+//!   is waiting on the disk, not on that CPU.
+//! - Before parts streamed into S3 (`storage::checked`), an S3 send spooled each part to the
+//!   server's disk and read it back for `PutObject`: this bench measured the S3 send at 62 %
+//!   of the direct `put_object` rows (147 against 238 MiB/s, 512 MiB, 2 rounds); streamed, in
+//!   the next run, 81 % (183 against 226), and the server's peak for one upload went from 46
+//!   to 34 MiB.
+//!
 //! # Sizes
 //!
 //! 1 GiB per transfer; `SEALDROP_BENCH_MIB=256` shrinks it; `SEALDROP_BENCH_ROUNDS` (default
