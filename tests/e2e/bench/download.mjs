@@ -15,6 +15,16 @@
 // the loopback and the disk allow on this machine. "write" is the browser's disk ceiling: the
 // page writes the same number of bytes from memory to the origin-private file system, no
 // network at all.
+//
+// "CPUs busy" is the share of all the machine's cores in use over the row's timed stretch
+// (lib/cpu-usage.mjs). On the 2-core machine this was written on (2026-12-06, 1 GiB), every
+// row keeps both cores about 90 % busy, the raw baseline included (raw 138-140 MB/s at 88-90 %,
+// write alone 163-173 MB/s at 77-79 %): Chromium's own fetch and disk writing already use the
+// machine, so the page's decryption (16 384 WebCrypto calls per GiB, each with its promise,
+// its copies and its result buffer) comes straight out of the throughput: fs 106-107 MB/s
+// (76-78 % of raw), sw 104-119 (75-85 %). Decrypting a network read in place instead of
+// copying it into a chunk buffer first was measured and did not pay (Chromium's reads are
+// smaller than a 64 KiB chunk, so almost every chunk spans two of them).
 
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';

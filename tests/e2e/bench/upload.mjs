@@ -14,6 +14,14 @@
 // same 4 in flight, each answer read) with no file reading, encryption or hashing, so the
 // `% of raw` column shows what the widget's own work costs and the raw row shows what this
 // machine's browser, loopback and server allow at all.
+//
+// "CPUs busy" is the share of all the machine's cores in use while the row ran
+// (lib/cpu-usage.mjs). On the 2-core machine this was written on (2026-12-06, 1 GiB) the raw
+// PUTs alone kept both cores 90 % busy at 178 MB/s (Chromium's upload path and the server
+// hashing every part), and the widget 89 % at 109 MB/s (61 %): the page's reading, 16 384
+// WebCrypto encryptions and 128 SHA-256 digests per GiB share those same cores, so here they
+// come straight out of the throughput. A machine with cores to spare is where the ratio can
+// approach the raw row.
 
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
