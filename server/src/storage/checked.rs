@@ -191,7 +191,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_faulty_body_never_reaches_its_last_byte() {
-        let cases: [(&[&[u8]], u64, [u8; 32], BodyFault); 4] = [
+        // (the body's pieces, the part's size, the declared SHA-256, the fault expected)
+        type Case<'a> = (&'a [&'a [u8]], u64, [u8; 32], BodyFault);
+        let cases: [Case; 4] = [
             (
                 &[b"hello ", b"world"],
                 11,
