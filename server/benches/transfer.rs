@@ -174,8 +174,7 @@ async fn serve(data_dir: PathBuf) {
         "folder",
         "--s3-path-style",
         "true",
-        // 64 GiB: the large run's 10 GiB of plaintext is a little more ciphertext than the
-        // default 10 GiB limit allows.
+        // 64 GiB: room for `SEALDROP_BENCH_LARGE_MIB` runs past the default 10 GiB.
         "--max-file-size",
         "68719476736",
         "--max-files",

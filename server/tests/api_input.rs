@@ -219,6 +219,23 @@ async fn bad_manifests_are_refused_and_a_held_one_cannot_change() {
     let (code, message) = TestApp::expect_error(response, StatusCode::PAYLOAD_TOO_LARGE).await;
     assert_eq!(code, "payload_too_large");
     assert!(message.contains("at most 100000"), "{message}");
+    // The limit counts the file, not its ciphertext (16 bytes per 64 KiB more): a file of
+    // exactly the limit goes through, one byte more does not.
+    for (size, status) in [
+        (100_000, StatusCode::OK),
+        (100_001, StatusCode::PAYLOAD_TOO_LARGE),
+    ] {
+        let file = app.prepare(&no_options(), &[test_bytes(size, 6)]).await;
+        let response = app
+            .put_manifest(
+                &file.sent.id,
+                &file.sent.upload_token,
+                &file.verifier,
+                &file.sent.manifest,
+            )
+            .await;
+        assert_eq!(response.status(), status, "a file of {size} bytes");
+    }
 
     // Nothing was stored by the failures.
     assert_eq!(

@@ -145,7 +145,8 @@ pub struct ConfigArgs {
     )]
     pub deletion_signing_key: Option<String>,
 
-    /// Largest file (ciphertext bytes) a package may hold.
+    /// Largest file a package may hold, in bytes of the file as sent (before encryption; its
+    /// ciphertext is 16 bytes per 64 KiB larger).
     #[arg(long, global = true, env = "SEALDROP_MAX_FILE_SIZE", default_value_t = 10 * (1 << 30))]
     pub max_file_size: u64,
     /// Most files one package may hold (the format allows 1000).

@@ -77,14 +77,17 @@ pub async fn set_manifest(
     let mut files = Vec::with_capacity(entries.len());
     for (index, entry) in entries.iter().enumerate() {
         let size = entry.ciphertext_size;
-        if sealdrop_crypto::stream::plaintext_size(size).is_err() {
+        let Ok(plaintext) = sealdrop_crypto::stream::plaintext_size(size) else {
             return Err(PackageError::invalid(format!(
                 "File {index}: {size} is not a possible ciphertext size."
             )));
-        }
-        if size > max_file_size {
+        };
+        // The limit is on the file as its sender sees it (what every client checks before
+        // sending), not on its ciphertext, which is 16 bytes per 64 KiB larger: a "10 GiB"
+        // limit admits a file of 10 GiB.
+        if plaintext > max_file_size {
             return Err(PackageError::TooLarge(format!(
-                "File {index} is {size} bytes of ciphertext; at most {max_file_size} bytes are allowed per file."
+                "File {index} is {plaintext} bytes; at most {max_file_size} bytes are allowed per file."
             )));
         }
         files.push(FileEntry {
