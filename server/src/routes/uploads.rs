@@ -24,7 +24,7 @@ use crate::packages::{self, upload, CreateRequest, Revoker};
 use crate::principal::Principal;
 use crate::state::AppState;
 use crate::storage::spool::{self, SpoolError};
-use crate::storage::{BodyFault, PART_CHUNKS};
+use crate::storage::PART_CHUNKS;
 
 /// The sender's package routes.
 pub fn router() -> Router<AppState> {
@@ -218,11 +218,7 @@ async fn spool_and_store(
     let digest = spool::receive(body.into_data_stream(), &spool.path, slot.expected, direct)
         .await
         .map_err(|e| match e {
-            SpoolError::TooLong => upload::refused_body(slot, BodyFault::TooLong).into(),
-            SpoolError::TooShort { received } => {
-                upload::refused_body(slot, BodyFault::TooShort { received }).into()
-            }
-            SpoolError::Body => upload::refused_body(slot, BodyFault::Body).into(),
+            SpoolError::Refused(fault) => upload::refused_body(slot, fault).into(),
             SpoolError::Io(e) => HttpError::Internal(anyhow::Error::new(e).context("spool file")),
         })?;
     Ok(upload::store_part(

@@ -95,18 +95,7 @@ impl S3Storage {
             .build()
             .await
             .map_err(|e| StorageError::S3(format!("reading spool file: {e}")))?;
-        self.client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(self.object_key(key))
-            .content_length(
-                i64::try_from(len).map_err(|_| StorageError::S3("part too large".into()))?,
-            )
-            .content_type("application/octet-stream")
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| s3_error(format!("PutObject {key}"), e))?;
+        self.put_object(key, len, body).await?;
         let _ = tokio::fs::remove_file(path).await;
         Ok(())
     }
@@ -121,17 +110,27 @@ impl S3Storage {
             stream: std::sync::Mutex::new(body),
             len,
         };
+        self.put_object(key, len, S3ByteStream::from_body_1_x(body))
+            .await
+    }
+
+    /// `PutObject` of `body`, declared exactly `len` bytes long: a body cut off before that
+    /// (a part that failed its check) is an incomplete request, which the store discards whole.
+    async fn put_object(
+        &self,
+        key: &BlobKey,
+        len: u64,
+        body: S3ByteStream,
+    ) -> Result<(), StorageError> {
         self.client
             .put_object()
             .bucket(&self.bucket)
             .key(self.object_key(key))
-            // The exact length: a body cut off before it (a part that failed its check) is an
-            // incomplete request, which the store discards whole.
             .content_length(
                 i64::try_from(len).map_err(|_| StorageError::S3("part too large".into()))?,
             )
             .content_type("application/octet-stream")
-            .body(S3ByteStream::from_body_1_x(body))
+            .body(body)
             .send()
             .await
             .map_err(|e| s3_error(format!("PutObject {key}"), e))?;

@@ -12,6 +12,7 @@ use futures::{Stream, StreamExt};
 use sha2::{Digest, Sha256};
 
 use super::direct::{WriteBuffer, Writer};
+use super::BodyFault;
 
 /// Body chunks queued between the connection and the writer. Each can be up to hyper's read
 /// buffer (about 400 KiB) and keeps that buffer alive while queued: 16 made the server's peak
@@ -21,18 +22,10 @@ const QUEUE: usize = 1;
 /// Why a part was not spooled.
 #[derive(Debug, thiserror::Error)]
 pub enum SpoolError {
-    /// The body is longer than the part.
-    #[error("the body is longer than the part")]
-    TooLong,
-    /// The body ended before the part's size.
-    #[error("the body has {received} bytes")]
-    TooShort {
-        /// Bytes received.
-        received: u64,
-    },
-    /// The body could not be read to its end (the connection broke).
-    #[error("the body could not be read completely")]
-    Body,
+    /// The body was refused: too long, too short, or cut off (the same faults a streamed
+    /// part can have).
+    #[error(transparent)]
+    Refused(#[from] BodyFault),
     /// Writing the spool file failed.
     #[error("spool file: {0}")]
     Io(#[from] io::Error),
@@ -71,14 +64,14 @@ where
             Some(Ok(chunk)) => {
                 received += chunk.len() as u64;
                 if received > expected {
-                    break Err(SpoolError::TooLong);
+                    break Err(BodyFault::TooLong);
                 }
                 if tx.send(chunk).await.is_err() {
                     // The writer failed; its error is below.
                     break Ok(());
                 }
             }
-            Some(Err(_)) => break Err(SpoolError::Body),
+            Some(Err(_)) => break Err(BodyFault::Body),
             None => break Ok(()),
         }
     };
@@ -87,7 +80,7 @@ where
     read?;
     let digest = written?;
     if received != expected {
-        return Err(SpoolError::TooShort { received });
+        return Err(BodyFault::TooShort { received }.into());
     }
     Ok(digest)
 }
@@ -125,8 +118,11 @@ mod tests {
             false,
         )
         .await;
-        assert!(matches!(long, Err(SpoolError::TooLong)));
+        assert!(matches!(long, Err(SpoolError::Refused(BodyFault::TooLong))));
         let short = receive(body(&[b"hello"]), &dir.path().join("b"), 8, false).await;
-        assert!(matches!(short, Err(SpoolError::TooShort { received: 5 })));
+        assert!(matches!(
+            short,
+            Err(SpoolError::Refused(BodyFault::TooShort { received: 5 }))
+        ));
     }
 }
