@@ -54,24 +54,36 @@
 //!
 //! # Where the time goes
 //!
-//! `scripts/profile-transfer.sh` sends and gets 1 GiB through a local folder server with `perf`
-//! sampling the command and the server (999 Hz, `cpu-clock`). On this 2-core machine, release
-//! build, 6 parts in flight (2026-12-06):
+//! `scripts/profile-transfer.sh` sends and gets 1 GiB through a local server with `perf`
+//! sampling the command and the server (999 Hz, `cpu-clock`), and reads how busy the cores
+//! were and, on S3, the S3 service's CPU time. On this 2-core machine, release build, 6 parts
+//! in flight, Garage on the same machine (2026-12-06):
 //!
-//! | step | wall | client CPU | server CPU | client's top | server's top |
-//! |---|---|---|---|---|---|
-//! | send | 3.1 s | 1.4 s | 1.9 s | SHA-256 44 %, AES-GCM 11 %, kernel copies 20 % | SHA-256 33 %, memmove 10 %, kernel copies 10 % |
-//! | get | 2.1 s | 0.9 s | 0.8 s | AES-GCM 21 %, kernel copies 14 %, memmove 11 % | kernel copies 18 %, memset 13 % |
+//! | step | wall | cores busy | client CPU | server CPU | S3 service CPU | client's top | server's top |
+//! |---|---|---|---|---|---|---|---|
+//! | folder send | 2.1 s | 73 % | 1.3 s | 1.4 s | - | SHA-256 49 %, AES-GCM 11 %, kernel copies 20 % | SHA-256 44 %, kernel copies 8 % |
+//! | folder get | 2.1 s | 39 % | 0.6 s | 0.6 s | - | AES-GCM 22 %, memmove 15 % | kernel copies 12 %, memset 5 % |
+//! | S3 send | 6.1 s | 97 % | 1.3 s | 1.5 s | 6.8 s | SHA-256 46 %, AES-GCM 13 % | SHA-256 41 %, kernel copies 15 % |
+//! | S3 get | 4.1 s | 61 % | 0.7 s | 1.2 s | 2.6 s | AES-GCM 24 %, kernel copies 14 % | kernel copies 22 % |
 //!
 //! What that says:
-//! - **Neither side is CPU-bound.** A send keeps the two cores about half busy (3.3 s of CPU in
-//!   3.1 s of wall time), a get 40 %. The rest is waiting on the disk: the folder store writes
-//!   every part past the page cache and fsyncs it, a get reads the parts and writes and
-//!   fsyncs the output on the same virtual disk. That is why `get` cannot reach twice `age -d`
-//!   here: `age -d` at 600-680 MiB/s already writes at about half the disk's own `dd` speed
-//!   (1160-1590 MiB/s), and a get reads as much as it writes from that same disk; the issue's
-//!   2x was set against an `age -d` of 272-330 MiB/s measured before every step started from
-//!   a synced disk (write-back of the previous step was billed to it).
+//! - **The folder path is not CPU-bound.** A send leaves a quarter of the two cores idle, a
+//!   get 60 %: the rest is waiting on the disk (the folder store writes every part past the
+//!   page cache and fsyncs it; a get reads the parts and writes and fsyncs the output on the
+//!   same virtual disk). That is why `get` cannot reach twice `age -d` here: `age -d` at
+//!   600-680 MiB/s already writes at about half the disk's own `dd` speed (1160-1590 MiB/s),
+//!   and a get reads as much as it writes from that same disk; the 2x was set against
+//!   an `age -d` of 272-330 MiB/s measured before every step started from a synced disk
+//!   (write-back of the previous step was billed to it).
+//! - **The S3 send is CPU-bound, and the store is most of it.** Both cores are busy; Garage
+//!   alone spends 6.8 s of CPU per GiB (it hashes every byte again, MD5 for the ETag and BLAKE2
+//!   for its blocks, and writes them), the command and the server 2.8 s together. The direct
+//!   `put_object` baseline pays only Garage's share, so with the store on the same two cores a
+//!   send through the server can reach only about 6.8 / (6.8 + 2.8), some 70 % of it by this
+//!   count, whatever the server does (the bench, at 512 MiB, measured 76-86 %; Garage's share
+//!   moves from run to run). The 90 % needs cores the store does not share. With the
+//!   store on other machines, as in production, the command's and the server's 2.8 s are the
+//!   whole CPU cost of a send.
 //! - **SHA-256 is the largest CPU cost of a send**, on both sides: the command hashes each part
 //!   for its `X-Sealdrop-Sha256` header and the server hashes it again to check it. Both use
 //!   the CPU's SHA extensions already (the `sha2` crate's `x86` backend: 1.7 GB/s here, the
@@ -79,7 +91,7 @@
 //!   (ring's VAES code) costs a quarter as much. Hashing and encryption run on different
 //!   parts at once (each part in flight is one blocking task).
 //! - The server's download reads zero each 1 MiB block before the `O_DIRECT` read fills it
-//!   (`memset`, 13 % of a get's server CPU): reading into uninitialised memory needs `unsafe`,
+//!   (`memset`, 5-13 % of a get's server CPU across runs): reading into uninitialised memory needs `unsafe`,
 //!   which the workspace forbids; a pool of reused blocks would remove it. Not done: the get
 //!   is waiting on the disk, not on that CPU.
 //! - Before parts streamed into S3 (`storage::checked`), an S3 send spooled each part to the
