@@ -16,15 +16,18 @@
 // page writes the same number of bytes from memory to the origin-private file system, no
 // network at all.
 //
-// "CPUs busy" is the share of all the machine's cores in use over the row's timed stretch
-// (lib/cpu-usage.mjs). On the 2-core machine this was written on (2026-12-06, 1 GiB), every
-// row keeps both cores about 90 % busy, the raw baseline included (raw 138-140 MB/s at 88-90 %,
-// write alone 163-173 MB/s at 77-79 %): Chromium's own fetch and disk writing already use the
-// machine, so the page's decryption (16 384 WebCrypto calls per GiB, each with its promise,
-// its copies and its result buffer) comes straight out of the throughput: fs 106-107 MB/s
-// (76-78 % of raw), sw 104-119 (75-85 %). Decrypting a network read in place instead of
-// copying it into a chunk buffer first was measured and did not pay (Chromium's reads are
-// smaller than a 64 KiB chunk, so almost every chunk spans two of them).
+// "decrypt" is the page's decryption alone: the ciphertext fetched into memory first, then
+// decrypted as downloadToSink does, nothing written. "CPUs busy" is the share of all the
+// machine's cores in use over the row's timed stretch (lib/cpu-usage.mjs).
+//
+// On the 2-core machine this was written on (2026-12-06, 1 GiB, three runs), the raw baseline
+// alone keeps both cores 88-90 % busy (138-143 MB/s; writing from memory alone: 163-173 MB/s
+// at 77-79 %), and decryption alone takes 68 % of them at 377 MB/s (16 384 WebCrypto calls per
+// GiB, each with its promise, its copies and its result buffer). So the page's decryption
+// comes out of the throughput: fs 106-125 MB/s (76-88 % of raw), sw 104-124 (75-87 %), moving
+// that much between runs. Decrypting a network read in place instead of copying it into a
+// chunk buffer first was measured and did not pay (Chromium's reads are smaller than a 64 KiB
+// chunk, so almost every chunk spans two of them).
 
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -41,11 +44,12 @@ import { loadWasm } from '../lib/zendesk.mjs';
 const MiB = 1 << 20;
 const argv = process.argv.slice(2);
 if (argv.includes('--help') || argv.includes('-h')) {
-  console.log(`node tests/e2e/bench/download.mjs [--sizes 256,1024] [--strategies write,raw,fs,sw]
+  console.log(`node tests/e2e/bench/download.mjs [--sizes 256,1024] [--strategies write,raw,decrypt,fs,sw]
   --sizes       file sizes in MiB, comma-separated (default 256,1024)
   --strategies  write: disk ceiling (write from memory, no network); raw: fetch + write, no
-                decryption; fs: the recipient page via File System Access; sw: the page via
-                the service-worker stream (default: all four)`);
+                decryption; decrypt: the page's decryption alone (from memory, nothing
+                written); fs: the recipient page via File System Access; sw: the page via
+                the service-worker stream (default: all five)`);
   process.exit(0);
 }
 const opt = (name, dflt) => {
@@ -53,7 +57,7 @@ const opt = (name, dflt) => {
   return i >= 0 ? argv[i + 1] : dflt;
 };
 const sizes = opt('sizes', '256,1024').split(',').map((s) => Number(s) * MiB);
-const strategies = opt('strategies', 'write,raw,fs,sw').split(',');
+const strategies = opt('strategies', 'write,raw,decrypt,fs,sw').split(',');
 
 const server = await startServer({ args: ['--max-file-size', String(4 * 2 ** 30)] });
 const token = await server.admin(['tenant', 'create', 'Bench']);
@@ -182,6 +186,58 @@ async function run(size, strategy, pkg) {
         await new Promise((r) => setTimeout(r, 100));
       }
     })();
+    if (strategy === 'decrypt') {
+      // The page's own work without network or disk: the ciphertext is fetched into memory
+      // first (untimed), then decrypted as downloadToSink does (each chunk copied out of what
+      // the network gave, 16 in flight, 4 MiB batches assembled) and not written anywhere.
+      const token = await downloadToken(pkg);
+      await page.evaluate(async ({ url, token, link, id }) => {
+        const wasm = await import('/static/pkg/sealdrop_widget.js');
+        await wasm.default();
+        const parsed = wasm.parseLink(link);
+        const answer = await (await fetch(`/api/v1/packages/${id}/open`, { method: 'POST', headers: { 'X-Sealdrop-Link-Proof': parsed.linkProof } })).json();
+        const manifest = Uint8Array.from(atob(answer.manifest), (c) => c.charCodeAt(0));
+        window.__decryptor = wasm.openPackage(manifest, parsed.linkSecret, answer.server_secret).file(0);
+        window.__ciphertext = new Uint8Array(await (await fetch(url, { headers: { 'X-Sealdrop-Download-Token': token }, cache: 'no-store' })).arrayBuffer());
+      }, { url: `${server.url}/api/v1/packages/${pkg.id}/files/0`, token, link: pkg.link, id: pkg.id });
+      const cpu = measureCpu();
+      const seconds = await page.evaluate(async () => {
+        const dec = window.__decryptor;
+        const ct = window.__ciphertext;
+        const CHUNK = 65536 + 16;
+        const inflight = [];
+        let batch = [];
+        let bytes = 0;
+        let total = 0;
+        const settle = async () => {
+          const plain = await inflight.shift();
+          batch.push(plain);
+          bytes += plain.length;
+          total += plain.length;
+          if (bytes >= 4 << 20) {
+            const out = new Uint8Array(bytes);
+            let at = 0;
+            for (const b of batch) { out.set(b, at); at += b.length; }
+            batch = [];
+            bytes = 0;
+          }
+        };
+        const started = performance.now();
+        for (let i = 0; i < dec.chunkCount; i++) {
+          const chunk = new Uint8Array(Math.min(CHUNK, ct.length - i * CHUNK));
+          chunk.set(ct.subarray(i * CHUNK, i * CHUNK + chunk.length));
+          inflight.push(dec.decryptChunk(i, chunk));
+          if (inflight.length >= 16) await settle();
+        }
+        while (inflight.length) await settle();
+        if (total !== dec.plaintextSize) throw new Error(`decrypted ${total} of ${dec.plaintextSize} bytes`);
+        return (performance.now() - started) / 1000;
+      });
+      const busy = cpu.stop();
+      sampling = false;
+      await sampler;
+      return { seconds, peakHeap, peakRss, verified: true, busy };
+    }
     // The processors' load over the timed stretch (plus the page's own setup, a few ms).
     const cpu = measureCpu();
     if (strategy === 'write') {
@@ -277,14 +333,15 @@ try {
 const fmt = (n) => (n / MiB).toFixed(0).padStart(8);
 const rate = (r) => r.size / r.seconds / 1e6;
 console.log('\nbrowser download + decrypt to disk (headless Chromium, loopback)');
-console.log('write = the page writes from memory to disk (no network); raw = fetch + write, no decryption');
-console.log('    size | sink  | seconds |    MB/s | % of raw | CPUs busy | peak JS heap MiB | peak renderer RSS MiB | bytes ok');
-console.log('---------|-------|---------|---------|----------|-----------|------------------|-----------------------|---------');
+console.log('write = the page writes from memory to disk (no network); raw = fetch + write, no decryption;');
+console.log('decrypt = the page decrypts the ciphertext from memory (no network, no disk)');
+console.log('    size | sink    | seconds |    MB/s | % of raw | CPUs busy | peak JS heap MiB | peak renderer RSS MiB | bytes ok');
+console.log('---------|---------|---------|---------|----------|-----------|------------------|-----------------------|---------');
 for (const r of rows) {
   const raw = rows.find((x) => x.size === r.size && x.strategy === 'raw');
-  const share = raw && !['raw', 'write'].includes(r.strategy) ? `${((100 * rate(r)) / rate(raw)).toFixed(0)} %` : '-';
+  const share = raw && !['raw', 'write', 'decrypt'].includes(r.strategy) ? `${((100 * rate(r)) / rate(raw)).toFixed(0)} %` : '-';
   console.log(
-    `${fmt(r.size)} | ${r.strategy.padEnd(5)} | ${r.seconds.toFixed(2).padStart(7)} | ${rate(r).toFixed(0).padStart(7)} | ${share.padStart(8)} | ${r.busy.padStart(9)} | ${fmt(r.peakHeap).padStart(16)} | ${fmt(r.peakRss).padStart(21)} | ${r.verified ? 'yes' : 'NO'}`,
+    `${fmt(r.size)} | ${r.strategy.padEnd(7)} | ${r.seconds.toFixed(2).padStart(7)} | ${rate(r).toFixed(0).padStart(7)} | ${share.padStart(8)} | ${r.busy.padStart(9)} | ${fmt(r.peakHeap).padStart(16)} | ${fmt(r.peakRss).padStart(21)} | ${r.verified ? 'yes' : 'NO'}`,
   );
 }
 console.log('Goal (issue 4): >= 300 MB/s, and renderer memory that does not grow with the file size.');
