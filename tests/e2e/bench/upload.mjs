@@ -176,9 +176,9 @@ async function rawUpload(token, size) {
 
 /**
  * The widget's own work without the network: a page on the server's origin seals the same
- * file with the same bindings and steps as web/shared/upload.js (read a part's slice, encrypt
- * its 128 chunks through WebCrypto, assemble the body, SHA-256 it), 4 parts at once, and sends
- * nothing. Shows what the page's work alone costs, and whether it alone keeps the cores busy.
+ * file with the same bindings and web/shared/upload.js's own `encryptPart` (read a part's
+ * slice, encrypt its 128 chunks through WebCrypto, assemble the body), SHA-256s each part as
+ * `sendPart` does, 4 parts at once, and sends nothing. Shows what the page's work alone costs, and whether it alone keeps the cores busy.
  */
 async function sealOnly(file) {
   const b64u = (n) => randomBytes(n).toString('base64url');
@@ -191,6 +191,7 @@ async function sealOnly(file) {
     const cpu = measureCpu();
     const seconds = await page.evaluate(async ({ id, secret }) => {
       const wasm = await import('/static/pkg/sealdrop_widget.js');
+      const { encryptPart } = await import('/static/shared/upload.js');
       await wasm.default();
       const f = document.querySelector('input').files[0];
       const started = performance.now();
@@ -199,24 +200,7 @@ async function sealOnly(file) {
       let next = 0;
       const worker = async () => {
         while (next < enc.partCount) {
-          const part = next++;
-          const [first, end] = wasm.partChunks(enc.plaintextSize, part);
-          const [ptStart] = enc.plaintextRange(first);
-          const [, ptEnd] = enc.plaintextRange(end - 1);
-          const plaintext = new Uint8Array(await f.slice(ptStart, ptEnd).arrayBuffer());
-          const [ctStart, ctEnd] = wasm.partRange(enc.ciphertextSize, part);
-          const body = new Uint8Array(ctEnd - ctStart);
-          const sealed = [];
-          for (let i = first; i < end; i++) {
-            const [a, b] = enc.plaintextRange(i);
-            sealed.push(enc.encryptChunk(i, plaintext.subarray(a - ptStart, b - ptStart)));
-          }
-          let at = 0;
-          for (const pending of sealed) {
-            const chunk = await pending;
-            body.set(chunk, at);
-            at += chunk.length;
-          }
+          const { body } = await encryptPart(wasm, f, enc, next++);
           await crypto.subtle.digest('SHA-256', body);
         }
       };
