@@ -206,8 +206,8 @@ pub async fn store_part(
     if !bool::from(subtle::ConstantTimeEq::ct_eq(&sha256[..], &claimed[..])) {
         return Err(PackageError::ChecksumMismatch);
     }
-    let claim = claim_part(db, slot, sha256, now).await?;
     let key = BlobKey::part(&slot.package_id, slot.file, slot.part)?;
+    let claim = claim_part(db, slot, sha256, now).await?;
     if let Err(e) = storage.put_file(&key, spool, slot.expected).await {
         release_claim(db, slot, &claim).await;
         return Err(e.into());
@@ -232,8 +232,8 @@ pub async fn store_streamed_part<S, E>(
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin + Send + 'static,
 {
-    let claim = claim_part(db, slot, claimed, now).await?;
     let key = BlobKey::part(&slot.package_id, slot.file, slot.part)?;
+    let claim = claim_part(db, slot, claimed, now).await?;
     let (body, verdict) = CheckedBody::new(body, slot.expected, claimed);
     if let Err(e) = storage.put_stream(&key, slot.expected, body.boxed()).await {
         release_claim(db, slot, &claim).await;

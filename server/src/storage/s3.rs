@@ -6,8 +6,8 @@
 //! as it arrives from its request ([`Storage::streams_parts`]), with its exact length, through
 //! a [`CheckedBody`](super::CheckedBody) that holds its last chunk back until the part has
 //! checked out, so the store completes only verified parts; a file (`put_file`) is streamed
-//! from disk. Nothing is buffered whole. Reads use `GetObject` with a `Range` header, streamed to the caller. `PutObject` is atomic in
-//! S3, so a reader sees a whole part or none.
+//! from disk. Nothing is buffered whole. Reads use `GetObject` with a `Range` header, streamed
+//! to the caller. `PutObject` is atomic in S3, so a reader sees a whole part or none.
 
 use std::io;
 use std::ops::Range;
