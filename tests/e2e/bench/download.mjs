@@ -17,12 +17,13 @@
 // network at all.
 //
 // "decrypt" is the page's decryption alone: the ciphertext fetched into memory first, then
-// decrypted as downloadToSink does, nothing written. "CPUs busy" is the share of all the
+// downloadToSink (web/shared/download.js) run over it with its fetch answered from memory
+// and a sink that writes nothing. "CPUs busy" is the share of all the
 // machine's cores in use over the row's timed stretch (lib/cpu-usage.mjs).
 //
 // On the 2-core machine this was written on (2026-12-06, 1 GiB, three runs), the raw baseline
 // alone keeps both cores 88-90 % busy (138-143 MB/s; writing from memory alone: 163-173 MB/s
-// at 77-79 %), and decryption alone takes 68 % of them at 377 MB/s (16 384 WebCrypto calls per
+// at 77-79 %), and decryption alone takes 68-69 % of them at 377-388 MB/s (16 384 WebCrypto calls per
 // GiB, each with its promise, its copies and its result buffer). So the page's decryption
 // comes out of the throughput: fs 106-125 MB/s (76-88 % of raw), sw 104-124 (75-87 %), moving
 // that much between runs. Decrypting a network read in place instead of copying it into a
@@ -188,8 +189,8 @@ async function run(size, strategy, pkg) {
     })();
     if (strategy === 'decrypt') {
       // The page's own work without network or disk: the ciphertext is fetched into memory
-      // first (untimed), then decrypted as downloadToSink does (each chunk copied out of what
-      // the network gave, 16 in flight, 4 MiB batches assembled) and not written anywhere.
+      // first (untimed), then web/shared/download.js's own downloadToSink decrypts it, its
+      // fetch answered from that memory and its sink writing nowhere.
       const token = await downloadToken(pkg);
       await page.evaluate(async ({ url, token, link, id }) => {
         const wasm = await import('/static/pkg/sealdrop_widget.js');
@@ -202,36 +203,31 @@ async function run(size, strategy, pkg) {
       }, { url: `${server.url}/api/v1/packages/${pkg.id}/files/0`, token, link: pkg.link, id: pkg.id });
       const cpu = measureCpu();
       const seconds = await page.evaluate(async () => {
-        const dec = window.__decryptor;
+        const { downloadToSink } = await import('/static/shared/download.js');
         const ct = window.__ciphertext;
-        const CHUNK = 65536 + 16;
-        const inflight = [];
-        let batch = [];
-        let bytes = 0;
-        let total = 0;
-        const settle = async () => {
-          const plain = await inflight.shift();
-          batch.push(plain);
-          bytes += plain.length;
-          total += plain.length;
-          if (bytes >= 4 << 20) {
-            const out = new Uint8Array(bytes);
-            let at = 0;
-            for (const b of batch) { out.set(b, at); at += b.length; }
-            batch = [];
-            bytes = 0;
-          }
+        // The page's own fetch answers from memory, 64 KiB per read as Chromium's network
+        // gives them; the sink drops what it is given.
+        const fetchFromNetwork = window.fetch;
+        window.fetch = async () => {
+          let at = 0;
+          return new Response(new ReadableStream({
+            pull(controller) {
+              if (at >= ct.length) return controller.close();
+              controller.enqueue(ct.subarray(at, at + 65536));
+              at += 65536;
+            },
+          }));
         };
-        const started = performance.now();
-        for (let i = 0; i < dec.chunkCount; i++) {
-          const chunk = new Uint8Array(Math.min(CHUNK, ct.length - i * CHUNK));
-          chunk.set(ct.subarray(i * CHUNK, i * CHUNK + chunk.length));
-          inflight.push(dec.decryptChunk(i, chunk));
-          if (inflight.length >= 16) await settle();
+        let total = 0;
+        const sink = { kind: 'none', write: async (data) => { total += data.length; }, close: async () => {}, abort: async () => {} };
+        try {
+          const started = performance.now();
+          await downloadToSink({ url: '/from-memory', decryptor: window.__decryptor, sink });
+          if (total !== window.__decryptor.plaintextSize) throw new Error(`decrypted ${total} of ${window.__decryptor.plaintextSize} bytes`);
+          return (performance.now() - started) / 1000;
+        } finally {
+          window.fetch = fetchFromNetwork;
         }
-        while (inflight.length) await settle();
-        if (total !== dec.plaintextSize) throw new Error(`decrypted ${total} of ${dec.plaintextSize} bytes`);
-        return (performance.now() - started) / 1000;
       });
       const busy = cpu.stop();
       sampling = false;
